@@ -1,0 +1,46 @@
+package securehdr
+
+import (
+	"errors"
+	"net/http"
+)
+
+// Errors returned at construction. Wrapped errors name the offending setting;
+// branch on them with [errors.Is].
+var (
+	// ErrInvalidConfig reports a setting that cannot work: a malformed header
+	// name or value, CIDR, path or host.
+	ErrInvalidConfig = errors.New("securehdr: invalid configuration")
+	// ErrInvalidCSP reports a Content-Security-Policy that does not validate:
+	// an unknown directive, an unquoted keyword such as self, a source holding
+	// ';' or ',', or a static nonce.
+	ErrInvalidCSP = errors.New("securehdr: invalid content security policy")
+	// ErrInsecureCORS reports a CORS configuration that browsers would either
+	// reject or that would expose credentialed responses to any origin, such
+	// as credentials together with a wildcard or pattern origin.
+	ErrInsecureCORS = errors.New("securehdr: insecure cors configuration")
+)
+
+// ErrHostNotAllowed is passed to an [ErrorHandler] when a request's Host is
+// not in the allowed list.
+var ErrHostNotAllowed = errors.New("securehdr: host not allowed")
+
+// ErrorHandler writes the response for a request that a middleware refuses.
+// It must not echo untrusted request data into the body.
+type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+// problemHostNotAllowed is an RFC 9457 body: it names the problem but never
+// echoes the offending host back.
+const problemHostNotAllowed = `{"type":"about:blank","title":"Bad Request","status":400,"detail":"The request's host is not served here."}`
+
+// DefaultErrorHandler answers 400 Bad Request with an application/problem+json
+// body (RFC 9457) for [ErrHostNotAllowed] and for any other error. The body
+// does not repeat the request's host.
+func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, _ error) {
+	h := w.Header()
+	h["Content-Type"] = []string{"application/problem+json"}
+	h["Cache-Control"] = []string{"no-store"}
+	h.Del("Content-Length")
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = w.Write([]byte(problemHostNotAllowed))
+}
