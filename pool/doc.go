@@ -1,0 +1,55 @@
+// Package pool opens configured database pools and provides a bounded,
+// generic resource pool for everything else (HTTP or gRPC clients, network
+// connections).
+//
+// # Database pools
+//
+// [Open] returns an *sqlx.DB for a URL:
+//
+//   - postgres:// or postgresql:// through pgx v5's database/sql driver. The
+//     statement timeout is a session setting sent at connect time; a
+//     cancelled context sends a cancel request to the server, so the query
+//     stops there too rather than running on after the client left.
+//   - sqlite://path, sqlite:///absolute/path or file:path through the pure Go
+//     modernc.org/sqlite driver, with WAL journaling, a busy timeout and
+//     foreign keys on.
+//
+// [Config] maps the usual pool settings: PoolSize connections are kept idle,
+// MaxOverflow more may be opened under load (database/sql's max open is
+// PoolSize+MaxOverflow), Recycle bounds a connection's lifetime, MaxIdleTime
+// closes connections idle for longer, and Open pings with retry and backoff
+// until ConnectTimeout so a service that starts before its database waits
+// for it instead of failing. [ConfigFromEnv] reads the same settings from
+// DATABASE_* variables and names every bad variable in one error.
+//
+// # Acquire timeout
+//
+// database/sql has no acquire timeout of its own: a query waits for a free
+// connection until its context ends. Config.PoolTimeout is enforced where
+// this package acquires a connection: [Conn] (and [InTx], which uses it)
+// bound the wait for a free connection, or the dial of a new one, by
+// PoolTimeout and return an error matching [ErrPoolTimeout]. Once acquired,
+// the connection is not bound by that deadline. Plain db.QueryContext calls
+// are bounded only by their own context.
+//
+// # Transactions
+//
+// [InTx] runs a function in a transaction: commit on success, rollback on
+// error or panic, and a retry with jittered exponential backoff when
+// PostgreSQL reports a serialization failure (SQLSTATE 40001) or a deadlock
+// (40P01).
+//
+// # Observability
+//
+// [Collector] exports database/sql pool statistics to Prometheus through
+// collectors.NewDBStatsCollector; [ReadyCheck] returns a func(ctx) error for
+// a readiness endpoint.
+//
+// # Resource pools
+//
+// [Resources] is a bounded pool of any resource built on
+// [github.com/jackc/puddle/v2]: factory, reset and validate hooks, a maximum
+// size, a minimum of idle resources kept warm, maximum lifetime, idle time
+// and number of uses, Acquire with a wait deadline, release or destroy, and a
+// Close that waits for resources in use.
+package pool

@@ -1,0 +1,167 @@
+package pool
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// ErrConnect is matched (errors.Is) by Open's error when the database did not
+// answer a ping before Config.ConnectTimeout.
+var ErrConnect = errors.New("pool: database did not answer")
+
+// Open opens a pool for cfg.URL with cfg's settings and, unless
+// cfg.SkipPrePing, pings it with retry and jittered exponential backoff until
+// it answers, ctx ends or cfg.ConnectTimeout passes. Configuration mistakes
+// return an error matching ErrInvalidConfig; an unreachable database one
+// matching ErrConnect (and wrapping the last ping error).
+//
+// The returned *sqlx.DB is safe for concurrent use; the caller closes it.
+func Open(ctx context.Context, cfg Config) (*sqlx.DB, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := cfg.withDefaults()
+	driver, _ := driverOf(c.URL)
+	var db *sqlx.DB
+	switch driver {
+	case "pgx":
+		cc, err := pgxConfig(c)
+		if err != nil {
+			return nil, err
+		}
+		db = sqlx.NewDb(stdlib.OpenDB(*cc), "pgx")
+	default:
+		dsn, err := sqliteDSN(c)
+		if err != nil {
+			return nil, err
+		}
+		sdb, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+		db = sqlx.NewDb(sdb, "sqlite")
+	}
+	db.SetMaxOpenConns(c.MaxOpen())
+	db.SetMaxIdleConns(c.PoolSize)
+	db.SetConnMaxLifetime(max(c.Recycle, 0))
+	db.SetConnMaxIdleTime(max(c.MaxIdleTime, 0))
+	if c.SkipPrePing {
+		return db, nil
+	}
+	if err := prePing(ctx, db, c.ConnectTimeout); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// pgxConfig parses the URL with the SSL mode override and adds the session
+// settings and server-side cancellation.
+func pgxConfig(c Config) (*pgx.ConnConfig, error) {
+	raw := c.URL
+	if c.SSLMode != "" {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: database URL does not parse", ErrInvalidConfig)
+		}
+		q := u.Query()
+		q.Set("sslmode", c.SSLMode)
+		u.RawQuery = q.Encode()
+		raw = u.String()
+	}
+	cc, err := pgx.ParseConfig(raw)
+	if err != nil {
+		// pgx's message may quote the URL; keep only the kind of problem.
+		return nil, fmt.Errorf("%w: database URL does not parse as a PostgreSQL URL", ErrInvalidConfig)
+	}
+	if cc.ConnectTimeout == 0 || cc.ConnectTimeout > c.ConnectTimeout {
+		cc.ConnectTimeout = c.ConnectTimeout
+	}
+	if c.StatementTimeout > 0 {
+		cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(c.StatementTimeout.Milliseconds(), 1), 10)
+	}
+	// A cancelled context asks the server to cancel the running statement
+	// (then closes the socket if it does not stop within a second), instead
+	// of only dropping the connection while the query runs on.
+	cc.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: time.Second}
+	}
+	return cc, nil
+}
+
+// sqliteDSN turns sqlite://path, sqlite:///abs/path or file:path into a
+// modernc DSN with WAL, a busy timeout and foreign keys.
+func sqliteDSN(c Config) (string, error) {
+	raw := c.URL
+	var path, query string
+	switch {
+	case strings.HasPrefix(raw, "sqlite://"):
+		rest := strings.TrimPrefix(raw, "sqlite://")
+		path, query, _ = strings.Cut(rest, "?")
+	case strings.HasPrefix(raw, "sqlite:"):
+		path, query, _ = strings.Cut(strings.TrimPrefix(raw, "sqlite:"), "?")
+	default:
+		path, query, _ = strings.Cut(strings.TrimPrefix(raw, "file:"), "?")
+	}
+	if path == "" {
+		return "", fmt.Errorf("%w: SQLite URL has no path", ErrInvalidConfig)
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return "", fmt.Errorf("%w: SQLite URL query does not parse", ErrInvalidConfig)
+	}
+	has := func(name string) bool {
+		for _, p := range q["_pragma"] {
+			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(p)), name) {
+				return true
+			}
+		}
+		return false
+	}
+	if !has("journal_mode") && path != ":memory:" {
+		q.Add("_pragma", "journal_mode(WAL)")
+	}
+	if !has("busy_timeout") {
+		q.Add("_pragma", "busy_timeout("+strconv.FormatInt(c.BusyTimeout.Milliseconds(), 10)+")")
+	}
+	if !has("foreign_keys") {
+		q.Add("_pragma", "foreign_keys(1)")
+	}
+	return "file:" + path + "?" + q.Encode(), nil
+}
+
+// prePing pings db until it answers or the connect deadline passes.
+func prePing(ctx context.Context, db *sqlx.DB, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	delay := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := db.PingContext(ctx)
+		if err == nil {
+			return nil
+		}
+		wait := delay/2 + rand.N(delay/2+1)
+		delay = min(delay*2, 2*time.Second)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w after %d attempts within %s: %w", ErrConnect, attempt, timeout, err)
+		case <-t.C:
+		}
+	}
+}

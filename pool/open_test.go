@@ -1,0 +1,146 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/covetgo/covet/internal/testenv"
+)
+
+func TestOpenPostgres(t *testing.T) {
+	pg := testenv.NewPostgres(t)
+	ctx := context.Background()
+	db, err := Open(ctx, Config{URL: pg.URL, PoolSize: 2, MaxOverflow: 3, StatementTimeout: 1500 * time.Millisecond, SSLMode: "disable"})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	if got := db.Stats().MaxOpenConnections; got != 5 {
+		t.Errorf("MaxOpenConnections = %d; want 5", got)
+	}
+	var st string
+	if err := db.GetContext(ctx, &st, "SHOW statement_timeout"); err != nil || st != "1500ms" {
+		t.Errorf("statement_timeout = %q, %v; want 1500ms", st, err)
+	}
+	// The statement timeout is enforced by the server.
+	_, err = db.ExecContext(ctx, "SELECT pg_sleep(5)")
+	if err == nil || !strings.Contains(err.Error(), "57014") {
+		t.Errorf("pg_sleep beyond statement_timeout: err = %v; want SQLSTATE 57014", err)
+	}
+}
+
+func TestOpenPostgresCancelStopsServerQuery(t *testing.T) {
+	pg := testenv.NewPostgres(t)
+	db, err := Open(context.Background(), Config{URL: pg.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := db.ExecContext(ctx, "SELECT pg_sleep(30) /* covet-pool-cancel */")
+		errc <- err
+	}()
+	waitFor(t, func() bool {
+		var n int
+		_ = pg.DB.Get(&n, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%covet-pool-cancel */'")
+		return n == 1
+	})
+	cancel()
+	if err := <-errc; err == nil {
+		t.Fatal("cancelled query returned nil")
+	}
+	waitFor(t, func() bool {
+		var n int
+		_ = pg.DB.Get(&n, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%covet-pool-cancel */'")
+		return n == 0
+	})
+}
+
+// waitFor polls an external condition (another process's state) until it
+// holds, failing after 10s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestOpenSQLite(t *testing.T) {
+	dir := t.TempDir()
+	for _, u := range []string{
+		"sqlite://" + filepath.Join(dir, "a.db"),
+		"sqlite:" + filepath.Join(dir, "b.db"),
+		"file:" + filepath.Join(dir, "c.db") + "?_pragma=busy_timeout(100)",
+	} {
+		t.Run(u, func(t *testing.T) {
+			db, err := Open(context.Background(), Config{URL: u, SSLMode: "require"})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer db.Close()
+			var mode string
+			if err := db.Get(&mode, "PRAGMA journal_mode"); err != nil || mode != "wal" {
+				t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+			}
+			var fk int
+			if err := db.Get(&fk, "PRAGMA foreign_keys"); err != nil || fk != 1 {
+				t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
+			}
+			var bt int
+			if err := db.Get(&bt, "PRAGMA busy_timeout"); err != nil || bt == 0 {
+				t.Errorf("busy_timeout = %d, %v; want > 0", bt, err)
+			}
+		})
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		c    Config
+		want error
+	}{
+		{"bad scheme", Config{URL: "mysql://x"}, ErrInvalidConfig},
+		{"bad pg url", Config{URL: "postgres://u:p@h:notaport/db"}, ErrInvalidConfig},
+		{"bad pg url with ssl", Config{URL: "postgres://%zz", SSLMode: "disable"}, ErrInvalidConfig},
+		{"sqlite no path", Config{URL: "sqlite://"}, ErrInvalidConfig},
+		{"sqlite bad query", Config{URL: "sqlite://a.db?%zz"}, ErrInvalidConfig},
+		{"unreachable", Config{URL: "postgres://postgres@127.0.0.1:1/test?sslmode=disable", ConnectTimeout: 300 * time.Millisecond}, ErrConnect},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := Open(ctx, tt.c)
+			if !errors.Is(err, tt.want) {
+				if db != nil {
+					db.Close()
+				}
+				t.Fatalf("Open(%s) = %v; want %v", tt.name, err, tt.want)
+			}
+			if strings.Contains(err.Error(), ":p@") {
+				t.Errorf("error leaks credentials: %v", err)
+			}
+		})
+	}
+}
+
+func TestOpenSkipPrePing(t *testing.T) {
+	db, err := Open(context.Background(), Config{URL: "postgres://postgres@127.0.0.1:1/test?sslmode=disable", SkipPrePing: true, ConnectTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	if err := ReadyCheck(db, 200*time.Millisecond)(context.Background()); err == nil {
+		t.Error("ReadyCheck on an unreachable database = nil")
+	}
+}
