@@ -1,0 +1,164 @@
+package health
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/covetgo/covet/internal/testenv"
+	"github.com/redis/go-redis/v9"
+)
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+func TestSQLPingPostgres(t *testing.T) {
+	pg := testenv.NewPostgres(t)
+	down, err := sql.Open("pgx", "postgres://postgres@"+closedAddr(t)+"/test?sslmode=disable&connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close()
+	c := mustNew(t,
+		WithCheck("sqlx", SQLPing(pg.DB), WithComponentType("datastore")),
+		WithCheck("sql", SQLPing(pg.DB.DB), WithComponentType("datastore")),
+		WithCheck("down", SQLPing(down), WithComponentType("datastore"), WithCritical(false)),
+	)
+	rec := get(t, c.Readiness(), "/ready")
+	b := decode(t, rec)
+	if rec.Code != 200 || b.Status != StatusWarn {
+		t.Fatalf("GET /ready = %d %s; want 200 warn", rec.Code, rec.Body)
+	}
+	for _, k := range []string{"sqlx", "sql"} {
+		if e := b.Checks[k+":responseTime"][0]; e.Status != StatusPass || e.ComponentType != "datastore" {
+			t.Fatalf("%s = %+v; want pass", k, e)
+		}
+	}
+	if e := b.Checks["down:responseTime"][0]; e.Status != StatusFail || !strings.HasPrefix(e.Output, "sql ping: ") {
+		t.Fatalf("down = %+v; want a failed sql ping", e)
+	}
+}
+
+func TestRedisPing(t *testing.T) {
+	r := testenv.NewRedis(t)
+	down := redis.NewClient(&redis.Options{Addr: closedAddr(t), MaxRetries: -1, DialTimeout: time.Second})
+	defer down.Close()
+	tests := []struct {
+		name   string
+		client redis.UniversalClient
+		ok     bool
+	}{
+		{"up", r.Client, true},
+		{"closed port", down, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := RedisPing(tt.client)(context.Background())
+			if (err == nil) != tt.ok {
+				t.Fatalf("RedisPing() = %v; want ok=%v", err, tt.ok)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), "redis ping: ") {
+				t.Fatalf("RedisPing() = %q; want a redis ping error", err)
+			}
+		})
+	}
+}
+
+func TestHTTPGet(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok":
+			_, _ = w.Write([]byte("fine"))
+		case "/nocontent":
+			w.WriteHeader(http.StatusNoContent)
+		case "/moved":
+			http.Redirect(w, r, "/ok", http.StatusFound)
+		default:
+			http.Error(w, "broken", http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	tests := []struct {
+		path       string
+		want       []int
+		ok         bool
+		wantStatus bool
+	}{
+		{"/ok", nil, true, false},
+		{"/nocontent", nil, true, false},
+		{"/nocontent", []int{200}, false, true},
+		{"/nocontent", []int{200, 204}, true, false},
+		{"/broken", nil, false, true},
+		{"/moved", nil, false, true},
+		{"/moved", []int{302}, true, false},
+	}
+	for _, tt := range tests {
+		check, err := HTTPGet(srv.Client(), srv.URL+tt.path, tt.want...)
+		if err != nil {
+			t.Fatalf("HTTPGet(%q): %v", tt.path, err)
+		}
+		err = check(context.Background())
+		if (err == nil) != tt.ok || errors.Is(err, ErrStatus) != tt.wantStatus {
+			t.Errorf("GET %s want %v = %v; want ok=%v", tt.path, tt.want, err, tt.ok)
+		}
+	}
+	srv.Client().CloseIdleConnections()
+}
+
+func TestHTTPGetDefaultClient(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	check, err := HTTPGet(nil, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := check(context.Background()); err != nil {
+		t.Fatalf("check = %v", err)
+	}
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+}
+
+func TestHTTPGetRedactsPassword(t *testing.T) {
+	check, err := HTTPGet(nil, "http://user:s3cret@"+closedAddr(t)+"/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = check(context.Background())
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "xxxxx") {
+		t.Fatalf("error %q; want a failure with the password redacted", err)
+	}
+}
+
+func TestHTTPGetRejectsBadConfig(t *testing.T) {
+	tests := []struct {
+		url  string
+		want []int
+	}{
+		{"localhost:8080/health", nil},
+		{"ftp://example.com/", nil},
+		{"http:///nohost", nil},
+		{"http://example.com/%zz", nil},
+		{"http://example.com/", []int{99}},
+		{"http://example.com/", []int{600}},
+	}
+	for _, tt := range tests {
+		if _, err := HTTPGet(nil, tt.url, tt.want...); err == nil || !strings.HasPrefix(err.Error(), "health: http check") {
+			t.Errorf("HTTPGet(%q, %v) = %v; want a health: http check error", tt.url, tt.want, err)
+		}
+	}
+}

@@ -1,0 +1,100 @@
+// Package health serves liveness, readiness and system information endpoints
+// for an HTTP service, and drains readiness during a graceful shutdown.
+//
+// A [Checker] holds the checks, each a [CheckFunc] (func(ctx) error). Its
+// handlers are plain [net/http.Handler]s that the caller mounts where it
+// likes, on chi or on the standard [net/http.ServeMux]:
+//
+//   - [Checker.Liveness] (typically /health): 200 with status, version and
+//     uptime. It never touches a dependency.
+//   - [Checker.Readiness] (typically /ready): runs the checks; 200 when every
+//     critical check passes, 503 when one fails; a failing non-critical check
+//     gives status warn and still 200.
+//   - [Checker.SystemHandler] (typically /metrics/health): CPU, memory, disk,
+//     goroutines, uptime, version and open connections.
+//
+// # Checks
+//
+// Ready-made checks: [SQLPing] for *sql.DB and *sqlx.DB, [RedisPing] for any
+// go-redis UniversalClient, [HTTPGet] for an HTTP dependency. Any function
+// with the CheckFunc signature works too.
+//
+// Each check has its own timeout (default 2 s) and runs in parallel with the
+// others; a panic becomes a failure ([ErrPanic]), a timeout [ErrTimeout].
+// When a check times out, the probe is answered at the timeout and the
+// check's context is cancelled. A check that ignores its context keeps its
+// goroutine until it returns on its own; meanwhile later runs report it as
+// timed out instead of starting it again, so such a check never piles up
+// goroutines and never makes a probe wait longer than its timeout.
+//
+// # Caching
+//
+// Results are cached for a TTL (default 1 s, [WithCacheTTL]) and concurrent
+// probes share one run, so a burst of probes costs one run of each check. The
+// response bodies are rendered once per run, so a cached probe only writes
+// bytes. With [WithInterval] the checks run in the background instead and
+// probes always get the last results; call [Checker.Close] to stop.
+//
+// A status hook ([WithStatusHook]) is called when a check's status changes,
+// never on an unchanged probe: wire it to slog or an alert.
+//
+// # Response format
+//
+// Bodies follow the [IETF draft] "Health Check Response Format for HTTP APIs"
+// ([ContentTypeHealth]): status pass, warn or fail; version, releaseId,
+// serviceId and description when set; and per check a "name:responseTime"
+// entry with componentType, observedValue (milliseconds), observedUnit,
+// status, time and output (the error text, hidden by [WithHiddenOutput]).
+//
+//	{"status":"fail","version":"1.4.0","checks":{
+//	  "database:responseTime":[{"componentType":"datastore","observedValue":1.21,
+//	    "observedUnit":"ms","status":"pass","time":"2026-11-26T13:00:00Z"}],
+//	  "search:responseTime":[{"componentType":"component","observedValue":2000,
+//	    "observedUnit":"ms","status":"fail","time":"2026-11-26T13:00:00Z",
+//	    "output":"health: check timed out after 2s"}]}}
+//
+// As in Kubernetes' /readyz, ?verbose gives a plain-text list, ?exclude=name
+// leaves checks out, and /ready/name answers for one check:
+//
+//	[+]database ok
+//	[-]search failed: health: check timed out after 2s
+//	ready check failed
+//
+// Bad requests get RFC 9457 problem details: 404 for an unknown check, 405
+// for a method other than GET or HEAD.
+//
+// # Mounting
+//
+// With the standard ServeMux, name the check with a {check} wildcard:
+//
+//	mux.Handle("GET /health", checker.Liveness())
+//	mux.Handle("GET /ready", checker.Readiness())
+//	mux.Handle("GET /ready/{check}", checker.Readiness())
+//	mux.Handle("GET /metrics/health", checker.SystemHandler())
+//
+// or strip a prefix (the handler sees what is left of the path):
+//
+//	mux.Handle("/ready/", http.StripPrefix("/ready", checker.Readiness()))
+//
+// With chi, use a {check} parameter or a wildcard, or Mount:
+//
+//	r.Get("/ready", checker.Readiness().ServeHTTP)
+//	r.Get("/ready/{check}", checker.Readiness().ServeHTTP)
+//	// or: r.Handle("/ready/*", checker.Readiness())
+//	// or: r.Mount("/ready", checker.Readiness())
+//
+// # Graceful shutdown
+//
+// [Checker.Drain] turns readiness to fail ("shutting down") at once;
+// [Checker.Shutdown] runs the whole sequence for an *http.Server: drain, wait
+// a delay so that load balancers stop sending, then Shutdown with a deadline.
+// Liveness stays 200 throughout.
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+//	defer stop()
+//	go func() { _ = srv.ListenAndServe() }()
+//	<-ctx.Done()
+//	err := checker.Shutdown(context.Background(), srv, 5*time.Second, 20*time.Second)
+//
+// [IETF draft]: https://datatracker.ietf.org/doc/html/draft-inadarei-api-health-check
+package health

@@ -1,0 +1,198 @@
+package health_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/covetgo/covet/health"
+)
+
+func probe(h http.Handler, target string) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+	fmt.Printf("GET %s -> %d\n%s", target, rec.Code, rec.Body)
+}
+
+// Mounting the endpoints on the standard ServeMux.
+func Example() {
+	checker, err := health.New(
+		health.WithVersion("1.4.0"),
+		health.WithCheck("database", func(ctx context.Context) error { return nil }, health.WithComponentType("datastore")),
+		health.WithCheck("cache", func(ctx context.Context) error { return errors.New("connection refused") }, health.WithCritical(false)),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer checker.Close()
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /health", checker.Liveness())
+	mux.Handle("GET /ready", checker.Readiness())
+	mux.Handle("GET /ready/{check}", checker.Readiness())
+	mux.Handle("GET /metrics/health", checker.SystemHandler())
+
+	probe(mux, "/ready?verbose")
+	probe(mux, "/ready?verbose&exclude=cache")
+	probe(mux, "/ready/cache?verbose")
+	// Output:
+	// GET /ready?verbose -> 200
+	// [+]database ok
+	// [-]cache failed (non-critical): connection refused
+	// ready check passed with warnings
+	// GET /ready?verbose&exclude=cache -> 200
+	// [+]database ok
+	// ready check passed
+	// GET /ready/cache?verbose -> 503
+	// [-]cache failed (non-critical): connection refused
+	// ready check failed
+}
+
+// Mounting on chi: a {check} parameter (or a "/ready/*" wildcard, or Mount)
+// gives each check its own path.
+func ExampleChecker_Readiness_chi() {
+	checker, err := health.New(health.WithCheck("database", func(ctx context.Context) error { return nil }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer checker.Close()
+
+	r := chi.NewRouter()
+	r.Get("/ready", checker.Readiness().ServeHTTP)
+	r.Get("/ready/{check}", checker.Readiness().ServeHTTP)
+
+	probe(r, "/ready/database?verbose")
+	// Output:
+	// GET /ready/database?verbose -> 200
+	// [+]database ok
+	// ready check passed
+}
+
+// Mounting under a prefix with http.StripPrefix.
+func ExampleChecker_Readiness_stripPrefix() {
+	checker, err := health.New(health.WithCheck("database", func(ctx context.Context) error { return nil }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer checker.Close()
+
+	mux := http.NewServeMux()
+	mux.Handle("/ready", checker.Readiness())
+	mux.Handle("/ready/", http.StripPrefix("/ready", checker.Readiness()))
+
+	probe(mux, "/ready/database?verbose")
+	// Output:
+	// GET /ready/database?verbose -> 200
+	// [+]database ok
+	// ready check passed
+}
+
+// Draining: readiness fails at once, liveness stays up.
+func ExampleChecker_Drain() {
+	checker, err := health.New(health.WithCheck("database", func(ctx context.Context) error { return nil }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer checker.Close()
+	probe(checker.Readiness(), "/ready?verbose")
+	checker.Drain()
+	probe(checker.Readiness(), "/ready?verbose")
+	// Output:
+	// GET /ready?verbose -> 200
+	// [+]database ok
+	// ready check passed
+	// GET /ready?verbose -> 503
+	// [+]database ok
+	// [-]shutdown failed: shutting down
+	// ready check failed
+}
+
+// The whole graceful shutdown of a server on SIGINT or SIGTERM.
+func ExampleChecker_Shutdown() {
+	checker, err := health.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer checker.Close()
+	mux := http.NewServeMux()
+	mux.Handle("GET /ready", checker.Readiness())
+	var conns health.ConnCounter
+	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: mux, ConnState: conns.ConnState, ReadHeaderTimeout: 5 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Print(err)
+		}
+	}()
+	<-ctx.Done()
+	stop() // a second signal now ends the process
+	// Readiness fails at once; after 5 s the server stops accepting and the
+	// requests in flight get 20 s to finish.
+	if err := checker.Shutdown(context.Background(), srv, 5*time.Second, 20*time.Second); err != nil {
+		log.Print(err)
+	}
+}
+
+// Ready-made checks for PostgreSQL, Redis and an HTTP dependency.
+func ExampleSQLPing() {
+	db := sqlx.MustOpen("pgx", os.Getenv("DATABASE_URL"))
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	payments, err := health.HTTPGet(nil, "http://payments.internal/health", http.StatusOK)
+	if err != nil {
+		log.Fatal(err)
+	}
+	checker, err := health.New(
+		health.WithCheck("database", health.SQLPing(db), health.WithComponentType("datastore")),
+		health.WithCheck("redis", health.RedisPing(rdb), health.WithComponentType("datastore"), health.WithTimeout(time.Second)),
+		health.WithCheck("payments", payments, health.WithCritical(false)),
+		health.WithHiddenOutput(),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer checker.Close()
+}
+
+// Logging status changes, not every probe.
+func ExampleWithStatusHook() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	checker, err := health.New(
+		health.WithCheck("database", func(ctx context.Context) error { return nil }),
+		health.WithStatusHook(func(c health.Change) {
+			logger.Info("health check status changed", "check", c.Check, "from", c.From, "to", c.To)
+		}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer checker.Close()
+	for range 3 {
+		if _, err := checker.Report(context.Background()); err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Output:
+	// level=INFO msg="health check status changed" check=database from="" to=pass
+}
