@@ -1,0 +1,175 @@
+package metrics
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// AccessLog is middleware that writes one structured [log/slog] line per
+// request, at the end of it:
+//
+//	method route path [query] status bytes duration_ms client_ip request_id [user_id] [trace_id]
+//
+// route is the route pattern, as in the metrics. client_ip is the address
+// set by chi's ClientIPFrom… middleware when one runs before, else the peer
+// address: a raw X-Forwarded-For header is never trusted. request_id comes
+// from [RequestID], else a well-formed X-Request-ID header, else a fresh
+// one, and is echoed in the response. user_id is whatever inner code set
+// with [WithUserID] or [SetUserID]. Headers are never logged, so neither
+// Authorization nor cookies are; secret query parameters are redacted.
+//
+// The level follows the status: 5xx error, 4xx warn, else info (see
+// [WithLevel]). An AccessLog is safe for concurrent use.
+type AccessLog struct {
+	core core
+}
+
+// NewAccessLog returns an AccessLog writing to logger. Options:
+// [WithLevel], [WithRedactedQuery], [WithTraceID]. To record metrics and
+// the log line in one pass, use [New] with [WithLogger] instead.
+func NewAccessLog(logger *slog.Logger, opts ...Option) (*AccessLog, error) {
+	if logger == nil {
+		return nil, errorf("logger is nil")
+	}
+	cfg, err := newConfig(append(opts, WithLogger(logger)))
+	if err != nil {
+		return nil, err
+	}
+	return &AccessLog{core: core{log: newAccessLogger(cfg), now: cfg.now, traceID: cfg.traceID}}, nil
+}
+
+// Handler wraps next; place it outside authentication middleware so that
+// rejected requests are logged too.
+func (l *AccessLog) Handler(next http.Handler) http.Handler {
+	return l.core.handler(next)
+}
+
+type accessLogger struct {
+	logger   *slog.Logger
+	level    func(int) slog.Level
+	redacted map[string]struct{}
+	routes   cowMap[routeKey, string]
+}
+
+type routeKey struct {
+	route string
+	src   uint8
+}
+
+type entry struct {
+	endpoint string
+	status   int
+	bytes    int64
+	elapsed  time.Duration
+	traceID  string
+}
+
+func newAccessLogger(cfg *config) *accessLogger {
+	l := &accessLogger{logger: cfg.logger, level: cfg.level, redacted: cfg.redacted}
+	l.routes.max = maxSeriesCache
+	return l
+}
+
+// endpoint returns the route label without allocating once a route is
+// known; only the log-only middleware needs it, the metrics cache it too.
+func (l *accessLogger) endpoint(raw string, src uint8) string {
+	if e, ok := l.routes.load(routeKey{raw, src}); ok {
+		return e
+	}
+	e := endpointLabel(raw, src)
+	l.routes.store(routeKey{strings.Clone(raw), src}, e)
+	return e
+}
+
+func (l *accessLogger) log(r *http.Request, info *requestInfo, e entry) {
+	ctx := r.Context()
+	level := l.level(e.status)
+	if !l.logger.Enabled(ctx, level) {
+		return
+	}
+	var attrs [11]slog.Attr
+	n := 0
+	add := func(a slog.Attr) { attrs[n] = a; n++ }
+	add(slog.String("method", r.Method))
+	add(slog.String("route", e.endpoint))
+	add(slog.String("path", r.URL.Path))
+	if r.URL.RawQuery != "" {
+		add(slog.String("query", redactQuery(r.URL.RawQuery, l.redacted)))
+	}
+	add(slog.Int("status", e.status))
+	add(slog.Int64("bytes", e.bytes))
+	add(slog.Float64("duration_ms", float64(e.elapsed)/float64(time.Millisecond)))
+	add(slog.String("client_ip", clientIP(r)))
+	if info != nil {
+		add(slog.String("request_id", RequestIDFromContext(ctx)))
+		if id := info.userID.Load(); id != nil {
+			add(slog.String("user_id", *id))
+		}
+	}
+	if e.traceID != "" {
+		add(slog.String("trace_id", e.traceID))
+	}
+	l.logger.LogAttrs(ctx, level, "http request", attrs[:n]...)
+}
+
+// clientIP returns the address chi's ClientIPFrom… middleware resolved, or
+// the peer address of the connection.
+func clientIP(r *http.Request) string {
+	if ip := middleware.GetClientIPAddr(r.Context()); ip.IsValid() {
+		return ip.String()
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	if ip, err := netip.ParseAddr(r.RemoteAddr); err == nil {
+		return ip.Unmap().String()
+	}
+	return r.RemoteAddr
+}
+
+// redactQuery replaces the values of secret parameters in a raw query with
+// REDACTED, keeping everything else as sent. It returns raw itself, without
+// allocating, when there is nothing to redact.
+func redactQuery(raw string, secret map[string]struct{}) string {
+	var b strings.Builder
+	rest := raw
+	done := 0 // raw[:done] is already in b
+	for pos := 0; rest != ""; {
+		seg := rest
+		next := ""
+		if i := strings.IndexByte(rest, '&'); i >= 0 {
+			seg, next = rest[:i], rest[i+1:]
+		}
+		key, _, hasValue := strings.Cut(seg, "=")
+		if hasValue && isSecret(key, secret) {
+			valStart := pos + len(key) + 1
+			b.Grow(len(raw))
+			b.WriteString(raw[done:valStart])
+			b.WriteString("REDACTED")
+			done = pos + len(seg)
+		}
+		pos += len(seg) + 1
+		rest = next
+	}
+	if done == 0 {
+		return raw
+	}
+	b.WriteString(raw[done:])
+	return b.String()
+}
+
+func isSecret(key string, secret map[string]struct{}) bool {
+	if strings.ContainsAny(key, "%+") {
+		if k, err := url.QueryUnescape(key); err == nil {
+			key = k
+		}
+	}
+	_, ok := secret[strings.ToLower(key)]
+	return ok
+}

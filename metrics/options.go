@@ -1,0 +1,219 @@
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Option configures [New], [NewAccessLog] and [Handler]. Each option's
+// documentation names the constructors that read it; the others ignore it,
+// so one option list can be shared by all three.
+type Option func(*config)
+
+type config struct {
+	durationBuckets []float64
+	sizeBuckets     []float64
+	native          bool
+	constLabels     prometheus.Labels
+	traceID         func(context.Context) string
+
+	logger   *slog.Logger
+	level    func(status int) slog.Level
+	redacted map[string]struct{}
+
+	goCollector      bool
+	processCollector bool
+
+	now func() time.Time
+	err error
+}
+
+// defaultRedactedQuery lists query parameters whose values never reach the
+// access log. Matching is case-insensitive; [WithRedactedQuery] adds more.
+var defaultRedactedQuery = []string{
+	"access_token", "api_key", "apikey", "auth", "client_secret", "code",
+	"id_token", "key", "password", "passwd", "refresh_token", "secret",
+	"session", "sig", "signature", "token",
+}
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{
+		durationBuckets: prometheus.DefBuckets,
+		sizeBuckets:     prometheus.ExponentialBuckets(100, 10, 8),
+		level:           DefaultLevel,
+		redacted:        make(map[string]struct{}, len(defaultRedactedQuery)),
+	}
+	for _, name := range defaultRedactedQuery {
+		c.redacted[name] = struct{}{}
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		opt(c)
+		if c.err != nil {
+			return nil, c.err
+		}
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+func (c *config) fail(format string, args ...any) {
+	if c.err == nil {
+		c.err = errorf(format, args...)
+	}
+}
+
+func checkBuckets(c *config, what string, b []float64) {
+	if len(b) == 0 {
+		c.fail("%s buckets: none given", what)
+		return
+	}
+	for i := 1; i < len(b); i++ {
+		if !(b[i] > b[i-1]) {
+			c.fail("%s buckets: not strictly increasing at index %d", what, i)
+			return
+		}
+	}
+}
+
+// WithBuckets sets the classic histogram buckets of
+// http_request_duration_seconds, in seconds, strictly increasing. The default
+// is [prometheus.DefBuckets] (5 ms to 10 s). Read by [New].
+func WithBuckets(buckets ...float64) Option {
+	return func(c *config) {
+		checkBuckets(c, "duration", buckets)
+		c.durationBuckets = append([]float64(nil), buckets...)
+	}
+}
+
+// WithSizeBuckets sets the classic histogram buckets of
+// http_response_size_bytes, strictly increasing. The default is 100 B to
+// 1 GB in powers of ten. Read by [New].
+func WithSizeBuckets(buckets ...float64) Option {
+	return func(c *config) {
+		checkBuckets(c, "size", buckets)
+		c.sizeBuckets = append([]float64(nil), buckets...)
+	}
+}
+
+// WithNativeHistograms makes both histograms also expose Prometheus native
+// (sparse) histograms, bucket factor 1.1, at most 160 buckets, reset at most
+// hourly. The classic buckets stay, so existing dashboards keep working.
+// Native histograms are only scraped with the protobuf exposition format.
+// Read by [New].
+func WithNativeHistograms() Option {
+	return func(c *config) { c.native = true }
+}
+
+// WithConstLabels adds constant labels (service, version, …) to every
+// series the middleware creates. Read by [New].
+func WithConstLabels(labels prometheus.Labels) Option {
+	return func(c *config) {
+		for name := range labels {
+			switch name {
+			case "method", "endpoint", "status":
+				c.fail("constant label %q clashes with a variable label", name)
+				return
+			}
+		}
+		c.constLabels = labels
+	}
+}
+
+// WithTraceID sets the function that returns the trace ID of a request
+// (for example from an OpenTelemetry span in the context), or "" when there
+// is none. [New] attaches it as a trace_id exemplar to the request counter
+// and duration histogram; [NewAccessLog] logs it as trace_id. The function
+// runs once per request, after the handler, and must be safe for concurrent
+// use.
+func WithTraceID(fn func(ctx context.Context) string) Option {
+	return func(c *config) {
+		if fn == nil {
+			c.fail("trace ID function is nil")
+			return
+		}
+		c.traceID = fn
+	}
+}
+
+// WithLogger makes the middleware built by [New] also write the access log
+// line of [NewAccessLog] to logger, from the same measurement: one wrapper,
+// one clock reading, one route lookup for both. Read by [New].
+func WithLogger(logger *slog.Logger) Option {
+	return func(c *config) {
+		if logger == nil {
+			c.fail("logger is nil")
+			return
+		}
+		c.logger = logger
+	}
+}
+
+// WithLevel sets the function that picks the log level of a request from
+// its status code. The default is [DefaultLevel]. Read by [NewAccessLog]
+// and by [New] with [WithLogger].
+func WithLevel(fn func(status int) slog.Level) Option {
+	return func(c *config) {
+		if fn == nil {
+			c.fail("level function is nil")
+			return
+		}
+		c.level = fn
+	}
+}
+
+// WithRedactedQuery adds query parameter names (case-insensitive) whose
+// values the access log replaces with REDACTED. A built-in list (token,
+// access_token, password, secret, api_key, code, signature, …) always
+// applies. Read by [NewAccessLog] and by [New] with [WithLogger].
+func WithRedactedQuery(names ...string) Option {
+	return func(c *config) {
+		for _, n := range names {
+			if n == "" {
+				c.fail("empty query parameter name")
+				return
+			}
+			c.redacted[strings.ToLower(n)] = struct{}{}
+		}
+	}
+}
+
+// WithGoCollector makes [Handler] register the Go runtime collector
+// (go_goroutines, go_memstats_*, …) on its registry.
+func WithGoCollector() Option {
+	return func(c *config) { c.goCollector = true }
+}
+
+// WithProcessCollector makes [Handler] register the process collector
+// (process_cpu_seconds_total, process_resident_memory_bytes, …) on its
+// registry.
+func WithProcessCollector() Option {
+	return func(c *config) { c.processCollector = true }
+}
+
+// withNow injects the clock; tests use it to get exact durations.
+func withNow(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// DefaultLevel is the default of [WithLevel]: 5xx responses log at error,
+// 4xx at warn and everything else at info.
+func DefaultLevel(status int) slog.Level {
+	switch {
+	case status >= http.StatusInternalServerError:
+		return slog.LevelError
+	case status >= http.StatusBadRequest:
+		return slog.LevelWarn
+	default:
+		return slog.LevelInfo
+	}
+}

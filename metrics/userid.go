@@ -1,0 +1,74 @@
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+)
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	userIDKey
+	infoKey
+)
+
+// requestInfo is placed in the request context by the access log so that
+// handlers and middleware running inside it can report facts the log line
+// needs after they return: today the user ID. It is safe for concurrent
+// use.
+type requestInfo struct {
+	requestID string
+	userID    atomic.Pointer[string]
+}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(infoKey).(*requestInfo)
+	return info
+}
+
+// WithUserID returns a copy of ctx that carries the authenticated user's
+// ID. When ctx comes from a request served inside [AccessLog] (or a
+// [Middleware] built [WithLogger]), the access log line of that request
+// also records the ID, even though the log middleware only sees its own,
+// outer request. Authentication code calls it once the user is known:
+//
+//	r = r.WithContext(metrics.WithUserID(r.Context(), claims.Subject))
+//
+// The ID is logged as given: pass an opaque identifier, never an e-mail
+// address or other personal data your logging policy forbids.
+func WithUserID(ctx context.Context, id string) context.Context {
+	if info := infoFrom(ctx); info != nil {
+		info.userID.Store(&id)
+	}
+	return context.WithValue(ctx, userIDKey, id)
+}
+
+// SetUserID records the user ID for the access log of r without creating a
+// new request; it is for middleware that cannot replace the request it
+// passes on. It reports whether an access log was there to receive it.
+// Code that also wants [UserIDFromContext] to see the ID further in should
+// use [WithUserID].
+func SetUserID(r *http.Request, id string) bool {
+	info := infoFrom(r.Context())
+	if info == nil {
+		return false
+	}
+	info.userID.Store(&id)
+	return true
+}
+
+// UserIDFromContext returns the user ID set by [WithUserID] or
+// [SetUserID], or "" when there is none.
+func UserIDFromContext(ctx context.Context) string {
+	if id, ok := ctx.Value(userIDKey).(string); ok {
+		return id
+	}
+	if info := infoFrom(ctx); info != nil {
+		if id := info.userID.Load(); id != nil {
+			return *id
+		}
+	}
+	return ""
+}
