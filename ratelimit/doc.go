@@ -1,0 +1,68 @@
+// Package ratelimit limits request rates per client, route or user, in
+// process memory or in Redis shared by every replica, and locks accounts
+// after repeated failed logins.
+//
+// # Limiting requests
+//
+// A [Limiter] enforces one [Rate] over a [Store]:
+//
+//	store, _ := ratelimit.NewMemoryStore()
+//	login, err := ratelimit.New(store, ratelimit.MustParseRate("5/minute"), ratelimit.WithName("login"))
+//	if err != nil { ... } // every configuration mistake is reported here
+//	r.With(login.Handler).Post("/login", handleLogin)
+//
+// Rates are written "5/minute", "5/m", "100/10s" or "1000/hour;burst=20"
+// ([ParseRate]) or built in code ([PerMinute], [NewRate]). Three algorithms
+// are offered: [GCRA] (the default: a steady rate with a burst and exact
+// reset times), [SlidingWindow] and [FixedWindow]. A request may cost more
+// than one unit ([WithCost]).
+//
+// # Keys
+//
+// By default requests are keyed by [ClientIP]: the address chi's
+// ClientIPFrom… middleware established when present, else the peer address;
+// a forwarded header is never read directly, since any client can forge one.
+// IPv6 clients are grouped by /64. [KeyByHeader], [KeyByRoute], [KeyByUser]
+// and [KeyBy] (combinations) cover the other common cases. A request
+// without a key is rejected or let through, per [WithEmptyKey].
+//
+// # Responses
+//
+// Every limited response carries the RateLimit-Policy and RateLimit fields
+// of [draft-ietf-httpapi-ratelimit-headers-10], for example
+//
+//	RateLimit-Policy: "login";q=5;w=60
+//	RateLimit: "login";r=3;t=36
+//
+// A denied request gets 429 Too Many Requests with an
+// application/problem+json body (RFC 9457) and Retry-After in whole seconds,
+// rounded up so that a client that waits that long is never early. The
+// legacy X-RateLimit-* headers are optional ([WithLegacyHeaders]); the 429
+// response can be replaced ([WithDeniedHandler]).
+//
+// # Stores
+//
+// [MemoryStore] is sharded (no limiter-wide lock), expires keys lazily with
+// a bounded sweep, and holds at most a fixed number of keys; see its
+// documentation for what happens at the cap.
+//
+// [RedisStore] makes each decision in one round trip: one Lua script run by
+// EVALSHA (reloaded after NOSCRIPT) that takes the time from Redis TIME, so
+// replicas with skewed clocks agree, and sets an expiry so idle keys vanish.
+// Keys carry a hash tag, so Redis Cluster works. When Redis fails or is
+// slower than the per-call timeout (50 ms by default), a [FailurePolicy]
+// decides: [FailOpen], [FailClosed] or [LocalFallback] (a [MemoryStore] per
+// replica). A circuit breaker stops an outage from adding the timeout to
+// every request. Failures and policy decisions are reported through
+// log/slog and an optional hook ([WithEventHook]).
+//
+// # Lockout
+//
+// [Lockout] counts failures per account over a window and locks the account
+// for a time that doubles with each lock; a success resets it. It has
+// memory ([NewLockout]) and Redis ([NewRedisLockout]) forms and a three-method
+// set (Check, Fail, Succeed) that an authentication package can declare as
+// its own interface.
+//
+// [draft-ietf-httpapi-ratelimit-headers-10]: https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/10/
+package ratelimit

@@ -1,0 +1,104 @@
+package ratelimit
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// KeyFunc returns the rate-limit key of a request; "" means the request has
+// no key (see [EmptyKeyPolicy]).
+type KeyFunc func(r *http.Request) string
+
+// ClientIP returns the client address of r as a rate-limit key: the address
+// set by chi's ClientIPFrom… middleware when present, else the host of
+// r.RemoteAddr. It never reads a forwarded header itself: put chi's
+// middleware.ClientIPFromXFF (or similar, with your trusted proxies) in front
+// when the service is behind a proxy.
+//
+// IPv4-mapped IPv6 addresses are reported as IPv4, and IPv6 addresses are
+// grouped by their /64 prefix ("2001:db8:1:2::/64"), because one host
+// usually controls a whole /64 and could otherwise rotate addresses to
+// escape the limit. It returns "" when no address can be found.
+func ClientIP(r *http.Request) string {
+	ip := middleware.GetClientIPAddr(r.Context())
+	if !ip.IsValid() {
+		ip = remoteAddr(r.RemoteAddr)
+		if !ip.IsValid() {
+			return ""
+		}
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
+}
+
+func remoteAddr(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr()
+	}
+	ip, _ := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
+	return ip
+}
+
+// KeyByIP keys requests by [ClientIP]. It is the default.
+var KeyByIP KeyFunc = ClientIP
+
+// KeyByHeader keys requests by the value of the named request header. The
+// header is chosen by the client: combine it with [KeyByIP] (see [KeyBy]) or
+// use it only for values a trusted layer has checked, such as an API key
+// already authenticated.
+func KeyByHeader(name string) KeyFunc {
+	name = http.CanonicalHeaderKey(name)
+	return func(r *http.Request) string { return r.Header.Get(name) }
+}
+
+// KeyByRoute keys requests by their route pattern: chi's RoutePattern when
+// the request is routed by chi, else [http.Request.Pattern] from ServeMux.
+// The pattern is known only once routing has happened, so use the limiter
+// inside the route (chi's With or Route, or wrapping the handler given to
+// ServeMux), not in front of the router.
+func KeyByRoute(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return r.Pattern
+}
+
+// KeyByUser keys requests by the authenticated user that user returns from
+// the request context ("" when not authenticated).
+func KeyByUser(user func(ctx context.Context) string) KeyFunc {
+	return func(r *http.Request) string { return user(r.Context()) }
+}
+
+// KeyBy combines keys: the result is empty if any part is empty, and parts
+// are length-prefixed so that no choice of values can make two different
+// combinations collide.
+func KeyBy(parts ...KeyFunc) KeyFunc {
+	return func(r *http.Request) string {
+		var b []byte
+		for i, f := range parts {
+			v := f(r)
+			if v == "" {
+				return ""
+			}
+			if i > 0 {
+				b = append(b, '|')
+			}
+			b = strconv.AppendInt(b, int64(len(v)), 10)
+			b = append(b, ':')
+			b = append(b, v...)
+		}
+		return string(b)
+	}
+}

@@ -1,0 +1,343 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Lockout defaults.
+const (
+	DefaultMaxFailures  = 5
+	DefaultLockWindow   = 15 * time.Minute
+	DefaultLockDuration = time.Minute
+	DefaultMaxLock      = time.Hour
+	DefaultLockMemory   = 24 * time.Hour
+	DefaultLockoutKeys  = 100_000
+)
+
+// LockoutOption configures a [Lockout].
+type LockoutOption func(*lockoutConfig)
+
+type lockoutConfig struct {
+	maxFailures int64
+	window      time.Duration
+	base, max   time.Duration
+	memory      time.Duration
+	prefix      string
+	timeout     time.Duration
+	maxKeys     int
+}
+
+// WithMaxFailures sets how many failures within the window lock an account
+// (default [DefaultMaxFailures]).
+func WithMaxFailures(n int) LockoutOption {
+	return func(c *lockoutConfig) { c.maxFailures = int64(n) }
+}
+
+// WithFailureWindow sets the observation window: failures older than this,
+// counted from the first failure of the window, are forgotten (default
+// [DefaultLockWindow]).
+func WithFailureWindow(d time.Duration) LockoutOption {
+	return func(c *lockoutConfig) { c.window = d }
+}
+
+// WithLockDuration sets the first lock's length and the longest a lock may
+// grow to: each further lock, until a success or until the account has been
+// quiet for the lock memory, doubles (defaults [DefaultLockDuration],
+// [DefaultMaxLock]).
+func WithLockDuration(first, longest time.Duration) LockoutOption {
+	return func(c *lockoutConfig) { c.base, c.max = first, longest }
+}
+
+// WithLockMemory sets how long after its last lock an account's lock level
+// is remembered (default [DefaultLockMemory]).
+func WithLockMemory(d time.Duration) LockoutOption {
+	return func(c *lockoutConfig) { c.memory = d }
+}
+
+// WithLockoutPrefix sets the Redis key prefix (default "lockout:"); it must
+// not contain '{' or '}'.
+func WithLockoutPrefix(p string) LockoutOption { return func(c *lockoutConfig) { c.prefix = p } }
+
+// WithLockoutTimeout bounds each Redis call (default [DefaultRedisTimeout]).
+func WithLockoutTimeout(d time.Duration) LockoutOption {
+	return func(c *lockoutConfig) { c.timeout = d }
+}
+
+// WithLockoutMaxKeys caps the accounts a memory lockout tracks (default
+// [DefaultLockoutKeys]). At the cap, expired entries are dropped first;
+// otherwise the entry closest to expiry among a small sample is forgotten.
+func WithLockoutMaxKeys(n int) LockoutOption { return func(c *lockoutConfig) { c.maxKeys = n } }
+
+// Lockout locks an account after repeated failures (typically failed logins):
+// after MaxFailures failures within the window the account is locked for the
+// lock duration, which doubles with each further lock up to the maximum; a
+// success resets everything.
+//
+// Its method set is Check, Fail and Succeed, so an authentication package can
+// declare the same three methods in an interface of its own and accept a
+// *Lockout without importing this package:
+//
+//	type Lockout interface {
+//		Check(ctx context.Context, account string) (lockedUntil time.Time, err error)
+//		Fail(ctx context.Context, account string) (lockedUntil time.Time, err error)
+//		Succeed(ctx context.Context, account string) error
+//	}
+//
+// Lockout is keyed by account, not by client, so that a distributed guessing
+// attack is stopped too; pair it with a per-IP [Limiter] so that one client
+// cannot lock many accounts cheaply. A Lockout is safe for concurrent use.
+type Lockout struct {
+	cfg    lockoutConfig
+	mem    *lockMem
+	client redis.UniversalClient
+	now    func() time.Time
+}
+
+func lockoutDefaults(opts []LockoutOption) (lockoutConfig, error) {
+	c := lockoutConfig{
+		maxFailures: DefaultMaxFailures, window: DefaultLockWindow,
+		base: DefaultLockDuration, max: DefaultMaxLock, memory: DefaultLockMemory,
+		prefix: "lockout:", timeout: DefaultRedisTimeout, maxKeys: DefaultLockoutKeys,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	switch {
+	case c.maxFailures < 1:
+		return c, fmt.Errorf("%w: max failures %d must be at least 1", ErrInvalidConfig, c.maxFailures)
+	case c.window < time.Millisecond:
+		return c, fmt.Errorf("%w: failure window %v must be at least 1ms", ErrInvalidConfig, c.window)
+	case c.base < time.Millisecond || c.max < c.base:
+		return c, fmt.Errorf("%w: lock durations %v..%v must be at least 1ms and in order", ErrInvalidConfig, c.base, c.max)
+	case c.max > maxPeriod || c.window > maxPeriod || c.memory > maxPeriod:
+		return c, fmt.Errorf("%w: lockout durations must not exceed %v", ErrInvalidConfig, maxPeriod)
+	case c.memory < 0:
+		return c, fmt.Errorf("%w: lock memory %v must not be negative", ErrInvalidConfig, c.memory)
+	case strings.ContainsAny(c.prefix, "{}"):
+		return c, fmt.Errorf("%w: lockout prefix %q must not contain '{' or '}'", ErrInvalidConfig, c.prefix)
+	case c.timeout <= 0:
+		return c, fmt.Errorf("%w: timeout %v must be positive", ErrInvalidConfig, c.timeout)
+	case c.maxKeys < 1:
+		return c, fmt.Errorf("%w: max keys %d must be positive", ErrInvalidConfig, c.maxKeys)
+	}
+	return c, nil
+}
+
+// NewLockout returns a lockout kept in process memory (one replica only).
+func NewLockout(opts ...LockoutOption) (*Lockout, error) {
+	c, err := lockoutDefaults(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Lockout{cfg: c, mem: &lockMem{m: make(map[string]*lockState)}, now: time.Now}, nil
+}
+
+// NewRedisLockout returns a lockout shared through Redis: each call is one
+// Lua script using Redis TIME, keys carry a hash tag and expire when idle.
+// Redis errors are returned (wrapped) to the caller, who decides whether a
+// login may proceed without the check.
+func NewRedisLockout(client redis.UniversalClient, opts ...LockoutOption) (*Lockout, error) {
+	if client == nil {
+		return nil, fmt.Errorf("%w: nil redis client", ErrInvalidConfig)
+	}
+	c, err := lockoutDefaults(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Lockout{cfg: c, client: client, now: time.Now}, nil
+}
+
+// Check returns when account's lock ends, or the zero time if it is not
+// locked.
+func (l *Lockout) Check(ctx context.Context, account string) (lockedUntil time.Time, err error) {
+	return l.do(ctx, account, false)
+}
+
+// Fail records a failure for account and returns when its lock ends (the
+// zero time if it is not locked). Failures while locked are not counted.
+func (l *Lockout) Fail(ctx context.Context, account string) (lockedUntil time.Time, err error) {
+	return l.do(ctx, account, true)
+}
+
+// Succeed clears account's failures, lock and lock level.
+func (l *Lockout) Succeed(ctx context.Context, account string) error {
+	if l.client != nil {
+		cctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
+		defer cancel()
+		if err := l.client.Del(cctx, l.redisKey(account)).Err(); err != nil {
+			return fmt.Errorf("ratelimit: lockout: %w", err)
+		}
+		return nil
+	}
+	l.mem.mu.Lock()
+	delete(l.mem.m, account)
+	l.mem.mu.Unlock()
+	return nil
+}
+
+func (l *Lockout) redisKey(account string) string { return l.cfg.prefix + "{" + account + "}" }
+
+// lockDuration is the length of the level-th lock (level >= 1).
+func (c *lockoutConfig) lockDuration(level int64) time.Duration {
+	d := c.base
+	for i := int64(1); i < level && d < c.max; i++ {
+		d *= 2
+	}
+	return min(d, c.max)
+}
+
+var lockoutScript = redis.NewScript(`
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local key = KEYS[1]
+local fail = ARGV[1] == '1'
+local maxf, window, base, maxd, memory = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local v = redis.call('HMGET', key, 'f', 'w', 'l', 'u')
+local f, w, l, u = tonumber(v[1] or '0'), tonumber(v[2] or '0'), tonumber(v[3] or '0'), tonumber(v[4] or '0')
+if u > now then return u end
+if not fail then return 0 end
+if now - w >= window then f = 0; w = now end
+f = f + 1
+local ttl = w + window - now
+if f >= maxf then
+  l = l + 1
+  local d = base
+  for i = 2, l do
+    if d >= maxd then break end
+    d = d * 2
+  end
+  if d > maxd then d = maxd end
+  u = now + d
+  f = 0
+  w = 0
+end
+if l > 0 and u + memory - now > ttl then ttl = u + memory - now end
+local function num(x) return string.format('%.0f', x) end
+redis.call('HSET', key, 'f', num(f), 'w', num(w), 'l', num(l), 'u', num(u))
+redis.call('PEXPIRE', key, num(ttl))
+if u > now then return u end
+return 0
+`)
+
+func (l *Lockout) do(ctx context.Context, account string, fail bool) (time.Time, error) {
+	if l.client != nil {
+		f := "0"
+		if fail {
+			f = "1"
+		}
+		cctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
+		defer cancel()
+		ms, err := lockoutScript.Run(cctx, l.client, []string{l.redisKey(account)}, f,
+			l.cfg.maxFailures, l.cfg.window.Milliseconds(), l.cfg.base.Milliseconds(),
+			l.cfg.max.Milliseconds(), l.cfg.memory.Milliseconds()).Int64()
+		if err != nil {
+			return time.Time{}, fmt.Errorf("ratelimit: lockout: %w", err)
+		}
+		if ms == 0 {
+			return time.Time{}, nil
+		}
+		return time.UnixMilli(ms), nil
+	}
+	return l.mem.do(&l.cfg, account, l.now(), fail), nil
+}
+
+// lockMem is the in-process lockout state. Logins are rare enough that one
+// mutex does not contend.
+type lockMem struct {
+	mu  sync.Mutex
+	m   map[string]*lockState
+	ops int
+}
+
+type lockState struct {
+	fails, level int64
+	start, until time.Time
+	exp          time.Time
+}
+
+func (m *lockMem) do(c *lockoutConfig, account string, now time.Time, fail bool) time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.m[account]
+	if ok && !now.Before(st.exp) {
+		delete(m.m, account)
+		st, ok = nil, false
+	}
+	if ok && now.Before(st.until) {
+		return st.until
+	}
+	if !fail {
+		return time.Time{}
+	}
+	if !ok {
+		if len(m.m) >= c.maxKeys {
+			m.makeRoom(now)
+		}
+		st = &lockState{}
+		m.m[account] = st
+	}
+	m.ops++
+	if m.ops%sweepEvery == 0 {
+		m.sweep(now, sweepBudget)
+	}
+	if now.Sub(st.start) >= c.window {
+		st.fails, st.start = 0, now
+	}
+	st.fails++
+	st.exp = st.start.Add(c.window)
+	if st.fails >= c.maxFailures {
+		st.level++
+		st.until = now.Add(c.lockDuration(st.level))
+		st.fails, st.start = 0, time.Time{}
+	}
+	if st.level > 0 {
+		if e := st.until.Add(c.memory); e.After(st.exp) {
+			st.exp = e
+		}
+	}
+	if now.Before(st.until) {
+		return st.until
+	}
+	return time.Time{}
+}
+
+func (m *lockMem) sweep(now time.Time, budget int) int {
+	n := 0
+	for k, st := range m.m {
+		if budget == 0 {
+			break
+		}
+		budget--
+		if !now.Before(st.exp) {
+			delete(m.m, k)
+			n++
+		}
+	}
+	return n
+}
+
+func (m *lockMem) makeRoom(now time.Time) {
+	if m.sweep(now, sweepBudget) > 0 {
+		return
+	}
+	var victim string
+	var soonest time.Time
+	i := 0
+	for k, st := range m.m {
+		if i == 0 || st.exp.Before(soonest) {
+			victim, soonest = k, st.exp
+		}
+		i++
+		if i == evictSample {
+			break
+		}
+	}
+	delete(m.m, victim)
+}

@@ -1,0 +1,181 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"time"
+)
+
+// Memory store defaults.
+const (
+	DefaultMaxKeys = 1_000_000
+	defaultShards  = 64
+	// sweepEvery is how many decisions a shard makes between bounded sweeps.
+	sweepEvery = 256
+	// sweepBudget is how many entries one sweep may visit.
+	sweepBudget = 32
+	// evictSample is how many entries are compared when a full shard must evict.
+	evictSample = 8
+)
+
+// MemoryStore is an in-process [Store]: a fixed number of shards, each a map
+// behind its own mutex, so there is no limiter-wide lock.
+//
+// Expired keys are dropped lazily when touched again, and every 256 decisions
+// a shard visits at most 32 entries to delete expired ones, so no request
+// ever pays for a full scan and no background goroutine is needed.
+//
+// # Key cap
+//
+// The store never holds more than its key cap (default [DefaultMaxKeys]).
+// When a new key arrives at a full shard, the shard first deletes expired
+// entries it can find within a bounded sample; if none, it evicts, among 8
+// sampled entries, the one that would expire soonest. An evicted key starts
+// afresh, so a flood of distinct keys can make the store forget some limits
+// early but can never grow memory without bound. Size the cap above the
+// number of clients active in one period.
+//
+// A MemoryStore is safe for concurrent use. Its zero value is not usable;
+// call [NewMemoryStore].
+type MemoryStore struct {
+	seed   maphash.Seed
+	shards []memShard
+	mask   uint64
+	perCap int
+	now    func() time.Time
+}
+
+type memShard struct {
+	mu  sync.Mutex
+	m   map[string]*state
+	ops uint32
+	_   [40]byte // keep hot shards on separate cache lines
+}
+
+// MemoryOption configures a [MemoryStore].
+type MemoryOption func(*memConfig)
+
+type memConfig struct {
+	maxKeys int
+	shards  int
+}
+
+// WithMaxKeys sets the key cap (default [DefaultMaxKeys]); it must be at
+// least the shard count (64).
+func WithMaxKeys(n int) MemoryOption { return func(c *memConfig) { c.maxKeys = n } }
+
+// WithShards sets the number of shards, rounded up to a power of two
+// (default 64).
+func WithShards(n int) MemoryOption { return func(c *memConfig) { c.shards = n } }
+
+// NewMemoryStore returns an empty in-process store.
+func NewMemoryStore(opts ...MemoryOption) (*MemoryStore, error) {
+	c := memConfig{maxKeys: DefaultMaxKeys, shards: defaultShards}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.shards < 1 || c.shards > 1<<16 {
+		return nil, fmt.Errorf("%w: shards %d must be in 1..65536", ErrInvalidConfig, c.shards)
+	}
+	n := 1
+	for n < c.shards {
+		n <<= 1
+	}
+	if c.maxKeys < n {
+		return nil, fmt.Errorf("%w: max keys %d is below the shard count %d", ErrInvalidConfig, c.maxKeys, n)
+	}
+	s := &MemoryStore{
+		seed:   maphash.MakeSeed(),
+		shards: make([]memShard, n),
+		mask:   uint64(n - 1),
+		perCap: c.maxKeys / n,
+		now:    time.Now,
+	}
+	for i := range s.shards {
+		s.shards[i].m = make(map[string]*state)
+	}
+	return s, nil
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// Take implements [Store]. It never fails for a valid rate and cost.
+func (s *MemoryStore) Take(_ context.Context, key string, r Rate, alg Algorithm, cost int64) (Decision, error) {
+	if err := checkTake(r, alg, cost); err != nil {
+		return Decision{}, err
+	}
+	now := s.now().UnixNano()
+	sh := &s.shards[maphash.String(s.seed, key)&s.mask]
+	sh.mu.Lock()
+	st, ok := sh.m[key]
+	if !ok {
+		if len(sh.m) >= s.perCap {
+			sh.makeRoom(now)
+		}
+		st = new(state)
+		sh.m[key] = st
+	}
+	d := alg.apply(st, now, r, cost)
+	if st.exp <= now {
+		// Nothing worth keeping (e.g. a denied first request).
+		delete(sh.m, key)
+	}
+	sh.ops++
+	if sh.ops%sweepEvery == 0 {
+		sh.sweep(now, sweepBudget)
+	}
+	sh.mu.Unlock()
+	return d, nil
+}
+
+// Len returns the number of keys held, expired or not.
+func (s *MemoryStore) Len() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += len(sh.m)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// sweep deletes expired entries among at most budget visited ones and
+// reports how many it deleted. Map iteration starts at a random point, so
+// successive sweeps cover the whole map.
+func (sh *memShard) sweep(now int64, budget int) int {
+	n := 0
+	for k, st := range sh.m {
+		if budget == 0 {
+			break
+		}
+		budget--
+		if st.exp <= now {
+			delete(sh.m, k)
+			n++
+		}
+	}
+	return n
+}
+
+// makeRoom frees one slot in a full shard.
+func (sh *memShard) makeRoom(now int64) {
+	if sh.sweep(now, sweepBudget) > 0 {
+		return
+	}
+	var victim string
+	var soonest int64
+	i := 0
+	for k, st := range sh.m {
+		if i == 0 || st.exp < soonest {
+			victim, soonest = k, st.exp
+		}
+		i++
+		if i == evictSample {
+			break
+		}
+	}
+	delete(sh.m, victim)
+}

@@ -1,0 +1,464 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis store defaults.
+const (
+	DefaultRedisTimeout     = 50 * time.Millisecond
+	DefaultBreakerThreshold = 5
+	DefaultBreakerCooldown  = 2 * time.Second
+	DefaultRedisPrefix      = "ratelimit:"
+)
+
+// FailurePolicy says what a [RedisStore] decides when Redis fails, is
+// slower than the per-call timeout, or the circuit breaker is open.
+type FailurePolicy uint8
+
+const (
+	// FailOpen allows every request while Redis is unavailable.
+	FailOpen FailurePolicy = iota
+	// FailClosed denies every request while Redis is unavailable; the denial
+	// asks the client to retry after the breaker's cooldown.
+	FailClosed
+	// LocalFallback decides with an in-process [MemoryStore] per replica, so
+	// each replica enforces the full limit on its own until Redis is back.
+	LocalFallback
+)
+
+// String returns "fail-open", "fail-closed" or "local-fallback".
+func (p FailurePolicy) String() string {
+	switch p {
+	case FailOpen:
+		return "fail-open"
+	case FailClosed:
+		return "fail-closed"
+	case LocalFallback:
+		return "local-fallback"
+	}
+	return "FailurePolicy(" + strconv.Itoa(int(p)) + ")"
+}
+
+// EventKind classifies a [RedisEvent].
+type EventKind uint8
+
+const (
+	// EventError is a failed or timed-out Redis call.
+	EventError EventKind = iota + 1
+	// EventBreakerOpen is the breaker opening after consecutive failures.
+	EventBreakerOpen
+	// EventBreakerClosed is the breaker closing after a successful probe.
+	EventBreakerClosed
+	// EventPolicy is a decision made by the failure policy.
+	EventPolicy
+)
+
+// String names the kind.
+func (k EventKind) String() string {
+	switch k {
+	case EventError:
+		return "error"
+	case EventBreakerOpen:
+		return "breaker-open"
+	case EventBreakerClosed:
+		return "breaker-closed"
+	case EventPolicy:
+		return "policy"
+	}
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// RedisEvent reports an outage-related happening to the hook set with
+// [WithEventHook].
+type RedisEvent struct {
+	Kind   EventKind
+	Policy FailurePolicy
+	// Err is the Redis error for EventError and EventBreakerOpen.
+	Err error
+}
+
+// RedisOption configures a [RedisStore].
+type RedisOption func(*redisConfig)
+
+type redisConfig struct {
+	prefix    string
+	timeout   time.Duration
+	policy    FailurePolicy
+	threshold int
+	cooldown  time.Duration
+	logger    *slog.Logger
+	hook      func(RedisEvent)
+	fallback  []MemoryOption
+}
+
+// WithRedisPrefix sets the prefix of every key (default [DefaultRedisPrefix]).
+// It must not contain '{' or '}', which the store uses for the hash tag.
+func WithRedisPrefix(p string) RedisOption { return func(c *redisConfig) { c.prefix = p } }
+
+// WithTimeout bounds each Redis call (default [DefaultRedisTimeout]).
+func WithTimeout(d time.Duration) RedisOption { return func(c *redisConfig) { c.timeout = d } }
+
+// WithFailurePolicy sets what is decided while Redis is unavailable
+// (default [FailOpen]).
+func WithFailurePolicy(p FailurePolicy) RedisOption { return func(c *redisConfig) { c.policy = p } }
+
+// WithBreaker sets the circuit breaker: after threshold consecutive failures
+// Redis is not called for cooldown, then one probe call decides whether it
+// closes again (defaults [DefaultBreakerThreshold], [DefaultBreakerCooldown]).
+func WithBreaker(threshold int, cooldown time.Duration) RedisOption {
+	return func(c *redisConfig) { c.threshold, c.cooldown = threshold, cooldown }
+}
+
+// WithLogger sets where errors and breaker changes are logged (default
+// slog.Default()). Individual failures are logged at Warn until the breaker
+// opens; decisions made while it is open are logged at Debug.
+func WithLogger(l *slog.Logger) RedisOption { return func(c *redisConfig) { c.logger = l } }
+
+// WithEventHook sets a function called synchronously for every outage event;
+// it must be fast and safe for concurrent use.
+func WithEventHook(f func(RedisEvent)) RedisOption { return func(c *redisConfig) { c.hook = f } }
+
+// WithFallbackOptions configures the [MemoryStore] used by [LocalFallback].
+func WithFallbackOptions(opts ...MemoryOption) RedisOption {
+	return func(c *redisConfig) { c.fallback = opts }
+}
+
+// RedisStore is a [Store] shared by every replica through Redis: each
+// decision is one EVALSHA of one Lua script (reloaded automatically after
+// NOSCRIPT) that reads Redis TIME, so replicas with skewed clocks agree, and
+// sets a PEXPIRE so idle keys vanish. Keys carry a hash tag, so it works on
+// Redis Cluster, and any [redis.UniversalClient] (single, Cluster, Sentinel)
+// may be used.
+//
+// Each call is bounded by a timeout. Build the client with
+// ContextTimeoutEnabled so that go-redis itself stops at the deadline;
+// otherwise each call runs in its own goroutine, abandoned at the deadline,
+// which costs a little more per decision. Failures feed a circuit breaker so an
+// outage costs one timeout per cooldown rather than per request, and the
+// [FailurePolicy] decides in the meantime (such decisions have
+// Decision.Degraded set and a nil error).
+//
+// A RedisStore is safe for concurrent use.
+type RedisStore struct {
+	client   redis.UniversalClient
+	cfg      redisConfig
+	fallback *MemoryStore
+	now      func() time.Time
+	ctxAware bool // client stops at context deadlines by itself
+
+	failures  atomic.Int64
+	openUntil atomic.Int64 // Unix ns; 0 when closed
+	mu        sync.Mutex   // serialises breaker transitions
+}
+
+var _ Store = (*RedisStore)(nil)
+
+// NewRedisStore returns a store over client. It does not contact Redis.
+func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) (*RedisStore, error) {
+	if client == nil {
+		return nil, fmt.Errorf("%w: nil redis client", ErrInvalidConfig)
+	}
+	c := redisConfig{
+		prefix:    DefaultRedisPrefix,
+		timeout:   DefaultRedisTimeout,
+		policy:    FailOpen,
+		threshold: DefaultBreakerThreshold,
+		cooldown:  DefaultBreakerCooldown,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	switch {
+	case strings.ContainsAny(c.prefix, "{}"):
+		return nil, fmt.Errorf("%w: redis prefix %q must not contain '{' or '}'", ErrInvalidConfig, c.prefix)
+	case c.timeout <= 0:
+		return nil, fmt.Errorf("%w: timeout %v must be positive", ErrInvalidConfig, c.timeout)
+	case c.policy > LocalFallback:
+		return nil, fmt.Errorf("%w: unknown failure policy %v", ErrInvalidConfig, c.policy)
+	case c.threshold < 1:
+		return nil, fmt.Errorf("%w: breaker threshold %d must be at least 1", ErrInvalidConfig, c.threshold)
+	case c.cooldown <= 0:
+		return nil, fmt.Errorf("%w: breaker cooldown %v must be positive", ErrInvalidConfig, c.cooldown)
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	s := &RedisStore{client: client, cfg: c, now: time.Now, ctxAware: honoursContext(client)}
+	if c.policy == LocalFallback {
+		fb, err := NewMemoryStore(c.fallback...)
+		if err != nil {
+			return nil, fmt.Errorf("ratelimit: fallback store: %w", err)
+		}
+		s.fallback = fb
+	}
+	return s, nil
+}
+
+// takeScript decides one request. Times are microseconds from Redis TIME.
+// KEYS[1] key; ARGV: algorithm, limit, period (µs), burst, cost.
+// Returns {allowed, remaining, retry_after_us, reset_after_us}.
+var takeScript = redis.NewScript(`
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local key = KEYS[1]
+local alg = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local period = tonumber(ARGV[3])
+local burst = tonumber(ARGV[4])
+local cost = tonumber(ARGV[5])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local function num(x) return string.format('%.0f', x) end
+
+if alg == 0 then
+  local T = math.ceil(period / limit)
+  local tau = burst * T
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  if cost > burst then
+    return {0, math.floor((now + tau - tat) / T), period, tat - now}
+  end
+  local newtat = tat + cost * T
+  local allow_at = newtat - tau
+  if now < allow_at then
+    return {0, math.floor((now + tau - tat) / T), allow_at - now, tat - now}
+  end
+  if newtat > now then
+    redis.call('SET', key, num(newtat), 'PX', num(math.ceil((newtat - now) / 1000)))
+  end
+  return {1, math.floor((now + tau - newtat) / T), 0, newtat - now}
+end
+
+local ws = now - (now % period)
+local v = redis.call('HMGET', key, 'w', 'c', 'p')
+local w, cur, prev = tonumber(v[1] or '-1'), tonumber(v[2] or '0'), tonumber(v[3] or '0')
+if alg == 2 then
+  if w ~= ws then cur = 0 end
+  local reset = ws + period - now
+  if cur + cost > limit then
+    local retry = reset
+    if cost > limit then retry = period end
+    return {0, limit - cur, retry, reset}
+  end
+  cur = cur + cost
+  if cost > 0 then
+    redis.call('HSET', key, 'w', num(ws), 'c', num(cur))
+    redis.call('PEXPIRE', key, num(math.ceil(reset / 1000)))
+  end
+  return {1, limit - cur, 0, reset}
+end
+
+if w ~= ws then
+  if w == ws - period then prev = cur else prev = 0 end
+  cur = 0
+end
+local elapsed = now - ws
+local est = prev * (period - elapsed) / period + cur
+local function resetafter(c)
+  if c > 0 then return ws + 2 * period - now end
+  if prev > 0 then return ws + period - now end
+  return 0
+end
+if est + cost > limit then
+  local rem = math.floor(limit - est)
+  if rem < 0 then rem = 0 end
+  local retry
+  if cost > limit then
+    retry = period
+  elseif cur + cost > limit then
+    retry = (ws + period - now) + math.ceil((1 - (limit - cost) / cur) * period)
+  else
+    retry = ws + math.ceil((1 - (limit - cost - cur) / prev) * period) - now
+    if retry < 1 then retry = 1 end
+  end
+  return {0, rem, retry, resetafter(cur)}
+end
+cur = cur + cost
+if cost > 0 or w ~= ws then
+  redis.call('HSET', key, 'w', num(ws), 'c', num(cur), 'p', num(prev))
+  redis.call('PEXPIRE', key, num(math.ceil((ws + 2 * period - now) / 1000)))
+end
+local rem = math.floor(limit - est - cost)
+if rem < 0 then rem = 0 end
+return {1, rem, 0, resetafter(cur)}
+`)
+
+// redisKey wraps key in a hash tag so the whole key maps to one Cluster slot
+// whatever the key contains.
+func (s *RedisStore) redisKey(key string, alg Algorithm) string {
+	var b strings.Builder
+	b.Grow(len(s.cfg.prefix) + len(key) + 4)
+	b.WriteString(s.cfg.prefix)
+	b.WriteByte(byte('0' + alg))
+	b.WriteString(":{")
+	b.WriteString(key)
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Take implements [Store]. Redis errors never reach the caller: the failure
+// policy decides instead and the Decision is marked Degraded. Errors are
+// returned only for an invalid rate, algorithm or cost, or for an error from
+// the LocalFallback store.
+func (s *RedisStore) Take(ctx context.Context, key string, r Rate, alg Algorithm, cost int64) (Decision, error) {
+	if err := checkTake(r, alg, cost); err != nil {
+		return Decision{}, err
+	}
+	if !s.allowCall() {
+		return s.degraded(ctx, key, r, alg, cost)
+	}
+	res, err := s.run(ctx, []string{s.redisKey(key, alg)},
+		int(alg), r.Limit, int64(r.Period/time.Microsecond), r.burst(), cost)
+	if err == nil && len(res) != 4 {
+		err = fmt.Errorf("ratelimit: unexpected script reply of %d values", len(res))
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			// The caller gave up (client went away); not Redis's fault.
+			return Decision{}, ctx.Err()
+		}
+		s.recordFailure(err)
+		return s.degraded(ctx, key, r, alg, cost)
+	}
+	s.recordSuccess()
+	return Decision{
+		Allowed:    res[0] == 1,
+		Limit:      r.Limit,
+		Period:     r.Period,
+		Remaining:  res[1],
+		RetryAfter: time.Duration(res[2]) * time.Microsecond,
+		ResetAfter: time.Duration(res[3]) * time.Microsecond,
+	}, nil
+}
+
+type scriptResult struct {
+	vals []int64
+	err  error
+}
+
+// run runs the script within the per-call timeout. A client built with
+// ContextTimeoutEnabled stops at the deadline by itself; any other client
+// would wait for its own read and dial timeouts (seconds), so the call runs
+// in a goroutine that is abandoned at the deadline and finishes on its own.
+func (s *RedisStore) run(ctx context.Context, keys []string, args ...any) ([]int64, error) {
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
+	defer cancel()
+	if s.ctxAware {
+		return takeScript.Run(cctx, s.client, keys, args...).Int64Slice()
+	}
+	ch := make(chan scriptResult, 1)
+	go func() {
+		v, err := takeScript.Run(cctx, s.client, keys, args...).Int64Slice()
+		ch <- scriptResult{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.vals, r.err
+	case <-cctx.Done():
+		return nil, cctx.Err()
+	}
+}
+
+// honoursContext reports whether client's calls stop at a context deadline.
+func honoursContext(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
+}
+
+// allowCall reports whether Redis may be called: the breaker is closed, or it
+// is open past its cooldown and this caller wins the single probe.
+func (s *RedisStore) allowCall() bool {
+	until := s.openUntil.Load()
+	if until == 0 {
+		return true
+	}
+	now := s.now().UnixNano()
+	if now < until {
+		return false
+	}
+	// Half-open: let exactly one caller probe, others keep short-circuiting.
+	return s.openUntil.CompareAndSwap(until, now+int64(s.cfg.cooldown))
+}
+
+// recordFailure counts a failure and opens the breaker at the threshold.
+func (s *RedisStore) recordFailure(err error) {
+	s.emit(RedisEvent{Kind: EventError, Policy: s.cfg.policy, Err: err})
+	n := s.failures.Add(1)
+	if s.openUntil.Load() != 0 {
+		// A failed probe: the CAS in allowCall already extended the cooldown.
+		return
+	}
+	s.cfg.logger.Warn("ratelimit: redis call failed", "err", err, "policy", s.cfg.policy.String())
+	if n < int64(s.cfg.threshold) {
+		return
+	}
+	s.mu.Lock()
+	opened := s.openUntil.Load() == 0
+	if opened {
+		s.openUntil.Store(s.now().UnixNano() + int64(s.cfg.cooldown))
+	}
+	s.mu.Unlock()
+	if opened {
+		s.cfg.logger.Error("ratelimit: redis unavailable, circuit breaker open",
+			"err", err, "failures", n, "cooldown", s.cfg.cooldown, "policy", s.cfg.policy.String())
+		s.emit(RedisEvent{Kind: EventBreakerOpen, Policy: s.cfg.policy, Err: err})
+	}
+}
+
+func (s *RedisStore) recordSuccess() {
+	if s.failures.Load() != 0 {
+		s.failures.Store(0)
+	}
+	if s.openUntil.Load() == 0 {
+		return
+	}
+	s.mu.Lock()
+	closed := s.openUntil.Swap(0) != 0
+	s.mu.Unlock()
+	if closed {
+		s.cfg.logger.Info("ratelimit: redis available again, circuit breaker closed")
+		s.emit(RedisEvent{Kind: EventBreakerClosed, Policy: s.cfg.policy})
+	}
+}
+
+func (s *RedisStore) emit(e RedisEvent) {
+	if s.cfg.hook != nil {
+		s.cfg.hook(e)
+	}
+}
+
+// degraded decides by policy.
+func (s *RedisStore) degraded(ctx context.Context, key string, r Rate, alg Algorithm, cost int64) (Decision, error) {
+	s.emit(RedisEvent{Kind: EventPolicy, Policy: s.cfg.policy})
+	if s.cfg.logger.Enabled(ctx, slog.LevelDebug) {
+		s.cfg.logger.DebugContext(ctx, "ratelimit: decided by failure policy", "policy", s.cfg.policy.String())
+	}
+	switch s.cfg.policy {
+	case LocalFallback:
+		d, err := s.fallback.Take(ctx, key, r, alg, cost)
+		d.Degraded = true
+		return d, err
+	case FailClosed:
+		return Decision{
+			Limit: r.Limit, Period: r.Period, Degraded: true,
+			RetryAfter: s.cfg.cooldown, ResetAfter: s.cfg.cooldown,
+		}, nil
+	}
+	return Decision{Allowed: true, Limit: r.Limit, Period: r.Period, Remaining: r.Limit, Degraded: true}, nil
+}

@@ -1,0 +1,474 @@
+package ratelimit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/covetgo/covet/internal/testenv"
+	"github.com/redis/go-redis/v9"
+)
+
+// cmdCounter is a go-redis hook that records every command sent.
+type cmdCounter struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (c *cmdCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *cmdCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.mu.Lock()
+		c.names = append(c.names, cmd.Name())
+		c.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+
+func (c *cmdCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.mu.Lock()
+		for _, cmd := range cmds {
+			c.names = append(c.names, cmd.Name())
+		}
+		c.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+func (c *cmdCounter) reset() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.names
+	c.names = nil
+	return n
+}
+
+func newRedisStore(t testing.TB, c redis.UniversalClient, opts ...RedisOption) *RedisStore {
+	t.Helper()
+	s, err := NewRedisStore(c, opts...)
+	if err != nil {
+		t.Fatalf("NewRedisStore: %v", err)
+	}
+	return s
+}
+
+// redisTargets yields a client on the shared Redis and on a local 3-master
+// cluster, each with a key prefix owned by the test.
+func redisTargets(t *testing.T, run func(t *testing.T, c redis.UniversalClient, prefix string)) {
+	t.Run("single", func(t *testing.T) {
+		rd := testenv.NewRedis(t)
+		run(t, rd.Client, rd.Prefix)
+	})
+	t.Run("cluster", func(t *testing.T) {
+		cc := testenv.RedisCluster(t)
+		run(t, cc, "covet-test:"+testenv.RandomID(6)+":")
+	})
+}
+
+func TestRedisStore(t *testing.T) {
+	redisTargets(t, func(t *testing.T, c redis.UniversalClient, prefix string) {
+		ctx := context.Background()
+		s := newRedisStore(t, c, WithRedisPrefix(prefix))
+
+		t.Run("exact limit under 50 goroutines", func(t *testing.T) {
+			for _, alg := range []Algorithm{GCRA, SlidingWindow, FixedWindow} {
+				// A day-long period: no window boundary falls inside the test.
+				r := Rate{Limit: 23, Period: 24 * time.Hour}
+				s := newRedisStore(t, c, WithRedisPrefix(prefix+alg.String()+":"), WithTimeout(5*time.Second))
+				if got := hammer(t, s, alg, r, 50, 2); got != 23 {
+					t.Errorf("%v: %d passed; want exactly 23", alg, got)
+				}
+			}
+		})
+
+		t.Run("two stores share one limit", func(t *testing.T) {
+			other := newRedisStore(t, c, WithRedisPrefix(prefix))
+			a := newLimiter(t, s, PerHour(4), WithName("shared"))
+			b := newLimiter(t, other, PerHour(4), WithName("shared"))
+			allowed := 0
+			for i := 0; i < 10; i++ {
+				l := a
+				if i%2 == 1 {
+					l = b
+				}
+				d, err := l.Allow(ctx, "user")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.Allowed {
+					allowed++
+				}
+			}
+			if allowed != 4 {
+				t.Fatalf("%d allowed across two stores; want 4", allowed)
+			}
+		})
+
+		t.Run("decisions", func(t *testing.T) {
+			for _, alg := range []Algorithm{GCRA, SlidingWindow, FixedWindow} {
+				key := "dec-" + alg.String()
+				r := Rate{Limit: 3, Period: 24 * time.Hour}
+				d, err := s.Take(ctx, key, r, alg, 2)
+				if err != nil || !d.Allowed || d.Remaining != 1 || d.Degraded {
+					t.Fatalf("%v: first Take = %+v, %v", alg, d, err)
+				}
+				if d.ResetAfter <= 0 || d.ResetAfter > 2*r.Period {
+					t.Errorf("%v: ResetAfter %v out of range", alg, d.ResetAfter)
+				}
+				d, _ = s.Take(ctx, key, r, alg, 2)
+				if d.Allowed || d.RetryAfter <= 0 {
+					t.Fatalf("%v: second Take = %+v; want denied with RetryAfter", alg, d)
+				}
+				d, _ = s.Take(ctx, key, r, alg, 5)
+				if d.Allowed || d.RetryAfter != r.Period {
+					t.Fatalf("%v: cost above limit = %+v; want denied for a period", alg, d)
+				}
+				d, _ = s.Take(ctx, key, r, alg, 0)
+				if !d.Allowed || d.Remaining != 1 {
+					t.Fatalf("%v: cost 0 = %+v; want allowed, remaining 1", alg, d)
+				}
+				// The key expires by itself.
+				ttl, err := c.PTTL(ctx, s.redisKey(key, alg)).Result()
+				if err != nil || ttl <= 0 || ttl > 2*r.Period {
+					t.Errorf("%v: PTTL = %v, %v; want an expiry within two periods", alg, ttl, err)
+				}
+			}
+			// GCRA with a burst, short period: retry time is exact to the ms.
+			r := PerSecond(10).WithBurst(1)
+			if d, _ := s.Take(ctx, "burst", r, GCRA, 1); !d.Allowed {
+				t.Fatal("first burst request denied")
+			}
+			if d, _ := s.Take(ctx, "burst", r, GCRA, 1); d.Allowed || d.RetryAfter > 100*time.Millisecond {
+				t.Fatalf("second burst request = %+v", d)
+			}
+		})
+
+		t.Run("invalid input", func(t *testing.T) {
+			if _, err := s.Take(ctx, "k", PerSecond(1), GCRA, -2); !errors.Is(err, ErrInvalidCost) {
+				t.Fatalf("Take(-2) = %v; want ErrInvalidCost", err)
+			}
+		})
+	})
+}
+
+// TestRedisOneCommandPerDecision proves with a client hook that each
+// decision is a single EVALSHA, and that a flushed script is reloaded.
+func TestRedisOneCommandPerDecision(t *testing.T) {
+	redisTargets(t, func(t *testing.T, c redis.UniversalClient, prefix string) {
+		ctx := context.Background()
+		hook := &cmdCounter{}
+		c.AddHook(hook)
+		s := newRedisStore(t, c, WithRedisPrefix(prefix), WithTimeout(5*time.Second))
+		for _, alg := range []Algorithm{GCRA, SlidingWindow, FixedWindow} {
+			// The first pass may load the script on each master.
+			for i := 0; i < 20; i++ {
+				_, _ = s.Take(ctx, "w"+string(rune('a'+i)), PerSecond(100), alg, 1)
+			}
+			hook.reset()
+			for i := 0; i < 20; i++ {
+				if _, err := s.Take(ctx, "k"+string(rune('a'+i)), PerSecond(100), alg, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			names := hook.reset()
+			if len(names) != 20 {
+				t.Fatalf("%v: 20 decisions sent %d commands: %v", alg, len(names), names)
+			}
+			for _, n := range names {
+				if n != "evalsha" {
+					t.Fatalf("%v: command %q; want only evalsha", alg, n)
+				}
+			}
+		}
+		// After SCRIPT FLUSH the store reloads the script by itself.
+		flush := func(ctx context.Context, n *redis.Client) error { return n.ScriptFlush(ctx).Err() }
+		switch cc := c.(type) {
+		case *redis.ClusterClient:
+			if err := cc.ForEachMaster(ctx, flush); err != nil {
+				t.Fatal(err)
+			}
+		case *redis.Client:
+			if err := flush(ctx, cc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hook.reset()
+		d, err := s.Take(ctx, "after-flush", PerSecond(100), GCRA, 1)
+		if err != nil || !d.Allowed || d.Degraded {
+			t.Fatalf("Take after SCRIPT FLUSH = %+v, %v", d, err)
+		}
+		if names := hook.reset(); strings.Join(names, ",") != "evalsha,eval" {
+			t.Fatalf("after flush sent %v; want evalsha then eval", names)
+		}
+	})
+}
+
+func TestNewRedisStoreErrors(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer c.Close()
+	tests := []struct {
+		name string
+		opts []RedisOption
+	}{
+		{"brace in prefix", []RedisOption{WithRedisPrefix("a{b")}},
+		{"zero timeout", []RedisOption{WithTimeout(0)}},
+		{"bad policy", []RedisOption{WithFailurePolicy(9)}},
+		{"zero threshold", []RedisOption{WithBreaker(0, time.Second)}},
+		{"zero cooldown", []RedisOption{WithBreaker(1, 0)}},
+		{"bad fallback", []RedisOption{WithFailurePolicy(LocalFallback), WithFallbackOptions(WithShards(0))}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewRedisStore(c, tt.opts...); !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("NewRedisStore = %v; want ErrInvalidConfig", err)
+			}
+		})
+	}
+	if _, err := NewRedisStore(nil); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("NewRedisStore(nil) = %v; want ErrInvalidConfig", err)
+	}
+}
+
+// closedPort returns an address where nothing listens.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
+// silentServer accepts connections and never answers.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		<-done
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+	})
+	return l.Addr().String()
+}
+
+// TestRedisOutagePolicies: Redis at a closed port or not answering; each
+// policy decides within the per-call timeout.
+func TestRedisOutagePolicies(t *testing.T) {
+	targets := map[string]func(*testing.T) string{"closed port": closedPort, "unresponsive": silentServer}
+	for tname, addrFn := range targets {
+		for _, policy := range []FailurePolicy{FailOpen, FailClosed, LocalFallback} {
+			for _, ctxTimeout := range []bool{false, true} {
+				t.Run(tname+"/"+policy.String()+"/ctx-timeout="+strconv.FormatBool(ctxTimeout), func(t *testing.T) {
+					c := redis.NewClient(&redis.Options{Addr: addrFn(t), MaxRetries: -1, ContextTimeoutEnabled: ctxTimeout})
+					defer c.Close()
+					var events []RedisEvent
+					var mu sync.Mutex
+					var logs bytes.Buffer
+					s := newRedisStore(t, c, WithFailurePolicy(policy), WithTimeout(50*time.Millisecond),
+						WithBreaker(1000, time.Minute),
+						WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+						WithEventHook(func(e RedisEvent) { mu.Lock(); events = append(events, e); mu.Unlock() }))
+					r := PerHour(2)
+					var got []Decision
+					for i := 0; i < 3; i++ {
+						start := time.Now()
+						d, err := s.Take(context.Background(), "k", r, GCRA, 1)
+						// Generous bound: the point is that go-redis's own
+						// multi-second timeouts do not apply.
+						if el := time.Since(start); el > time.Second {
+							t.Fatalf("Take took %v with a 50ms timeout", el)
+						}
+						if err != nil || !d.Degraded {
+							t.Fatalf("Take = %+v, %v; want a degraded decision", d, err)
+						}
+						got = append(got, d)
+					}
+					want := map[FailurePolicy][]bool{
+						FailOpen:      {true, true, true},
+						FailClosed:    {false, false, false},
+						LocalFallback: {true, true, false},
+					}[policy]
+					for i, d := range got {
+						if d.Allowed != want[i] {
+							t.Fatalf("decision %d = %+v; want allowed %v", i, d, want[i])
+						}
+					}
+					if policy == FailClosed && got[0].RetryAfter != time.Minute {
+						t.Errorf("fail-closed RetryAfter = %v; want the cooldown", got[0].RetryAfter)
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if len(events) != 6 || events[0].Kind != EventError || events[0].Err == nil || events[1].Kind != EventPolicy || events[1].Policy != policy {
+						t.Fatalf("events = %+v; want error+policy per call", events)
+					}
+					if !strings.Contains(logs.String(), "redis call failed") || !strings.Contains(logs.String(), "policy="+policy.String()) {
+						t.Fatalf("logs = %q", logs.String())
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestRedisBreaker: after the threshold the store stops calling Redis until
+// the cooldown ends; one probe then closes the breaker when Redis is back.
+func TestRedisBreaker(t *testing.T) {
+	rd := testenv.NewRedis(t)
+	var down atomic.Bool
+	opt, err := redis.ParseURL(rd.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.MaxRetries = -1
+	var dialer net.Dialer
+	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if down.Load() {
+			return nil, errors.New("injected: connection refused")
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	hook := &cmdCounter{}
+	c.AddHook(hook)
+	clk := newClock()
+	var kinds []EventKind
+	var mu sync.Mutex
+	s := newRedisStore(t, c, WithRedisPrefix(rd.Prefix), WithBreaker(3, 10*time.Second), WithFailurePolicy(FailClosed),
+		WithLogger(slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))),
+		WithEventHook(func(e RedisEvent) {
+			if e.Kind != EventPolicy {
+				mu.Lock()
+				kinds = append(kinds, e.Kind)
+				mu.Unlock()
+			}
+		}))
+	s.now = clk.Now
+	ctx := context.Background()
+	r := PerHour(100)
+
+	if d, err := s.Take(ctx, "k", r, GCRA, 1); err != nil || !d.Allowed || d.Degraded {
+		t.Fatalf("healthy Take = %+v, %v", d, err)
+	}
+	hook.reset()
+	down.Store(true)
+	// Drop pooled connections so the outage is seen.
+	c.Close()
+	c = redis.NewClient(opt)
+	defer c.Close()
+	c.AddHook(hook)
+	s.client = c
+	for i := 0; i < 10; i++ {
+		if d, _ := s.Take(ctx, "k", r, GCRA, 1); d.Allowed || !d.Degraded {
+			t.Fatalf("Take %d during outage = %+v; want fail-closed", i, d)
+		}
+	}
+	if n := hook.reset(); len(n) != 3 {
+		t.Fatalf("commands attempted during the outage: %v; want 3 (the threshold), then none", n)
+	}
+	// Cooldown over, still down: one probe fails and re-opens.
+	clk.Add(11 * time.Second)
+	for i := 0; i < 5; i++ {
+		_, _ = s.Take(ctx, "k", r, GCRA, 1)
+	}
+	if n := len(hook.reset()); n != 1 {
+		t.Fatalf("%d commands after cooldown; want 1 probe", n)
+	}
+	// Back up: after the next cooldown the probe succeeds and closes.
+	down.Store(false)
+	clk.Add(11 * time.Second)
+	if d, err := s.Take(ctx, "k", r, GCRA, 1); err != nil || !d.Allowed || d.Degraded {
+		t.Fatalf("probe Take = %+v, %v; want a real decision", d, err)
+	}
+	if d, _ := s.Take(ctx, "k", r, GCRA, 1); !d.Allowed || d.Degraded {
+		t.Fatalf("Take after recovery = %+v", d)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []EventKind{EventError, EventError, EventError, EventBreakerOpen, EventError, EventBreakerClosed}
+	if len(kinds) != len(want) {
+		t.Fatalf("events %v; want %v", kinds, want)
+	}
+	for i := range want {
+		if kinds[i] != want[i] {
+			t.Fatalf("events %v; want %v", kinds, want)
+		}
+	}
+}
+
+func TestRedisCallerCancel(t *testing.T) {
+	rd := testenv.NewRedis(t)
+	s := newRedisStore(t, rd.Client, WithRedisPrefix(rd.Prefix))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Take(ctx, "k", PerSecond(1), GCRA, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Take with a cancelled context = %v; want context.Canceled", err)
+	}
+	if s.failures.Load() != 0 {
+		t.Fatal("a caller's cancellation counted as a Redis failure")
+	}
+}
+
+func TestPolicyAndEventStrings(t *testing.T) {
+	for p, want := range map[FailurePolicy]string{FailOpen: "fail-open", FailClosed: "fail-closed", LocalFallback: "local-fallback", 7: "FailurePolicy(7)"} {
+		if got := p.String(); got != want {
+			t.Errorf("%d.String() = %q; want %q", p, got, want)
+		}
+	}
+	for k, want := range map[EventKind]string{EventError: "error", EventBreakerOpen: "breaker-open", EventBreakerClosed: "breaker-closed", EventPolicy: "policy", 0: "EventKind(0)"} {
+		if got := k.String(); got != want {
+			t.Errorf("%d.String() = %q; want %q", k, got, want)
+		}
+	}
+}
+
+func BenchmarkRedisTake(b *testing.B) {
+	rd := testenv.NewRedis(b)
+	s := newRedisStore(b, rd.Client, WithRedisPrefix(rd.Prefix), WithTimeout(time.Second))
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = "k" + string(rune(i))
+	}
+	var n atomic.Uint64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			_, _ = s.Take(context.Background(), keys[i%1000], PerSecond(1<<30), GCRA, 1)
+		}
+	})
+}
