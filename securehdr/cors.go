@@ -126,10 +126,20 @@ func normalizeOrigin(o string) (normal string, pattern bool, err error) {
 		strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#") {
 		return bad("want scheme://host[:port] with no path")
 	}
-	if _, ok := NormalizeHost(u.Host); !ok {
+	host, ok := NormalizeHost(u.Host)
+	if !ok {
 		return bad("invalid host")
 	}
-	return strings.ToLower(o), pattern, nil
+	if pattern {
+		host = "*" + host[1:]
+	}
+	// Browsers send internationalised hosts in their ASCII form, so the
+	// configured origin is compared in that form too.
+	normal = strings.ToLower(o[:i]) + "://" + host
+	if p := u.Port(); p != "" {
+		normal += ":" + p
+	}
+	return normal, pattern, nil
 }
 
 // Handler answers preflight requests and adds CORS headers to the

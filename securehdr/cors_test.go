@@ -88,6 +88,26 @@ func TestCORSPreflight(t *testing.T) {
 	}
 }
 
+func TestCORSOriginNormalised(t *testing.T) {
+	tests := []struct{ origin, sent string }{
+		{"HTTPS://Bücher.Example", "https://xn--bcher-kva.example"},
+		{"http://[::1]:3000", "http://[::1]:3000"},
+		{"https://*.Example.com:8443", "https://a.example.com:8443"},
+	}
+	for _, tt := range tests {
+		c, err := NewCORS(CORSConfig{AllowedOrigins: []string{tt.origin}})
+		if err != nil {
+			t.Fatalf("NewCORS(%q) = %v", tt.origin, err)
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Origin", tt.sent)
+		w := serve(c.Handler(okHandler), r)
+		if got := w.Header().Get("Access-Control-Allow-Origin"); got != tt.sent {
+			t.Errorf("origin %q configured, %q sent: Allow-Origin %q", tt.origin, tt.sent, got)
+		}
+	}
+}
+
 func TestCORSVaryAppended(t *testing.T) {
 	c, err := NewCORS(CORSConfig{AllowedOrigins: []string{"https://app.example.com"}, ExposedHeaders: []string{"X-Total"}})
 	if err != nil {

@@ -22,8 +22,8 @@
 //	Strict-Transport-Security: max-age=31536000; includeSubDomains   (HTTPS only)
 //
 // [Config.Override] replaces or removes any of them. The header values are
-// computed once, at construction; a request costs one small allocation
-// plus, when the policy uses a nonce, the nonce.
+// computed once, at construction; a request costs one allocation of the
+// middleware's own, plus the nonce when the policy uses one.
 //
 // # Content Security Policy
 //

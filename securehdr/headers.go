@@ -118,6 +118,9 @@ func New(cfg Config) (*Headers, error) {
 		}
 		delete(override, k)
 	}
+	if cspOff && cfg.CSP != nil {
+		return nil, fmt.Errorf("%w: Config.CSP is set but Override removes the policy", ErrInvalidConfig)
+	}
 	if !cspOff {
 		policy := cfg.CSP
 		if policy == nil {

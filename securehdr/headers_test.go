@@ -129,6 +129,7 @@ func TestConfigErrors(t *testing.T) {
 		{"preload short", Config{HSTS: HSTS{MaxAge: time.Hour, Preload: true}}, ErrInvalidConfig},
 		{"preload no subdomains", Config{HSTS: HSTS{Preload: true, ExcludeSubdomains: true}}, ErrInvalidConfig},
 		{"bad csp", Config{CSP: NewCSP().Set(ScriptSrc, "self")}, ErrInvalidCSP},
+		{"csp set and removed", Config{CSP: DefaultCSP(), Override: map[string]string{"Content-Security-Policy": ""}}, ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,7 +26,9 @@ type RedirectConfig struct {
 }
 
 // Redirect sends plain-HTTP requests to HTTPS with 308 Permanent Redirect,
-// which keeps the method and body. It is safe for concurrent use.
+// which keeps the method and body. Unless [RedirectConfig.Host] is set, the
+// target host comes from the request, so place [AllowedHosts] before it to
+// keep redirects on hosts the service owns. It is safe for concurrent use.
 type Redirect struct {
 	proxies proxies
 	exempt  map[string]struct{}
