@@ -1,0 +1,396 @@
+package backupkit
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"runtime"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/pgzip"
+)
+
+// Errors callers can branch on with [errors.Is].
+var (
+	// ErrNotFound: no such backup, or no complete backup at all.
+	ErrNotFound = errors.New("backupkit: not found")
+	// ErrChecksum: stored data does not match its manifest. Nothing was applied.
+	ErrChecksum = errors.New("backupkit: checksum mismatch")
+	// ErrSourceFailed: the source (pg_dump, redis-cli, a reader) failed; the
+	// upload was aborted and no manifest was written.
+	ErrSourceFailed = errors.New("backupkit: source failed")
+	// ErrUnsafePath: a name or archive entry would escape its directory.
+	ErrUnsafePath = errors.New("backupkit: unsafe path")
+	// ErrNoIdentity: the backup is encrypted and no age identity was given.
+	ErrNoIdentity = errors.New("backupkit: backup is encrypted and no identity was given")
+	// ErrTargetNotEmpty: a restore target directory or file already exists.
+	ErrTargetNotEmpty = errors.New("backupkit: restore target already exists")
+)
+
+// Compression names a compression format.
+type Compression string
+
+// Compression formats.
+const (
+	// Gzip is parallel gzip (klauspost/pgzip): readable by gunzip, and as
+	// fast as the cores allow. The default.
+	Gzip Compression = "gzip"
+	// Zstd is Zstandard (klauspost/compress): smaller and faster than gzip.
+	Zstd Compression = "zstd"
+	// NoCompression stores the stream as it comes.
+	NoCompression Compression = "none"
+)
+
+// Source produces the raw backup stream.
+type Source interface {
+	// Backup writes the whole backup to w and returns nil only when the
+	// producer finished successfully (for a process: it exited 0).
+	Backup(ctx context.Context, w io.Writer) (SourceInfo, error)
+}
+
+// SourceInfo describes what a [Source] produced, for the manifest.
+type SourceInfo struct {
+	Kind          string // "postgres", "tar", "redis", "stream"
+	Format        string // "custom", "plain", "tar", "rdb", …
+	Database      string
+	Tool          string
+	ToolVersion   string
+	ServerVersion string
+}
+
+// Progress reports how far a backup or restore has come.
+type Progress struct {
+	// Op is "backup", "verify" or "restore".
+	Op string
+	// Bytes is the uncompressed bytes so far.
+	Bytes int64
+	// Elapsed is the time since the operation started.
+	Elapsed time.Duration
+	// Rate is Bytes per second over Elapsed.
+	Rate float64
+	// Done is true on the last report.
+	Done bool
+}
+
+// Manager runs backups into one [Store] and restores, verifies and prunes
+// them. It is safe for concurrent use.
+type Manager struct {
+	store      Store
+	prefix     string
+	comp       Compression
+	level      int
+	conc       int
+	block      int
+	recipients []age.Recipient
+	identities []age.Identity
+	progress   func(Progress)
+	every      time.Duration
+	now        func() time.Time
+}
+
+// Option configures a [Manager].
+type Option func(*Manager)
+
+// WithCompression chooses the compression: [Gzip] (default), [Zstd] or
+// [NoCompression].
+func WithCompression(c Compression) Option { return func(m *Manager) { m.comp = c } }
+
+// WithCompressionLevel sets the level: 1–9 for gzip (default 6, as gzip's),
+// 1–4 for zstd (fastest, default, better, best; default 2).
+func WithCompressionLevel(level int) Option { return func(m *Manager) { m.level = level } }
+
+// WithConcurrency sets how many blocks compress at once (default GOMAXPROCS).
+// With [WithBlockSize] it bounds the compressor's memory: about block size ×
+// concurrency × 2.
+func WithConcurrency(n int) Option { return func(m *Manager) { m.conc = n } }
+
+// WithBlockSize sets the gzip block size in bytes (default 1 MiB).
+func WithBlockSize(n int) Option { return func(m *Manager) { m.block = n } }
+
+// WithRecipients encrypts backups to the given age recipients.
+func WithRecipients(r ...age.Recipient) Option {
+	return func(m *Manager) { m.recipients = append(m.recipients, r...) }
+}
+
+// WithIdentities gives the age identities that decrypt encrypted backups for
+// restore and verify.
+func WithIdentities(id ...age.Identity) Option {
+	return func(m *Manager) { m.identities = append(m.identities, id...) }
+}
+
+// WithProgress calls fn at most every interval (default 500ms when interval
+// is 0) while data flows, and once more when an operation ends. fn runs on
+// the goroutine moving the data and must return quickly.
+func WithProgress(fn func(Progress), interval time.Duration) Option {
+	return func(m *Manager) { m.progress, m.every = fn, interval }
+}
+
+// WithPrefix names backups with a prefix (for example "db/" or "uploads-"),
+// so that several backup sets share one store and each is listed, restored
+// and pruned on its own.
+func WithPrefix(p string) Option { return func(m *Manager) { m.prefix = p } }
+
+// New returns a Manager for store. Defaults: parallel gzip at level 6,
+// GOMAXPROCS blocks of 1 MiB, no encryption.
+func New(store Store, opts ...Option) (*Manager, error) {
+	if store == nil {
+		return nil, errors.New("backupkit: nil store")
+	}
+	m := &Manager{store: store, comp: Gzip, conc: runtime.GOMAXPROCS(0), block: 1 << 20, every: 500 * time.Millisecond, now: time.Now}
+	for _, o := range opts {
+		o(m)
+	}
+	switch m.comp {
+	case Gzip:
+		if m.level == 0 {
+			m.level = 6
+		}
+		if m.level < 1 || m.level > 9 {
+			return nil, fmt.Errorf("backupkit: gzip level %d is outside 1–9", m.level)
+		}
+		if m.block < 64<<10 {
+			return nil, fmt.Errorf("backupkit: block size %d is under 64 KiB", m.block)
+		}
+	case Zstd:
+		if m.level == 0 {
+			m.level = int(zstd.SpeedDefault)
+		}
+		if m.level < int(zstd.SpeedFastest) || m.level > int(zstd.SpeedBestCompression) {
+			return nil, fmt.Errorf("backupkit: zstd level %d is outside 1–4", m.level)
+		}
+	case NoCompression:
+	default:
+		return nil, fmt.Errorf("backupkit: unknown compression %q", m.comp)
+	}
+	if m.conc < 1 {
+		return nil, fmt.Errorf("backupkit: concurrency %d is under 1", m.conc)
+	}
+	if m.every <= 0 {
+		m.every = 500 * time.Millisecond
+	}
+	if m.prefix != "" && (strings.Contains(m.prefix, "..") || strings.HasPrefix(m.prefix, "/")) {
+		return nil, fmt.Errorf("backupkit: invalid prefix %q", m.prefix)
+	}
+	for _, r := range m.recipients {
+		if r == nil {
+			return nil, errors.New("backupkit: nil age recipient")
+		}
+	}
+	return m, nil
+}
+
+const (
+	dataSuffix     = ".backup"
+	manifestSuffix = ".manifest.json"
+	idLayout       = "20060102T150405.000Z"
+)
+
+func newID(t time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format(idLayout) + "-" + hex.EncodeToString(b[:])
+}
+
+// idTime parses the time an ID starts with.
+func idTime(id string) (time.Time, bool) {
+	if len(id) < len(idLayout) {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(idLayout, id[:len(idLayout)])
+	return t, err == nil
+}
+
+// Backup streams src through compression, hashing and optional encryption
+// into the store, then writes the manifest. Nothing touches local disk on the
+// way. The data object is committed only when src returns nil; on any
+// failure the upload is aborted, no manifest is written, and the error wraps
+// the cause ([ErrSourceFailed] when the source failed).
+func (m *Manager) Backup(ctx context.Context, src Source) (Manifest, error) {
+	if src == nil {
+		return Manifest{}, errors.New("backupkit: nil source")
+	}
+	start := m.now()
+	id := newID(start)
+	up, err := m.store.Create(ctx, m.prefix+id+dataSuffix)
+	if err != nil {
+		return Manifest{}, err
+	}
+	stored := &hashWriter{w: up, h: sha256.New()}
+	var enc io.WriteCloser = nopWriteCloser{stored}
+	if len(m.recipients) > 0 {
+		if enc, err = age.Encrypt(stored, m.recipients...); err != nil {
+			_ = up.Abort()
+			return Manifest{}, fmt.Errorf("backupkit: encrypt: %w", err)
+		}
+	}
+	compressed := &hashWriter{w: enc, h: sha256.New()}
+	cw, err := m.compressor(compressed)
+	if err != nil {
+		_ = up.Abort()
+		return Manifest{}, err
+	}
+	raw := &progressWriter{w: cw, m: m, op: "backup", start: start}
+
+	info, err := src.Backup(ctx, raw)
+	if err != nil {
+		// Stop the compressor's goroutines before the upload goes away
+		// under them; what they flush is discarded by the abort.
+		_ = cw.Close()
+		_ = up.Abort()
+		if !errors.Is(err, ErrSourceFailed) {
+			err = fmt.Errorf("%w: %w", ErrSourceFailed, err)
+		}
+		return Manifest{}, err
+	}
+	err = cw.Close()
+	if err == nil {
+		err = enc.Close()
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		_ = up.Abort()
+		return Manifest{}, fmt.Errorf("backupkit: backup: %w", err)
+	}
+	if err := up.Commit(); err != nil {
+		return Manifest{}, err
+	}
+	raw.report(true)
+
+	man := Manifest{
+		Version:        manifestVersion,
+		ID:             id,
+		Time:           start.UTC(),
+		Duration:       m.now().Sub(start),
+		Kind:           info.Kind,
+		Format:         info.Format,
+		Database:       info.Database,
+		Tool:           info.Tool,
+		ToolVersion:    info.ToolVersion,
+		ServerVersion:  info.ServerVersion,
+		Object:         m.prefix + id + dataSuffix,
+		Size:           raw.n,
+		CompressedSize: compressed.n,
+		StoredSize:     stored.n,
+		SHA256:         hex.EncodeToString(compressed.h.Sum(nil)),
+		StoredSHA256:   hex.EncodeToString(stored.h.Sum(nil)),
+		Compression:    m.comp,
+	}
+	if len(m.recipients) > 0 {
+		man.Encryption = "age"
+	}
+	if err := m.writeManifest(ctx, man); err != nil {
+		// Without its manifest the data is an incomplete backup; remove it
+		// now rather than wait for retention.
+		_ = m.store.Delete(context.WithoutCancel(ctx), man.Object)
+		return Manifest{}, err
+	}
+	return man, nil
+}
+
+func (m *Manager) compressor(w io.Writer) (io.WriteCloser, error) {
+	switch m.comp {
+	case Gzip:
+		zw, err := pgzip.NewWriterLevel(w, m.level)
+		if err != nil {
+			return nil, fmt.Errorf("backupkit: gzip: %w", err)
+		}
+		if err := zw.SetConcurrency(m.block, m.conc); err != nil {
+			return nil, fmt.Errorf("backupkit: gzip: %w", err)
+		}
+		return zw, nil
+	case Zstd:
+		zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.EncoderLevel(m.level)), zstd.WithEncoderConcurrency(m.conc))
+		if err != nil {
+			return nil, fmt.Errorf("backupkit: zstd: %w", err)
+		}
+		return zw, nil
+	}
+	return nopWriteCloser{w}, nil
+}
+
+// decompressor returns a reader of the uncompressed stream and a function
+// that releases its goroutines.
+func decompressor(c Compression, r io.Reader) (io.Reader, func(), error) {
+	switch c {
+	case Gzip:
+		zr, err := pgzip.NewReaderN(r, 1<<20, 4)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: gzip: %w", ErrChecksum, err)
+		}
+		return zr, func() { _ = zr.Close() }, nil
+	case Zstd:
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, nil, fmt.Errorf("backupkit: zstd: %w", err)
+		}
+		return zr, zr.Close, nil
+	case NoCompression, "":
+		return r, func() {}, nil
+	}
+	return nil, nil, fmt.Errorf("backupkit: unknown compression %q", c)
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
+
+type hashWriter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (w *hashWriter) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	w.h.Write(p[:n])
+	w.n += int64(n)
+	return n, err
+}
+
+type progressWriter struct {
+	w     io.Writer
+	m     *Manager
+	op    string
+	start time.Time
+	last  time.Time
+	n     int64
+}
+
+func (w *progressWriter) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	w.n += int64(n)
+	w.tick()
+	return n, err
+}
+
+func (w *progressWriter) tick() {
+	if w.m.progress == nil {
+		return
+	}
+	if now := w.m.now(); now.Sub(w.last) >= w.m.every {
+		w.last = now
+		w.report(false)
+	}
+}
+
+func (w *progressWriter) report(done bool) {
+	if w.m.progress == nil {
+		return
+	}
+	el := w.m.now().Sub(w.start)
+	p := Progress{Op: w.op, Bytes: w.n, Elapsed: el, Done: done}
+	if el > 0 {
+		p.Rate = float64(w.n) / el.Seconds()
+	}
+	w.m.progress(p)
+}

@@ -1,0 +1,56 @@
+// Package backupkit backs up PostgreSQL databases, directories and Redis
+// snapshots to a local directory or S3-compatible storage, writes a manifest
+// for each backup, prunes old backups by a retention policy, and restores
+// only what it has verified.
+//
+// # Pipeline
+//
+// [Manager.Backup] streams a [Source] through compression (parallel gzip by
+// default, [Zstd] as an option), SHA-256 and optional age encryption
+// ([WithRecipients]) straight into a [Store]: no temporary files, and memory
+// bounded by block size × concurrency (compression) and part size × part
+// concurrency ([S3Store]). The data object is committed only when the source
+// finished successfully (pg_dump or redis-cli exited 0); otherwise the upload
+// is aborted and the error wraps [ErrSourceFailed].
+//
+// # Manifests
+//
+// A JSON [Manifest] is written last, next to the data: ID, time, kind,
+// sizes, hashes, compression, encryption, tool and server versions, database.
+// A backup without its manifest is incomplete: it is never listed, never
+// "latest", and retention removes it after a grace period.
+//
+// # Sources and targets
+//
+//   - [PostgresSource] runs pg_dump (custom format by default, or plain SQL);
+//     [PostgresTarget] restores with pg_restore or psql in a single
+//     transaction.
+//   - [DirectorySource] builds a tar in-process (modes, symbolic links,
+//     exclude patterns); [DirectoryTarget] extracts it through a staging
+//     directory and refuses entries that would escape ([ErrUnsafePath]).
+//   - [RedisSource] copies an RDB with redis-cli --rdb, falling back to
+//     BGSAVE where SYNC is refused; [FileTarget] places the file for the
+//     operator.
+//   - [ReaderSource] and [WriterTarget] take any stream.
+//
+// # Restore and verify
+//
+// [Manager.Restore] reads the stored object twice: first to check every hash
+// and size against the manifest, then, only if that passed, to stream it
+// into the target. A corrupt backup is refused with [ErrChecksum] before the
+// target sees a byte. [Manager.Verify] performs the check alone and lists a
+// PostgreSQL archive with pg_restore --list.
+//
+// # Retention
+//
+// [Manager.Prune] applies a [Policy] (keep last N, daily, weekly, monthly,
+// maximum age) computed from the store's listing, with a dry run. The newest
+// complete backup is never removed.
+//
+// # Progress
+//
+// [WithProgress] reports bytes and rate while data flows, for a progress bar.
+//
+// Secrets never go on a command line: a password in a PostgreSQL URL is
+// passed to the tools in PGPASSWORD, a Redis password in REDISCLI_AUTH.
+package backupkit

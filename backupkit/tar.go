@@ -1,0 +1,289 @@
+package backupkit
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// DirectorySource archives a directory tree as tar, built in-process. It
+// keeps modes, modification times and symbolic links (as links, never
+// followed) and skips entries matching the exclude patterns.
+type DirectorySource struct {
+	root    string
+	exclude []string
+}
+
+var _ Source = (*DirectorySource)(nil)
+
+// NewDirectorySource returns a source archiving root. Each exclude pattern
+// ([path.Match] syntax) is matched against an entry's slash-separated path
+// relative to root and against its base name; a matching directory is
+// skipped whole.
+func NewDirectorySource(root string, exclude ...string) (*DirectorySource, error) {
+	fi, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("backupkit: directory source: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("backupkit: directory source: %s is not a directory", root)
+	}
+	for _, p := range exclude {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("backupkit: exclude pattern %q: %w", p, err)
+		}
+	}
+	return &DirectorySource{root: root, exclude: exclude}, nil
+}
+
+func (s *DirectorySource) excluded(rel string) bool {
+	for _, p := range s.exclude {
+		if ok, _ := path.Match(p, rel); ok {
+			return true
+		}
+		if ok, _ := path.Match(p, path.Base(rel)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Backup implements [Source].
+func (s *DirectorySource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
+	info := SourceInfo{Kind: "tar", Format: "tar", Tool: "archive/tar"}
+	tw := tar.NewWriter(w)
+	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(s.root, p)
+		if err != nil {
+			return err
+		}
+		if rel == "." {
+			return nil
+		}
+		rel = filepath.ToSlash(rel)
+		if s.excluded(rel) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		var link string
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		case fi.IsDir(), fi.Mode().IsRegular():
+		default:
+			return nil // sockets, devices and pipes are not backed up
+		}
+		hdr, err := tar.FileInfoHeader(fi, link)
+		if err != nil {
+			return err
+		}
+		hdr.Name = rel
+		if fi.IsDir() {
+			hdr.Name += "/"
+		}
+		hdr.Uname, hdr.Gname = "", ""
+		hdr.Format = tar.FormatPAX
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if _, err := io.CopyN(tw, f, hdr.Size); err != nil {
+			return fmt.Errorf("%s changed while being read: %w", rel, err)
+		}
+		return nil
+	})
+	if err == nil {
+		err = tw.Close()
+	}
+	if err != nil {
+		return info, fmt.Errorf("%w: tar: %w", ErrSourceFailed, err)
+	}
+	return info, nil
+}
+
+// DirectoryTarget extracts a tar backup into a directory that must not exist
+// yet (or be empty). Entries are first extracted into a staging directory next
+// to it, through an [os.Root] so nothing can be written outside; only when
+// the whole archive has been extracted and verified is the staging directory
+// renamed into place. Entries that are absolute, contain "..", lead through a
+// symbolic link, or are links pointing outside the tree are refused with
+// [ErrUnsafePath]; hard links, devices and other special files are refused
+// too.
+type DirectoryTarget struct {
+	dir string
+}
+
+var _ Target = (*DirectoryTarget)(nil)
+
+// NewDirectoryTarget returns a target extracting into dir.
+func NewDirectoryTarget(dir string) (*DirectoryTarget, error) {
+	if dir == "" {
+		return nil, errors.New("backupkit: directory target: empty path")
+	}
+	return &DirectoryTarget{dir: filepath.Clean(dir)}, nil
+}
+
+// Restore implements [Target].
+func (t *DirectoryTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
+	if m.Format != "tar" {
+		return fmt.Errorf("backupkit: %s backup into a directory: %w", m.Kind, ErrWrongKind)
+	}
+	if ents, err := os.ReadDir(t.dir); err == nil && len(ents) > 0 {
+		return fmt.Errorf("backupkit: %s: %w", t.dir, ErrTargetNotEmpty)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("backupkit: directory target: %w", err)
+	}
+	parent := filepath.Dir(t.dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("backupkit: directory target: %w", err)
+	}
+	staging, err := os.MkdirTemp(parent, ".restore-"+filepath.Base(t.dir)+"-*")
+	if err != nil {
+		return fmt.Errorf("backupkit: directory target: %w", err)
+	}
+	if err := extract(ctx, r, staging); err != nil {
+		_ = os.RemoveAll(staging)
+		return err
+	}
+	_ = os.Remove(t.dir) // empty or missing, checked above
+	if err := os.Rename(staging, t.dir); err != nil {
+		_ = os.RemoveAll(staging)
+		return fmt.Errorf("backupkit: directory target: %w", err)
+	}
+	return nil
+}
+
+// extract unpacks the tar stream r into dir.
+func extract(ctx context.Context, r io.Reader, dir string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("backupkit: directory target: %w", err)
+	}
+	defer root.Close()
+	links := map[string]bool{}
+	type dirMode struct {
+		name string
+		mode fs.FileMode
+	}
+	var dirs []dirMode
+	tr := tar.NewReader(r)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if errors.Is(err, ErrChecksum) {
+				return err
+			}
+			return fmt.Errorf("backupkit: tar: %w", err)
+		}
+		name, err := safeName(hdr.Name, links)
+		if err != nil {
+			return err
+		}
+		mode := fs.FileMode(hdr.Mode).Perm()
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := root.MkdirAll(name, 0o700); err != nil {
+				return fmt.Errorf("backupkit: extract %s: %w", name, err)
+			}
+			dirs = append(dirs, dirMode{name, mode})
+		case tar.TypeReg:
+			if err := root.MkdirAll(path.Dir(name), 0o700); err != nil {
+				return fmt.Errorf("backupkit: extract %s: %w", name, err)
+			}
+			f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return fmt.Errorf("backupkit: extract %s: %w", name, err)
+			}
+			_, err = io.Copy(f, tr)
+			if err == nil {
+				err = f.Chmod(mode)
+			}
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				if errors.Is(err, ErrChecksum) {
+					return err
+				}
+				return fmt.Errorf("backupkit: extract %s: %w", name, err)
+			}
+			_ = root.Chtimes(name, hdr.ModTime, hdr.ModTime)
+		case tar.TypeSymlink:
+			target := hdr.Linkname
+			if target == "" || filepath.IsAbs(target) || strings.Contains(target, `\`) ||
+				!filepath.IsLocal(filepath.FromSlash(path.Join(path.Dir(name), target))) {
+				return fmt.Errorf("backupkit: link %s -> %s points outside the target: %w", name, target, ErrUnsafePath)
+			}
+			if err := root.MkdirAll(path.Dir(name), 0o700); err != nil {
+				return fmt.Errorf("backupkit: extract %s: %w", name, err)
+			}
+			if err := root.Symlink(target, name); err != nil {
+				return fmt.Errorf("backupkit: extract %s: %w", name, err)
+			}
+			links[name] = true
+		default:
+			return fmt.Errorf("backupkit: %s: unsupported tar entry type %q: %w", name, hdr.Typeflag, ErrUnsafePath)
+		}
+	}
+	// Directory modes last, so a read-only directory does not stop its own
+	// extraction.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := root.Chmod(dirs[i].name, dirs[i].mode); err != nil {
+			return fmt.Errorf("backupkit: extract %s: %w", dirs[i].name, err)
+		}
+	}
+	return nil
+}
+
+// safeName cleans an entry name and refuses one that is absolute, climbs out
+// with "..", or passes through a symbolic link extracted earlier.
+func safeName(raw string, links map[string]bool) (string, error) {
+	name := path.Clean(strings.TrimSuffix(raw, "/"))
+	if raw == "" || strings.Contains(raw, `\`) || path.IsAbs(raw) || name == "." ||
+		!filepath.IsLocal(filepath.FromSlash(name)) {
+		return "", fmt.Errorf("backupkit: tar entry %q: %w", raw, ErrUnsafePath)
+	}
+	for d := path.Dir(name); d != "."; d = path.Dir(d) {
+		if links[d] {
+			return "", fmt.Errorf("backupkit: tar entry %q passes through link %q: %w", raw, d, ErrUnsafePath)
+		}
+	}
+	if links[name] {
+		return "", fmt.Errorf("backupkit: tar entry %q replaces a link: %w", raw, ErrUnsafePath)
+	}
+	return name, nil
+}
