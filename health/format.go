@@ -190,6 +190,7 @@ func writeBody(w http.ResponseWriter, ct []string, code int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = ct
 	h["Cache-Control"] = hdrNoStore
+	h["X-Content-Type-Options"] = hdrNoSniff
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
 }

@@ -55,6 +55,9 @@ func TestReadinessResponses(t *testing.T) {
 			if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
 				t.Fatalf("Cache-Control = %q; want no-store", cc)
 			}
+			if ns := rec.Header().Get("X-Content-Type-Options"); ns != "nosniff" {
+				t.Fatalf("X-Content-Type-Options = %q; want nosniff", ns)
+			}
 			b := decode(t, rec)
 			if b.Status != tt.wantStatus {
 				t.Fatalf("GET %s: status %q; want %q", tt.target, b.Status, tt.wantStatus)
