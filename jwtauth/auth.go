@@ -1,0 +1,312 @@
+package jwtauth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Defaults, each changed by the option named with it.
+const (
+	DefaultAccessTTL    = 15 * time.Minute   // WithAccessTTL
+	DefaultRefreshTTL   = 7 * 24 * time.Hour // WithRefreshTTL
+	DefaultLeeway       = 30 * time.Second   // WithLeeway
+	MaxLeeway           = 60 * time.Second
+	DefaultMaxTokenSize = 4096 // bytes, WithMaxTokenSize
+	// DefaultAccessCookie, DefaultRefreshCookie and DefaultCSRFCookie use the
+	// __Host- prefix: the browser only accepts them over HTTPS, with Path=/
+	// and no Domain, so a sibling subdomain cannot plant or overwrite them.
+	DefaultAccessCookie  = "__Host-access"
+	DefaultRefreshCookie = "__Host-refresh"
+	DefaultCSRFCookie    = "__Host-csrf"
+	// CSRFHeader carries the CSRF token on cookie-authenticated unsafe requests.
+	CSRFHeader = "X-CSRF-Token"
+)
+
+// Option configures [New].
+type Option func(*config)
+
+type config struct {
+	issuer        string
+	audience      []string
+	accessTTL     time.Duration
+	refreshTTL    time.Duration
+	leeway        time.Duration
+	maxTokenSize  int
+	refresh       RefreshStore
+	denylist      Denylist
+	accessCookie  string
+	refreshCookie string
+	csrfCookie    string
+	refreshPath   string
+	noCookies     bool
+	origins       []string
+	errorHandler  func(http.ResponseWriter, *http.Request, error)
+	now           func() time.Time
+}
+
+// WithIssuer sets the iss claim of issued tokens and requires it on verified
+// ones. Unset, tokens carry no iss and none is checked.
+func WithIssuer(iss string) Option { return func(c *config) { c.issuer = iss } }
+
+// WithAudience sets the aud claim of issued tokens and requires one of aud on
+// verified ones. Unset, tokens carry no aud and none is checked.
+func WithAudience(aud ...string) Option {
+	return func(c *config) { c.audience = append([]string(nil), aud...) }
+}
+
+// WithAccessTTL sets the lifetime of access tokens (default 15 minutes, at
+// most 24 hours: revocation is cheap only for short-lived tokens).
+func WithAccessTTL(d time.Duration) Option { return func(c *config) { c.accessTTL = d } }
+
+// WithRefreshTTL sets the lifetime of each refresh token (default 7 days);
+// every rotation starts a new one.
+func WithRefreshTTL(d time.Duration) Option { return func(c *config) { c.refreshTTL = d } }
+
+// WithLeeway sets the clock skew allowed on exp, nbf and iat (default 30 s,
+// at most 60 s).
+func WithLeeway(d time.Duration) Option { return func(c *config) { c.leeway = d } }
+
+// WithMaxTokenSize caps the length of a token before any parsing (default
+// 4096 bytes, between 256 and 65536).
+func WithMaxTokenSize(n int) Option { return func(c *config) { c.maxTokenSize = n } }
+
+// WithRefreshStore sets where refresh token hashes are kept; [Auth.Issue] and
+// [Auth.Refresh] need one.
+func WithRefreshStore(s RefreshStore) Option { return func(c *config) { c.refresh = s } }
+
+// WithDenylist enables revocation: every verified token is checked against
+// the jti denylist and its subject's "not before" time, at the cost of one
+// store lookup per request. Without it [Auth.Revoke] and [Auth.RevokeAll]
+// return an error.
+func WithDenylist(d Denylist) Option { return func(c *config) { c.denylist = d } }
+
+// WithCookies sets the names of the access, refresh and CSRF cookies. Names
+// starting with __Host- are checked against that prefix's rules.
+func WithCookies(access, refresh, csrf string) Option {
+	return func(c *config) { c.accessCookie, c.refreshCookie, c.csrfCookie = access, refresh, csrf }
+}
+
+// WithRefreshCookiePath limits the refresh cookie to a path such as
+// "/auth/refresh" so it is not sent with every request. A refresh cookie
+// named with the __Host- prefix must keep Path=/.
+func WithRefreshCookiePath(path string) Option { return func(c *config) { c.refreshPath = path } }
+
+// WithoutCookies makes the middleware accept only Authorization: Bearer,
+// which needs no CSRF protection.
+func WithoutCookies() Option { return func(c *config) { c.noCookies = true } }
+
+// WithTrustedOrigins lists origins (scheme://host[:port]) whose cross-origin
+// cookie-authenticated requests are allowed, as
+// [http.CrossOriginProtection.AddTrustedOrigin].
+func WithTrustedOrigins(origins ...string) Option {
+	return func(c *config) { c.origins = append(c.origins, origins...) }
+}
+
+// WithErrorHandler replaces the response written when the middleware refuses
+// a request. err wraps [ErrNoToken], [ErrTokenInvalid], [ErrCSRF],
+// [ErrForbidden] or, for a store failure, something else; a handler must not
+// echo it to the client. The default writes an RFC 9457 problem.
+func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
+	return func(c *config) { c.errorHandler = h }
+}
+
+// withClock injects time for tests.
+func withClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// Auth issues, verifies, refreshes and revokes tokens, and serves the
+// middleware. C is [Claims] or a struct embedding it. Build it with [New]; an
+// Auth is safe for concurrent use.
+type Auth[C any, P ClaimsPointer[C]] struct {
+	cfg   config
+	state atomic.Pointer[ringState]
+	cop   *http.CrossOriginProtection
+	// problem bodies are rendered once.
+}
+
+type ringState struct {
+	ring   *KeyRing
+	parser *jwt.Parser
+}
+
+// New returns an Auth that signs with ring's current key. Configuration
+// mistakes (a leeway over 60 s, a __Host- cookie with a path, a bad trusted
+// origin) are reported here.
+func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P], error) {
+	if ring == nil {
+		return nil, errors.New("jwtauth: nil key ring")
+	}
+	cfg := config{
+		accessTTL:     DefaultAccessTTL,
+		refreshTTL:    DefaultRefreshTTL,
+		leeway:        DefaultLeeway,
+		maxTokenSize:  DefaultMaxTokenSize,
+		accessCookie:  DefaultAccessCookie,
+		refreshCookie: DefaultRefreshCookie,
+		csrfCookie:    DefaultCSRFCookie,
+		refreshPath:   "/",
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	if cfg.errorHandler == nil {
+		cfg.errorHandler = writeError
+	}
+	switch {
+	case cfg.accessTTL <= 0 || cfg.accessTTL > 24*time.Hour:
+		return nil, fmt.Errorf("jwtauth: access TTL %v outside (0, 24h]", cfg.accessTTL)
+	case cfg.refreshTTL < cfg.accessTTL || cfg.refreshTTL > 400*24*time.Hour:
+		return nil, fmt.Errorf("jwtauth: refresh TTL %v outside [access TTL, 400 days]", cfg.refreshTTL)
+	case cfg.leeway < 0 || cfg.leeway > MaxLeeway:
+		return nil, fmt.Errorf("jwtauth: leeway %v outside [0, %v]", cfg.leeway, MaxLeeway)
+	case cfg.maxTokenSize < 256 || cfg.maxTokenSize > 65536:
+		return nil, fmt.Errorf("jwtauth: max token size %d outside [256, 65536]", cfg.maxTokenSize)
+	}
+	for _, a := range cfg.audience {
+		if a == "" {
+			return nil, errors.New("jwtauth: empty audience")
+		}
+	}
+	if err := checkCookies(&cfg); err != nil {
+		return nil, err
+	}
+	a := &Auth[C, P]{cfg: cfg, cop: http.NewCrossOriginProtection()}
+	for _, o := range cfg.origins {
+		if err := a.cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("jwtauth: trusted origin: %w", err)
+		}
+	}
+	a.SetKeyRing(ring)
+	return a, nil
+}
+
+func checkCookies(c *config) error {
+	if c.noCookies {
+		return nil
+	}
+	names := map[string]string{}
+	for _, n := range []string{c.accessCookie, c.refreshCookie, c.csrfCookie} {
+		if n == "" || strings.ContainsAny(n, " \t\r\n;,=\"") {
+			return fmt.Errorf("jwtauth: invalid cookie name %q", n)
+		}
+		if names[n] != "" {
+			return fmt.Errorf("jwtauth: cookie name %q used twice", n)
+		}
+		names[n] = n
+	}
+	if !strings.HasPrefix(c.refreshPath, "/") {
+		return fmt.Errorf("jwtauth: refresh cookie path %q must start with /", c.refreshPath)
+	}
+	if strings.HasPrefix(c.refreshCookie, "__Host-") && c.refreshPath != "/" {
+		return fmt.Errorf("jwtauth: cookie %q: the __Host- prefix requires Path=/", c.refreshCookie)
+	}
+	return nil
+}
+
+// SetKeyRing replaces the key ring; tokens signed with keys no longer in the
+// ring stop verifying at once. Safe to call while requests are served.
+func (a *Auth[C, P]) SetKeyRing(ring *KeyRing) {
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods(ring.methods),
+		jwt.WithLeeway(a.cfg.leeway),
+		jwt.WithTimeFunc(a.cfg.now),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		// One spelling per token: non-canonical base64 would give a stolen
+		// token a second form.
+		jwt.WithStrictDecoding(),
+	}
+	if a.cfg.issuer != "" {
+		opts = append(opts, jwt.WithIssuer(a.cfg.issuer))
+	}
+	if len(a.cfg.audience) > 0 {
+		opts = append(opts, jwt.WithAudience(a.cfg.audience...))
+	}
+	a.state.Store(&ringState{ring: ring, parser: jwt.NewParser(opts...)})
+}
+
+// Verify checks an access token and returns its claims. Every refusal wraps
+// [ErrTokenInvalid] (with the reason also wrapped, for logs and tests); with
+// a [Denylist] configured, a store failure is returned unwrapped by
+// ErrTokenInvalid so callers can answer 503 rather than 401.
+func (a *Auth[C, P]) Verify(ctx context.Context, token string) (P, error) {
+	if token == "" {
+		return nil, ErrNoToken
+	}
+	if len(token) > a.cfg.maxTokenSize {
+		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrTokenTooLarge)
+	}
+	st := a.state.Load()
+	p := P(new(C))
+	if _, err := st.parser.ParseWithClaims(token, p, st.ring.keyfunc); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+	}
+	c := p.base()
+	switch {
+	case c.Type != TypeAccess:
+		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrWrongTokenType)
+	case c.Subject == "" || c.ID == "" || c.IssuedAt == nil:
+		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrMissingClaim)
+	}
+	if a.cfg.denylist != nil {
+		revoked, err := a.cfg.denylist.Revoked(ctx, c.ID, c.Subject, c.IssuedAt.Time)
+		if err != nil {
+			return nil, fmt.Errorf("jwtauth: denylist: %w", err)
+		}
+		if revoked {
+			return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrRevoked)
+		}
+	}
+	return p, nil
+}
+
+// Sign returns a signed access token for claims and the CSRF token bound to
+// it. It fills iss, aud, iat, exp, jti, typ and the CSRF binding, overwriting
+// what claims held; Subject must be set. Most callers want [Auth.Issue].
+func (a *Auth[C, P]) Sign(claims C) (token, csrf string, err error) {
+	p := P(&claims)
+	c := p.base()
+	if c.Subject == "" {
+		return "", "", errors.New("jwtauth: claims have no subject")
+	}
+	st := a.state.Load()
+	k := st.ring.current
+	if !k.CanSign() {
+		return "", "", errors.New("jwtauth: key ring has no signing key")
+	}
+	now := a.cfg.now().Truncate(time.Second)
+	csrf = randomToken(32)
+	c.Issuer = a.cfg.issuer
+	c.Audience = a.cfg.audience
+	c.IssuedAt = jwt.NewNumericDate(now)
+	c.NotBefore = nil
+	c.ExpiresAt = jwt.NewNumericDate(now.Add(a.cfg.accessTTL))
+	c.ID = randomToken(16)
+	c.Type = TypeAccess
+	c.CSRF = csrfBinding(csrf)
+	t := jwt.NewWithClaims(k.method, p)
+	t.Header["kid"] = k.id
+	token, err = t.SignedString(k.sign)
+	if err != nil {
+		return "", "", fmt.Errorf("jwtauth: sign: %w", err)
+	}
+	return token, csrf, nil
+}
+
+// randomToken returns n random bytes, base64url without padding.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails since Go 1.24
+	return base64.RawURLEncoding.EncodeToString(b)
+}

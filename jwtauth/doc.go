@@ -1,0 +1,72 @@
+// Package jwtauth issues and checks the tokens of a browser or API login:
+// short-lived signed access tokens, rotating opaque refresh tokens, a CSRF
+// token bound into the access token, and the password hashing and login
+// checks in front of them. It is built on [golang-jwt] v5 and
+// [golang.org/x/crypto/argon2]; it writes no JWS code of its own.
+//
+// # Keys
+//
+// A [KeyRing] holds the current key, which signs, and previous keys, which
+// still verify, so keys rotate without logging anyone out. Each key has an ID
+// (the kid header picks it) and a pinned algorithm: HS256 by default
+// ([HS256Key], secrets of at least 32 bytes) or EdDSA ([EdDSAKey]). A token
+// whose alg differs from its key's, whose kid is unknown, or that carries
+// jku, jwk, x5u, x5c or crit headers is refused; so is alg "none".
+//
+// # Access tokens
+//
+// [Auth.Sign] and [Auth.Issue] fill [Claims]: subject, username, roles, jti,
+// iat, exp (15 minutes by default), iss and aud when configured, typ
+// "access" and the CSRF binding. [Auth.Verify] caps the size, then parses
+// into the concrete claims type with a parser built once, requires exp,
+// refuses future nbf and iat beyond the leeway (30 s, at most 60 s), wrong
+// iss or aud, and any typ other than "access". Embed Claims in your own
+// struct for custom claims and build the Auth with it: New[MyClaims](ring).
+//
+// # Refresh tokens
+//
+// Refresh tokens are opaque random values ("family.secret"); the server
+// keeps only their SHA-256, grouped in families, one per login. Every
+// [Auth.Refresh] spends the token and returns a new set; presenting a spent
+// token again is the signature of theft and revokes the whole family
+// ([ErrRefreshReused]). [MemoryStore] serves one instance and tests;
+// [RedisStore] is shared and atomic, also on Redis Cluster.
+//
+// # Revocation
+//
+// With a [Denylist] configured, [Auth.Revoke] refuses one access token until
+// it expires (by jti) and [Auth.RevokeAll] logs a user out everywhere (a
+// per-user "not before" that also stops its refresh families).
+//
+// # Middleware
+//
+// [Auth.Middleware] takes the token from Authorization: Bearer or from the
+// access cookie and puts the claims in the context ([ClaimsFromContext],
+// [CustomClaimsFromContext]). A refusal is a 401 with an RFC 9457 problem
+// body and WWW-Authenticate: Bearer error="invalid_token", which never says
+// why the token failed. [Auth.Optional] lets anonymous requests through;
+// [Auth.RequireRole] checks roles.
+//
+// # CSRF
+//
+// Cookies are sent by the browser on cross-site requests, bearer headers are
+// not, so only cookie-authenticated requests are checked: cross-origin
+// browser requests are refused ([net/http.CrossOriginProtection]: the
+// Sec-Fetch-Site header, else Origin against Host), and unsafe methods must
+// send the CSRF token in X-CSRF-Token, compared in constant time with the
+// hash bound into the signed access token (signed double submit).
+// [Auth.SetCookies] sets __Host- cookies: HttpOnly, Secure, SameSite.
+//
+// # Passwords
+//
+// [Hasher] hashes with argon2id (OWASP's 19 MiB, 2 passes, 1 lane) into PHC
+// strings and verifies argon2id and bcrypt hashes, answering whether a hash
+// should be upgraded. Passwords over bcrypt's 72-byte limit never match a
+// bcrypt hash instead of being truncated. [Policy] checks new passwords:
+// at least 12 and at most 128 characters, not a common password; character
+// class rules exist but are off by default, as NIST SP 800-63B advises.
+// [Login] runs a dummy hash for unknown accounts so timing does not reveal
+// which exist, and consults a [Lockout] after too many failures.
+//
+// [golang-jwt]: https://pkg.go.dev/github.com/golang-jwt/jwt/v5
+package jwtauth

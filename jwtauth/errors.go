@@ -1,0 +1,104 @@
+package jwtauth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Token errors. Every reason to refuse an access token wraps [ErrTokenInvalid],
+// so callers can branch on the family first and on the reason second. The
+// errors of golang-jwt (jwt.ErrTokenExpired, jwt.ErrTokenInvalidAudience, …)
+// are wrapped as well and can be matched with errors.Is.
+var (
+	// ErrNoToken means the request carried neither a bearer token nor an
+	// access cookie.
+	ErrNoToken = errors.New("jwtauth: no token")
+	// ErrTokenInvalid is wrapped by every reason an access token is refused.
+	ErrTokenInvalid = errors.New("jwtauth: invalid token")
+	// ErrTokenTooLarge means the token exceeded the size cap and was not parsed.
+	ErrTokenTooLarge = errors.New("jwtauth: token too large")
+	// ErrUnknownKey means the kid header is missing or names no key in the ring.
+	ErrUnknownKey = errors.New("jwtauth: unknown key id")
+	// ErrAlgorithmMismatch means the token's alg differs from the algorithm
+	// pinned to the key its kid names (algorithm confusion).
+	ErrAlgorithmMismatch = errors.New("jwtauth: algorithm does not match key")
+	// ErrForbiddenHeader means the token carries a header that would let it
+	// choose its own key (jku, jwk, x5u, x5c) or a crit extension.
+	ErrForbiddenHeader = errors.New("jwtauth: forbidden token header")
+	// ErrWrongTokenType means the typ claim is not "access".
+	ErrWrongTokenType = errors.New("jwtauth: wrong token type")
+	// ErrMissingClaim means a claim every access token carries (sub, jti,
+	// iat) is absent.
+	ErrMissingClaim = errors.New("jwtauth: missing claim")
+	// ErrRevoked means the token's jti is on the denylist or the token was
+	// issued before its subject's "not before" time.
+	ErrRevoked = errors.New("jwtauth: token revoked")
+)
+
+// Refresh errors.
+var (
+	// ErrRefreshInvalid means the refresh token is malformed, unknown, expired
+	// or belongs to a revoked family.
+	ErrRefreshInvalid = errors.New("jwtauth: invalid refresh token")
+	// ErrRefreshReused means a refresh token was presented a second time; the
+	// whole family has been revoked. It wraps [ErrRefreshInvalid].
+	ErrRefreshReused = fmt.Errorf("%w: reused, family revoked", ErrRefreshInvalid)
+	// ErrNoRefreshStore means a refresh operation was asked of an [Auth]
+	// built without [WithRefreshStore].
+	ErrNoRefreshStore = errors.New("jwtauth: no refresh store configured")
+)
+
+// Request errors raised by the middleware after a token was accepted.
+var (
+	// ErrCSRF means a cookie-authenticated unsafe request failed the CSRF
+	// checks (cross-origin, or X-CSRF-Token missing or not matching).
+	ErrCSRF = errors.New("jwtauth: csrf check failed")
+	// ErrForbidden means the token is valid but lacks a required role.
+	ErrForbidden = errors.New("jwtauth: insufficient role")
+)
+
+// Password and login errors.
+var (
+	// ErrInvalidCredentials is returned by [Login.Authenticate] for an unknown
+	// account and for a wrong password alike.
+	ErrInvalidCredentials = errors.New("jwtauth: invalid credentials")
+	// ErrUnknownAccount is returned by a [LookupFunc] when no account has the
+	// given name. [Login.Authenticate] turns it into [ErrInvalidCredentials].
+	ErrUnknownAccount = errors.New("jwtauth: unknown account")
+	// ErrLocked is matched by [*LockedError], returned while an account is
+	// locked out.
+	ErrLocked = errors.New("jwtauth: account locked")
+	// ErrUnknownHash means a stored password hash is in no supported format.
+	ErrUnknownHash = errors.New("jwtauth: unknown password hash format")
+	// ErrPasswordPolicy is wrapped by every password policy violation.
+	ErrPasswordPolicy = errors.New("jwtauth: password rejected by policy")
+	// ErrPasswordTooShort means the password has fewer characters than the
+	// policy's minimum.
+	ErrPasswordTooShort = errors.New("jwtauth: password too short")
+	// ErrPasswordTooLong means the password has more characters than the
+	// policy's maximum.
+	ErrPasswordTooLong = errors.New("jwtauth: password too long")
+	// ErrPasswordCommon means the password is on the list of common passwords
+	// or equals a context word such as the username.
+	ErrPasswordCommon = errors.New("jwtauth: password too common")
+	// ErrPasswordClasses means the password lacks a character class the
+	// policy requires.
+	ErrPasswordClasses = errors.New("jwtauth: password lacks a required character class")
+)
+
+// LockedError is returned while an account is locked out. It matches
+// [ErrLocked] with errors.Is; Until tells the caller what to put in
+// Retry-After.
+type LockedError struct {
+	// Until is when the lockout ends.
+	Until time.Time
+}
+
+// Error implements error.
+func (e *LockedError) Error() string {
+	return "jwtauth: account locked until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// Is reports whether target is [ErrLocked].
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }

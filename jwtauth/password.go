@@ -1,0 +1,174 @@
+package jwtauth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// OWASP's first argon2id configuration: 19 MiB, 2 passes, 1 lane.
+const (
+	DefaultArgon2Memory      = 19 * 1024 // KiB
+	DefaultArgon2Iterations  = 2
+	DefaultArgon2Parallelism = 1
+	argon2SaltLen            = 16
+	argon2KeyLen             = 32
+	// maxPasswordBytes bounds the work one login attempt can ask for.
+	maxPasswordBytes = 4096
+	// bcryptMaxBytes is bcrypt's input limit; longer passwords were silently
+	// truncated by many implementations.
+	bcryptMaxBytes = 72
+)
+
+// HasherOption configures [NewHasher].
+type HasherOption func(*Hasher)
+
+// WithArgon2 sets argon2id's memory (KiB), passes and lanes. The product of
+// memory and passes must reach that of OWASP's weakest recommended setting
+// (7 MiB × 5), and memory at least 7 MiB.
+func WithArgon2(memoryKiB, iterations uint32, parallelism uint8) HasherOption {
+	return func(h *Hasher) { h.memory, h.iterations, h.parallelism = memoryKiB, iterations, parallelism }
+}
+
+// Hasher hashes passwords with argon2id into PHC strings
+// ($argon2id$v=19$m=…,t=…,p=…$salt$hash) and verifies argon2id and bcrypt
+// hashes. Build it with [NewHasher]; safe for concurrent use.
+type Hasher struct {
+	memory      uint32
+	iterations  uint32
+	parallelism uint8
+	dummy       string
+}
+
+// NewHasher returns a Hasher with OWASP's argon2id parameters unless
+// [WithArgon2] says otherwise. It hashes a random password once to have a
+// dummy hash for unknown accounts.
+func NewHasher(opts ...HasherOption) (*Hasher, error) {
+	h := &Hasher{memory: DefaultArgon2Memory, iterations: DefaultArgon2Iterations, parallelism: DefaultArgon2Parallelism}
+	for _, o := range opts {
+		o(h)
+	}
+	switch {
+	case h.parallelism == 0:
+		return nil, errors.New("jwtauth: argon2id parallelism must be at least 1")
+	case h.iterations == 0 || h.iterations > 64:
+		return nil, fmt.Errorf("jwtauth: argon2id passes %d outside [1, 64]", h.iterations)
+	case h.memory < 7*1024 || h.memory > 4*1024*1024:
+		return nil, fmt.Errorf("jwtauth: argon2id memory %d KiB outside [7 MiB, 4 GiB]", h.memory)
+	case uint64(h.memory)*uint64(h.iterations) < 7*1024*5:
+		return nil, fmt.Errorf("jwtauth: argon2id memory × passes %d below OWASP's minimum %d", uint64(h.memory)*uint64(h.iterations), 7*1024*5)
+	}
+	var err error
+	if h.dummy, err = h.Hash(randomToken(16)); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Hash returns the argon2id PHC string of password. Check the password
+// against a [Policy] first; Hash refuses only passwords over 4096 bytes.
+func (h *Hasher) Hash(password string) (string, error) {
+	if len(password) > maxPasswordBytes {
+		return "", ErrPasswordTooLong
+	}
+	salt := make([]byte, argon2SaltLen)
+	_, _ = rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, h.iterations, h.memory, h.parallelism, argon2KeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.memory, h.iterations, h.parallelism,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// Verify reports whether password matches encoded, an argon2id PHC string or
+// a bcrypt hash ($2a$, $2b$, $2y$), and whether encoded should be replaced by
+// [Hasher.Hash] of the password: always for bcrypt, and for argon2id hashed
+// with other parameters. A password over bcrypt's 72-byte limit never matches
+// a bcrypt hash (rather than being silently truncated to its first 72
+// bytes). An encoded hash in no known format returns [ErrUnknownHash].
+func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err error) {
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		p, err := parseArgon2(encoded)
+		if err != nil {
+			return false, false, err
+		}
+		if len(password) > maxPasswordBytes {
+			return false, false, nil
+		}
+		key := argon2.IDKey([]byte(password), p.salt, p.iterations, p.memory, p.parallelism, uint32(len(p.key)))
+		ok = subtle.ConstantTimeCompare(key, p.key) == 1
+		rehash := p.memory != h.memory || p.iterations != h.iterations || p.parallelism != h.parallelism ||
+			len(p.key) != argon2KeyLen || len(p.salt) < argon2SaltLen
+		return ok, ok && rehash, nil
+	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
+		if _, err := bcrypt.Cost([]byte(encoded)); err != nil {
+			return false, false, fmt.Errorf("%w: %w", ErrUnknownHash, err)
+		}
+		if len(password) > bcryptMaxBytes {
+			return false, false, nil
+		}
+		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
+		if err != nil {
+			return false, false, nil
+		}
+		return true, true, nil
+	}
+	return false, false, ErrUnknownHash
+}
+
+// verifyDummy spends the time of an argon2id verification for an account
+// that does not exist.
+func (h *Hasher) verifyDummy(password string) {
+	_, _, _ = h.Verify(password, h.dummy)
+}
+
+type argon2Params struct {
+	memory, iterations uint32
+	parallelism        uint8
+	salt, key          []byte
+}
+
+// parseArgon2 reads a PHC string, bounding every parameter so that a
+// corrupt or planted hash cannot ask for unbounded work.
+func parseArgon2(s string) (argon2Params, error) {
+	var p argon2Params
+	parts := strings.Split(s, "$")
+	// "", "argon2id", "v=19", "m=…,t=…,p=…", salt, key
+	if len(parts) != 6 || parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return p, ErrUnknownHash
+	}
+	var m, t, par uint64
+	for i, f := range strings.Split(parts[3], ",") {
+		name, val, _ := strings.Cut(f, "=")
+		n, err := strconv.ParseUint(val, 10, 32)
+		if err != nil {
+			return p, ErrUnknownHash
+		}
+		switch {
+		case i == 0 && name == "m":
+			m = n
+		case i == 1 && name == "t":
+			t = n
+		case i == 2 && name == "p":
+			par = n
+		default:
+			return p, ErrUnknownHash
+		}
+	}
+	if m < 8 || m > 4*1024*1024 || t < 1 || t > 64 || par < 1 || par > 255 || m < 8*par {
+		return p, ErrUnknownHash
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+	key, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(salt) < 8 || len(salt) > 64 || len(key) < 16 || len(key) > 64 {
+		return p, ErrUnknownHash
+	}
+	p.memory, p.iterations, p.parallelism, p.salt, p.key = uint32(m), uint32(t), uint8(par), salt, key
+	return p, nil
+}

@@ -1,0 +1,173 @@
+package jwtauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	_ RefreshStore = (*RedisStore)(nil)
+	_ Denylist     = (*RedisStore)(nil)
+)
+
+// RedisStore is a [RefreshStore] and [Denylist] in Redis, shared by every
+// instance of a service. Each record expires with the token it describes
+// (PXAT), so nothing needs sweeping. A family's keys share a hash tag, so a
+// rotation is one atomic script on one node, also on Redis Cluster. Needs
+// Redis 6.2 or later. Safe for concurrent use.
+type RedisStore struct {
+	c      redis.UniversalClient
+	prefix string
+}
+
+// NewRedisStore returns a store that keeps its keys under prefix (for
+// example "myapp:auth:"). The prefix must not contain braces, which Redis
+// Cluster reads as a hash tag.
+func NewRedisStore(client redis.UniversalClient, prefix string) (*RedisStore, error) {
+	if client == nil {
+		return nil, errors.New("jwtauth: nil redis client")
+	}
+	if strings.ContainsAny(prefix, "{}") {
+		return nil, fmt.Errorf("jwtauth: redis key prefix %q must not contain braces", prefix)
+	}
+	return &RedisStore{c: client, prefix: prefix}, nil
+}
+
+func (s *RedisStore) familyKey(family string) string { return s.prefix + "rf:{" + family + "}" }
+func (s *RedisStore) tokenKey(family, hash string) string {
+	return s.prefix + "rt:{" + family + "}:" + hash
+}
+func (s *RedisStore) jtiKey(jti string) string         { return s.prefix + "jti:" + jti }
+func (s *RedisStore) subjectKey(subject string) string { return s.prefix + "nbf:" + subject }
+
+// A token record is "a|<issued ms>|<expires ms>" while active and starts with
+// "u" once used; the family record holds the subject.
+func tokenValue(state string, t RefreshToken) string {
+	return state + "|" + strconv.FormatInt(t.IssuedAt.UnixMilli(), 10) + "|" + strconv.FormatInt(t.ExpiresAt.UnixMilli(), 10)
+}
+
+// CreateRefresh implements [RefreshStore].
+func (s *RedisStore) CreateRefresh(ctx context.Context, t RefreshToken) error {
+	exp := t.ExpiresAt
+	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SetArgs(ctx, s.familyKey(t.Family), t.Subject, redis.SetArgs{ExpireAt: exp})
+		p.SetArgs(ctx, s.tokenKey(t.Family, t.Hash), tokenValue("a", t), redis.SetArgs{ExpireAt: exp})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("jwtauth: redis: %w", err)
+	}
+	return nil
+}
+
+// rotateScript: KEYS family, old token, new token; ARGV new record, new
+// expiry (unix ms). Returns {status, subject, old record}: status 1 rotated,
+// 0 invalid, -1 reused (family deleted).
+var rotateScript = redis.NewScript(`
+local subject = redis.call('GET', KEYS[1])
+if not subject then return {0} end
+local old = redis.call('GET', KEYS[2])
+if not old then return {0} end
+if string.sub(old, 1, 1) ~= 'a' then
+  redis.call('DEL', KEYS[1])
+  return {-1}
+end
+redis.call('SET', KEYS[2], 'u' .. string.sub(old, 2), 'KEEPTTL')
+redis.call('SET', KEYS[3], ARGV[1], 'PXAT', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return {1, subject, old}
+`)
+
+// RotateRefresh implements [RefreshStore].
+func (s *RedisStore) RotateRefresh(ctx context.Context, oldHash string, next RefreshToken) (RefreshToken, error) {
+	keys := []string{s.familyKey(next.Family), s.tokenKey(next.Family, oldHash), s.tokenKey(next.Family, next.Hash)}
+	res, err := rotateScript.Run(ctx, s.c, keys, tokenValue("a", next), next.ExpiresAt.UnixMilli()).Slice()
+	if err != nil {
+		return RefreshToken{}, fmt.Errorf("jwtauth: redis: %w", err)
+	}
+	status, _ := res[0].(int64)
+	switch {
+	case status == -1:
+		return RefreshToken{}, ErrRefreshReused
+	case status != 1 || len(res) != 3:
+		return RefreshToken{}, ErrRefreshInvalid
+	}
+	subject, _ := res[1].(string)
+	rec, _ := res[2].(string)
+	old := RefreshToken{Family: next.Family, Hash: oldHash, Subject: subject}
+	parts := strings.Split(rec, "|")
+	if len(parts) != 3 {
+		return RefreshToken{}, fmt.Errorf("jwtauth: redis: corrupt refresh record")
+	}
+	iat, err1 := strconv.ParseInt(parts[1], 10, 64)
+	exp, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil {
+		return RefreshToken{}, fmt.Errorf("jwtauth: redis: corrupt refresh record")
+	}
+	old.IssuedAt, old.ExpiresAt = time.UnixMilli(iat), time.UnixMilli(exp)
+	return old, nil
+}
+
+// RevokeFamily implements [RefreshStore].
+func (s *RedisStore) RevokeFamily(ctx context.Context, family string) error {
+	if err := s.c.Del(ctx, s.familyKey(family)).Err(); err != nil {
+		return fmt.Errorf("jwtauth: redis: %w", err)
+	}
+	return nil
+}
+
+// DenyToken implements [Denylist].
+func (s *RedisStore) DenyToken(ctx context.Context, jti string, until time.Time) error {
+	if err := s.c.SetArgs(ctx, s.jtiKey(jti), "1", redis.SetArgs{ExpireAt: until}).Err(); err != nil {
+		return fmt.Errorf("jwtauth: redis: %w", err)
+	}
+	return nil
+}
+
+// denySubjectScript keeps the later of the stored and the new "not before".
+var denySubjectScript = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local nbf = tonumber(ARGV[1])
+if cur > nbf then nbf = cur end
+redis.call('SET', KEYS[1], nbf, 'PXAT', ARGV[2])
+return nbf
+`)
+
+// DenySubject implements [Denylist].
+func (s *RedisStore) DenySubject(ctx context.Context, subject string, notBefore, until time.Time) error {
+	err := denySubjectScript.Run(ctx, s.c, []string{s.subjectKey(subject)}, notBefore.UnixMilli(), until.UnixMilli()).Err()
+	if err != nil {
+		return fmt.Errorf("jwtauth: redis: %w", err)
+	}
+	return nil
+}
+
+// Revoked implements [Denylist]. It costs one round trip (a pipeline of at
+// most two reads).
+func (s *RedisStore) Revoked(ctx context.Context, jti, subject string, issuedAt time.Time) (bool, error) {
+	var jtiCmd *redis.IntCmd
+	var subCmd *redis.StringCmd
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if jti != "" {
+			jtiCmd = p.Exists(ctx, s.jtiKey(jti))
+		}
+		subCmd = p.Get(ctx, s.subjectKey(subject))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("jwtauth: redis: %w", err)
+	}
+	if jtiCmd != nil && jtiCmd.Val() > 0 {
+		return true, nil
+	}
+	if nbf, err := subCmd.Int64(); err == nil && issuedAt.UnixMilli() < nbf {
+		return true, nil
+	}
+	return false, nil
+}
