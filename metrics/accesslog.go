@@ -41,7 +41,9 @@ func NewAccessLog(logger *slog.Logger, opts ...Option) (*AccessLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &AccessLog{core: core{log: newAccessLogger(cfg), now: cfg.now, traceID: cfg.traceID}}, nil
+	l := &AccessLog{core: newCore(cfg)}
+	l.core.log = newAccessLogger(cfg)
+	return l, nil
 }
 
 // Handler wraps next; place it outside authentication middleware so that

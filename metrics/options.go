@@ -29,8 +29,9 @@ type config struct {
 	goCollector      bool
 	processCollector bool
 
-	now func() time.Time
-	err error
+	now   func() time.Time
+	since func(time.Time) time.Duration
+	err   error
 }
 
 // defaultRedactedQuery lists query parameters whose values never reach the
@@ -61,7 +62,7 @@ func newConfig(opts []Option) (*config, error) {
 		}
 	}
 	if c.now == nil {
-		c.now = time.Now
+		c.now, c.since = time.Now, time.Since
 	}
 	return c, nil
 }
@@ -125,7 +126,10 @@ func WithConstLabels(labels prometheus.Labels) Option {
 				return
 			}
 		}
-		c.constLabels = labels
+		c.constLabels = make(prometheus.Labels, len(labels))
+		for k, v := range labels {
+			c.constLabels[k] = v
+		}
 	}
 }
 
@@ -202,7 +206,10 @@ func WithProcessCollector() Option {
 
 // withNow injects the clock; tests use it to get exact durations.
 func withNow(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
+	return func(c *config) {
+		c.now = now
+		c.since = func(t time.Time) time.Duration { return now().Sub(t) }
+	}
 }
 
 // DefaultLevel is the default of [WithLevel]: 5xx responses log at error,
