@@ -8,14 +8,15 @@ import (
 )
 
 // Lockout counts failed logins per account and locks it after too many. The
-// method set matches a lockout from a rate-limiting package, which satisfies
-// it without either package importing the other.
+// method set matches covet's ratelimit lockout, which satisfies it without
+// either package importing the other.
 type Lockout interface {
 	// Check returns when the account's lockout ends, or a time not after
-	// now when it is not locked.
+	// now (the zero time) when it is not locked.
 	Check(ctx context.Context, account string) (lockedUntil time.Time, err error)
-	// Fail records a failed attempt.
-	Fail(ctx context.Context, account string) error
+	// Fail records a failed attempt and returns when the account's lockout
+	// ends, if this failure locked it.
+	Fail(ctx context.Context, account string) (lockedUntil time.Time, err error)
 	// Succeed clears the account's failures.
 	Succeed(ctx context.Context, account string) error
 }
@@ -93,7 +94,9 @@ func (l *Login[U]) Authenticate(ctx context.Context, account, password string) (
 
 func (l *Login[U]) fail(ctx context.Context, account string) error {
 	if l.lockout != nil {
-		if err := l.lockout.Fail(ctx, account); err != nil {
+		// The answer stays "invalid credentials" even when this failure
+		// starts a lock; the next attempt is told it is locked.
+		if _, err := l.lockout.Fail(ctx, account); err != nil {
 			return fmt.Errorf("%w (lockout: %w)", ErrInvalidCredentials, err)
 		}
 	}

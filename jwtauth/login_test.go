@@ -33,11 +33,14 @@ func (l *countingLockout) Check(_ context.Context, account string) (time.Time, e
 	return time.Time{}, nil
 }
 
-func (l *countingLockout) Fail(_ context.Context, account string) error {
+func (l *countingLockout) Fail(_ context.Context, account string) (time.Time, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.fails[account]++
-	return l.err
+	if l.fails[account] >= l.max {
+		return l.now().Add(time.Minute), l.err
+	}
+	return time.Time{}, l.err
 }
 
 func (l *countingLockout) Succeed(_ context.Context, account string) error {
@@ -147,5 +150,7 @@ func TestLoginLockoutFailures(t *testing.T) {
 type failAfterCheck struct{}
 
 func (failAfterCheck) Check(context.Context, string) (time.Time, error) { return time.Time{}, nil }
-func (failAfterCheck) Fail(context.Context, string) error               { return errStoreDown }
-func (failAfterCheck) Succeed(context.Context, string) error            { return errStoreDown }
+func (failAfterCheck) Fail(context.Context, string) (time.Time, error) {
+	return time.Time{}, errStoreDown
+}
+func (failAfterCheck) Succeed(context.Context, string) error { return errStoreDown }
