@@ -2,8 +2,8 @@
 // for an HTTP service, and drains readiness during a graceful shutdown.
 //
 // A [Checker] holds the checks, each a [CheckFunc] (func(ctx) error). Its
-// handlers are plain [net/http.Handler]s that the caller mounts where it
-// likes, on chi or on the standard [net/http.ServeMux]:
+// handlers are plain [net/http.Handler] values that the caller mounts where
+// it likes, on chi or on the standard [net/http.ServeMux]:
 //
 //   - [Checker.Liveness] (typically /health): 200 with status, version and
 //     uptime. It never touches a dependency.
@@ -11,7 +11,8 @@
 //     critical check passes, 503 when one fails; a failing non-critical check
 //     gives status warn and still 200.
 //   - [Checker.SystemHandler] (typically /metrics/health): CPU, memory, disk,
-//     goroutines, uptime, version and open connections.
+//     goroutines, uptime, version and open connections (counted by a
+//     [ConnCounter] wired to http.Server.ConnState). Mount it internally.
 //
 // # Checks
 //
@@ -72,8 +73,10 @@
 //	mux.Handle("GET /ready/{check}", checker.Readiness())
 //	mux.Handle("GET /metrics/health", checker.SystemHandler())
 //
-// or strip a prefix (the handler sees what is left of the path):
+// or strip a prefix (the handler reads the check name from what is left of
+// the path, and answers for every check when nothing is left):
 //
+//	mux.Handle("/ready", checker.Readiness())
 //	mux.Handle("/ready/", http.StripPrefix("/ready", checker.Readiness()))
 //
 // With chi, use a {check} parameter or a wildcard, or Mount:
