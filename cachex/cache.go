@@ -1,0 +1,502 @@
+package cachex
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Errors callers can branch on with errors.Is.
+var (
+	// ErrNotFound reports a key that is not cached. A loader returns it (or
+	// wraps it) to say the value does not exist; the cache then remembers
+	// that for the negative TTL and returns it to every caller.
+	ErrNotFound = errors.New("cachex: not found")
+	// ErrInvalid reports a bad argument: an empty key or a TTL that is not
+	// positive.
+	ErrInvalid = errors.New("cachex: invalid argument")
+	// ErrRedis wraps a Redis failure reported by Set, SetMany, Delete or
+	// InvalidateTag. The in-process tier is updated regardless.
+	ErrRedis = errors.New("cachex: redis")
+	// ErrEncode wraps a value that msgpack cannot encode.
+	ErrEncode = errors.New("cachex: encode")
+	// ErrLoaderPanic wraps a panic raised by a loader; the panic does not
+	// escape the goroutine that ran the load.
+	ErrLoaderPanic = errors.New("cachex: loader panicked")
+)
+
+// Cache is a typed cache of V values over an in-process tier, a Redis tier,
+// or both. Values are encoded with msgpack inside a versioned envelope, so a
+// value that some other program wrote under the same key reads as a miss
+// (and is deleted) rather than as garbage.
+//
+// A value read from the in-process tier is shared by every reader: callers
+// must not modify what they get (copy slices and maps before changing them).
+//
+// Cache is safe for concurrent use. Call Close to stop its goroutines.
+type Cache[V any] struct {
+	cfg    config
+	local  *otter.Cache[string, *entry[V]]
+	rdb    redis.UniversalClient
+	codecs *codecs
+	stats  counters
+	tags   tagStore
+	origin string
+	log    *slog.Logger
+
+	flightMu sync.Mutex
+	flights  map[string]*call[V]
+
+	bgMu     sync.Mutex
+	closed   bool
+	bg       sync.WaitGroup
+	stopSub  context.CancelFunc
+	ps       *redis.PubSub
+	subDone  chan struct{}
+	subReady chan struct{}
+	once     sync.Once
+}
+
+// entry is one cached value with its expiry times (Unix milliseconds).
+type entry[V any] struct {
+	val      V
+	soft     int64
+	hard     int64
+	notFound bool
+	tags     []tagRef
+	size     uint32
+}
+
+// New returns a cache configured by opts: by default in-process only,
+// bounded to 32 MiB, with S2 compression above 1 KiB, 10% TTL jitter and a
+// 5s negative TTL. With WithRedis it also starts a goroutine that applies
+// other replicas' invalidations; Close stops it.
+func New[V any](opts ...Option) (*Cache[V], error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cd, err := newCodecs(cfg.comp == CompressionZstd)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cache[V]{
+		cfg:     cfg,
+		rdb:     cfg.rdb,
+		codecs:  cd,
+		origin:  newOrigin(),
+		log:     cfg.logger,
+		flights: make(map[string]*call[V]),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.tags.init(cfg.rdb, cfg.prefix, cfg.localTTL, cfg.redisTimeout, cfg.now)
+	if cfg.local {
+		c.local, err = newLocal[V](&cfg)
+		if err != nil {
+			cd.close()
+			return nil, err
+		}
+	}
+	if c.rdb != nil && c.local != nil && cfg.invalidate {
+		ctx, cancel := context.WithCancel(context.Background())
+		c.stopSub = cancel
+		c.subDone = make(chan struct{})
+		c.subReady = make(chan struct{})
+		go c.subscribe(ctx)
+	}
+	return c, nil
+}
+
+// Close stops the invalidation subscriber, waits for background refreshes
+// and loads (each bounded by the load timeout) and releases the codecs. The
+// cache keeps answering afterwards, with loads run on the caller's
+// goroutine. Close is idempotent.
+func (c *Cache[V]) Close() error {
+	c.once.Do(func() {
+		c.bgMu.Lock()
+		c.closed = true
+		ps := c.ps
+		c.bgMu.Unlock()
+		if c.stopSub != nil {
+			c.stopSub()
+			if ps != nil {
+				// A blocked Receive does not watch its context; closing
+				// the subscription ends it.
+				_ = ps.Close()
+			}
+			<-c.subDone
+		}
+		c.bg.Wait()
+		if c.local != nil {
+			c.local.StopAllGoroutines()
+		}
+		c.codecs.close()
+	})
+	return nil
+}
+
+// spawn runs fn on a goroutine owned by the cache, or reports false after
+// Close.
+func (c *Cache[V]) spawn(fn func()) bool {
+	c.bgMu.Lock()
+	defer c.bgMu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.bg.Add(1)
+	go func() {
+		defer c.bg.Done()
+		fn()
+	}()
+	return true
+}
+
+func (c *Cache[V]) nowMs() int64 { return c.cfg.now().UnixMilli() }
+
+// Get returns the fresh value cached under key, or ErrNotFound. Redis
+// trouble reads as a miss.
+func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
+	var zero V
+	e := c.lookup(ctx, key)
+	if e == nil || e.notFound || c.nowMs() >= e.soft {
+		return zero, ErrNotFound
+	}
+	return e.val, nil
+}
+
+// Set stores v under key for ttl (shortened by the jitter) in every tier
+// and tells other replicas to drop their in-process copy. Redis failures
+// are returned wrapped in ErrRedis after the in-process tier is updated.
+func (c *Cache[V]) Set(ctx context.Context, key string, v V, ttl time.Duration, opts ...ItemOption) error {
+	if key == "" || ttl <= 0 {
+		return fmt.Errorf("%w: Set(%q, ttl %v)", ErrInvalid, key, ttl)
+	}
+	it := itemOptions(opts)
+	refs, err := c.tags.refs(ctx, it.tags)
+	if err != nil {
+		return err
+	}
+	return c.store(ctx, key, v, false, ttl, refs)
+}
+
+// Delete removes keys from every tier and from other replicas' in-process
+// tiers.
+func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if c.local != nil {
+		for _, k := range keys {
+			c.local.Invalidate(k)
+		}
+	}
+	if c.rdb == nil {
+		return nil
+	}
+	ctx, cancel := c.redisCtx(ctx)
+	defer cancel()
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, c.cfg.prefix+k)
+		}
+		c.publish(ctx, p, msgKeys, keys)
+		return nil
+	})
+	return c.redisErr("delete", err)
+}
+
+// GetOrLoad returns the value cached under key or, on a miss, the one
+// loader returns, which it caches for ttl.
+//
+// Concurrent misses of one key share a single load. Each caller waits only
+// as long as its own ctx allows; the load itself runs detached from the
+// callers (bounded by the load timeout) so one caller leaving does not
+// cancel it for the others. A loader that returns ErrNotFound is remembered
+// for the negative TTL. With WithStaleWhileRevalidate, a stale value is
+// returned at once and refreshed in the background; with WithStaleIfError, a
+// stale value is returned when the loader fails. Redis trouble never fails
+// the call: reads fall through to the loader and writes are best effort.
+func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, ttl time.Duration, loader func(context.Context) (V, error), opts ...ItemOption) (V, error) {
+	var zero V
+	if key == "" || ttl <= 0 || loader == nil {
+		return zero, fmt.Errorf("%w: GetOrLoad(%q, ttl %v)", ErrInvalid, key, ttl)
+	}
+	e, _, err := c.getOrLoad(ctx, key, opts, func(ctx context.Context) (V, time.Duration, error) {
+		v, err := loader(ctx)
+		return v, ttl, err
+	})
+	if err != nil {
+		return zero, err
+	}
+	return e.val, nil
+}
+
+// loadFunc loads a value and says how long to keep it.
+type loadFunc[V any] func(ctx context.Context) (V, time.Duration, error)
+
+// getOrLoad is GetOrLoad for callers that choose the TTL when loading. It
+// reports whether the entry returned is stale.
+func (c *Cache[V]) getOrLoad(ctx context.Context, key string, opts []ItemOption, load loadFunc[V]) (*entry[V], bool, error) {
+	e := c.lookup(ctx, key)
+	now := c.nowMs()
+	if e != nil && now < e.soft {
+		if e.notFound {
+			return nil, false, ErrNotFound
+		}
+		return e, false, nil
+	}
+	fn := c.loader(key, opts, load)
+	if e != nil && !e.notFound && now < e.hard {
+		if c.cfg.swr > 0 && now < e.soft+c.cfg.swr.Milliseconds() {
+			c.startLoad(ctx, key, fn)
+			return e, true, nil
+		}
+		ne, err := c.waitLoad(ctx, key, fn)
+		if err != nil && !errors.Is(err, ErrNotFound) && c.cfg.sie > 0 && now < e.soft+c.cfg.sie.Milliseconds() {
+			return e, true, nil
+		}
+		return c.result(ne, err)
+	}
+	return c.result(c.waitLoad(ctx, key, fn))
+}
+
+func (c *Cache[V]) result(e *entry[V], err error) (*entry[V], bool, error) {
+	if err != nil {
+		return nil, false, err
+	}
+	if e.notFound {
+		return nil, false, ErrNotFound
+	}
+	return e, false, nil
+}
+
+// loader wraps load: it checks again for a fresh value (another load may
+// have finished since the caller missed), runs load, and stores the result.
+func (c *Cache[V]) loader(key string, opts []ItemOption, load loadFunc[V]) func(context.Context) (*entry[V], error) {
+	it := itemOptions(opts)
+	return func(ctx context.Context) (*entry[V], error) {
+		if e := c.lookupQuiet(ctx, key); e != nil && c.nowMs() < e.soft {
+			return e, nil
+		}
+		// Tag versions are read before loading, so an invalidation that
+		// lands during the load makes the stored value stale at once.
+		// If they cannot be read, the value is returned but not stored:
+		// stored untagged, it would escape a later invalidation.
+		refs, err := c.tags.refs(ctx, it.tags)
+		c.stats.loads.Add(1)
+		v, ttl, lerr := load(ctx)
+		switch {
+		case lerr == nil:
+			if ttl <= 0 {
+				return nil, fmt.Errorf("%w: load returned ttl %v", ErrInvalid, ttl)
+			}
+			if err == nil {
+				_ = c.store(ctx, key, v, false, ttl, refs)
+			}
+			now := c.nowMs()
+			return &entry[V]{val: v, soft: now + ttl.Milliseconds(), hard: now + ttl.Milliseconds()}, nil
+		case errors.Is(lerr, ErrNotFound):
+			if c.cfg.negTTL > 0 && err == nil {
+				var zero V
+				_ = c.store(ctx, key, zero, true, c.cfg.negTTL, refs)
+			}
+			return &entry[V]{notFound: true}, nil
+		default:
+			c.stats.loadErrors.Add(1)
+			c.log.WarnContext(ctx, "cachex: load failed", "key", key, "err", lerr)
+			return nil, lerr
+		}
+	}
+}
+
+// store encodes v and writes it to every tier. Redis failures are counted,
+// logged and returned wrapped in ErrRedis.
+func (c *Cache[V]) store(ctx context.Context, key string, v V, notFound bool, ttl time.Duration, refs []tagRef) error {
+	e, env, err := c.makeEntry(v, notFound, ttl, refs)
+	if err != nil {
+		return err
+	}
+	if c.local != nil {
+		c.local.Set(key, e)
+	}
+	if c.rdb == nil {
+		return nil
+	}
+	exp := time.Duration(e.hard-c.nowMs()) * time.Millisecond
+	if exp < time.Millisecond {
+		exp = time.Millisecond
+	}
+	ctx, cancel := c.redisCtx(ctx)
+	defer cancel()
+	_, err = c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, c.cfg.prefix+key, env, exp)
+		c.publish(ctx, p, msgKeys, []string{key})
+		return nil
+	})
+	return c.redisErr("set", err)
+}
+
+// makeEntry builds the in-process entry and its envelope.
+func (c *Cache[V]) makeEntry(v V, notFound bool, ttl time.Duration, refs []tagRef) (*entry[V], []byte, error) {
+	now := c.nowMs()
+	if !notFound && c.cfg.jitter > 0 {
+		ttl -= time.Duration(float64(ttl) * c.cfg.jitter * c.cfg.rand())
+	}
+	soft := now + max(ttl.Milliseconds(), 1)
+	hard := soft
+	if !notFound {
+		hard += max(c.cfg.swr, c.cfg.sie).Milliseconds()
+	}
+	var payload []byte
+	if !notFound {
+		var err error
+		payload, err = msgpack.Marshal(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrEncode, err)
+		}
+	}
+	h := header{notFound: notFound, soft: soft, hard: hard, tags: refs}
+	env := c.codecs.encodeEnvelope(h, payload, c.cfg.comp, c.cfg.threshold)
+	e := &entry[V]{val: v, soft: soft, hard: hard, notFound: notFound, tags: refs, size: uint32(min(len(payload)+64, 1<<31))}
+	if notFound {
+		var zero V
+		e.val = zero
+	}
+	return e, env, nil
+}
+
+// decodeEntry turns an envelope back into an entry.
+func (c *Cache[V]) decodeEntry(b []byte) (*entry[V], error) {
+	h, body, err := decodeHeader(b)
+	if err != nil {
+		return nil, err
+	}
+	e := &entry[V]{soft: h.soft, hard: h.hard, notFound: h.notFound, tags: h.tags, size: uint32(len(b) + 64)}
+	if h.notFound {
+		return e, nil
+	}
+	payload, err := c.codecs.decompress(h.comp, body)
+	if err != nil {
+		return nil, err
+	}
+	if err := msgpack.Unmarshal(payload, &e.val); err != nil {
+		return nil, errCorrupt
+	}
+	return e, nil
+}
+
+// lookup finds key in the in-process tier, then in Redis (copying a Redis
+// hit into the in-process tier). It returns nil on a miss and skips
+// entries past their hard expiry or whose tags were invalidated.
+func (c *Cache[V]) lookup(ctx context.Context, key string) *entry[V] {
+	return c.find(ctx, key, true)
+}
+
+// lookupQuiet is lookup without counting.
+func (c *Cache[V]) lookupQuiet(ctx context.Context, key string) *entry[V] {
+	return c.find(ctx, key, false)
+}
+
+func (c *Cache[V]) find(ctx context.Context, key string, count bool) *entry[V] {
+	if c.local != nil {
+		if e, ok := c.local.GetIfPresent(key); ok {
+			now := c.nowMs()
+			if now < e.hard && c.tags.valid(ctx, e.tags) {
+				if count {
+					c.stats.local.hit(now >= e.soft)
+				}
+				return e
+			}
+			c.local.Invalidate(key)
+		}
+		if count {
+			c.stats.local.misses.Add(1)
+		}
+	}
+	if c.rdb == nil {
+		return nil
+	}
+	e := c.redisGet(ctx, key, count)
+	if e != nil && c.local != nil {
+		c.local.Set(key, e)
+	}
+	return e
+}
+
+// redisGet reads key from Redis. Missing, foreign, corrupt, expired or
+// invalidated values are misses; foreign and corrupt ones are deleted.
+func (c *Cache[V]) redisGet(ctx context.Context, key string, count bool) *entry[V] {
+	rctx, cancel := c.redisCtx(ctx)
+	b, err := c.rdb.Get(rctx, c.cfg.prefix+key).Bytes()
+	cancel()
+	if err != nil {
+		if count {
+			if errors.Is(err, redis.Nil) {
+				c.stats.redis.misses.Add(1)
+			} else {
+				c.stats.redis.errors.Add(1)
+				c.log.WarnContext(ctx, "cachex: redis get failed", "key", key, "err", err)
+			}
+		}
+		return nil
+	}
+	e, err := c.decodeEntry(b)
+	if err != nil {
+		c.dropForeign(ctx, key)
+		if count {
+			c.stats.redis.misses.Add(1)
+		}
+		return nil
+	}
+	now := c.nowMs()
+	if now >= e.hard || !c.tags.valid(ctx, e.tags) {
+		if count {
+			c.stats.redis.misses.Add(1)
+		}
+		return nil
+	}
+	if count {
+		c.stats.redis.hit(now >= e.soft)
+	}
+	return e
+}
+
+// dropForeign deletes a value that is not one of ours or is damaged; the
+// next load replaces it.
+func (c *Cache[V]) dropForeign(ctx context.Context, key string) {
+	ctx, cancel := c.redisCtx(ctx)
+	defer cancel()
+	if err := c.rdb.Del(ctx, c.cfg.prefix+key).Err(); err != nil {
+		c.stats.redis.errors.Add(1)
+	}
+}
+
+// redisCtx bounds a Redis call by the configured timeout unless ctx already
+// ends sooner.
+func (c *Cache[V]) redisCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= c.cfg.redisTimeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.cfg.redisTimeout)
+}
+
+func (c *Cache[V]) redisErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	c.stats.redis.errors.Add(1)
+	c.log.Warn("cachex: redis "+op+" failed", "err", err)
+	return fmt.Errorf("%w: %s: %w", ErrRedis, op, err)
+}

@@ -1,0 +1,45 @@
+package cachex
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// clock is a settable time source for tests.
+type clock struct{ ms atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ms.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli())
+	return c
+}
+
+func (c *clock) now() time.Time          { return time.UnixMilli(c.ms.Load()) }
+func (c *clock) advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
+func withClock(c *clock) Option          { return func(cfg *config) { cfg.now = c.now } }
+func withRand(f func() float64) Option   { return func(cfg *config) { cfg.rand = f } }
+
+type user struct {
+	ID    int64
+	Name  string
+	Email string
+	Tags  []string
+	Score float64
+}
+
+func newCache[V any](t testing.TB, opts ...Option) *Cache[V] {
+	t.Helper()
+	c, err := New[V](opts...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}

@@ -1,0 +1,180 @@
+package cachex
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Option configures a Cache. Options are applied over the defaults in order;
+// New checks the result and reports any mistake.
+type Option func(*config)
+
+type config struct {
+	rdb          redis.UniversalClient
+	prefix       string
+	local        bool
+	localBytes   int64
+	localTTL     time.Duration
+	comp         Compression
+	threshold    int
+	swr          time.Duration
+	sie          time.Duration
+	negTTL       time.Duration
+	jitter       float64
+	redisTimeout time.Duration
+	loadTimeout  time.Duration
+	invalidate   bool
+	logger       *slog.Logger
+	now          func() time.Time
+	rand         func() float64
+	errs         []error
+}
+
+func defaultConfig() config {
+	return config{
+		local:        true,
+		localBytes:   32 << 20,
+		localTTL:     time.Minute,
+		comp:         CompressionS2,
+		threshold:    1024,
+		negTTL:       5 * time.Second,
+		jitter:       0.1,
+		redisTimeout: 250 * time.Millisecond,
+		loadTimeout:  30 * time.Second,
+		invalidate:   true,
+		now:          time.Now,
+		rand:         rand.Float64,
+	}
+}
+
+// WithRedis adds a Redis tier (a *redis.Client, *redis.ClusterClient or
+// *redis.Ring). Without it the cache is in-process only. The cache does not
+// close the client.
+func WithRedis(rdb redis.UniversalClient) Option {
+	return func(c *config) {
+		if rdb == nil {
+			c.errs = append(c.errs, errors.New("cachex: WithRedis: nil client"))
+		}
+		c.rdb = rdb
+	}
+}
+
+// WithPrefix puts every Redis key of the cache under prefix (default none,
+// so keys are used as given). Tag versions and the invalidation channel are
+// kept under the same prefix.
+func WithPrefix(prefix string) Option {
+	return func(c *config) { c.prefix = prefix }
+}
+
+// WithLocal bounds the in-process tier to maxBytes of encoded values (default
+// 32 MiB) and, when a Redis tier is present, caps how long a value lives in
+// process to ttl (default one minute; it never outlives the value's Redis TTL).
+// The cap bounds how stale a replica can be if an invalidation message is lost.
+func WithLocal(maxBytes int64, ttl time.Duration) Option {
+	return func(c *config) {
+		if maxBytes <= 0 || ttl <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("cachex: WithLocal(%d, %v): size and ttl must be positive", maxBytes, ttl))
+		}
+		c.local, c.localBytes, c.localTTL = true, maxBytes, ttl
+	}
+}
+
+// WithoutLocal turns the in-process tier off; it needs WithRedis.
+func WithoutLocal() Option {
+	return func(c *config) { c.local = false }
+}
+
+// WithCompression compresses encoded values of at least threshold bytes
+// (default S2 above 1 KiB). A value stays compressed only when that makes it
+// smaller. Every instance sharing a Redis should read zstd if any writes it.
+func WithCompression(comp Compression, threshold int) Option {
+	return func(c *config) {
+		if comp > CompressionZstd || threshold < 0 {
+			c.errs = append(c.errs, fmt.Errorf("cachex: WithCompression(%v, %d): unknown algorithm or negative threshold", comp, threshold))
+		}
+		c.comp, c.threshold = comp, threshold
+	}
+}
+
+// WithStaleWhileRevalidate keeps values window past their TTL; a read in
+// that window gets the stale value at once and starts one refresh in the
+// background (GetOrLoad only). Default off.
+func WithStaleWhileRevalidate(window time.Duration) Option {
+	return func(c *config) {
+		if window < 0 {
+			c.errs = append(c.errs, fmt.Errorf("cachex: WithStaleWhileRevalidate(%v): negative window", window))
+		}
+		c.swr = window
+	}
+}
+
+// WithStaleIfError keeps values window past their TTL and serves them when
+// the loader fails in that window. Default off.
+func WithStaleIfError(window time.Duration) Option {
+	return func(c *config) {
+		if window < 0 {
+			c.errs = append(c.errs, fmt.Errorf("cachex: WithStaleIfError(%v): negative window", window))
+		}
+		c.sie = window
+	}
+}
+
+// WithNegativeTTL sets how long a loader's ErrNotFound is remembered
+// (default 5s; 0 turns negative caching off).
+func WithNegativeTTL(ttl time.Duration) Option {
+	return func(c *config) {
+		if ttl < 0 {
+			c.errs = append(c.errs, fmt.Errorf("cachex: WithNegativeTTL(%v): negative ttl", ttl))
+		}
+		c.negTTL = ttl
+	}
+}
+
+// WithJitter shortens each TTL by a random fraction up to f (default 0.1) so
+// keys written together do not expire together. 0 turns it off.
+func WithJitter(f float64) Option {
+	return func(c *config) {
+		if f < 0 || f >= 1 {
+			c.errs = append(c.errs, fmt.Errorf("cachex: WithJitter(%v): want 0 <= f < 1", f))
+		}
+		c.jitter = f
+	}
+}
+
+// WithTimeouts bounds each Redis call (default 250ms) and each load
+// (default 30s; a load outlives the callers that wait for it, up to this).
+func WithTimeouts(redisCall, load time.Duration) Option {
+	return func(c *config) {
+		if redisCall <= 0 || load <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("cachex: WithTimeouts(%v, %v): must be positive", redisCall, load))
+		}
+		c.redisTimeout, c.loadTimeout = redisCall, load
+	}
+}
+
+// WithoutInvalidation stops publishing and subscribing to invalidation
+// messages; other replicas' in-process copies then live out their local TTL.
+func WithoutInvalidation() Option {
+	return func(c *config) { c.invalidate = false }
+}
+
+// WithLogger receives Redis and load failures that the cache absorbs
+// (default: discarded; the stats count them either way).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+func (c *config) validate() error {
+	if len(c.errs) > 0 {
+		return errors.Join(c.errs...)
+	}
+	if !c.local && c.rdb == nil {
+		return errors.New("cachex: WithoutLocal needs WithRedis: the cache would have no tier")
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package cachex
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/covetgo/covet/internal/testenv"
+)
+
+func TestTagsLocal(t *testing.T) {
+	testTags(t, newCache[string](t), newCache[string](t), false)
+}
+
+func TestTagsRedis(t *testing.T) {
+	r := testenv.NewRedis(t)
+	testTags(t, redisCache[string](t, r), redisCache[string](t, r), true)
+}
+
+func TestTagsCluster(t *testing.T) {
+	cc := testenv.RedisCluster(t)
+	a := newCache[string](t, WithRedis(cc), WithPrefix("tags:"))
+	b := newCache[string](t, WithRedis(cc), WithPrefix("tags:"))
+	for _, c := range []*Cache[string]{a, b} {
+		<-c.subReady
+	}
+	testTags(t, a, b, true)
+}
+
+// testTags stores tagged values through a and checks that invalidating a
+// tag hides them from a and (when shared is set) from b.
+func testTags(t *testing.T, a, b *Cache[string], shared bool) {
+	t.Helper()
+	ctx := context.Background()
+	for i := 0; i < 10; i++ {
+		tag := "even"
+		if i%2 == 1 {
+			tag = "odd"
+		}
+		if err := a.Set(ctx, fmt.Sprint("item:", i), fmt.Sprint("v", i), time.Minute, Tags(tag, "all")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if shared {
+		if v, err := b.Get(ctx, "item:3"); err != nil || v != "v3" {
+			t.Fatalf("b.Get(item:3) = %q, %v", v, err)
+		}
+	}
+	if err := a.InvalidateTag(ctx, "odd"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.InvalidateTag(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		_, err := a.Get(ctx, fmt.Sprint("item:", i))
+		if odd := i%2 == 1; odd != errors.Is(err, ErrNotFound) {
+			t.Fatalf("a.Get(item:%d) after invalidating odd: %v", i, err)
+		}
+	}
+	if shared {
+		waitFor(t, "b to drop odd items", func() bool {
+			_, err := b.Get(ctx, "item:3")
+			return errors.Is(err, ErrNotFound)
+		})
+		if v, err := b.Get(ctx, "item:4"); err != nil || v != "v4" {
+			t.Fatalf("b.Get(item:4) = %q, %v", v, err)
+		}
+	}
+	// A value loaded while its tag is invalidated is stored with the old
+	// version and is stale at once.
+	v, err := a.GetOrLoad(ctx, "late", time.Minute, func(ctx context.Context) (string, error) {
+		if err := a.InvalidateTag(ctx, "all"); err != nil {
+			return "", err
+		}
+		return "loaded", nil
+	}, Tags("all"))
+	if err != nil || v != "loaded" {
+		t.Fatalf("GetOrLoad = %q, %v", v, err)
+	}
+	if _, err := a.Get(ctx, "late"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("value loaded across an invalidation must not be served: %v", err)
+	}
+	many := make([]string, 300)
+	for i := range many {
+		many[i] = fmt.Sprint(i)
+	}
+	if err := a.Set(ctx, "k", "v", time.Minute, Tags(many...)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Set with %d tags: %v; want ErrInvalid", len(many), err)
+	}
+}
