@@ -37,7 +37,8 @@ type Option func(*config)
 type config struct {
 	alg      Algorithm
 	name     string
-	keyFn    KeyFunc
+	keyFn    KeyFunc // nil: the client IP, on a fast path
+	keyNil   bool    // WithKeyFunc(nil) was given
 	costFn   func(*http.Request) int64
 	emptyKey EmptyKeyPolicy
 	legacy   bool
@@ -56,7 +57,9 @@ func WithAlgorithm(a Algorithm) Option { return func(c *config) { c.alg = a } }
 func WithName(name string) Option { return func(c *config) { c.name = name } }
 
 // WithKeyFunc sets how requests are keyed (default [KeyByIP]).
-func WithKeyFunc(f KeyFunc) Option { return func(c *config) { c.keyFn = f } }
+func WithKeyFunc(f KeyFunc) Option {
+	return func(c *config) { c.keyFn, c.keyNil = f, f == nil }
+}
 
 // WithCost sets the cost of each request (default 1). A negative cost is
 // answered through the error handler with [ErrInvalidCost].
@@ -110,7 +113,7 @@ func New(store Store, rate Rate, opts ...Option) (*Limiter, error) {
 	if err := rate.Validate(); err != nil {
 		return nil, err
 	}
-	c := config{alg: GCRA, name: DefaultName, keyFn: KeyByIP}
+	c := config{alg: GCRA, name: DefaultName}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -120,7 +123,7 @@ func New(store Store, rate Rate, opts ...Option) (*Limiter, error) {
 	if !validName(c.name) {
 		return nil, fmt.Errorf("%w: name %q must be 1 to 64 characters from [A-Za-z0-9._-]", ErrInvalidConfig, c.name)
 	}
-	if c.keyFn == nil {
+	if c.keyNil {
 		return nil, fmt.Errorf("%w: nil key function", ErrInvalidConfig)
 	}
 	if c.emptyKey > SkipEmptyKey {
@@ -169,7 +172,17 @@ func (l *Limiter) AllowN(ctx context.Context, key string, cost int64) (Decision,
 // Many Requests with Retry-After, from the denied handler.
 func (l *Limiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key := l.cfg.keyFn(r)
+		var key string
+		if l.cfg.keyFn == nil {
+			// Build prefix+IP in one allocation.
+			var buf [96]byte
+			b := appendClientIP(append(buf[:0], l.prefix...), r)
+			if len(b) > len(l.prefix) {
+				key = string(b)
+			}
+		} else if k := l.cfg.keyFn(r); k != "" {
+			key = l.prefix + k
+		}
 		if key == "" {
 			if l.cfg.emptyKey == SkipEmptyKey {
 				next.ServeHTTP(w, r)
@@ -182,7 +195,7 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 		if l.cfg.costFn != nil {
 			cost = l.cfg.costFn(r)
 		}
-		d, err := l.store.Take(r.Context(), l.prefix+key, l.rate, l.cfg.alg, cost)
+		d, err := l.store.Take(r.Context(), key, l.rate, l.cfg.alg, cost)
 		if err != nil {
 			l.cfg.errorH(w, r, err)
 			return
@@ -208,13 +221,21 @@ func (l *Limiter) writeFields(h http.Header, d Decision) {
 		b = strconv.AppendInt(b, max(d.Remaining, 0), 10)
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, reset, 10)
-		h["Ratelimit-Policy"] = []string{l.policy}
-		h["Ratelimit"] = []string{string(b)}
+		// One backing array for both fields; capped slices so that an
+		// append by a later handler copies instead of overwriting.
+		v := make([]string, 2)
+		v[0], v[1] = l.policy, string(b)
+		h["Ratelimit-Policy"] = v[0:1:1]
+		h["Ratelimit"] = v[1:2:2]
 	}
 	if l.cfg.legacy {
-		h["X-Ratelimit-Limit"] = []string{strconv.FormatInt(l.rate.Limit, 10)}
-		h["X-Ratelimit-Remaining"] = []string{strconv.FormatInt(max(d.Remaining, 0), 10)}
-		h["X-Ratelimit-Reset"] = []string{strconv.FormatInt(l.now().Add(d.ResetAfter).Add(time.Second-1).Unix(), 10)}
+		v := make([]string, 3)
+		v[0] = strconv.FormatInt(l.rate.Limit, 10)
+		v[1] = strconv.FormatInt(max(d.Remaining, 0), 10)
+		v[2] = strconv.FormatInt(l.now().Add(d.ResetAfter).Add(time.Second-1).Unix(), 10)
+		h["X-Ratelimit-Limit"] = v[0:1:1]
+		h["X-Ratelimit-Remaining"] = v[1:2:2]
+		h["X-Ratelimit-Reset"] = v[2:3:3]
 	}
 	if !d.Allowed {
 		h["Retry-After"] = []string{strconv.FormatInt(max(ceilSeconds(d.RetryAfter), 1), 10)}
