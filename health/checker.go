@@ -183,7 +183,6 @@ func WithStatusHook(fn func(Change)) Option { return func(c *config) { c.hook = 
 
 type check struct {
 	checkConfig
-	key string // "<name>:responseTime"
 
 	mu   sync.Mutex
 	exec *execution // the call in progress, if any
@@ -223,6 +222,8 @@ type Checker struct {
 	base   context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	maxTimeout time.Duration // the longest check timeout: how long a run can last
 
 	drainOnly *snapshot // served when draining before any run
 	sys       *sampler
@@ -276,7 +277,8 @@ func New(opts ...Option) (*Checker, error) {
 		if _, dup := c.byName[cc.name]; dup {
 			return nil, fmt.Errorf("health: check %q registered twice", cc.name)
 		}
-		ch := &check{checkConfig: cc, key: cc.name + ":responseTime"}
+		c.maxTimeout = max(c.maxTimeout, cc.timeout)
+		ch := &check{checkConfig: cc}
 		c.checks = append(c.checks, ch)
 		c.byName[cc.name] = ch
 	}
@@ -339,9 +341,12 @@ func (c *Checker) loop(tick <-chan time.Time, stop func()) {
 }
 
 // Report returns the results of the checks: the cached ones while fresh (or,
-// in background mode, the last run's), otherwise those of a new run, shared
-// with every concurrent caller. It fails only when ctx is done first, or with
-// ErrClosed after Close when no run has finished yet.
+// in background mode, the last run's), otherwise those of a new run. Callers
+// never queue behind a run: while one is under way, others get the previous
+// results, unless those are older than the cache TTL plus the longest check
+// timeout (or there are none), in which case they share the run in progress.
+// It fails only when ctx is done first, or with ErrClosed after Close when no
+// run has finished yet.
 func (c *Checker) Report(ctx context.Context) (Report, error) {
 	s, err := c.current(ctx)
 	if err != nil {
@@ -370,13 +375,18 @@ func (c *Checker) run(ctx context.Context, force bool) (*snapshot, error) {
 		}
 		return nil, ErrClosed
 	}
+	r := c.inflight
 	if !force {
-		if s := c.snap.Load(); s != nil && (c.cfg.interval > 0 || c.now().Before(s.expires)) {
-			c.mu.Unlock()
-			return s, nil
+		if s := c.snap.Load(); s != nil {
+			now := c.now()
+			// Fresh, or a run is already under way and the previous
+			// results are recent: answer now rather than queue behind it.
+			if c.cfg.interval > 0 || now.Before(s.expires) || (r != nil && now.Before(s.expires.Add(c.maxTimeout))) {
+				c.mu.Unlock()
+				return s, nil
+			}
 		}
 	}
-	r := c.inflight
 	if r == nil {
 		r = &round{done: make(chan struct{})}
 		c.inflight = r

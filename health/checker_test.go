@@ -346,3 +346,67 @@ func TestReportAfterCloseWithoutRun(t *testing.T) {
 		t.Fatalf("Report = %v; want ErrClosed", err)
 	}
 }
+
+// While a run is under way, other callers get the previous results at once
+// instead of queueing behind it.
+func TestProbesDoNotQueueBehindRun(t *testing.T) {
+	clock := newFakeClock()
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var calls atomic.Int32
+	c := mustNew(t, withNow(clock.Now), WithCacheTTL(time.Second),
+		WithCheck("db", func(ctx context.Context) error {
+			if calls.Add(1) == 1 {
+				return nil
+			}
+			started <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return errorString("down")
+		}, WithTimeout(time.Minute)))
+	ctx := context.Background()
+	first, err := c.Report(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second) // stale, but within TTL + timeout
+	refreshed := make(chan Report, 1)
+	go func() {
+		rep, _ := c.Report(ctx)
+		refreshed <- rep
+	}()
+	<-started
+	during, err := c.Report(ctx) // would block until release if it queued
+	if err != nil {
+		t.Fatal(err)
+	}
+	if during.Status != StatusPass || !during.Time.Equal(first.Time) {
+		t.Fatalf("report during run = %+v; want the previous one", during)
+	}
+	close(release)
+	if rep := <-refreshed; rep.Status != StatusFail {
+		t.Fatalf("refreshed report = %q; want fail", rep.Status)
+	}
+	// Results older than TTL + the longest timeout are not served while a
+	// run is under way: the caller waits for it.
+	clock.Advance(2 * time.Minute)
+	release = make(chan struct{})
+	go func() {
+		rep, _ := c.Report(ctx)
+		refreshed <- rep
+	}()
+	<-started
+	joined := make(chan Report, 1)
+	go func() {
+		rep, _ := c.Report(ctx)
+		joined <- rep
+	}()
+	close(release)
+	for _, ch := range []chan Report{refreshed, joined} {
+		if rep := <-ch; !rep.Time.Equal(clock.Now()) {
+			t.Fatalf("report time %v; want the new run's %v", rep.Time, clock.Now())
+		}
+	}
+}

@@ -31,9 +31,11 @@
 // # Caching
 //
 // Results are cached for a TTL (default 1 s, [WithCacheTTL]) and concurrent
-// probes share one run, so a burst of probes costs one run of each check. The
-// response bodies are rendered once per run, so a cached probe only writes
-// bytes. With [WithInterval] the checks run in the background instead and
+// probes share one run, so a burst of probes costs one run of each check.
+// Probes never queue behind a run: while one is under way, the other probes
+// get the previous results at once (only the first run of all, or one after
+// a long idle spell, is waited for). The response bodies are rendered once
+// per run, so a cached probe only writes bytes. With [WithInterval] the checks run in the background instead and
 // probes always get the last results; call [Checker.Close] to stop.
 //
 // A status hook ([WithStatusHook]) is called when a check's status changes,
