@@ -77,7 +77,7 @@ type instruments struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	size     *prometheus.HistogramVec
-	inFlight prometheus.Gauge
+	inFlight *inFlightGauge
 
 	series cowMap[seriesKey, *series]
 }
@@ -136,11 +136,7 @@ func newInstruments(reg prometheus.Registerer, cfg *config) (*instruments, error
 	if inst.size, err = register(reg, prometheus.NewHistogramVec(sopts, []string{"method", "endpoint"})); err != nil {
 		return nil, err
 	}
-	if inst.inFlight, err = register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        InFlightName,
-		Help:        "Number of HTTP requests being served.",
-		ConstLabels: cfg.constLabels,
-	})); err != nil {
+	if inst.inFlight, err = register(reg, newInFlightGauge(cfg.constLabels)); err != nil {
 		return nil, err
 	}
 	return inst, nil
@@ -238,7 +234,7 @@ func (c *core) serve(next http.Handler, injectChi bool, w http.ResponseWriter, r
 		r = r.WithContext(ctx)
 	}
 	if c.inst != nil {
-		c.inst.inFlight.Inc()
+		c.inst.inFlight.n.Add(1)
 	}
 	var rec recorder
 	ww := rec.wrap(w, r)
@@ -265,7 +261,7 @@ func (c *core) finish(r *http.Request, rctx *chi.Context, rec *recorder, start t
 	}
 	endpoint := ""
 	if c.inst != nil {
-		c.inst.inFlight.Dec()
+		c.inst.inFlight.n.Add(-1)
 		s := c.inst.lookup(methodIndex(r.Method), status, raw, src)
 		s.observe(elapsed, bytes, traceID)
 		endpoint = s.endpoint
