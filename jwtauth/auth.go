@@ -256,11 +256,11 @@ func (a *Auth[C, P]) Verify(ctx context.Context, token string) (P, error) {
 	switch {
 	case c.Type != TypeAccess:
 		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrWrongTokenType)
-	case c.Subject == "" || c.ID == "" || c.IssuedAt == nil:
+	case c.Subject == "" || c.ID == "" || c.IssuedAt == 0:
 		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrMissingClaim)
 	}
 	if a.cfg.denylist != nil {
-		revoked, err := a.cfg.denylist.Revoked(ctx, c.ID, c.Subject, c.IssuedAt.Time)
+		revoked, err := a.cfg.denylist.Revoked(ctx, c.ID, c.Subject, c.Issued())
 		if err != nil {
 			return nil, fmt.Errorf("jwtauth: denylist: %w", err)
 		}
@@ -289,9 +289,9 @@ func (a *Auth[C, P]) Sign(claims C) (token, csrf string, err error) {
 	csrf = randomToken(32)
 	c.Issuer = a.cfg.issuer
 	c.Audience = a.cfg.audience
-	c.IssuedAt = jwt.NewNumericDate(now)
-	c.NotBefore = nil
-	c.ExpiresAt = jwt.NewNumericDate(now.Add(a.cfg.accessTTL))
+	c.IssuedAt = now.Unix()
+	c.NotBefore = 0
+	c.ExpiresAt = now.Add(a.cfg.accessTTL).Unix()
 	c.ID = randomToken(16)
 	c.Type = TypeAccess
 	c.CSRF = csrfBinding(csrf)

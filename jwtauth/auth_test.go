@@ -150,7 +150,7 @@ func TestVerifyRejections(t *testing.T) {
 	now := clk.Now()
 	base := func() jwt.MapClaims {
 		return jwt.MapClaims{
-			"iss": "covet", "aud": "api", "sub": "u1", "jti": "j1", "typ": "access",
+			"iss": "covet", "aud": []string{"api"}, "sub": "u1", "jti": "j1", "typ": "access",
 			"iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
 		}
 	}
@@ -218,7 +218,11 @@ func TestVerifyRejections(t *testing.T) {
 		{"exp as string", hs(with("exp", "tomorrow"), nil), jwt.ErrTokenMalformed},
 		{"wrong iss", hs(with("iss", "evil"), nil), jwt.ErrTokenInvalidIssuer},
 		{"missing iss", hs(with("iss", nil), nil), jwt.ErrTokenRequiredClaimMissing},
-		{"wrong aud", hs(with("aud", "other"), nil), jwt.ErrTokenInvalidAudience},
+		{"wrong aud", hs(with("aud", []string{"other"}), nil), jwt.ErrTokenInvalidAudience},
+		{"aud as a single string", hs(with("aud", "api"), nil), jwt.ErrTokenMalformed},
+		{"fractional exp", hs(with("exp", float64(now.Add(time.Minute).Unix())+0.5), nil), jwt.ErrTokenMalformed},
+		{"exp overflowing int64", hs(with("exp", 1e300), nil), jwt.ErrTokenMalformed},
+		{"negative exp", hs(with("exp", -1), nil), jwt.ErrTokenExpired},
 		{"aud list with ours", hs(with("aud", []string{"other", "api"}), nil), nil},
 		{"missing aud", hs(with("aud", nil), nil), jwt.ErrTokenRequiredClaimMissing},
 		{"refresh typ", hs(with("typ", "refresh"), nil), ErrWrongTokenType},
@@ -259,7 +263,7 @@ func TestSignAndVerifyRoundTrip(t *testing.T) {
 	if c.Type != TypeAccess || c.ID == "" || c.Issuer != "covet" || c.CSRF != csrfBinding(csrf) {
 		t.Errorf("claims = %+v; want typ, jti, iss and csrf binding filled", c)
 	}
-	if got, want := c.ExpiresAt.Time, clk.Now().Add(DefaultAccessTTL); !got.Equal(want) {
+	if got, want := c.Expires(), clk.Now().Add(DefaultAccessTTL); !got.Equal(want) {
 		t.Errorf("exp = %v; want %v", got, want)
 	}
 	if _, _, err := a.Sign(Claims{}); err == nil {

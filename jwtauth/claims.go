@@ -3,6 +3,7 @@ package jwtauth
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -11,9 +12,15 @@ import (
 // token with any other typ is refused as an access token.
 const TypeAccess = "access"
 
-// Claims are the claims of an access token: the registered ones (sub, iss,
-// aud, exp, iat, jti) plus a username, roles, the CSRF binding and the token
-// type. Add your own claims by embedding Claims in a struct and building the
+// Claims are the claims of an access token: the registered ones (RFC 7519
+// §4.1) plus a username, roles, the CSRF binding and the token type. Times
+// are whole Unix seconds and the audience is a JSON array, as this package
+// issues them; plain fields, rather than jwt.RegisteredClaims' NumericDate
+// and ClaimStrings, decode without a nested JSON pass per claim, which is
+// most of the cost of verifying a token. Tokens with fractional times or a
+// single-string aud are refused as malformed.
+//
+// Add your own claims by embedding Claims in a struct and building the
 // [Auth] with that struct as its type parameter:
 //
 //	type MyClaims struct {
@@ -22,7 +29,16 @@ const TypeAccess = "access"
 //	}
 //	auth, err := jwtauth.New[MyClaims](ring)
 type Claims struct {
-	jwt.RegisteredClaims
+	// Subject identifies the user; required.
+	Subject string `json:"sub,omitempty"`
+	// Issuer, Audience, ExpiresAt, IssuedAt, NotBefore and ID (jti) are set
+	// by the package when it signs.
+	Issuer    string   `json:"iss,omitempty"`
+	Audience  []string `json:"aud,omitempty"`
+	ExpiresAt int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	NotBefore int64    `json:"nbf,omitempty"`
+	ID        string   `json:"jti,omitempty"`
 	// Username is a display name; authorisation uses Subject.
 	Username string `json:"username,omitempty"`
 	// Roles are checked by [Auth.RequireRole].
@@ -33,6 +49,44 @@ type Claims struct {
 	// Type is the typ claim; set by the package to [TypeAccess].
 	Type string `json:"typ"`
 }
+
+// Expires returns exp as a time, or the zero time when absent.
+func (c *Claims) Expires() time.Time { return unixOrZero(c.ExpiresAt) }
+
+// Issued returns iat as a time, or the zero time when absent.
+func (c *Claims) Issued() time.Time { return unixOrZero(c.IssuedAt) }
+
+func unixOrZero(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0)
+}
+
+func numericDate(s int64) *jwt.NumericDate {
+	if s == 0 {
+		return nil
+	}
+	return jwt.NewNumericDate(time.Unix(s, 0))
+}
+
+// GetExpirationTime implements jwt.Claims.
+func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return numericDate(c.ExpiresAt), nil }
+
+// GetIssuedAt implements jwt.Claims.
+func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error) { return numericDate(c.IssuedAt), nil }
+
+// GetNotBefore implements jwt.Claims.
+func (c *Claims) GetNotBefore() (*jwt.NumericDate, error) { return numericDate(c.NotBefore), nil }
+
+// GetIssuer implements jwt.Claims.
+func (c *Claims) GetIssuer() (string, error) { return c.Issuer, nil }
+
+// GetSubject implements jwt.Claims.
+func (c *Claims) GetSubject() (string, error) { return c.Subject, nil }
+
+// GetAudience implements jwt.Claims.
+func (c *Claims) GetAudience() (jwt.ClaimStrings, error) { return c.Audience, nil }
 
 // HasRole reports whether the claims list role.
 func (c *Claims) HasRole(role string) bool { return slices.Contains(c.Roles, role) }

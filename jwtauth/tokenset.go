@@ -155,10 +155,10 @@ func (a *Auth[C, P]) Revoke(ctx context.Context, claims *Claims) error {
 	if a.cfg.denylist == nil {
 		return errors.New("jwtauth: no denylist configured")
 	}
-	if claims == nil || claims.ID == "" || claims.ExpiresAt == nil {
+	if claims == nil || claims.ID == "" || claims.ExpiresAt == 0 {
 		return fmt.Errorf("jwtauth: revoke: %w", ErrMissingClaim)
 	}
-	return a.cfg.denylist.DenyToken(ctx, claims.ID, claims.ExpiresAt.Add(a.cfg.leeway))
+	return a.cfg.denylist.DenyToken(ctx, claims.ID, claims.Expires().Add(a.cfg.leeway))
 }
 
 // RevokeAll logs subject out everywhere: every access token and refresh
