@@ -1,127 +1,124 @@
-// Command example is a service built from covet's packages.
+// Command example is a complete service built from covet's packages on chi:
+// probes, metrics, security headers, rate limits, JWT auth, a cached users
+// API, CSV export and backups.
 //
-// With no environment it serves on 127.0.0.1:8080 using embedded defaults:
+// With no environment at all it serves on 127.0.0.1:8080 with embedded
+// defaults: SQLite under DATA_DIR (./data), in-memory rate limits and cache,
+// a random signing key and an admin whose random password is logged once.
+// With DATABASE_URL=postgres://… and REDIS_URL=redis://… it keeps everything
+// replicas share in PostgreSQL and Redis.
 //
-//	GET /health          liveness
-//	GET /ready           readiness (?verbose, ?exclude=name)
-//	GET /ready/{check}   one check alone
-//	GET /metrics/health  system information
+// Usage:
 //
-// ADDR overrides the listen address. DATABASE_URL and REDIS_URL, when set,
-// add PostgreSQL and Redis readiness checks. SIGINT or SIGTERM drains
-// readiness, waits SHUTDOWN_DELAY (default 0 s; a few load-balancer probe
-// periods in production) and shuts the server down gracefully.
+//	example                      serve
+//	example config validate      check the environment and list every problem
+//	example healthcheck          GET /health on ADDR (for container HEALTHCHECK)
+//	example backup               back up the database to BACKUP_TARGET
+//	example backup list          list backups
+//	example backup prune         apply the retention policy (--dry-run)
+//	example restore [--id ID]    restore the latest (or the given) backup
 package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
-	"github.com/redis/go-redis/v9"
-
-	"github.com/covetgo/covet/health"
+	"github.com/covetgo/covet/example/app"
 )
 
 func main() {
-	if err := run(); err != nil {
-		slog.Error("example", "err", err)
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "example:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	addr := envOr("ADDR", "127.0.0.1:8080")
-	delay, err := time.ParseDuration(envOr("SHUTDOWN_DELAY", "0s"))
-	if err != nil || delay < 0 {
-		return fmt.Errorf("SHUTDOWN_DELAY %q: want a duration such as 10s", os.Getenv("SHUTDOWN_DELAY"))
+func run(args []string) error {
+	cmd := ""
+	if len(args) > 0 {
+		cmd = args[0]
 	}
-
-	opts := []health.Option{
-		health.WithVersion("0.1.0"),
-		health.WithServiceID("covet-example"),
-		health.WithDescription("covet example service"),
-		health.WithCheck("goroutines", func(context.Context) error {
-			if n := runtime.NumGoroutine(); n > 10000 {
-				return fmt.Errorf("%d goroutines", n)
-			}
-			return nil
-		}, health.WithComponentType("system"), health.WithCritical(false)),
-		health.WithStatusHook(func(c health.Change) {
-			logger.Info("health check status changed", "check", c.Check, "from", c.From, "to", c.To, "err", c.Err)
-		}),
-	}
-	if u := os.Getenv("DATABASE_URL"); u != "" {
-		db, err := sql.Open("pgx", u)
-		if err != nil {
-			return fmt.Errorf("DATABASE_URL: %w", err)
+	switch cmd {
+	case "", "serve":
+		return serve()
+	case "config":
+		if len(args) < 2 || args[1] != "validate" {
+			return errors.New("usage: example config validate")
 		}
-		defer db.Close()
-		opts = append(opts, health.WithCheck("database", health.SQLPing(db), health.WithComponentType("datastore")))
-	}
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		ro, err := redis.ParseURL(u)
-		if err != nil {
-			return fmt.Errorf("REDIS_URL: %w", err)
+		if _, err := app.LoadConfig(nil); err != nil {
+			return err
 		}
-		rdb := redis.NewClient(ro)
-		defer rdb.Close()
-		opts = append(opts, health.WithCheck("redis", health.RedisPing(rdb), health.WithComponentType("datastore")))
+		fmt.Println("configuration is valid")
+		return nil
+	case "healthcheck":
+		return healthcheck()
+	case "backup", "restore":
+		return backupCommand(args)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return nil
 	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
 
-	var conns health.ConnCounter
-	opts = append(opts, health.WithConnCounter(&conns))
-	checker, err := health.New(opts...)
+const usage = `usage:
+  example                      serve
+  example config validate      check the environment
+  example healthcheck          probe /health on ADDR
+  example backup               back up the database to BACKUP_TARGET
+  example backup list          list backups
+  example backup prune         apply retention (--dry-run to only show)
+  example restore [--id ID]    restore the latest or the given backup
+`
+
+func serve() error {
+	cfg, err := app.LoadConfig(nil)
 	if err != nil {
 		return err
 	}
-	defer checker.Close()
-
-	mux := http.NewServeMux()
-	mux.Handle("GET /health", checker.Liveness())
-	mux.Handle("GET /ready", checker.Readiness())
-	mux.Handle("GET /ready/{check}", checker.Readiness())
-	mux.Handle("GET /metrics/health", checker.SystemHandler())
-
-	srv := &http.Server{
-		Addr:              addr,
-		Handler:           mux,
-		ConnState:         conns.ConnState,
-		ReadHeaderTimeout: 5 * time.Second,
-	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
-	logger.Info("serving", "addr", addr)
-
-	select {
-	case err := <-served:
+	a, err := app.New(ctx, cfg, logger)
+	if err != nil {
 		return err
-	case <-ctx.Done():
 	}
-	stop() // a second signal ends the process at once
-	logger.Info("shutting down", "delay", delay)
-	err = checker.Shutdown(context.Background(), srv, delay, 20*time.Second)
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
 	}
-	return err
+	return a.Serve(ctx, ln)
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+func healthcheck() error {
+	addr := os.Getenv("ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8080"
 	}
-	return def
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + "/health")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/health answered %s", resp.Status)
+	}
+	return nil
 }

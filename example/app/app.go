@@ -1,0 +1,482 @@
+// Package app is the example service: every covet package composed on chi.
+// It is a separate package from main so that the end-to-end tests can start
+// it in-process.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/covetgo/covet/health"
+	"github.com/covetgo/covet/jwtauth"
+	"github.com/covetgo/covet/metrics"
+	"github.com/covetgo/covet/pool"
+	"github.com/covetgo/covet/ratelimit"
+	"github.com/covetgo/covet/securehdr"
+	"github.com/covetgo/covet/stream"
+)
+
+// MaxBodyBytes is the request body limit; larger bodies get 413.
+const MaxBodyBytes = 1 << 20
+
+// App is the running service's state.
+type App struct {
+	cfg      *Config
+	log      *slog.Logger
+	db       *sqlx.DB
+	rdb      redis.UniversalClient // nil in the embedded default
+	users    *Users
+	checker  *health.Checker
+	conns    health.ConnCounter
+	reg      *prometheus.Registry
+	auth     *jwtauth.Auth[jwtauth.Claims, *jwtauth.Claims]
+	login    *jwtauth.Login[loginUser]
+	hasher   *jwtauth.Hasher
+	policy   *jwtauth.Policy
+	caches   *caches
+	exporter *stream.Exporter
+	handler  http.Handler
+	closers  []func() error
+}
+
+type loginUser struct {
+	ID       int64
+	Username string
+	Admin    bool
+}
+
+// New builds the service: it opens the database (and Redis when configured),
+// creates the schema, seeds demo users and the admin, and assembles the
+// router. Close releases what it opened.
+func New(ctx context.Context, cfg *Config, log *slog.Logger) (a *App, err error) {
+	a = &App{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+			a = nil
+		}
+	}()
+	if err := a.openStores(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.setupAuth(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.setupHealth(); err != nil {
+		return nil, err
+	}
+	if a.caches, err = newCaches(a); err != nil {
+		return nil, err
+	}
+	a.exporter, err = stream.New(stream.WithFilename("users.csv"), stream.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	a.handler, err = a.routes()
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) openStores(ctx context.Context) error {
+	pcfg, err := pool.ConfigFromLookup(a.lookup)
+	if err != nil && a.cfg.DatabaseURL != "" {
+		return err
+	}
+	if a.cfg.DatabaseURL == "" {
+		if err := os.MkdirAll(a.cfg.DataDir, 0o750); err != nil {
+			return fmt.Errorf("DATA_DIR: %w", err)
+		}
+		abs, err := filepath.Abs(filepath.Join(a.cfg.DataDir, "covet.db"))
+		if err != nil {
+			return err
+		}
+		// Read the other pool settings with the embedded URL in place.
+		pcfg, err = pool.ConfigFromLookup(func(k string) (string, bool) {
+			if k == "DATABASE_URL" {
+				return "sqlite://" + abs, true
+			}
+			return a.lookup(k)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	a.db, err = pool.Open(ctx, pcfg)
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, a.db.Close)
+	if err := metrics.RegisterDB(a.reg, a.db.DB, "main"); err != nil {
+		return err
+	}
+	a.users = NewUsers(a.db)
+	if err := a.users.Migrate(ctx); err != nil {
+		return err
+	}
+	if a.cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(a.cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		c := redis.NewClient(opt)
+		a.rdb = c
+		a.closers = append(a.closers, c.Close)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := c.Ping(pctx).Err(); err != nil {
+			return fmt.Errorf("redis at REDIS_URL did not answer: %w", err)
+		}
+	}
+	return nil
+}
+
+// lookup reads the environment the configuration was loaded from.
+func (a *App) lookup(k string) (string, bool) {
+	if a.cfg.getenv != nil {
+		v := a.cfg.getenv(k)
+		return v, v != ""
+	}
+	return os.LookupEnv(k)
+}
+
+func (a *App) setupAuth(ctx context.Context) error {
+	secret := a.cfg.SecretKey
+	if secret == nil {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+		a.log.Warn("SECRET_KEY is not set: signing tokens with a random key; tokens die with this process and replicas will not accept each other's")
+	}
+	key, err := jwtauth.HS256Key("k1", secret)
+	if err != nil {
+		return fmt.Errorf("SECRET_KEY: %w", err)
+	}
+	ring, err := jwtauth.NewKeyRing(key)
+	if err != nil {
+		return err
+	}
+	opts := []jwtauth.Option{jwtauth.WithIssuer(a.cfg.AppName), jwtauth.WithAudience(a.cfg.AppName), jwtauth.WithoutCookies()}
+	var lockout *ratelimit.Lockout
+	if a.rdb != nil {
+		store, err := jwtauth.NewRedisStore(a.rdb, a.cfg.AppName+":auth:")
+		if err != nil {
+			return err
+		}
+		opts = append(opts, jwtauth.WithRefreshStore(store), jwtauth.WithDenylist(store))
+		lockout, err = ratelimit.NewRedisLockout(a.rdb, ratelimit.WithLockoutPrefix(a.cfg.AppName+":lockout:"))
+		if err != nil {
+			return err
+		}
+	} else {
+		store := jwtauth.NewMemoryStore()
+		opts = append(opts, jwtauth.WithRefreshStore(store), jwtauth.WithDenylist(store))
+		lockout, err = ratelimit.NewLockout()
+		if err != nil {
+			return err
+		}
+	}
+	if a.auth, err = jwtauth.New[jwtauth.Claims](ring, opts...); err != nil {
+		return err
+	}
+	if a.hasher, err = jwtauth.NewHasher(); err != nil {
+		return err
+	}
+	if a.policy, err = jwtauth.NewPolicy(); err != nil {
+		return err
+	}
+	a.login, err = jwtauth.NewLogin(a.hasher, a.lookupLogin, lockout)
+	if err != nil {
+		return err
+	}
+	return a.seed(ctx)
+}
+
+func (a *App) lookupLogin(ctx context.Context, account string) (loginUser, string, error) {
+	id, hash, status, err := a.users.Credentials(ctx, account)
+	if errors.Is(err, ErrNotFound) || (err == nil && status != "active") {
+		return loginUser{}, "", jwtauth.ErrUnknownAccount
+	}
+	if err != nil {
+		return loginUser{}, "", err
+	}
+	return loginUser{ID: id, Username: account, Admin: account == a.cfg.AdminUsername}, hash, nil
+}
+
+func (a *App) seed(ctx context.Context) error {
+	password := a.cfg.AdminPassword
+	generated := password == ""
+	if generated {
+		b := make([]byte, 18)
+		_, _ = rand.Read(b)
+		password = base64.RawURLEncoding.EncodeToString(b)
+	} else if err := a.policy.Check(password, a.cfg.AdminUsername); err != nil {
+		return fmt.Errorf("ADMIN_PASSWORD: %w", err)
+	}
+	hash, err := a.hasher.Hash(password)
+	if err != nil {
+		return err
+	}
+	if a.cfg.SeedUsers > 0 {
+		// Demo users share one hash of a random password nobody knows, so
+		// seeding costs one hash; Seed does nothing unless the table is empty.
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		demo, err := a.hasher.Hash(base64.RawURLEncoding.EncodeToString(b))
+		if err != nil {
+			return err
+		}
+		if err := a.users.Seed(ctx, a.cfg.SeedUsers, demo); err != nil {
+			return err
+		}
+	}
+	created, err := a.users.EnsureAdmin(ctx, a.cfg.AdminUsername, hash)
+	if err != nil {
+		return err
+	}
+	if created && generated {
+		// Logged once, when the admin is created; never again.
+		a.log.Warn("created the admin user with a random password; set ADMIN_PASSWORD to choose it", "username", a.cfg.AdminUsername, "password", password)
+	}
+	return nil
+}
+
+func (a *App) setupHealth() error {
+	opts := []health.Option{
+		health.WithVersion(a.cfg.AppVersion),
+		health.WithServiceID(a.cfg.AppName),
+		health.WithDescription(a.cfg.AppName + " API"),
+		health.WithConnCounter(&a.conns),
+		health.WithDiskPath(a.cfg.DataDir),
+		health.WithCheck("database", pool.ReadyCheck(a.db, 2*time.Second), health.WithComponentType("datastore")),
+		health.WithStatusHook(func(c health.Change) {
+			level := slog.LevelWarn
+			if c.To == health.StatusPass {
+				level = slog.LevelInfo
+			}
+			a.log.Log(context.Background(), level, "health check changed", "check", c.Check, "from", c.From, "to", c.To, "err", c.Err)
+		}),
+	}
+	if a.cfg.Production() {
+		opts = append(opts, health.WithHiddenOutput())
+	}
+	if a.rdb != nil {
+		opts = append(opts, health.WithCheck("redis", health.RedisPing(a.rdb), health.WithComponentType("datastore")))
+	}
+	c, err := health.New(opts...)
+	if err != nil {
+		return err
+	}
+	a.checker = c
+	a.closers = append(a.closers, c.Close)
+	return nil
+}
+
+func (a *App) routes() (http.Handler, error) {
+	cfg := a.cfg
+	trusted := make([]string, len(cfg.TrustedProxies))
+	for i, p := range cfg.TrustedProxies {
+		trusted[i] = p.String()
+	}
+	accessLog, err := metrics.NewAccessLog(a.log, metrics.WithRedactedQuery("token", "access_token", "refresh_token"))
+	if err != nil {
+		return nil, err
+	}
+	mw, err := metrics.New(a.reg)
+	if err != nil {
+		return nil, err
+	}
+	metricsHandler, err := metrics.Handler(a.reg, metrics.WithGoCollector(), metrics.WithProcessCollector())
+	if err != nil {
+		return nil, err
+	}
+	headers, err := securehdr.New(securehdr.Config{TrustedProxies: trusted})
+	if err != nil {
+		return nil, err
+	}
+	limitStore, err := a.rateStore()
+	if err != nil {
+		return nil, err
+	}
+	rate, err := ratelimit.ParseRate(cfg.RateLimit)
+	if err != nil {
+		return nil, fmt.Errorf("RATE_LIMIT: %w", err)
+	}
+	global, err := ratelimit.New(limitStore, rate, ratelimit.WithName("global"))
+	if err != nil {
+		return nil, err
+	}
+	loginRate, err := ratelimit.ParseRate(cfg.LoginRateLimit)
+	if err != nil {
+		return nil, fmt.Errorf("LOGIN_RATE_LIMIT: %w", err)
+	}
+	loginLimit, err := ratelimit.New(limitStore, loginRate, ratelimit.WithName("login"),
+		ratelimit.WithKeyFunc(ratelimit.KeyBy(ratelimit.KeyByIP, func(*http.Request) string { return "login" })))
+	if err != nil {
+		return nil, err
+	}
+
+	r := chi.NewRouter()
+	r.Use(metrics.RequestID)
+	if len(cfg.TrustedProxies) > 0 {
+		r.Use(middleware.ClientIPFromXFF(trusted...))
+	} else {
+		r.Use(middleware.ClientIPFromRemoteAddr)
+	}
+	r.Use(accessLog.Handler)
+	r.Use(mw.Handler)
+	r.Use(headers.Handler)
+	r.Use(recoverer(a.log))
+	if cfg.forceHTTPS {
+		redirect, err := securehdr.NewRedirect(securehdr.RedirectConfig{TrustedProxies: trusted, ExemptPaths: []string{"/health", "/ready", "/metrics"}})
+		if err != nil {
+			return nil, err
+		}
+		r.Use(redirect.Handler)
+	}
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { writeProblem(w, http.StatusNotFound, "") })
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusMethodNotAllowed, "")
+	})
+
+	// Probes and metrics: no host check, CORS or rate limit, so that
+	// orchestrators and scrapers, which use pod addresses, always get in.
+	r.Get("/health", a.checker.Liveness().ServeHTTP)
+	r.Get("/ready", a.checker.Readiness().ServeHTTP)
+	r.Get("/ready/{check}", a.checker.Readiness().ServeHTTP)
+	r.Get("/metrics", metricsHandler.ServeHTTP)
+	r.Get("/metrics/health", a.checker.SystemHandler().ServeHTTP)
+
+	var stack []func(http.Handler) http.Handler
+	if len(cfg.CORSAllowOrigins) > 0 {
+		cors, err := securehdr.NewCORS(securehdr.CORSConfig{
+			AllowedOrigins:   cfg.CORSAllowOrigins,
+			AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodHead},
+			AllowedHeaders:   []string{"Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"},
+			ExposedHeaders:   []string{"X-Request-ID", "X-Cache", "RateLimit", "RateLimit-Policy", "Retry-After"},
+			AllowCredentials: !containsString(cfg.CORSAllowOrigins, "*"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("CORS_ALLOW_ORIGINS: %w", err)
+		}
+		stack = append(stack, cors.Handler)
+	}
+	if len(cfg.AllowedHosts) > 0 {
+		hosts, err := securehdr.NewAllowedHosts(cfg.AllowedHosts, securehdr.HostsConfig{TrustedProxies: trusted})
+		if err != nil {
+			return nil, fmt.Errorf("ALLOWED_HOSTS: %w", err)
+		}
+		stack = append(stack, hosts.Handler)
+	}
+	stack = append(stack, bodyLimit(MaxBodyBytes), middleware.Compress(5), global.Handler)
+
+	r.Group(func(r chi.Router) {
+		r.Use(stack...)
+		r.With(loginLimit.Handler).Post("/auth/login", a.handleLogin)
+		r.Post("/auth/refresh", a.handleRefresh)
+		r.With(a.auth.Optional).Post("/auth/logout", a.handleLogout)
+		r.Route("/api/v1", func(r chi.Router) {
+			r.Use(a.auth.Middleware, securehdr.NoStore, a.setUserID)
+			r.With(a.caches.list).Get("/users", a.handleListUsers)
+			r.Get("/users/{id}", a.handleGetUser)
+			r.Post("/users", a.handleCreateUser)
+		})
+		r.Route("/export", func(r chi.Router) {
+			r.Use(a.auth.Middleware, a.setUserID)
+			r.Get("/users.csv", a.handleExportUsers)
+		})
+	})
+	return r, nil
+}
+
+// setUserID hands the authenticated subject to the access log.
+func (a *App) setUserID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := jwtauth.ClaimsFromContext(r.Context()); ok {
+			metrics.SetUserID(r, c.Subject)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *App) rateStore() (ratelimit.Store, error) {
+	if a.rdb != nil {
+		return ratelimit.NewRedisStore(a.rdb,
+			ratelimit.WithRedisPrefix(a.cfg.AppName+":rl:"),
+			ratelimit.WithFailurePolicy(ratelimit.LocalFallback),
+			ratelimit.WithLogger(a.log))
+	}
+	return ratelimit.NewMemoryStore()
+}
+
+// Handler returns the service's root handler.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Registry returns the Prometheus registry /metrics serves.
+func (a *App) Registry() *prometheus.Registry { return a.reg }
+
+// Serve serves on ln until ctx is done, then drains: readiness fails at once,
+// the server keeps serving for DRAIN_DELAY so load balancers stop sending,
+// and then shuts down gracefully.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// Long enough for CSV exports, which also extend their own write
+		// deadline as they stream.
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ConnState:      a.conns.ConnState,
+		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	a.log.Info("serving", "addr", ln.Addr().String(), "environment", a.cfg.Environment, "database", a.db.DriverName(), "redis", a.rdb != nil)
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "drain_delay", a.cfg.DrainDelay)
+	err := a.checker.Shutdown(context.Background(), srv, a.cfg.DrainDelay, 20*time.Second)
+	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// Close releases the database, Redis and background work.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

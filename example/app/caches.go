@@ -1,0 +1,72 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/covetgo/covet/cachex"
+)
+
+// caches holds the service's caches: users by ID (a typed cache with
+// negative caching) and the HTTP response cache of the user list.
+type caches struct {
+	a     *App
+	users *cachex.Cache[User]
+	list  func(http.Handler) http.Handler
+}
+
+const userTTL = 5 * time.Minute
+
+func newCaches(a *App) (*caches, error) {
+	opts := []cachex.Option{
+		cachex.WithPrefix(a.cfg.AppName + ":cache:users:"),
+		cachex.WithNegativeTTL(30 * time.Second),
+		cachex.WithStaleIfError(time.Minute),
+		cachex.WithLogger(a.log),
+	}
+	if a.rdb != nil {
+		opts = append(opts, cachex.WithRedis(a.rdb))
+	}
+	users, err := cachex.New[User](opts...)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, users.Close)
+	if err := a.reg.Register(cachex.NewCollector("users", users)); err != nil {
+		return nil, err
+	}
+	c := &caches{a: a, users: users}
+	if c.list, err = newListCache(a); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *caches) user(ctx context.Context, id int64) (User, error) {
+	u, err := c.users.GetOrLoad(ctx, strconv.FormatInt(id, 10), userTTL, func(ctx context.Context) (User, error) {
+		u, err := c.a.users.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return u, cachex.ErrNotFound
+		}
+		return u, err
+	})
+	if errors.Is(err, cachex.ErrNotFound) {
+		return u, ErrNotFound
+	}
+	return u, err
+}
+
+// usersChanged drops what a new or changed user makes stale: its own entry
+// (a cached "not found") and every cached page of the list.
+func (c *caches) usersChanged(ctx context.Context, id int64) {
+	if err := c.users.Delete(ctx, strconv.FormatInt(id, 10)); err != nil {
+		c.a.log.WarnContext(ctx, "cache invalidation", "err", err)
+	}
+	if err := c.invalidateList(ctx); err != nil {
+		c.a.log.WarnContext(ctx, "cache invalidation", "err", fmt.Errorf("user list: %w", err))
+	}
+}

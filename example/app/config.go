@@ -1,0 +1,259 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/covetgo/covet/pool"
+	"github.com/covetgo/covet/ratelimit"
+)
+
+// Config is the service's whole configuration. It is read only from the
+// environment (LoadConfig); the zero value is not useful.
+type Config struct {
+	Environment      string // development | production
+	Addr             string
+	AppName          string
+	AppVersion       string
+	SecretKey        []byte // nil: a random key is generated (development only)
+	AllowedHosts     []string
+	CORSAllowOrigins []string
+	TrustedProxies   []netip.Prefix
+	DatabaseURL      string // empty: SQLite under DataDir
+	RedisURL         string // empty: in-memory stores
+	RateLimit        string
+	LoginRateLimit   string
+	LogLevel         slog.Level
+	AdminUsername    string
+	AdminPassword    string // empty: a random password is generated and logged once
+	SeedUsers        int
+	DrainDelay       time.Duration
+	DataDir          string
+	BackupTarget     string // a directory or s3://bucket/prefix
+
+	forceHTTPS bool                // FORCE_HTTPS, default on in production
+	getenv     func(string) string // where the configuration was read from
+}
+
+// Production reports whether ENVIRONMENT=production.
+func (c *Config) Production() bool { return c.Environment == "production" }
+
+// ConfigError lists every invalid variable.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// LoadConfig reads the configuration from getenv (os.Getenv when nil) and
+// validates all of it, returning one *ConfigError that names every bad
+// variable.
+func LoadConfig(getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var problems []string
+	bad := func(name, format string, args ...any) {
+		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
+	}
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	list := func(name string) []string {
+		var out []string
+		for _, p := range strings.Split(getenv(name), ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	c := &Config{
+		Environment:      strings.ToLower(get("ENVIRONMENT", "development")),
+		Addr:             get("ADDR", "127.0.0.1:8080"),
+		AppName:          get("APP_NAME", "covet-example"),
+		AppVersion:       get("APP_VERSION", "dev"),
+		AllowedHosts:     list("ALLOWED_HOSTS"),
+		CORSAllowOrigins: list("CORS_ALLOW_ORIGINS"),
+		DatabaseURL:      get("DATABASE_URL", ""),
+		RedisURL:         get("REDIS_URL", ""),
+		RateLimit:        get("RATE_LIMIT", "1000/minute"),
+		LoginRateLimit:   get("LOGIN_RATE_LIMIT", "5/minute"),
+		AdminUsername:    get("ADMIN_USERNAME", "admin"),
+		AdminPassword:    getenv("ADMIN_PASSWORD"),
+		DataDir:          get("DATA_DIR", "data"),
+		BackupTarget:     get("BACKUP_TARGET", ""),
+	}
+	switch c.Environment {
+	case "development", "production":
+	default:
+		bad("ENVIRONMENT", "%q is not development or production", c.Environment)
+	}
+	if _, _, err := splitHostPort(c.Addr); err != nil {
+		bad("ADDR", "%v", err)
+	}
+	if k := getenv("SECRET_KEY"); k != "" {
+		if len(k) < 32 {
+			bad("SECRET_KEY", "must be at least 32 bytes, got %d", len(k))
+		}
+		c.SecretKey = []byte(k)
+	} else if c.Production() {
+		bad("SECRET_KEY", "required in production (at least 32 random bytes)")
+	}
+	if c.Production() && len(c.AllowedHosts) == 0 {
+		bad("ALLOWED_HOSTS", "required in production (comma-separated host names)")
+	}
+	for _, h := range c.AllowedHosts {
+		if strings.ContainsAny(h, "/ @") {
+			bad("ALLOWED_HOSTS", "%q is not a host name", h)
+		}
+	}
+	for _, o := range c.CORSAllowOrigins {
+		if o == "*" {
+			if c.Production() {
+				bad("CORS_ALLOW_ORIGINS", "a wildcard is refused in production: the API uses credentials")
+			}
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("CORS_ALLOW_ORIGINS", "%q is not an origin like https://app.example.com", o)
+		}
+	}
+	for _, p := range list("TRUSTED_PROXIES") {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, err2 := netip.ParseAddr(p)
+			if err2 != nil {
+				bad("TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
+				continue
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
+	}
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql" && u.Scheme != "sqlite" && u.Scheme != "file") {
+			bad("DATABASE_URL", "must be a postgres://, sqlite:// or file: URL")
+		}
+	}
+	if c.RedisURL != "" {
+		u, err := url.Parse(c.RedisURL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			bad("REDIS_URL", "must be a redis:// or rediss:// URL")
+		}
+	}
+	switch lv := strings.ToLower(get("LOG_LEVEL", "info")); lv {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		bad("LOG_LEVEL", "%q is not debug, info, warn or error", lv)
+	}
+	if !validUsername(c.AdminUsername) {
+		bad("ADMIN_USERNAME", "3-50 letters, digits or underscores")
+	}
+	if c.Production() && c.AdminPassword == "" {
+		bad("ADMIN_PASSWORD", "required in production")
+	}
+	c.SeedUsers = 1000
+	if v := getenv("SEED_USERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10_000_000 {
+			bad("SEED_USERS", "%q is not a whole number from 0 to 10000000", v)
+		}
+		c.SeedUsers = n
+	}
+	c.DrainDelay = 5 * time.Second
+	if v := getenv("DRAIN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			bad("DRAIN_DELAY", "%q is not a duration from 0s to 5m", v)
+		}
+		c.DrainDelay = d
+	}
+	c.getenv = getenv
+	c.forceHTTPS = c.Production()
+	if v := getenv("FORCE_HTTPS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("FORCE_HTTPS", "%q is not true or false", v)
+		}
+		c.forceHTTPS = b
+	}
+	problems = append(problems, validateRates(c)...)
+	problems = append(problems, validatePoolEnv(getenv)...)
+	if len(problems) > 0 {
+		return nil, &ConfigError{Problems: problems}
+	}
+	return c, nil
+}
+
+// ErrConfig is wrapped by configuration errors for errors.Is.
+var ErrConfig = errors.New("invalid configuration")
+
+// Is lets errors.Is(err, ErrConfig) match a *ConfigError.
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+
+func splitHostPort(addr string) (string, int, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return "", 0, fmt.Errorf("%q has no port (want host:port)", addr)
+	}
+	p, err := strconv.Atoi(addr[i+1:])
+	if err != nil || p < 0 || p > 65535 {
+		return "", 0, fmt.Errorf("%q has an invalid port", addr)
+	}
+	return addr[:i], p, nil
+}
+
+func validateRates(c *Config) []string {
+	var out []string
+	if _, err := ratelimit.ParseRate(c.RateLimit); err != nil {
+		out = append(out, "RATE_LIMIT: "+err.Error())
+	}
+	if _, err := ratelimit.ParseRate(c.LoginRateLimit); err != nil {
+		out = append(out, "LOGIN_RATE_LIMIT: "+err.Error())
+	}
+	return out
+}
+
+// validatePoolEnv checks the DATABASE_* pool settings; without DATABASE_URL
+// they apply to the embedded SQLite database.
+func validatePoolEnv(getenv func(string) string) []string {
+	_, err := pool.ConfigFromLookup(func(k string) (string, bool) {
+		v := getenv(k)
+		if k == "DATABASE_URL" && v == "" {
+			return "sqlite://covet.db", true
+		}
+		return v, v != ""
+	})
+	if err == nil {
+		return nil
+	}
+	var out []string
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
+}

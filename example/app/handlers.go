@@ -1,0 +1,261 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/covetgo/covet/jwtauth"
+)
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func (a *App) claimsFor(u loginUser) jwtauth.Claims {
+	c := jwtauth.Claims{Username: u.Username, Roles: []string{"user"}}
+	if u.Admin {
+		c.Roles = append(c.Roles, "admin")
+	}
+	c.Subject = strconv.FormatInt(u.ID, 10)
+	return c
+}
+
+func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var in loginRequest
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	account := strings.TrimSpace(in.Username)
+	if account == "" || in.Password == "" || len(account) > 50 || len(in.Password) > 1024 {
+		writeProblem(w, http.StatusUnprocessableEntity, "username and password are required")
+		return
+	}
+	user, newHash, err := a.login.Authenticate(r.Context(), account, in.Password)
+	var locked *jwtauth.LockedError
+	switch {
+	case errors.As(err, &locked):
+		secs := int(time.Until(locked.Until).Seconds()) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		writeProblem(w, http.StatusTooManyRequests, "too many failed logins for this account; try again later")
+		return
+	case errors.Is(err, jwtauth.ErrInvalidCredentials):
+		writeProblem(w, http.StatusUnauthorized, "invalid username or password")
+		return
+	case err != nil:
+		a.log.ErrorContext(r.Context(), "login", "err", err)
+		writeProblem(w, http.StatusInternalServerError, "")
+		return
+	}
+	if newHash != "" {
+		if err := a.users.SetPasswordHash(r.Context(), user.ID, newHash); err != nil {
+			a.log.WarnContext(r.Context(), "storing an upgraded password hash", "err", err)
+		}
+	}
+	set, err := a.auth.Issue(r.Context(), a.claimsFor(user))
+	if err != nil {
+		a.log.ErrorContext(r.Context(), "issue tokens", "err", err)
+		writeProblem(w, http.StatusInternalServerError, "")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, set)
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (a *App) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	var in refreshRequest
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	if in.RefreshToken == "" {
+		writeProblem(w, http.StatusUnprocessableEntity, "refresh_token is required")
+		return
+	}
+	set, err := a.auth.Refresh(r.Context(), in.RefreshToken, a.loadClaims)
+	switch {
+	case errors.Is(err, jwtauth.ErrRefreshInvalid), errors.Is(err, jwtauth.ErrRefreshReused), errors.Is(err, errUserGone):
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeProblem(w, http.StatusUnauthorized, "the refresh token is not valid")
+		return
+	case err != nil:
+		a.log.ErrorContext(r.Context(), "refresh", "err", err)
+		writeProblem(w, http.StatusInternalServerError, "")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, set)
+}
+
+var errUserGone = errors.New("user no longer active")
+
+func (a *App) loadClaims(ctx context.Context, subject string) (jwtauth.Claims, error) {
+	id, err := strconv.ParseInt(subject, 10, 64)
+	if err != nil {
+		return jwtauth.Claims{}, errUserGone
+	}
+	u, err := a.users.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && u.Status != "active") {
+		return jwtauth.Claims{}, errUserGone
+	}
+	if err != nil {
+		return jwtauth.Claims{}, err
+	}
+	return a.claimsFor(loginUser{ID: u.ID, Username: u.Username, Admin: u.Username == a.cfg.AdminUsername}), nil
+}
+
+// handleLogout revokes the refresh token's family and, when the request is
+// authenticated, the access token itself.
+func (a *App) handleLogout(w http.ResponseWriter, r *http.Request) {
+	var in refreshRequest
+	if r.ContentLength != 0 && !decodeJSON(w, r, &in) {
+		return
+	}
+	if in.RefreshToken != "" {
+		if err := a.auth.Logout(r.Context(), in.RefreshToken); err != nil {
+			a.log.ErrorContext(r.Context(), "logout", "err", err)
+			writeProblem(w, http.StatusInternalServerError, "")
+			return
+		}
+	}
+	if c, ok := jwtauth.ClaimsFromContext(r.Context()); ok {
+		if err := a.auth.Revoke(r.Context(), c); err != nil {
+			a.log.ErrorContext(r.Context(), "revoke", "err", err)
+			writeProblem(w, http.StatusInternalServerError, "")
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// usersPage is the body of GET /api/v1/users.
+type usersPage struct {
+	Users []User `json:"users"`
+	// NextAfter is the after= value of the next page; absent on the last.
+	NextAfter *int64 `json:"next_after,omitempty"`
+}
+
+func (a *App) handleListUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, after := 50, int64(0)
+	var bad []FieldError
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			bad = append(bad, FieldError{"limit", "must be a whole number from 1 to 500"})
+		}
+		limit = n
+	}
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			bad = append(bad, FieldError{"after", "must be a user id"})
+		}
+		after = n
+	}
+	if len(bad) > 0 {
+		writeProblem(w, http.StatusUnprocessableEntity, "invalid query parameters", bad...)
+		return
+	}
+	users, err := a.users.Page(r.Context(), after, limit)
+	if err != nil {
+		a.serverError(w, r, "list users", err)
+		return
+	}
+	page := usersPage{Users: users}
+	if len(users) == limit {
+		next := users[len(users)-1].ID
+		page.NextAfter = &next
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (a *App) handleGetUser(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id < 1 {
+		writeProblem(w, http.StatusNotFound, "no such user")
+		return
+	}
+	u, err := a.caches.user(r.Context(), id)
+	if errors.Is(err, ErrNotFound) {
+		writeProblem(w, http.StatusNotFound, "no such user")
+		return
+	}
+	if err != nil {
+		a.serverError(w, r, "get user", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (a *App) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+	var in NewUser
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	if bad := in.Validate(func(p string) error {
+		if err := a.policy.Check(p, in.Username, in.Email); err != nil {
+			return passwordMessage(err)
+		}
+		return nil
+	}); len(bad) > 0 {
+		writeProblem(w, http.StatusUnprocessableEntity, "the user is not valid", bad...)
+		return
+	}
+	hash, err := a.hasher.Hash(in.Password)
+	if err != nil {
+		a.serverError(w, r, "hash password", err)
+		return
+	}
+	u, err := a.users.Create(r.Context(), in, hash)
+	if errors.Is(err, ErrDuplicate) {
+		writeProblem(w, http.StatusConflict, "a user with this username or email already exists")
+		return
+	}
+	if err != nil {
+		a.serverError(w, r, "create user", err)
+		return
+	}
+	a.caches.usersChanged(r.Context(), u.ID)
+	w.Header().Set("Location", "/api/v1/users/"+strconv.FormatInt(u.ID, 10))
+	writeJSON(w, http.StatusCreated, u)
+}
+
+// passwordMessage turns a policy error into words safe to show the client.
+func passwordMessage(err error) error {
+	switch {
+	case errors.Is(err, jwtauth.ErrPasswordTooShort):
+		return errors.New("is too short")
+	case errors.Is(err, jwtauth.ErrPasswordTooLong):
+		return errors.New("is too long")
+	case errors.Is(err, jwtauth.ErrPasswordCommon):
+		return errors.New("is too common or contains the username or email")
+	case errors.Is(err, jwtauth.ErrPasswordClasses):
+		return errors.New("lacks a required kind of character")
+	}
+	return errors.New("is not acceptable")
+}
+
+func (a *App) handleExportUsers(w http.ResponseWriter, r *http.Request) {
+	err := a.exporter.Query(w, r, a.db, "SELECT id, username, email, bio, status, created_at FROM users ORDER BY id")
+	if err != nil && !errors.Is(err, context.Canceled) {
+		a.log.WarnContext(r.Context(), "export users", "err", err)
+	}
+}
+
+func (a *App) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	a.log.ErrorContext(r.Context(), what, "err", err)
+	writeProblem(w, http.StatusInternalServerError, "")
+}

@@ -1,0 +1,221 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jmoiron/sqlx"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed schema_postgres.sql
+var schemaPostgres string
+
+//go:embed schema_sqlite.sql
+var schemaSQLite string
+
+// User is a row of the users table as the API shows it.
+type User struct {
+	ID        int64     `db:"id" json:"id"`
+	Username  string    `db:"username" json:"username"`
+	Email     string    `db:"email" json:"email"`
+	Bio       string    `db:"bio" json:"bio"`
+	Status    string    `db:"status" json:"status"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+}
+
+// Errors the user store returns.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrDuplicate = errors.New("already exists")
+)
+
+// Users is the users table.
+type Users struct {
+	db *sqlx.DB
+	pg bool
+}
+
+// NewUsers wraps db; pg tells the SQL dialect.
+func NewUsers(db *sqlx.DB) *Users {
+	return &Users{db: db, pg: db.DriverName() == "pgx"}
+}
+
+// Migrate creates the schema if it is missing (idempotent).
+func (u *Users) Migrate(ctx context.Context) error {
+	s := schemaSQLite
+	if u.pg {
+		s = schemaPostgres
+	}
+	for _, stmt := range strings.Split(s, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := u.db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+const userCols = "id, username, email, bio, status, created_at"
+
+// Get returns one user or ErrNotFound.
+func (u *Users) Get(ctx context.Context, id int64) (User, error) {
+	var out User
+	err := u.db.GetContext(ctx, &out, u.db.Rebind("SELECT "+userCols+" FROM users WHERE id = ?"), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, ErrNotFound
+	}
+	return out, err
+}
+
+// Page returns up to limit users with id > after, in id order (keyset
+// pagination: each page costs its own size).
+func (u *Users) Page(ctx context.Context, after int64, limit int) ([]User, error) {
+	out := []User{}
+	err := u.db.SelectContext(ctx, &out, u.db.Rebind("SELECT "+userCols+" FROM users WHERE id > ? ORDER BY id LIMIT ?"), after, limit)
+	return out, err
+}
+
+// Credentials returns the user's ID and password hash by username.
+func (u *Users) Credentials(ctx context.Context, username string) (id int64, hash, status string, err error) {
+	row := u.db.QueryRowxContext(ctx, u.db.Rebind("SELECT id, password_hash, status FROM users WHERE username = ?"), username)
+	if err = row.Scan(&id, &hash, &status); errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return id, hash, status, err
+}
+
+// SetPasswordHash replaces a user's hash (after a rehash on login).
+func (u *Users) SetPasswordHash(ctx context.Context, id int64, hash string) error {
+	_, err := u.db.ExecContext(ctx, u.db.Rebind("UPDATE users SET password_hash = ? WHERE id = ?"), hash, id)
+	return err
+}
+
+// Create inserts a user and returns it; a taken username or email gives
+// ErrDuplicate.
+func (u *Users) Create(ctx context.Context, in NewUser, hash string) (User, error) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	var id int64
+	q := u.db.Rebind("INSERT INTO users (username, email, bio, status, password_hash, created_at) VALUES (?, ?, ?, 'active', ?, ?) RETURNING id")
+	err := u.db.QueryRowxContext(ctx, q, in.Username, strings.ToLower(in.Email), in.Bio, hash, now).Scan(&id)
+	if err != nil {
+		if isUniqueViolation(err) {
+			return User{}, ErrDuplicate
+		}
+		return User{}, err
+	}
+	return User{ID: id, Username: in.Username, Email: strings.ToLower(in.Email), Bio: in.Bio, Status: "active", CreatedAt: now}, nil
+}
+
+// Count returns the number of users.
+func (u *Users) Count(ctx context.Context) (int, error) {
+	var n int
+	err := u.db.GetContext(ctx, &n, "SELECT count(*) FROM users")
+	return n, err
+}
+
+// Seed inserts n demo users in batches when the table is empty. Demo users
+// share hash, so seeding costs one password hash, not n.
+func (u *Users) Seed(ctx context.Context, n int, hash string) error {
+	if c, err := u.Count(ctx); err != nil || c > 0 {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	statuses := []string{"active", "active", "active", "active", "active", "active", "active", "active", "active", "inactive"}
+	const batch = 500
+	for start := 0; start < n; start += batch {
+		end := min(start+batch, n)
+		var sb strings.Builder
+		args := make([]any, 0, (end-start)*6)
+		sb.WriteString("INSERT INTO users (username, email, bio, status, password_hash, created_at) VALUES ")
+		for i := start; i < end; i++ {
+			if i > start {
+				sb.WriteString(",")
+			}
+			sb.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, fmt.Sprintf("user_%d", i+1), fmt.Sprintf("user%d@example.com", i+1),
+				"Demo user", statuses[i%len(statuses)], hash, now.Add(-time.Duration(n-i)*time.Minute))
+		}
+		if _, err := u.db.ExecContext(ctx, u.db.Rebind(sb.String()), args...); err != nil {
+			return fmt.Errorf("seed users: %w", err)
+		}
+	}
+	return nil
+}
+
+// EnsureAdmin creates the admin user if missing.
+func (u *Users) EnsureAdmin(ctx context.Context, username, hash string) (created bool, err error) {
+	_, _, _, err = u.Credentials(ctx, username)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	_, err = u.Create(ctx, NewUser{Username: username, Email: username + "@admin.invalid", Bio: "Administrator"}, hash)
+	if errors.Is(err, ErrDuplicate) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// NewUser is the body of POST /api/v1/users.
+type NewUser struct {
+	Username string `json:"username"`
+	Email    string `json:"email"`
+	Bio      string `json:"bio"`
+	Password string `json:"password"`
+}
+
+// FieldError names one invalid field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_]{3,50}$`)
+
+func validUsername(s string) bool { return usernameRE.MatchString(s) }
+
+// Validate checks every field and returns all problems; passwordCheck
+// applies the password policy.
+func (n NewUser) Validate(passwordCheck func(string) error) []FieldError {
+	var out []FieldError
+	if !validUsername(n.Username) {
+		out = append(out, FieldError{"username", "must be 3 to 50 letters, digits or underscores"})
+	}
+	if a, err := mail.ParseAddress(n.Email); err != nil || a.Address != n.Email || a.Name != "" || len(n.Email) > 254 || !strings.Contains(n.Email[strings.LastIndexByte(n.Email, '@')+1:], ".") {
+		out = append(out, FieldError{"email", "must be a valid email address"})
+	}
+	if !utf8.ValidString(n.Bio) || utf8.RuneCountInString(n.Bio) > 1000 {
+		out = append(out, FieldError{"bio", "must be at most 1000 characters"})
+	}
+	if err := passwordCheck(n.Password); err != nil {
+		out = append(out, FieldError{"password", err.Error()})
+	}
+	return out
+}
