@@ -38,8 +38,11 @@
 // [Manager.Restore] reads the stored object twice: first to check every hash
 // and size against the manifest, then, only if that passed, to stream it
 // into the target. A corrupt backup is refused with [ErrChecksum] before the
-// target sees a byte. [Manager.Verify] performs the check alone and lists a
-// PostgreSQL archive with pg_restore --list.
+// target sees a byte. [Manager.RestoreChecked] restores into a scratch
+// target first (for PostgreSQL, a [ScratchDatabase]) and restores into the
+// real one only when a check of the scratch copy passes. [Manager.Verify]
+// performs the check alone and lists a PostgreSQL archive with
+// pg_restore --list.
 //
 // # Retention
 //

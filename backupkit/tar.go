@@ -169,7 +169,7 @@ func (t *DirectoryTarget) Restore(ctx context.Context, r io.Reader, m Manifest) 
 	if err != nil {
 		return fmt.Errorf("backupkit: directory target: %w", err)
 	}
-	if err := extract(ctx, r, staging); err != nil {
+	if err := extract(ctx, r, staging, m.Size); err != nil {
 		_ = os.RemoveAll(staging)
 		return err
 	}
@@ -181,8 +181,13 @@ func (t *DirectoryTarget) Restore(ctx context.Context, r io.Reader, m Manifest) 
 	return nil
 }
 
-// extract unpacks the tar stream r into dir.
-func extract(ctx context.Context, r io.Reader, dir string) error {
+// extract unpacks the tar stream r into dir. It never writes more file data
+// than limit bytes (the stream's size, when known): an archive cannot expand
+// on disk beyond what it holds.
+func extract(ctx context.Context, r io.Reader, dir string, limit int64) error {
+	if limit <= 0 {
+		limit = 1 << 62
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return fmt.Errorf("backupkit: directory target: %w", err)
@@ -213,6 +218,11 @@ func extract(ctx context.Context, r io.Reader, dir string) error {
 		if err != nil {
 			return err
 		}
+		for k := range hdr.PAXRecords {
+			if strings.HasPrefix(k, "GNU.sparse.") {
+				return fmt.Errorf("backupkit: %s: sparse tar entries are not supported: %w", name, ErrUnsafePath)
+			}
+		}
 		mode := fs.FileMode(hdr.Mode).Perm()
 		switch hdr.Typeflag {
 		case tar.TypeDir:
@@ -228,7 +238,11 @@ func extract(ctx context.Context, r io.Reader, dir string) error {
 			if err != nil {
 				return fmt.Errorf("backupkit: extract %s: %w", name, err)
 			}
-			_, err = io.Copy(f, tr)
+			var n int64
+			n, err = io.Copy(f, io.LimitReader(tr, limit+1))
+			if limit -= n; limit < 0 {
+				err = fmt.Errorf("entries hold more data than the archive: %w", ErrUnsafePath)
+			}
 			if err == nil {
 				err = f.Chmod(mode)
 			}
