@@ -70,8 +70,8 @@
 //
 // Label values are resolved once per (method, route, status) and cached in
 // a copy-on-write map, so the request path builds no label maps and hashes
-// no labels: two clock readings, one small wrapper allocation, and the
-// atomic updates of the metrics themselves. BENCHMARKS.md at the module
+// no labels: two monotonic clock readings, chi's wrapper (two small
+// allocations), and the atomic updates of the metrics themselves. BENCHMARKS.md at the module
 // root compares it with promhttp's InstrumentHandler chain and
 // slok/go-http-metrics.
 package metrics
