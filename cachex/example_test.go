@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/covetgo/covet/cachex"
@@ -81,4 +83,30 @@ func ExampleNewCollector() {
 	mfs, _ := reg.Gather()
 	fmt.Println(len(mfs))
 	// Output: 6
+}
+
+func ExampleNewHTTPCache() {
+	store, err := cachex.New[cachex.Response]()
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	hc, err := cachex.NewHTTPCache(store, time.Minute)
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=30")
+		fmt.Fprintln(w, "hello")
+	})
+	h := hc.Handler(mux)
+	for i := 0; i < 2; i++ {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/hello", nil))
+		fmt.Print(w.Header().Get("X-Cache"), " ", w.Body.String())
+	}
+	// Output:
+	// MISS hello
+	// HIT hello
 }

@@ -1,0 +1,449 @@
+package cachex
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/felixge/httpsnoop"
+)
+
+// Response is a stored HTTP response, the value type of the Cache behind an
+// HTTPCache.
+type Response struct {
+	// Status is the response's status code.
+	Status int
+	// Header holds the response headers (without hop-by-hop headers).
+	Header http.Header
+	// Body is the full response body.
+	Body []byte
+	// Stored is when the response was produced, in Unix milliseconds.
+	Stored int64
+	// Vary, when set, marks an entry that only lists the request headers
+	// selecting among variants stored under their own keys.
+	Vary []string
+}
+
+// HTTPOption configures an HTTPCache.
+type HTTPOption func(*httpConfig)
+
+type httpConfig struct {
+	statuses   []int
+	keyHeaders []string
+	perUser    func(*http.Request) (string, bool)
+	maxBody    int
+	errs       []error
+}
+
+// WithStatuses sets the status codes whose responses are stored (default
+// 200 only).
+func WithStatuses(codes ...int) HTTPOption {
+	return func(c *httpConfig) {
+		for _, s := range codes {
+			if s < 200 || s > 599 {
+				c.errs = append(c.errs, fmt.Errorf("cachex: WithStatuses: bad status %d", s))
+			}
+		}
+		c.statuses = codes
+	}
+}
+
+// WithKeyHeaders adds request headers to the cache key, for headers that
+// change the response but that the handler does not list in Vary.
+func WithKeyHeaders(names ...string) HTTPOption {
+	return func(c *httpConfig) {
+		for _, n := range names {
+			c.keyHeaders = append(c.keyHeaders, http.CanonicalHeaderKey(n))
+		}
+	}
+}
+
+// WithPerUserKey lets requests with Authorization or cookies use the cache,
+// each user with keys of their own: user returns the authenticated user's
+// ID, or false to bypass the cache. Without it such requests always bypass,
+// so one user's response can never be served to another.
+func WithPerUserKey(user func(*http.Request) (id string, ok bool)) HTTPOption {
+	return func(c *httpConfig) {
+		if user == nil {
+			c.errs = append(c.errs, errors.New("cachex: WithPerUserKey: nil function"))
+		}
+		c.perUser = user
+	}
+}
+
+// WithMaxBody sets the largest body stored (default 1 MiB); larger
+// responses are passed through and not stored.
+func WithMaxBody(n int) HTTPOption {
+	return func(c *httpConfig) {
+		if n <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("cachex: WithMaxBody(%d): must be positive", n))
+		}
+		c.maxBody = n
+	}
+}
+
+// HTTPCache is middleware that caches whole responses.
+//
+// GET requests are served from the cache and stored after a miss; HEAD
+// requests are served from stored GET responses. Only responses with a
+// configured status (200 by default) and without Set-Cookie, Cache-Control
+// private, no-store or no-cache, or Vary: * are stored, for s-maxage, else
+// max-age, else the default TTL. The key is the method, host, path, sorted
+// query, configured headers and the headers the response lists in Vary.
+// Requests carrying Authorization or cookies bypass the cache unless
+// WithPerUserKey is set. Responses carry X-Cache (HIT, MISS or STALE) and, when
+// served from the cache, Age; stored responses get an ETag when they have
+// none, and If-None-Match is answered with 304. With the store's
+// WithStaleWhileRevalidate, stale responses are served (STALE) while one
+// background request refreshes them.
+//
+// HTTPCache is safe for concurrent use.
+type HTTPCache struct {
+	store *Cache[Response]
+	ttl   time.Duration
+	cfg   httpConfig
+}
+
+// NewHTTPCache returns middleware storing responses in store, for ttl when
+// a response has no max-age. Background refreshes belong to store: Close it
+// on shutdown.
+func NewHTTPCache(store *Cache[Response], ttl time.Duration, opts ...HTTPOption) (*HTTPCache, error) {
+	cfg := httpConfig{statuses: []int{http.StatusOK}, maxBody: 1 << 20}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if store == nil {
+		cfg.errs = append(cfg.errs, errors.New("cachex: NewHTTPCache: nil store"))
+	}
+	if ttl <= 0 {
+		cfg.errs = append(cfg.errs, fmt.Errorf("cachex: NewHTTPCache: ttl %v must be positive", ttl))
+	}
+	if len(cfg.errs) > 0 {
+		return nil, errors.Join(cfg.errs...)
+	}
+	return &HTTPCache{store: store, ttl: ttl, cfg: cfg}, nil
+}
+
+// Handler wraps next.
+func (h *HTTPCache) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		user := ""
+		if r.Header.Get("Authorization") != "" || r.Header.Get("Cookie") != "" {
+			if h.cfg.perUser == nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			id, ok := h.cfg.perUser(r)
+			if !ok {
+				next.ServeHTTP(w, r)
+				return
+			}
+			user = id
+		}
+		base := h.baseKey(r, user)
+		key, e := base, h.store.lookup(r.Context(), base)
+		if e != nil && !e.notFound && len(e.val.Vary) > 0 {
+			key = variantKey(base, r, e.val.Vary)
+			e = h.store.lookup(r.Context(), key)
+		}
+		if e != nil && !e.notFound && len(e.val.Vary) == 0 {
+			now := h.store.nowMs()
+			if now < e.soft {
+				h.serve(w, r, &e.val, "HIT", now)
+				return
+			}
+			if h.store.cfg.swr > 0 && now < e.soft+h.store.cfg.swr.Milliseconds() {
+				h.revalidate(r, key, next)
+				h.serve(w, r, &e.val, "STALE", now)
+				return
+			}
+		}
+		if r.Method == http.MethodHead {
+			w.Header().Set("X-Cache", "MISS")
+			next.ServeHTTP(w, r)
+			return
+		}
+		h.miss(w, r, base, next)
+	})
+}
+
+// baseKey is the key before Vary: method, user, host, path, sorted query
+// and the configured headers.
+func (h *HTTPCache) baseKey(r *http.Request, user string) string {
+	var b strings.Builder
+	b.WriteString("http\x00GET\x00")
+	b.WriteString(user)
+	b.WriteByte(0)
+	b.WriteString(strings.ToLower(r.Host))
+	b.WriteString(r.URL.EscapedPath())
+	if r.URL.RawQuery != "" {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err == nil {
+			b.WriteByte('?')
+			b.WriteString(q.Encode()) // sorted by key
+		} else {
+			b.WriteString("?\x00")
+			b.WriteString(r.URL.RawQuery)
+		}
+	}
+	for _, name := range h.cfg.keyHeaders {
+		b.WriteByte(0)
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(strings.Join(r.Header.Values(name), ","))
+	}
+	return b.String()
+}
+
+func variantKey(base string, r *http.Request, vary []string) string {
+	var b strings.Builder
+	b.WriteString(base)
+	b.WriteString("\x00vary")
+	for _, name := range vary {
+		b.WriteByte(0)
+		b.WriteString(strings.Join(r.Header.Values(name), ","))
+	}
+	return b.String()
+}
+
+// serve writes a stored response.
+func (h *HTTPCache) serve(w http.ResponseWriter, r *http.Request, resp *Response, state string, now int64) {
+	hdr := w.Header()
+	for k, v := range resp.Header {
+		hdr[k] = v
+	}
+	hdr.Set("X-Cache", state)
+	hdr.Set("Age", strconv.FormatInt(max(now-resp.Stored, 0)/1000, 10))
+	if etag := resp.Header.Get("ETag"); etag != "" && etagMatch(r.Header.Get("If-None-Match"), etag) {
+		for _, k := range []string{"Content-Length", "Content-Type", "Content-Encoding"} {
+			hdr.Del(k)
+		}
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	w.WriteHeader(resp.Status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(resp.Body)
+	}
+}
+
+// etagMatch is the weak comparison of If-None-Match (RFC 9110 13.1.2).
+func etagMatch(inm, etag string) bool {
+	if inm == "" {
+		return false
+	}
+	etag = strings.TrimPrefix(etag, "W/")
+	for _, t := range strings.Split(inm, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// capture records what a handler writes while passing it through.
+type capture struct {
+	status   int
+	header   http.Header
+	body     bytes.Buffer
+	max      int
+	overflow bool
+	hijacked bool
+}
+
+func (c *capture) start(w http.ResponseWriter, code int) {
+	if c.status == 0 && code >= 200 {
+		c.status = code
+		c.header = w.Header().Clone()
+	}
+}
+
+func (c *capture) Write(p []byte) (int, error) {
+	if !c.overflow {
+		if c.body.Len()+len(p) > c.max {
+			c.overflow = true
+			c.body = bytes.Buffer{}
+		} else {
+			c.body.Write(p)
+		}
+	}
+	return len(p), nil
+}
+
+func (h *HTTPCache) miss(w http.ResponseWriter, r *http.Request, base string, next http.Handler) {
+	w.Header().Set("X-Cache", "MISS")
+	c := &capture{max: h.cfg.maxBody}
+	ww := httpsnoop.Wrap(w, httpsnoop.Hooks{
+		WriteHeader: func(f httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
+			return func(code int) { c.start(w, code); f(code) }
+		},
+		Write: func(f httpsnoop.WriteFunc) httpsnoop.WriteFunc {
+			return func(p []byte) (int, error) {
+				c.start(w, http.StatusOK)
+				n, err := f(p)
+				_, _ = c.Write(p[:n])
+				return n, err
+			}
+		},
+		WriteString: func(f httpsnoop.WriteStringFunc) httpsnoop.WriteStringFunc {
+			return func(s string) (int, error) {
+				c.start(w, http.StatusOK)
+				n, err := f(s)
+				_, _ = c.Write([]byte(s[:n]))
+				return n, err
+			}
+		},
+		ReadFrom: func(f httpsnoop.ReadFromFunc) httpsnoop.ReadFromFunc {
+			return func(src io.Reader) (int64, error) {
+				c.start(w, http.StatusOK)
+				return f(io.TeeReader(src, c))
+			}
+		},
+		Hijack: func(f httpsnoop.HijackFunc) httpsnoop.HijackFunc {
+			return func() (net.Conn, *bufio.ReadWriter, error) {
+				c.hijacked = true
+				return f()
+			}
+		},
+	})
+	next.ServeHTTP(ww, r)
+	if c.status == 0 {
+		c.start(w, http.StatusOK)
+	}
+	if c.hijacked || c.overflow {
+		return
+	}
+	resp, ttl, ok := h.storable(c.status, c.header, c.body.Bytes())
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	if len(resp.Vary) == 0 {
+		_ = h.store.store(ctx, base, resp, false, ttl, nil)
+		return
+	}
+	vary := resp.Vary
+	resp.Vary = nil
+	_ = h.store.store(ctx, variantKey(base, r, vary), resp, false, ttl, nil)
+	_ = h.store.store(ctx, base, Response{Vary: vary, Stored: resp.Stored}, false, ttl, nil)
+}
+
+// revalidate refreshes a stale entry in the background: one request per
+// key, run through next with the original request's values and a context
+// detached from it.
+func (h *HTTPCache) revalidate(r *http.Request, key string, next http.Handler) {
+	req := r.Clone(context.WithoutCancel(r.Context()))
+	req.Header.Del("If-None-Match")
+	req.Header.Del("If-Modified-Since")
+	load := func(ctx context.Context) (Response, time.Duration, error) {
+		rec := &recorder{hdr: make(http.Header), capture: capture{max: h.cfg.maxBody}}
+		next.ServeHTTP(rec, req.WithContext(ctx))
+		if rec.status == 0 {
+			rec.start(rec, http.StatusOK)
+		}
+		resp, ttl, ok := h.storable(rec.status, rec.header, rec.body.Bytes())
+		if !ok || rec.overflow || len(resp.Vary) > 0 {
+			return Response{}, 0, errNotStorable
+		}
+		return resp, ttl, nil
+	}
+	h.store.startLoad(r.Context(), key, h.store.loader(key, nil, load))
+}
+
+var errNotStorable = errors.New("cachex: response not storable")
+
+// recorder is the ResponseWriter of background refreshes.
+type recorder struct {
+	hdr http.Header
+	capture
+}
+
+func (r *recorder) Header() http.Header  { return r.hdr }
+func (r *recorder) WriteHeader(code int) { r.start(r, code) }
+func (r *recorder) Write(p []byte) (int, error) {
+	r.start(r, http.StatusOK)
+	return r.capture.Write(p)
+}
+
+// hopByHop headers describe one connection and are never stored.
+var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Trailer", "X-Cache", "Age", "Date"}
+
+// storable decides whether a response may be stored and for how long.
+func (h *HTTPCache) storable(status int, header http.Header, body []byte) (Response, time.Duration, bool) {
+	if !slices.Contains(h.cfg.statuses, status) || header == nil || len(header.Values("Set-Cookie")) > 0 {
+		return Response{}, 0, false
+	}
+	ttl := h.ttl
+	maxAge, sMaxAge := -1, -1
+	for _, v := range header.Values("Cache-Control") {
+		for _, d := range strings.Split(v, ",") {
+			name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(name) {
+			case "private", "no-store", "no-cache":
+				return Response{}, 0, false
+			case "max-age":
+				maxAge = parseSeconds(val)
+			case "s-maxage":
+				sMaxAge = parseSeconds(val)
+			}
+		}
+	}
+	switch {
+	case sMaxAge >= 0:
+		ttl = time.Duration(sMaxAge) * time.Second
+	case maxAge >= 0:
+		ttl = time.Duration(maxAge) * time.Second
+	}
+	if ttl <= 0 {
+		return Response{}, 0, false
+	}
+	var vary []string
+	for _, v := range header.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if f == "*" {
+				return Response{}, 0, false
+			}
+			if f != "" {
+				vary = append(vary, http.CanonicalHeaderKey(f))
+			}
+		}
+	}
+	slices.Sort(vary)
+	vary = slices.Compact(vary)
+	hdr := header.Clone()
+	for _, k := range hopByHop {
+		hdr.Del(k)
+	}
+	if hdr.Get("ETag") == "" {
+		sum := sha256.Sum256(body)
+		hdr.Set("ETag", `"`+hex.EncodeToString(sum[:12])+`"`)
+	}
+	return Response{Status: status, Header: hdr, Body: bytes.Clone(body), Stored: h.store.nowMs(), Vary: vary}, ttl, true
+}
+
+func parseSeconds(s string) int {
+	n, err := strconv.Atoi(strings.Trim(s, `"`))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}

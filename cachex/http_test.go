@@ -1,0 +1,269 @@
+package cachex
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/covetgo/covet/internal/testenv"
+)
+
+// origin is a handler that counts its calls and answers with the body and
+// headers a test asks for through the query.
+type origin struct {
+	calls  atomic.Int32
+	header http.Header
+	status int
+	body   string
+}
+
+func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := o.calls.Add(1)
+	for k, v := range o.header {
+		w.Header()[k] = v
+	}
+	if o.status != 0 {
+		w.WriteHeader(o.status)
+	}
+	body := o.body
+	if body == "" {
+		body = fmt.Sprintf("response %d for %s %s", n, r.URL.RequestURI(), r.Header.Get("Accept-Language"))
+	}
+	_, _ = io.WriteString(w, body)
+}
+
+func newHTTP(t *testing.T, clk *clock, storeOpts []Option, opts ...HTTPOption) *HTTPCache {
+	t.Helper()
+	store := newCache[Response](t, append([]Option{withClock(clk), WithJitter(0)}, storeOpts...)...)
+	h, err := NewHTTPCache(store, time.Minute, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func do(h http.Handler, method, target string, header ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, target, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Add(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestHTTPHitMissAgeETag(t *testing.T) {
+	clk := newClock()
+	o := &origin{header: http.Header{"Content-Type": {"text/plain"}}}
+	h := newHTTP(t, clk, nil).Handler(o)
+	w1 := do(h, "GET", "/items?b=2&a=1")
+	if got := w1.Header().Get("X-Cache"); got != "MISS" {
+		t.Fatalf("first X-Cache = %q; want MISS", got)
+	}
+	clk.advance(5 * time.Second)
+	w2 := do(h, "GET", "/items?a=1&b=2")
+	if got := w2.Header().Get("X-Cache"); got != "HIT" {
+		t.Fatalf("second X-Cache = %q; want HIT (query order must not matter)", got)
+	}
+	if w2.Body.String() != w1.Body.String() || w2.Header().Get("Age") != "5" || w2.Header().Get("Content-Type") != "text/plain" {
+		t.Fatalf("HIT = %q Age %q; want %q Age 5", w2.Body, w2.Header().Get("Age"), w1.Body)
+	}
+	etag := w2.Header().Get("ETag")
+	if etag == "" {
+		t.Fatal("HIT without ETag")
+	}
+	w3 := do(h, "GET", "/items?a=1&b=2", "If-None-Match", `"other", W/`+etag)
+	if w3.Code != http.StatusNotModified || w3.Body.Len() != 0 {
+		t.Fatalf("If-None-Match = %d %q; want 304 without body", w3.Code, w3.Body)
+	}
+	w4 := do(h, "HEAD", "/items?a=1&b=2")
+	if w4.Header().Get("X-Cache") != "HIT" || w4.Body.Len() != 0 || w4.Header().Get("Content-Length") != fmt.Sprint(w1.Body.Len()) {
+		t.Fatalf("HEAD = %q %q len %s", w4.Header().Get("X-Cache"), w4.Body, w4.Header().Get("Content-Length"))
+	}
+	if o.calls.Load() != 1 {
+		t.Fatalf("origin called %d times; want 1", o.calls.Load())
+	}
+	clk.advance(time.Minute)
+	if got := do(h, "GET", "/items?a=1&b=2").Header().Get("X-Cache"); got != "MISS" {
+		t.Fatalf("after TTL X-Cache = %q; want MISS", got)
+	}
+}
+
+func TestHTTPNeverStores(t *testing.T) {
+	tests := []struct {
+		name   string
+		header http.Header
+		status int
+		req    []string
+		method string
+	}{
+		{"set-cookie", http.Header{"Set-Cookie": {"s=1"}}, 0, nil, "GET"},
+		{"private", http.Header{"Cache-Control": {"private, max-age=60"}}, 0, nil, "GET"},
+		{"no-store", http.Header{"Cache-Control": {"no-store"}}, 0, nil, "GET"},
+		{"no-cache", http.Header{"Cache-Control": {"public", "no-cache"}}, 0, nil, "GET"},
+		{"max-age 0", http.Header{"Cache-Control": {"max-age=0"}}, 0, nil, "GET"},
+		{"vary star", http.Header{"Vary": {"*"}}, 0, nil, "GET"},
+		{"404", nil, http.StatusNotFound, nil, "GET"},
+		{"authorization", nil, 0, []string{"Authorization", "Bearer x"}, "GET"},
+		{"cookie", nil, 0, []string{"Cookie", "sid=1"}, "GET"},
+		{"post", nil, 0, nil, "POST"},
+		{"head miss", nil, 0, nil, "HEAD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := &origin{header: tt.header, status: tt.status}
+			h := newHTTP(t, newClock(), nil).Handler(o)
+			for i := 0; i < 2; i++ {
+				if x := do(h, tt.method, "/x", tt.req...).Header().Get("X-Cache"); x == "HIT" {
+					t.Fatalf("request %d was a HIT", i)
+				}
+			}
+			if o.calls.Load() != 2 {
+				t.Fatalf("origin called %d times; want 2", o.calls.Load())
+			}
+		})
+	}
+}
+
+func TestHTTPMaxAgeAndVary(t *testing.T) {
+	clk := newClock()
+	o := &origin{header: http.Header{"Cache-Control": {"public, max-age=100, s-maxage=10"}, "Vary": {"accept-language"}, "Etag": {`"v1"`}}}
+	h := newHTTP(t, clk, nil).Handler(o)
+	en := do(h, "GET", "/p", "Accept-Language", "en")
+	fr := do(h, "GET", "/p", "Accept-Language", "fr")
+	if en.Body.String() == fr.Body.String() {
+		t.Fatal("variants share a body")
+	}
+	en2 := do(h, "GET", "/p", "Accept-Language", "en")
+	if en2.Header().Get("X-Cache") != "HIT" || en2.Body.String() != en.Body.String() || en2.Header().Get("ETag") != `"v1"` {
+		t.Fatalf("en variant = %q %q", en2.Header().Get("X-Cache"), en2.Body)
+	}
+	clk.advance(11 * time.Second) // s-maxage wins over max-age
+	if x := do(h, "GET", "/p", "Accept-Language", "en").Header().Get("X-Cache"); x != "MISS" {
+		t.Fatalf("after s-maxage X-Cache = %q; want MISS", x)
+	}
+}
+
+func TestHTTPPerUserAndKeyHeaders(t *testing.T) {
+	clk := newClock()
+	o := &origin{}
+	perUser := func(r *http.Request) (string, bool) {
+		u, ok := strings.CutPrefix(r.Header.Get("Authorization"), "User ")
+		return u, ok
+	}
+	h := newHTTP(t, clk, nil, WithPerUserKey(perUser), WithKeyHeaders("x-tenant")).Handler(o)
+	a := do(h, "GET", "/me", "Authorization", "User ann")
+	b := do(h, "GET", "/me", "Authorization", "User bob")
+	if a.Body.String() == b.Body.String() {
+		t.Fatal("two users got one response")
+	}
+	if x := do(h, "GET", "/me", "Authorization", "User ann").Header().Get("X-Cache"); x != "HIT" {
+		t.Fatalf("ann again X-Cache = %q; want HIT", x)
+	}
+	if x := do(h, "GET", "/me", "Authorization", "Basic zzz").Header().Get("X-Cache"); x != "" {
+		t.Fatalf("unknown credentials X-Cache = %q; want a bypass", x)
+	}
+	do(h, "GET", "/t", "X-Tenant", "1")
+	if x := do(h, "GET", "/t", "X-Tenant", "2").Header().Get("X-Cache"); x != "MISS" {
+		t.Fatalf("other tenant X-Cache = %q; want MISS", x)
+	}
+	if x := do(h, "GET", "/t", "X-Tenant", "1").Header().Get("X-Cache"); x != "HIT" {
+		t.Fatalf("same tenant X-Cache = %q; want HIT", x)
+	}
+}
+
+func TestHTTPStaleWhileRevalidate(t *testing.T) {
+	clk := newClock()
+	o := &origin{}
+	hc := newHTTP(t, clk, []Option{WithStaleWhileRevalidate(time.Minute)})
+	h := hc.Handler(o)
+	first := do(h, "GET", "/s")
+	clk.advance(61 * time.Second)
+	stale := do(h, "GET", "/s")
+	if stale.Header().Get("X-Cache") != "STALE" || stale.Body.String() != first.Body.String() {
+		t.Fatalf("X-Cache = %q body %q; want STALE with the old body", stale.Header().Get("X-Cache"), stale.Body)
+	}
+	waitIdle(t, hc.store)
+	fresh := do(h, "GET", "/s")
+	if fresh.Header().Get("X-Cache") != "HIT" || fresh.Body.String() == first.Body.String() {
+		t.Fatalf("after refresh X-Cache = %q body %q", fresh.Header().Get("X-Cache"), fresh.Body)
+	}
+	if o.calls.Load() != 2 {
+		t.Fatalf("origin called %d times; want 2", o.calls.Load())
+	}
+}
+
+func TestHTTPLargeBodyNotStored(t *testing.T) {
+	o := &origin{body: strings.Repeat("x", 100)}
+	h := newHTTP(t, newClock(), nil, WithMaxBody(50)).Handler(o)
+	do(h, "GET", "/big")
+	w := do(h, "GET", "/big")
+	if w.Header().Get("X-Cache") != "MISS" || w.Body.Len() != 100 {
+		t.Fatalf("big body X-Cache = %q len %d", w.Header().Get("X-Cache"), w.Body.Len())
+	}
+}
+
+func TestNewHTTPCacheRejects(t *testing.T) {
+	store := newCache[Response](t)
+	for name, f := range map[string]func() (*HTTPCache, error){
+		"nil store": func() (*HTTPCache, error) { return NewHTTPCache(nil, time.Minute) },
+		"ttl":       func() (*HTTPCache, error) { return NewHTTPCache(store, 0) },
+		"status":    func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithStatuses(99)) },
+		"per user":  func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithPerUserKey(nil)) },
+		"max body":  func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithMaxBody(0)) },
+	} {
+		if _, err := f(); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestHTTPEndToEndRedis runs a real server over a Redis-backed store, with
+// a handler that streams its body with io.Copy and one served by a second
+// replica.
+func TestHTTPEndToEndRedis(t *testing.T) {
+	r := testenv.NewRedis(t)
+	var calls atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /doc", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.Copy(w, strings.NewReader(strings.Repeat("doc ", 1000)))
+	})
+	newServer := func() *httptest.Server {
+		store := redisCache[Response](t, r)
+		hc, err := NewHTTPCache(store, time.Minute, WithStatuses(200, 203))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := httptest.NewServer(hc.Handler(mux))
+		t.Cleanup(s.Close)
+		return s
+	}
+	s1, s2 := newServer(), newServer()
+	get := func(s *httptest.Server) (string, string) {
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", s.URL+"/doc", nil)
+		req.Host = "docs.example" // both replicas sit behind one name
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.Header.Get("X-Cache"), string(b)
+	}
+	x1, b1 := get(s1)
+	x2, b2 := get(s2)
+	if x1 != "MISS" || x2 != "HIT" || b1 != b2 || len(b1) != 4000 {
+		t.Fatalf("X-Cache %q then %q, bodies %d/%d bytes", x1, x2, len(b1), len(b2))
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("handler called %d times; want 1", calls.Load())
+	}
+}
