@@ -14,20 +14,29 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Defaults, each changed by the option named with it.
+// Defaults, each changed by the option named in its comment.
 const (
-	DefaultAccessTTL    = 15 * time.Minute   // WithAccessTTL
-	DefaultRefreshTTL   = 7 * 24 * time.Hour // WithRefreshTTL
-	DefaultLeeway       = 30 * time.Second   // WithLeeway
-	MaxLeeway           = 60 * time.Second
-	DefaultMaxTokenSize = 4096 // bytes, WithMaxTokenSize
-	// DefaultAccessCookie, DefaultRefreshCookie and DefaultCSRFCookie use the
-	// __Host- prefix: the browser only accepts them over HTTPS, with Path=/
-	// and no Domain, so a sibling subdomain cannot plant or overwrite them.
+	// DefaultAccessTTL is the lifetime of access tokens ([WithAccessTTL]).
+	DefaultAccessTTL = 15 * time.Minute
+	// DefaultRefreshTTL is the lifetime of refresh tokens ([WithRefreshTTL]).
+	DefaultRefreshTTL = 7 * 24 * time.Hour
+	// DefaultLeeway is the clock skew allowed on exp, nbf and iat
+	// ([WithLeeway]).
+	DefaultLeeway = 30 * time.Second
+	// MaxLeeway is the largest leeway [WithLeeway] accepts.
+	MaxLeeway = 60 * time.Second
+	// DefaultMaxTokenSize caps a token's length in bytes before parsing
+	// ([WithMaxTokenSize]).
+	DefaultMaxTokenSize = 4096
+	// DefaultAccessCookie, DefaultRefreshCookie and DefaultCSRFCookie are the
+	// cookie names ([WithCookies]). The __Host- prefix makes the browser
+	// accept them only over HTTPS, with Path=/ and no Domain, so a sibling
+	// subdomain cannot plant or overwrite them.
 	DefaultAccessCookie  = "__Host-access"
 	DefaultRefreshCookie = "__Host-refresh"
 	DefaultCSRFCookie    = "__Host-csrf"
-	// CSRFHeader carries the CSRF token on cookie-authenticated unsafe requests.
+	// CSRFHeader carries the CSRF token on cookie-authenticated unsafe
+	// requests.
 	CSRFHeader = "X-CSRF-Token"
 )
 
@@ -129,7 +138,6 @@ type Auth[C any, P ClaimsPointer[C]] struct {
 	cfg   config
 	state atomic.Pointer[ringState]
 	cop   *http.CrossOriginProtection
-	// problem bodies are rendered once.
 }
 
 type ringState struct {
