@@ -391,10 +391,12 @@ func (a *App) routes() (http.Handler, error) {
 		r.Post("/auth/refresh", a.handleRefresh)
 		r.With(a.auth.Optional).Post("/auth/logout", a.handleLogout)
 		r.Route("/api/v1", func(r chi.Router) {
-			r.Use(a.auth.Middleware, securehdr.NoStore, a.setUserID)
+			r.Use(a.auth.Middleware, a.setUserID)
+			// The list is cached (per user) by the service and may be kept
+			// briefly by the client; everything else is never stored.
 			r.With(a.caches.list).Get("/users", a.handleListUsers)
-			r.Get("/users/{id}", a.handleGetUser)
-			r.Post("/users", a.handleCreateUser)
+			r.With(securehdr.NoStore).Get("/users/{id}", a.handleGetUser)
+			r.With(securehdr.NoStore).Post("/users", a.handleCreateUser)
 		})
 		r.Route("/export", func(r chi.Router) {
 			r.Use(a.auth.Middleware, a.setUserID)

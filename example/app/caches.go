@@ -17,6 +17,8 @@ type caches struct {
 	a     *App
 	users *cachex.Cache[User]
 	list  func(http.Handler) http.Handler
+
+	version *listVersion
 }
 
 const userTTL = 5 * time.Minute
@@ -40,7 +42,7 @@ func newCaches(a *App) (*caches, error) {
 		return nil, err
 	}
 	c := &caches{a: a, users: users}
-	if c.list, err = newListCache(a); err != nil {
+	if c.list, err = newListCache(a, c); err != nil {
 		return nil, err
 	}
 	return c, nil

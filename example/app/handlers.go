@@ -171,6 +171,8 @@ func (a *App) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, "list users", err)
 		return
 	}
+	w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(listTTL/time.Second)))
+	w.Header().Add("Vary", "Authorization")
 	page := usersPage{Users: users}
 	if len(users) == limit {
 		next := users[len(users)-1].ID
