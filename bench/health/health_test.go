@@ -27,6 +27,7 @@ func run(b *testing.B, h http.Handler) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			rec := httptest.NewRecorder()
@@ -37,6 +38,10 @@ func run(b *testing.B, h http.Handler) {
 			}
 		}
 	})
+	// CPU time per request, summed over the parallel goroutines (and GC).
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
 }
 
 // BenchmarkBare is the baseline: a handler that writes a small JSON body.
