@@ -43,3 +43,21 @@ func TestCSRFBindingIsNotTheToken(t *testing.T) {
 		t.Errorf("csrfBinding(abc) = %q; want a 43-byte hash", b)
 	}
 }
+
+func TestCheckOrigin(t *testing.T) {
+	a, _ := newTestAuth(t)
+	for _, tt := range []struct {
+		name string
+		req  req
+		ok   bool
+	}{
+		{"same origin", req{method: "POST", headers: map[string]string{"Sec-Fetch-Site": "same-origin"}}, true},
+		{"non-browser client", req{method: "POST"}, true},
+		{"cross-site POST", req{method: "POST", headers: map[string]string{"Sec-Fetch-Site": "cross-site"}}, false},
+		{"cross-site GET", req{method: "GET", headers: map[string]string{"Sec-Fetch-Site": "cross-site"}}, true},
+	} {
+		if err := a.CheckOrigin(tt.req.build()); (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrCSRF)) {
+			t.Errorf("CheckOrigin(%s) = %v; want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+}

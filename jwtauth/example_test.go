@@ -2,6 +2,7 @@ package jwtauth_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -207,4 +208,47 @@ func ExampleAuth_SetCookies() {
 	// __Host-access true true false
 	// __Host-refresh true true true
 	// __Host-csrf false true true
+}
+
+// A refresh endpoint for browser clients: the refresh token arrives in its
+// cookie, so the endpoint checks the origin itself.
+func ExampleAuth_RefreshTokenFromCookie() {
+	key, _ := jwtauth.HS256Key("k1", secret)
+	ring, _ := jwtauth.NewKeyRing(key)
+	auth, _ := jwtauth.New[jwtauth.Claims](ring, jwtauth.WithRefreshStore(jwtauth.NewMemoryStore()))
+	load := func(_ context.Context, subject string) (jwtauth.Claims, error) {
+		c := jwtauth.Claims{}
+		c.Subject = subject
+		return c, nil
+	}
+	refresh := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := auth.CheckOrigin(r); err != nil {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		set, err := auth.Refresh(r.Context(), auth.RefreshTokenFromCookie(r), load)
+		if err != nil {
+			auth.ClearCookies(w)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		auth.SetCookies(w, set)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(set)
+	})
+
+	c := jwtauth.Claims{}
+	c.Subject = "user-1"
+	login, _ := auth.Issue(context.Background(), c)
+	for _, site := range []string{"same-origin", "cross-site"} {
+		r := httptest.NewRequest("POST", "/auth/refresh", nil)
+		r.AddCookie(&http.Cookie{Name: jwtauth.DefaultRefreshCookie, Value: login.RefreshToken})
+		r.Header.Set("Sec-Fetch-Site", site)
+		w := httptest.NewRecorder()
+		refresh.ServeHTTP(w, r)
+		fmt.Println(site, w.Code)
+	}
+	// Output:
+	// same-origin 200
+	// cross-site 403
 }
