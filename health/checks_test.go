@@ -64,6 +64,7 @@ func TestRedisPing(t *testing.T) {
 		ok     bool
 	}{
 		{"up", r.Client, true},
+		{"cluster", testenv.RedisCluster(t), true},
 		{"closed port", down, false},
 	}
 	for _, tt := range tests {
