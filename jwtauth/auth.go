@@ -149,9 +149,6 @@ type ringState struct {
 // mistakes (a leeway over 60 s, a __Host- cookie with a path, a bad trusted
 // origin) are reported here.
 func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P], error) {
-	if ring == nil {
-		return nil, errors.New("jwtauth: nil key ring")
-	}
 	cfg := config{
 		accessTTL:     DefaultAccessTTL,
 		refreshTTL:    DefaultRefreshTTL,
@@ -195,7 +192,9 @@ func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P],
 			return nil, fmt.Errorf("jwtauth: trusted origin: %w", err)
 		}
 	}
-	a.SetKeyRing(ring)
+	if err := a.SetKeyRing(ring); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -224,7 +223,10 @@ func checkCookies(c *config) error {
 
 // SetKeyRing replaces the key ring; tokens signed with keys no longer in the
 // ring stop verifying at once. Safe to call while requests are served.
-func (a *Auth[C, P]) SetKeyRing(ring *KeyRing) {
+func (a *Auth[C, P]) SetKeyRing(ring *KeyRing) error {
+	if ring == nil {
+		return errors.New("jwtauth: nil key ring")
+	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(ring.methods),
 		jwt.WithLeeway(a.cfg.leeway),
@@ -242,6 +244,7 @@ func (a *Auth[C, P]) SetKeyRing(ring *KeyRing) {
 		opts = append(opts, jwt.WithAudience(a.cfg.audience...))
 	}
 	a.state.Store(&ringState{ring: ring, parser: jwt.NewParser(opts...)})
+	return nil
 }
 
 // Verify checks an access token and returns its claims. Every refusal wraps

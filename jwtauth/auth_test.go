@@ -132,6 +132,10 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 	if _, err := New[Claims](nil); err == nil {
 		t.Error("New(nil ring) = nil error; want an error")
 	}
+	a, _ := New[Claims](ring)
+	if err := a.SetKeyRing(nil); err == nil {
+		t.Error("SetKeyRing(nil) = nil error; want an error")
+	}
 	ok := []Option{WithLeeway(MaxLeeway), WithCookies("a", "r", "c"), WithRefreshCookiePath("/auth/refresh"),
 		WithTrustedOrigins("https://app.example.com"), WithoutCookies(), WithMaxTokenSize(8192)}
 	if _, err := New[Claims](ring, ok...); err != nil {
@@ -146,7 +150,9 @@ func TestVerifyRejections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.SetKeyRing(testRing(t, testKey(t, "k1", testSecret), testKey(t, "k0", []byte("previous-secret-previous-secret-!")), edKey))
+	if err := a.SetKeyRing(testRing(t, testKey(t, "k1", testSecret), testKey(t, "k0", []byte("previous-secret-previous-secret-!")), edKey)); err != nil {
+		t.Fatal(err)
+	}
 	now := clk.Now()
 	base := func() jwt.MapClaims {
 		return jwt.MapClaims{
@@ -281,7 +287,9 @@ func TestKeyRotation(t *testing.T) {
 	oldToken, _ := mustSign(t, a, userClaims("u1"))
 
 	newKey := testKey(t, "k2", []byte("the-next-secret-the-next-secret!"))
-	a.SetKeyRing(testRing(t, newKey, oldKey))
+	if err := a.SetKeyRing(testRing(t, newKey, oldKey)); err != nil {
+		t.Fatal(err)
+	}
 	newToken, _ := mustSign(t, a, userClaims("u1"))
 	for name, tok := range map[string]string{"old": oldToken, "new": newToken} {
 		if _, err := a.Verify(context.Background(), tok); err != nil {
@@ -293,7 +301,9 @@ func TestKeyRotation(t *testing.T) {
 		t.Errorf("new token kid = %v; want k2", hdr.Header["kid"])
 	}
 
-	a.SetKeyRing(testRing(t, newKey))
+	if err := a.SetKeyRing(testRing(t, newKey)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := a.Verify(context.Background(), oldToken); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("Verify(old token after retirement) = %v; want ErrUnknownKey", err)
 	}
