@@ -178,7 +178,7 @@ func WithHiddenOutput() Option { return func(c *config) { c.hideOutput = true } 
 // WithStatusHook sets a function called when a check's status changes
 // (including its first result), never on an unchanged probe. It is called
 // synchronously, in registration order, before the run's results are served:
-// keep it fast (log, enqueue an alert).
+// keep it fast (log, enqueue an alert). A panic in it is recovered and dropped.
 func WithStatusHook(fn func(Change)) Option { return func(c *config) { c.hook = fn } }
 
 type check struct {
@@ -418,7 +418,7 @@ func (c *Checker) runRound(r *round) {
 		res := rep.Checks[i]
 		if res.Status != ch.last {
 			if c.cfg.hook != nil {
-				c.cfg.hook(Change{Check: ch.name, From: ch.last, To: res.Status, Err: res.Err, Time: start})
+				callHook(c.cfg.hook, Change{Check: ch.name, From: ch.last, To: res.Status, Err: res.Err, Time: start})
 			}
 			ch.last = res.Status
 		}
@@ -430,6 +430,13 @@ func (c *Checker) runRound(r *round) {
 	r.snap = s
 	close(r.done)
 	c.mu.Unlock()
+}
+
+// callHook calls the status hook; a panic in it is dropped so that it can
+// neither stop the run from being published nor crash the process.
+func callHook(hook func(Change), ch Change) {
+	defer func() { _ = recover() }()
+	hook(ch)
 }
 
 // begin starts ch unless a call of it is still in progress (for instance one

@@ -410,3 +410,11 @@ func TestProbesDoNotQueueBehindRun(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusHookPanicIsContained(t *testing.T) {
+	c := mustNew(t, WithCheck("db", pass), WithStatusHook(func(Change) { panic("hook bug") }))
+	rep, err := c.Report(context.Background())
+	if err != nil || rep.Status != StatusPass {
+		t.Fatalf("Report = %+v, %v; want pass", rep, err)
+	}
+}
