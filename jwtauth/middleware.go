@@ -75,8 +75,12 @@ func (a *Auth[C, P]) tokenFrom(r *http.Request) (token string, fromCookie bool) 
 
 // RequireRole returns middleware, placed after [Auth.Middleware], that lets
 // a request through only if its claims list at least one of roles: 401
-// without claims, 403 otherwise.
+// without claims, 403 otherwise. It panics when given no role, a mistake
+// that would otherwise refuse every request.
 func (a *Auth[C, P]) RequireRole(roles ...string) func(http.Handler) http.Handler {
+	if len(roles) == 0 {
+		panic("jwtauth: RequireRole needs at least one role")
+	}
 	want := append([]string(nil), roles...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

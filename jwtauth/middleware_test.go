@@ -190,6 +190,16 @@ func TestRequireRole(t *testing.T) {
 	}
 }
 
+func TestRequireRoleNeedsARole(t *testing.T) {
+	a, _ := newTestAuth(t)
+	defer func() {
+		if recover() == nil {
+			t.Error("RequireRole() did not panic")
+		}
+	}()
+	a.RequireRole()
+}
+
 func BenchmarkMiddleware(b *testing.B) {
 	a, _ := newTestAuth(b)
 	token, _ := mustSign(b, a, userClaims("u1", "admin", "user"))
