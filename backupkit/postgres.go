@@ -128,8 +128,13 @@ func NewPostgresSource(connString string, opts ...PostgresOption) (*PostgresSour
 // wrapping [ErrSourceFailed] with the end of pg_dump's stderr.
 func (s *PostgresSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
 	info := SourceInfo{Kind: "postgres", Format: s.c.format, Database: s.cfg.Database, Tool: "pg_dump"}
-	info.ToolVersion = toolVersion(ctx, s.c.tool("pg_dump"))
-	info.ServerVersion = serverVersion(ctx, s.cfg)
+	// The versions are looked up while the dump runs, not before it.
+	versions := make(chan struct{})
+	go func() {
+		defer close(versions)
+		info.ToolVersion = toolVersion(ctx, s.c.tool("pg_dump"))
+		info.ServerVersion = serverVersion(ctx, s.cfg)
+	}()
 	dbname, env := connArgs(s.conn, s.cfg)
 	args := []string{"--dbname=" + dbname, "--no-password"}
 	if s.c.format == CustomFormat {
@@ -138,7 +143,9 @@ func (s *PostgresSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, e
 		args = append(args, "--format=plain")
 	}
 	args = append(args, s.c.extra...)
-	if err := run(ctx, s.c.tool("pg_dump"), args, env, nil, w); err != nil {
+	err := run(ctx, s.c.tool("pg_dump"), args, env, nil, w)
+	<-versions
+	if err != nil {
 		return info, fmt.Errorf("%w: %w", ErrSourceFailed, err)
 	}
 	return info, nil

@@ -46,27 +46,41 @@ go build -o "$work/covet-backup" ./backupkit/cmd/covet-backup
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-: >"$work/base.t"; : >"$work/gzip.t"; : >"$work/zstd.t"
+: >"$work/base.t"
+variants=(gzip plain7 zstd)
+declare -A args=(
+  [gzip]="-compression gzip"                      # the default: custom format, pgzip level 6
+  [plain7]="-compression gzip -level 7 -format plain" # same SQL as the baseline, pgzip level 7
+  [zstd]="-compression zstd"                      # custom format, zstd default level
+)
+declare -A label=(
+  [gzip]="backupkit gzip 6, custom (default)"
+  [plain7]="backupkit gzip 7, plain"
+  [zstd]="backupkit zstd, custom"
+)
+declare -A size
+for v in "${variants[@]}"; do : >"$work/$v.t"; done
 for i in $(seq 1 "$RUNS"); do
   t0=$(now); pg_dump "$URL" | gzip >"$work/base.sql.gz"; t1=$(now)
   echo "$t1 - $t0" | bc >>"$work/base.t"
   base_size=$(stat -c %s "$work/base.sql.gz")
-
-  rm -rf "$work/store-gzip"
-  t0=$(now); "$work/covet-backup" -url "$URL" -dir "$work/store-gzip" -compression gzip >/dev/null; t1=$(now)
-  echo "$t1 - $t0" | bc >>"$work/gzip.t"
-  gzip_size=$(stat -c %s "$work"/store-gzip/*.backup)
-
-  rm -rf "$work/store-zstd"
-  t0=$(now); "$work/covet-backup" -url "$URL" -dir "$work/store-zstd" -compression zstd >/dev/null; t1=$(now)
-  echo "$t1 - $t0" | bc >>"$work/zstd.t"
-  zstd_size=$(stat -c %s "$work"/store-zstd/*.backup)
-  echo "run $i: pg_dump|gzip $(tail -1 "$work/base.t")s, backupkit gzip $(tail -1 "$work/gzip.t")s, zstd $(tail -1 "$work/zstd.t")s" >&2
+  line="run $i: pg_dump|gzip $(tail -1 "$work/base.t")s"
+  for v in "${variants[@]}"; do
+    rm -rf "$work/store-$v"
+    # shellcheck disable=SC2086
+    t0=$(now); "$work/covet-backup" -url "$URL" -dir "$work/store-$v" ${args[$v]} >/dev/null; t1=$(now)
+    echo "$t1 - $t0" | bc >>"$work/$v.t"
+    size[$v]=$(stat -c %s "$work"/store-"$v"/*.backup)
+    line="$line, $v $(tail -1 "$work/$v.t")s"
+  done
+  echo "$line" >&2
 done
 
-b=$(median <"$work/base.t"); g=$(median <"$work/gzip.t"); z=$(median <"$work/zstd.t")
-printf '\n%-36s %10s %8s %14s %10s\n' "backup of users (1,000,000 rows)" "median s" "ratio" "output bytes" "size ratio"
-printf '%-36s %10.2f %8s %14d %10s\n' 'pg_dump | gzip (plain SQL, gzip -6)' "$b" "1.00" "$base_size" "1.00"
-printf '%-36s %10.2f %8.2f %14d %10.2f\n' 'backupkit gzip (custom -Z0, pgzip 6)' "$g" "$(echo "$g / $b" | bc -l)" "$gzip_size" "$(echo "$gzip_size / $base_size" | bc -l)"
-printf '%-36s %10.2f %8.2f %14d %10.2f\n' 'backupkit zstd (custom -Z0, zstd 3)' "$z" "$(echo "$z / $b" | bc -l)" "$zstd_size" "$(echo "$zstd_size / $base_size" | bc -l)"
-echo "runs: $RUNS each, alternated; $(nproc) cores"
+b=$(median <"$work/base.t")
+printf '\n%-40s %9s %7s %13s %10s\n' "backup of users (1,000,000 rows)" "median s" "ratio" "output bytes" "size ratio"
+printf '%-40s %9.2f %7s %13d %10s\n' 'pg_dump | gzip (plain SQL, gzip -6)' "$b" "1.00" "$base_size" "1.000"
+for v in "${variants[@]}"; do
+  m=$(median <"$work/$v.t")
+  printf '%-40s %9.2f %7.2f %13d %10.3f\n' "${label[$v]}" "$m" "$(echo "$m / $b" | bc -l)" "${size[$v]}" "$(echo "${size[$v]} / $base_size" | bc -l)"
+done
+echo "runs: $RUNS each, alternated; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
