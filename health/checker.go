@@ -191,11 +191,13 @@ type check struct {
 }
 
 type execution struct {
-	ctx   context.Context
-	start time.Time
-	done  chan struct{}
-	err   error         // set before done is closed
-	dur   time.Duration // set before done is closed
+	expired <-chan struct{}    // the call's context is done (timeout or Close)
+	ctxErr  func() error       // the call's context's Err
+	cancel  context.CancelFunc // cancels the call's context
+	start   time.Time
+	done    chan struct{}
+	err     error         // set before done is closed
+	dur     time.Duration // set before done is closed
 }
 
 type round struct {
@@ -219,9 +221,9 @@ type Checker struct {
 	inflight *round
 	closed   bool
 
-	base   context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	shut    atomic.Bool   // Close has begun: new calls start cancelled
+	closing chan struct{} // closed by Close, stops the background loop
+	wg      sync.WaitGroup
 
 	maxTimeout time.Duration // the longest check timeout: how long a run can last
 
@@ -283,7 +285,7 @@ func New(opts ...Option) (*Checker, error) {
 		c.byName[cc.name] = ch
 	}
 	c.start = c.now()
-	c.base, c.cancel = context.WithCancel(context.Background())
+	c.closing = make(chan struct{})
 	c.drainOnly = c.newSnapshot(Report{Status: StatusPass, Time: c.start}, c.start)
 	c.sys = newSampler(c)
 	if cfg.interval > 0 {
@@ -320,8 +322,16 @@ func (c *Checker) Close() error {
 		return nil
 	}
 	c.closed = true
+	c.shut.Store(true)
+	close(c.closing)
 	c.mu.Unlock()
-	c.cancel()
+	for _, ch := range c.checks {
+		ch.mu.Lock()
+		if ch.exec != nil {
+			ch.exec.cancel()
+		}
+		ch.mu.Unlock()
+	}
 	c.wg.Wait()
 	return nil
 }
@@ -329,13 +339,15 @@ func (c *Checker) Close() error {
 func (c *Checker) loop(tick <-chan time.Time, stop func()) {
 	defer c.wg.Done()
 	defer stop()
-	_, _ = c.run(c.base, true)
+	// A run always ends (at the latest at its checks' timeouts, sooner
+	// once Close cancels them), so it needs no context of its own.
+	_, _ = c.run(context.Background(), true)
 	for {
 		select {
-		case <-c.base.Done():
+		case <-c.closing:
 			return
 		case <-tick:
-			_, _ = c.run(c.base, true)
+			_, _ = c.run(context.Background(), true)
 		}
 	}
 }
@@ -447,9 +459,12 @@ func (c *Checker) begin(ch *check) *execution {
 	if ch.exec != nil {
 		return ch.exec
 	}
-	ctx, cancel := context.WithTimeout(c.base, ch.timeout)
-	e := &execution{ctx: ctx, start: c.now(), done: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), ch.timeout)
+	e := &execution{expired: ctx.Done(), ctxErr: ctx.Err, cancel: cancel, start: c.now(), done: make(chan struct{})}
 	ch.exec = e
+	if c.shut.Load() { // Close has already cancelled the calls it saw
+		cancel()
+	}
 	go func() {
 		defer cancel()
 		err := call(ctx, ch.fn)
@@ -476,7 +491,7 @@ func call(ctx context.Context, fn CheckFunc) (err error) {
 func (c *Checker) await(ch *check, e *execution) Result {
 	select {
 	case <-e.done:
-	case <-e.ctx.Done():
+	case <-e.expired:
 	}
 	res := Result{Name: ch.name, Critical: ch.critical, ComponentType: ch.ctype, Time: e.start, Status: StatusPass}
 	select {
@@ -484,15 +499,15 @@ func (c *Checker) await(ch *check, e *execution) Result {
 		res.Err, res.Duration = e.err, e.dur
 		if res.Err != nil && !errors.Is(res.Err, ErrTimeout) && !errors.Is(res.Err, ErrClosed) {
 			switch {
-			case errors.Is(e.ctx.Err(), context.DeadlineExceeded):
+			case errors.Is(e.ctxErr(), context.DeadlineExceeded):
 				res.Err = fmt.Errorf("%w after %v: %w", ErrTimeout, ch.timeout, res.Err)
-			case c.base.Err() != nil:
+			case c.shut.Load():
 				res.Err = fmt.Errorf("%w: %w", ErrClosed, res.Err)
 			}
 		}
 	default:
 		res.Duration = c.now().Sub(e.start)
-		if errors.Is(e.ctx.Err(), context.DeadlineExceeded) {
+		if errors.Is(e.ctxErr(), context.DeadlineExceeded) {
 			res.Err = fmt.Errorf("%w after %v", ErrTimeout, ch.timeout)
 		} else {
 			res.Err = ErrClosed
