@@ -29,8 +29,8 @@ type PolicyOption func(*Policy)
 
 // WithLength sets the minimum (at least 8) and maximum (at least 64) length,
 // counted in Unicode characters.
-func WithLength(min, max int) PolicyOption {
-	return func(p *Policy) { p.min, p.max = min, max }
+func WithLength(minLen, maxLen int) PolicyOption {
+	return func(p *Policy) { p.min, p.max = minLen, maxLen }
 }
 
 // WithCharClasses requires at least one character of each class in classes.
