@@ -60,9 +60,9 @@ func remoteAddr(s string) netip.Addr {
 	return ip
 }
 
-// KeyByIP keys requests by [ClientIP]. It is the default, and as the
-// default it takes a faster path that builds the key without the call.
-var KeyByIP KeyFunc = ClientIP
+// KeyByIP keys requests by [ClientIP]. It is the default; as the default
+// (no [WithKeyFunc]) it takes a faster path that builds the key in place.
+func KeyByIP(r *http.Request) string { return ClientIP(r) }
 
 // KeyByHeader keys requests by the value of the named request header. The
 // header is chosen by the client: combine it with [KeyByIP] (see [KeyBy]) or

@@ -97,6 +97,7 @@ func WithErrorHandler(f func(w http.ResponseWriter, r *http.Request, err error))
 // use.
 type Limiter struct {
 	store  Store
+	mem    *MemoryStore // store, when it is one: keys are then looked up without allocating
 	rate   Rate
 	cfg    config
 	prefix string // name + ":" prefixed to every key
@@ -136,6 +137,7 @@ func New(store Store, rate Rate, opts ...Option) (*Limiter, error) {
 		c.errorH = defaultError
 	}
 	l := &Limiter{store: store, rate: rate, cfg: c, prefix: c.name + ":", now: time.Now}
+	l.mem, _ = store.(*MemoryStore)
 	l.policy = `"` + c.name + `";q=` + strconv.FormatInt(rate.Limit, 10) + ";w=" + strconv.FormatInt(ceilSeconds(rate.Period), 10)
 	return l, nil
 }
@@ -172,30 +174,33 @@ func (l *Limiter) AllowN(ctx context.Context, key string, cost int64) (Decision,
 // Many Requests with Retry-After, from the denied handler.
 func (l *Limiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var key string
-		if l.cfg.keyFn == nil {
-			// Build prefix+IP in one allocation.
-			var buf [96]byte
-			b := appendClientIP(append(buf[:0], l.prefix...), r)
-			if len(b) > len(l.prefix) {
-				key = string(b)
-			}
-		} else if k := l.cfg.keyFn(r); k != "" {
-			key = l.prefix + k
-		}
-		if key == "" {
-			if l.cfg.emptyKey == SkipEmptyKey {
-				next.ServeHTTP(w, r)
-				return
-			}
-			l.cfg.errorH(w, r, ErrEmptyKey)
-			return
-		}
 		cost := int64(1)
 		if l.cfg.costFn != nil {
 			cost = l.cfg.costFn(r)
 		}
-		d, err := l.store.Take(r.Context(), key, l.rate, l.cfg.alg, cost)
+		var d Decision
+		var err error
+		if l.cfg.keyFn == nil {
+			// The client IP appended to the prefix in a stack buffer.
+			var buf [96]byte
+			b := appendClientIP(append(buf[:0], l.prefix...), r)
+			switch {
+			case len(b) == len(l.prefix):
+				l.emptyKey(w, r, next)
+				return
+			case l.mem != nil:
+				d, err = l.mem.takeBytes(b, l.rate, l.cfg.alg, cost)
+			default:
+				d, err = l.store.Take(r.Context(), string(b), l.rate, l.cfg.alg, cost)
+			}
+		} else {
+			k := l.cfg.keyFn(r)
+			if k == "" {
+				l.emptyKey(w, r, next)
+				return
+			}
+			d, err = l.store.Take(r.Context(), l.prefix+k, l.rate, l.cfg.alg, cost)
+		}
 		if err != nil {
 			l.cfg.errorH(w, r, err)
 			return
@@ -207,6 +212,14 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func (l *Limiter) emptyKey(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if l.cfg.emptyKey == SkipEmptyKey {
+		next.ServeHTTP(w, r)
+		return
+	}
+	l.cfg.errorH(w, r, ErrEmptyKey)
 }
 
 // writeFields sets the RateLimit fields, legacy headers and, on denial,

@@ -243,3 +243,22 @@ func BenchmarkHandler(b *testing.B) {
 		}
 	})
 }
+
+func TestHandlerIPv6SharesSlash64(t *testing.T) {
+	for _, custom := range []bool{false, true} {
+		s := newMem(t, nil)
+		var opts []Option
+		if custom {
+			opts = append(opts, WithKeyFunc(KeyByIP))
+		}
+		h := newLimiter(t, s, PerHour(2), opts...).Handler(okHandler)
+		get(h, "[2001:db8:1:2::1]:1")
+		get(h, "[2001:db8:1:2::ffff]:1")
+		if w := get(h, "[2001:db8:1:2:aaaa::3]:1"); w.Code != http.StatusTooManyRequests {
+			t.Fatalf("custom=%v: third address in the same /64: status %d; want 429", custom, w.Code)
+		}
+		if w := get(h, "[2001:db8:1:3::1]:1"); w.Code != http.StatusNoContent {
+			t.Fatalf("custom=%v: another /64: status %d; want 204", custom, w.Code)
+		}
+	}
+}

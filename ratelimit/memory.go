@@ -18,14 +18,20 @@ const (
 	sweepBudget = 32
 	// evictSample is how many entries are compared when a full shard must evict.
 	evictSample = 8
+	// sweepGrace keeps an expired entry this long before the periodic sweep
+	// deletes it, so that a client returning soon reuses its entry instead of
+	// allocating a new one. Below the key cap memory may hold such entries a
+	// minute longer; at the cap they are the first to go.
+	sweepGrace = int64(time.Minute)
 )
 
 // MemoryStore is an in-process [Store]: a fixed number of shards, each a map
 // behind its own mutex, so there is no limiter-wide lock.
 //
-// Expired keys are dropped lazily when touched again, and every 256 decisions
-// a shard visits at most 32 entries to delete expired ones, so no request
-// ever pays for a full scan and no background goroutine is needed.
+// An expired key's entry is reset in place when the key is seen again, and
+// every 256 decisions a shard visits at most 32 entries to delete those
+// expired for over a minute, so no request ever pays for a full scan and no
+// background goroutine is needed.
 //
 // # Key cap
 //
@@ -106,13 +112,36 @@ func (s *MemoryStore) Take(_ context.Context, key string, r Rate, alg Algorithm,
 	if err := checkTake(r, alg, cost); err != nil {
 		return Decision{}, err
 	}
-	now := s.now().UnixNano()
 	sh := &s.shards[maphash.String(s.seed, key)&s.mask]
+	return sh.take(key, nil, s.now().UnixNano(), s.perCap, r, alg, cost), nil
+}
+
+// takeBytes is Take for a key held in a buffer: a key already present is
+// found without converting the buffer to a string.
+func (s *MemoryStore) takeBytes(key []byte, r Rate, alg Algorithm, cost int64) (Decision, error) {
+	if err := checkTake(r, alg, cost); err != nil {
+		return Decision{}, err
+	}
+	sh := &s.shards[maphash.Bytes(s.seed, key)&s.mask]
+	return sh.take("", key, s.now().UnixNano(), s.perCap, r, alg, cost), nil
+}
+
+// take decides under the shard lock; the key is key, or bkey when non-nil.
+func (sh *memShard) take(key string, bkey []byte, now int64, perCap int, r Rate, alg Algorithm, cost int64) Decision {
 	sh.mu.Lock()
-	st, ok := sh.m[key]
+	var st *state
+	var ok bool
+	if bkey != nil {
+		st, ok = sh.m[string(bkey)] // no allocation for a lookup
+	} else {
+		st, ok = sh.m[key]
+	}
 	if !ok {
-		if len(sh.m) >= s.perCap {
+		if len(sh.m) >= perCap {
 			sh.makeRoom(now)
+		}
+		if bkey != nil {
+			key = string(bkey)
 		}
 		st = new(state)
 		sh.m[key] = st
@@ -120,14 +149,18 @@ func (s *MemoryStore) Take(_ context.Context, key string, r Rate, alg Algorithm,
 	d := alg.apply(st, now, r, cost)
 	if st.exp <= now {
 		// Nothing worth keeping (e.g. a denied first request).
-		delete(sh.m, key)
+		if bkey != nil && key == "" {
+			delete(sh.m, string(bkey))
+		} else {
+			delete(sh.m, key)
+		}
 	}
 	sh.ops++
 	if sh.ops%sweepEvery == 0 {
-		sh.sweep(now, sweepBudget)
+		sh.sweep(now-sweepGrace, sweepBudget)
 	}
 	sh.mu.Unlock()
-	return d, nil
+	return d
 }
 
 // Len returns the number of keys held, expired or not.
@@ -142,17 +175,17 @@ func (s *MemoryStore) Len() int {
 	return n
 }
 
-// sweep deletes expired entries among at most budget visited ones and
-// reports how many it deleted. Map iteration starts at a random point, so
+// sweep deletes entries expired at before among at most budget visited ones
+// and reports how many it deleted. Map iteration starts at a random point, so
 // successive sweeps cover the whole map.
-func (sh *memShard) sweep(now int64, budget int) int {
+func (sh *memShard) sweep(before int64, budget int) int {
 	n := 0
 	for k, st := range sh.m {
 		if budget == 0 {
 			break
 		}
 		budget--
-		if st.exp <= now {
+		if st.exp <= before {
 			delete(sh.m, k)
 			n++
 		}

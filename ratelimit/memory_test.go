@@ -102,7 +102,7 @@ func TestMemoryExpiryAndSweep(t *testing.T) {
 	if n := s.Len(); n != 1000 {
 		t.Fatalf("Len = %d; want 1000", n)
 	}
-	c.Add(time.Second)
+	c.Add(time.Second + time.Minute)
 	// Every decision on a live key advances the sweep; each sweep deletes up
 	// to sweepBudget expired keys without any request scanning the map.
 	for i := 0; i < 40*sweepEvery; i++ {
