@@ -169,8 +169,8 @@ func (c *Cache[V]) nowMs() int64 { return c.cfg.now().UnixMilli() }
 // trouble reads as a miss.
 func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	var zero V
-	e := c.lookup(ctx, key)
-	if e == nil || e.notFound || c.nowMs() >= e.soft {
+	e, now := c.find(ctx, key, true)
+	if e == nil || e.notFound || now >= e.soft {
 		return zero, ErrNotFound
 	}
 	return e.val, nil
@@ -249,8 +249,7 @@ type loadFunc[V any] func(ctx context.Context) (V, time.Duration, error)
 // getOrLoad is GetOrLoad for callers that choose the TTL when loading. It
 // reports whether the entry returned is stale.
 func (c *Cache[V]) getOrLoad(ctx context.Context, key string, opts []ItemOption, load loadFunc[V]) (*entry[V], bool, error) {
-	e := c.lookup(ctx, key)
-	now := c.nowMs()
+	e, now := c.find(ctx, key, true)
 	if e != nil && now < e.soft {
 		if e.notFound {
 			return nil, false, ErrNotFound
@@ -391,7 +390,7 @@ func (c *Cache[V]) decodeEntry(b []byte) (*entry[V], error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := msgpack.Unmarshal(payload, &e.val); err != nil {
+	if err := c.codecs.unmarshal(payload, &e.val); err != nil {
 		return nil, errCorrupt
 	}
 	return e, nil
@@ -401,23 +400,26 @@ func (c *Cache[V]) decodeEntry(b []byte) (*entry[V], error) {
 // hit into the in-process tier). It returns nil on a miss and skips
 // entries past their hard expiry or whose tags were invalidated.
 func (c *Cache[V]) lookup(ctx context.Context, key string) *entry[V] {
-	return c.find(ctx, key, true)
+	e, _ := c.find(ctx, key, true)
+	return e
 }
 
 // lookupQuiet is lookup without counting.
 func (c *Cache[V]) lookupQuiet(ctx context.Context, key string) *entry[V] {
-	return c.find(ctx, key, false)
+	e, _ := c.find(ctx, key, false)
+	return e
 }
 
-func (c *Cache[V]) find(ctx context.Context, key string, count bool) *entry[V] {
+// find is lookup that also returns the time it judged the entry by.
+func (c *Cache[V]) find(ctx context.Context, key string, count bool) (*entry[V], int64) {
+	now := c.nowMs()
 	if c.local != nil {
 		if e, ok := c.local.GetIfPresent(key); ok {
-			now := c.nowMs()
 			if now < e.hard && c.tags.valid(ctx, e.tags) {
 				if count {
 					c.stats.local.hit(now >= e.soft)
 				}
-				return e
+				return e, now
 			}
 			c.local.Invalidate(key)
 		}
@@ -426,18 +428,18 @@ func (c *Cache[V]) find(ctx context.Context, key string, count bool) *entry[V] {
 		}
 	}
 	if c.rdb == nil {
-		return nil
+		return nil, now
 	}
-	e := c.redisGet(ctx, key, count)
+	e := c.redisGet(ctx, key, now, count)
 	if e != nil && c.local != nil {
 		c.local.Set(key, e)
 	}
-	return e
+	return e, now
 }
 
 // redisGet reads key from Redis. Missing, foreign, corrupt, expired or
 // invalidated values are misses; foreign and corrupt ones are deleted.
-func (c *Cache[V]) redisGet(ctx context.Context, key string, count bool) *entry[V] {
+func (c *Cache[V]) redisGet(ctx context.Context, key string, now int64, count bool) *entry[V] {
 	rctx, cancel := c.redisCtx(ctx)
 	b, err := c.rdb.Get(rctx, c.cfg.prefix+key).Bytes()
 	cancel()
@@ -460,7 +462,6 @@ func (c *Cache[V]) redisGet(ctx context.Context, key string, count bool) *entry[
 		}
 		return nil
 	}
-	now := c.nowMs()
 	if now >= e.hard || !c.tags.valid(ctx, e.tags) {
 		if count {
 			c.stats.redis.misses.Add(1)
@@ -483,13 +484,22 @@ func (c *Cache[V]) dropForeign(ctx context.Context, key string) {
 	}
 }
 
-// redisCtx bounds a Redis call by the configured timeout unless ctx already
-// ends sooner.
+// redisCtx bounds a Redis call by the timeout of WithTimeouts, if any,
+// unless ctx already ends sooner. Without it the client's own read and
+// write timeouts bound the call (New checks that it has them), which costs
+// nothing per call.
 func (c *Cache[V]) redisCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	if d, ok := ctx.Deadline(); ok && time.Until(d) <= c.cfg.redisTimeout {
+	return boundCtx(ctx, c.cfg.redisTimeout)
+}
+
+func boundCtx(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
 		return ctx, func() {}
 	}
-	return context.WithTimeout(ctx, c.cfg.redisTimeout)
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 func (c *Cache[V]) redisErr(op string, err error) error {

@@ -1,13 +1,16 @@
 package cachex
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"sync"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Compression names the algorithm applied to encoded values above the
@@ -84,10 +87,34 @@ type header struct {
 	tags     []tagRef
 }
 
-// codecs holds the compressors; a zero codecs handles S2 and none.
+// codecs holds the compressors and a pool of msgpack decoders; a zero
+// codecs handles S2 and none.
 type codecs struct {
 	zenc *zstd.Encoder
 	zdec *zstd.Decoder
+	decs sync.Pool // *decoder
+}
+
+// decoder is a msgpack decoder with the reader it reads from, pooled so
+// that decoding a value allocates nothing of its own.
+type decoder struct {
+	r bytes.Reader
+	d *msgpack.Decoder
+}
+
+// unmarshal decodes the msgpack value in b into v.
+func (c *codecs) unmarshal(b []byte, v any) error {
+	dec, _ := c.decs.Get().(*decoder)
+	if dec == nil {
+		dec = &decoder{}
+		dec.d = msgpack.NewDecoder(&dec.r)
+	}
+	dec.r.Reset(b)
+	dec.d.Reset(&dec.r)
+	err := dec.d.Decode(v)
+	dec.r.Reset(nil) // do not keep b alive from the pool
+	c.decs.Put(dec)
+	return err
 }
 
 func newCodecs(withZstd bool) (*codecs, error) {

@@ -37,18 +37,17 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		local:        true,
-		localBytes:   32 << 20,
-		localTTL:     time.Minute,
-		comp:         CompressionS2,
-		threshold:    1024,
-		negTTL:       5 * time.Second,
-		jitter:       0.1,
-		redisTimeout: 250 * time.Millisecond,
-		loadTimeout:  30 * time.Second,
-		invalidate:   true,
-		now:          time.Now,
-		rand:         rand.Float64,
+		local:       true,
+		localBytes:  32 << 20,
+		localTTL:    time.Minute,
+		comp:        CompressionS2,
+		threshold:   1024,
+		negTTL:      5 * time.Second,
+		jitter:      0.1,
+		loadTimeout: 30 * time.Second,
+		invalidate:  true,
+		now:         time.Now,
+		rand:        rand.Float64,
 	}
 }
 
@@ -146,8 +145,15 @@ func WithJitter(f float64) Option {
 	}
 }
 
-// WithTimeouts bounds each Redis call (default 250ms) and each load
+// WithTimeouts bounds each Redis call by redisCall and each load by load
 // (default 30s; a load outlives the callers that wait for it, up to this).
+//
+// By default Redis calls are bounded by the client's own read and write
+// timeouts (go-redis sets a few seconds unless told otherwise), which costs
+// nothing per call; a
+// redisCall bound gives each call a context deadline instead, at the cost
+// of a few allocations. New refuses a client without read or write timeouts
+// unless redisCall is set.
 func WithTimeouts(redisCall, load time.Duration) Option {
 	return func(c *config) {
 		if redisCall <= 0 || load <= 0 {
@@ -176,5 +182,26 @@ func (c *config) validate() error {
 	if !c.local && c.rdb == nil {
 		return errors.New("cachex: WithoutLocal needs WithRedis: the cache would have no tier")
 	}
+	if c.rdb != nil && c.redisTimeout == 0 && !clientBounded(c.rdb) {
+		return errors.New("cachex: the Redis client has no read or write timeout, so a stalled Redis would stall requests: set them on the client, or use WithTimeouts")
+	}
 	return nil
+}
+
+// clientBounded reports whether rdb puts deadlines on its own reads and
+// writes. It reads the client's initialised options, where go-redis has
+// turned "unset" into its default and "none" into 0 or -1.
+func clientBounded(rdb redis.UniversalClient) bool {
+	var r, w time.Duration
+	switch c := rdb.(type) {
+	case *redis.Client:
+		r, w = c.Options().ReadTimeout, c.Options().WriteTimeout
+	case *redis.ClusterClient:
+		r, w = c.Options().ReadTimeout, c.Options().WriteTimeout
+	case *redis.Ring:
+		r, w = c.Options().ReadTimeout, c.Options().WriteTimeout
+	default:
+		return false
+	}
+	return r > 0 && w > 0
 }

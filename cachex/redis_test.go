@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -183,5 +184,25 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestClientWithoutTimeouts(t *testing.T) {
+	unbounded := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ReadTimeout: -1})
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}, WriteTimeout: -1})
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}, ReadTimeout: -2})
+	t.Cleanup(func() { _ = unbounded.Close(); _ = cluster.Close(); _ = ring.Close() })
+	for _, rdb := range []redis.UniversalClient{unbounded, cluster, ring} {
+		if _, err := New[int](WithRedis(rdb), WithoutInvalidation()); err == nil || !strings.Contains(err.Error(), "timeout") {
+			t.Fatalf("New with %T without timeouts: %v; want an error", rdb, err)
+		}
+		c, err := New[int](WithRedis(rdb), WithoutInvalidation(), WithTimeouts(time.Second, time.Second))
+		if err != nil {
+			t.Fatalf("New with WithTimeouts: %v", err)
+		}
+		_ = c.Close()
+	}
+	if !clientBounded(redis.NewClient(&redis.Options{})) {
+		t.Fatal("a default client has timeouts")
 	}
 }

@@ -80,7 +80,7 @@ func (s *tagStore) refs(ctx context.Context, tags []string) ([]tagRef, error) {
 	if len(missing) == 0 {
 		return refs, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	ctx, cancel := boundCtx(ctx, s.timeout)
 	defer cancel()
 	gets := make([]*redis.StringCmd, len(missing))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -136,7 +136,7 @@ func (s *tagStore) bump(ctx context.Context, tags []string) error {
 		vers[i] = randomVersion()
 	}
 	if s.rdb != nil {
-		ctx, cancel := context.WithTimeout(ctx, s.timeout)
+		ctx, cancel := boundCtx(ctx, s.timeout)
 		defer cancel()
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, t := range tags {

@@ -1,0 +1,114 @@
+// Package cachexbench compares cachex with go-redis/cache on the same
+// struct values: a Redis hit (no in-process tier on either side) and an
+// in-process hit (cachex's otter tier against go-redis/cache's TinyLFU).
+package cachexbench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/covetgo/covet/cachex"
+	"github.com/covetgo/covet/internal/testenv"
+	gocache "github.com/go-redis/cache/v9"
+)
+
+// Object is the value both caches store.
+type Object struct {
+	ID        int64
+	Name      string
+	Email     string
+	Roles     []string
+	Score     float64
+	CreatedAt time.Time
+}
+
+var value = Object{
+	ID:        42,
+	Name:      "Ann Example",
+	Email:     "ann@example.com",
+	Roles:     []string{"admin", "beta"},
+	Score:     9.5,
+	CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+}
+
+func BenchmarkRedisHit(b *testing.B) {
+	ctx := context.Background()
+	r := testenv.NewRedis(b)
+	b.Run("cachex", func(b *testing.B) {
+		c, err := cachex.New[Object](cachex.WithRedis(r.Client), cachex.WithoutLocal())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		key := r.Key("cx-obj") // the same key shape as go-redis/cache's below
+		if err := c.Set(ctx, key, value, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := c.Get(ctx, key); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+	b.Run("go-redis-cache", func(b *testing.B) {
+		c := gocache.New(&gocache.Options{Redis: r.Client})
+		key := r.Key("gc-obj")
+		if err := c.Set(&gocache.Item{Ctx: ctx, Key: key, Value: value, TTL: time.Hour}); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			var v Object
+			for pb.Next() {
+				if err := c.Get(ctx, key, &v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
+
+func BenchmarkLocalHit(b *testing.B) {
+	ctx := context.Background()
+	b.Run("cachex", func(b *testing.B) {
+		c, err := cachex.New[Object]()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Set(ctx, "obj", value, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := c.Get(ctx, "obj"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+	b.Run("go-redis-cache", func(b *testing.B) {
+		c := gocache.New(&gocache.Options{LocalCache: gocache.NewTinyLFU(1000, time.Hour)})
+		if err := c.Set(&gocache.Item{Ctx: ctx, Key: "obj", Value: value, TTL: time.Hour}); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			var v Object
+			for pb.Next() {
+				if err := c.Get(ctx, "obj", &v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
