@@ -125,11 +125,34 @@ func (b *Backups) RestoreDatabase(ctx context.Context, id string) (backupkit.Man
 			return checkUsersTable(ctx, scratch.URL)
 		}, dst)
 	}
-	dst, err := backupkit.NewFileTarget(b.sqlitePath(), 0o600)
+	// Set the current database aside (with its WAL files) so the restore
+	// writes a fresh file; put it back if the restore fails.
+	path := b.sqlitePath()
+	aside := path + ".pre-restore-" + time.Now().UTC().Format("20060102T150405")
+	var moved []string
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Rename(path+suffix, aside+suffix); err == nil {
+			moved = append(moved, suffix)
+		} else if !os.IsNotExist(err) {
+			return backupkit.Manifest{}, err
+		}
+	}
+	undo := func() {
+		for _, suffix := range moved {
+			_ = os.Rename(aside+suffix, path+suffix)
+		}
+	}
+	dst, err := backupkit.NewFileTarget(path, 0o600)
 	if err != nil {
+		undo()
 		return backupkit.Manifest{}, err
 	}
-	return b.Restore(ctx, id, dst)
+	m, err := b.Restore(ctx, id, dst)
+	if err != nil {
+		_ = os.Remove(path)
+		undo()
+	}
+	return m, err
 }
 
 func checkUsersTable(ctx context.Context, url string) error {
