@@ -72,7 +72,9 @@ func TestSameHeaders(t *testing.T) {
 	a, b := httptest.NewRecorder(), httptest.NewRecorder()
 	ours(t, nil).ServeHTTP(a, request())
 	unrolled(policy).ServeHTTP(b, request())
-	if len(a.Header()) != len(b.Header()) {
+	c := httptest.NewRecorder()
+	byHand().ServeHTTP(c, request())
+	if len(a.Header()) != len(b.Header()) || len(c.Header()) != len(b.Header()) {
 		t.Fatalf("ours %d headers, unrolled %d:\n%v\n%v", len(a.Header()), len(b.Header()), a.Header(), b.Header())
 	}
 	for k, v := range b.Header() {
@@ -82,10 +84,34 @@ func TestSameHeaders(t *testing.T) {
 	}
 }
 
+// byHand writes the same ten headers from slices built once, the least any
+// middleware can do: its cost over bare is that of the header map growing
+// and being copied when the status is written, which every implementation
+// pays.
+func byHand() http.Handler {
+	ref := httptest.NewRecorder()
+	unrolled(policy).ServeHTTP(ref, request())
+	keys := make([]string, 0, len(ref.Header()))
+	vals := make([][]string, 0, len(ref.Header()))
+	for k, v := range ref.Header() {
+		if k != "Content-Type" {
+			keys, vals = append(keys, k), append(vals, v)
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		for i, k := range keys {
+			h[k] = vals[i]
+		}
+		bare(w, r)
+	})
+}
+
 // BenchmarkHeaders sends the ten default headers (CSP, eight others and
 // HSTS on an HTTPS request).
 func BenchmarkHeaders(b *testing.B) {
 	b.Run("impl=bare", func(b *testing.B) { run(b, bare) })
+	b.Run("impl=byhand", func(b *testing.B) { run(b, byHand()) })
 	b.Run("impl=securehdr", func(b *testing.B) { run(b, ours(b, nil)) })
 	b.Run("impl=unrolled", func(b *testing.B) { run(b, unrolled(policy)) })
 }
