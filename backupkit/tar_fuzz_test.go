@@ -65,3 +65,30 @@ func FuzzExtract(f *testing.F) {
 		})
 	})
 }
+
+// FuzzSafeName checks that no name safeName accepts can leave the target or
+// pass through a recorded link.
+func FuzzSafeName(f *testing.F) {
+	for _, s := range []string{"a", "a/b", "../a", "/a", "a/../../b", `a\..\b`, "./a", "a/./b/", "l/x", ""} {
+		f.Add(s)
+	}
+	links := map[string]bool{"l": true, "d/l": true}
+	f.Fuzz(func(t *testing.T, raw string) {
+		name, err := safeName(raw, links)
+		if err != nil {
+			return
+		}
+		if name == "" || name == "." || strings.HasPrefix(name, "/") || name == ".." ||
+			strings.HasPrefix(name, "../") || strings.Contains(name, "/../") || links[name] {
+			t.Fatalf("safeName(%q) = %q; accepted an unsafe name", raw, name)
+		}
+		if !filepath.IsLocal(name) {
+			t.Fatalf("safeName(%q) = %q; not local", raw, name)
+		}
+		for d := filepath.Dir(name); d != "."; d = filepath.Dir(d) {
+			if links[d] {
+				t.Fatalf("safeName(%q) = %q passes through link %q", raw, name, d)
+			}
+		}
+	})
+}
