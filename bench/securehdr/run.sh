@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the securehdr comparison in interleaved rounds (bare, byhand, securehdr
 # and unrolled/secure measured within a second of each other) so that load on a
-# shared machine hits all three alike, then summarises medians.
+# shared machine hits all four alike, then summarises medians.
 # Usage, from the bench module: ./securehdr/run.sh [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
