@@ -262,3 +262,37 @@ func BenchmarkHeaders(b *testing.B) {
 		})
 	}
 }
+
+func TestNonceConcurrent(t *testing.T) {
+	m := mustNew(t, Config{CSP: DefaultCSP().WithNonce()})
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(NonceFromContext(r.Context())))
+	}))
+	const workers, each = 8, 50
+	out := make(chan string, workers*each)
+	done := make(chan struct{})
+	for range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range each {
+				w := serve(h, httptest.NewRequest("GET", "/", nil))
+				nonce := w.Body.String()
+				if !strings.Contains(w.Header().Get("Content-Security-Policy"), "'nonce-"+nonce+"'") {
+					t.Errorf("nonce %q not in its own response's policy", nonce)
+				}
+				out <- nonce
+			}
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	close(out)
+	seen := make(map[string]bool)
+	for n := range out {
+		if seen[n] {
+			t.Fatalf("nonce %q issued twice", n)
+		}
+		seen[n] = true
+	}
+}
