@@ -11,6 +11,7 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -223,7 +224,8 @@ func (m *Manager) Backup(ctx context.Context, src Source) (Manifest, error) {
 	if err != nil {
 		return Manifest{}, err
 	}
-	stored := &hashWriter{w: up, h: sha256.New()}
+	sink := &errWriter{w: up}
+	stored := &hashWriter{w: sink, h: sha256.New()}
 	var enc io.WriteCloser = nopWriteCloser{stored}
 	if len(m.recipients) > 0 {
 		if enc, err = age.Encrypt(stored, m.recipients...); err != nil {
@@ -245,6 +247,10 @@ func (m *Manager) Backup(ctx context.Context, src Source) (Manifest, error) {
 		// under them; what they flush is discarded by the abort.
 		_ = cw.Close()
 		_ = up.Abort()
+		if werr := sink.failed(); werr != nil {
+			// The source stopped because the store did.
+			return Manifest{}, fmt.Errorf("backupkit: store: %w", werr)
+		}
 		if !errors.Is(err, ErrSourceFailed) {
 			err = fmt.Errorf("%w: %w", ErrSourceFailed, err)
 		}
@@ -338,6 +344,32 @@ func decompressor(c Compression, r io.Reader) (io.Reader, func(), error) {
 		return r, func() {}, nil
 	}
 	return nil, nil, fmt.Errorf("backupkit: unknown compression %q", c)
+}
+
+// errWriter remembers the first write error of the store's upload, to tell
+// a failing store from a failing source.
+type errWriter struct {
+	w   io.Writer
+	mu  sync.Mutex
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.mu.Lock()
+		if e.err == nil {
+			e.err = err
+		}
+		e.mu.Unlock()
+	}
+	return n, err
+}
+
+func (e *errWriter) failed() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
 }
 
 type nopWriteCloser struct{ io.Writer }

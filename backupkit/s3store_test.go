@@ -159,7 +159,8 @@ func TestS3StoreFailures(t *testing.T) {
 	}
 	// A failed upload makes the whole backup fail, with nothing recorded.
 	m := mustManager(t, s)
-	if _, err := m.Backup(ctx, NewReaderSource(bytes.NewReader(testData(8<<20)), "")); err == nil {
-		t.Fatal("Backup into a missing bucket succeeded")
+	_, err = m.Backup(ctx, NewReaderSource(bytes.NewReader(testData(8<<20)), ""))
+	if err == nil || errors.Is(err, ErrSourceFailed) {
+		t.Fatalf("Backup into a missing bucket = %v; want a store error, not ErrSourceFailed", err)
 	}
 }
