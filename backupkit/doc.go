@@ -54,6 +54,11 @@
 //
 // [WithProgress] reports bytes and rate while data flows, for a progress bar.
 //
-// Secrets never go on a command line: a password in a PostgreSQL URL is
-// passed to the tools in PGPASSWORD, a Redis password in REDISCLI_AUTH.
+// # Secrets
+//
+// A password in a PostgreSQL URL reaches pg_dump, pg_restore and psql through
+// PGPASSWORD, and a Redis password reaches redis-cli through REDISCLI_AUTH,
+// never through their command lines, which other local users can read. A
+// keyword/value connection string is passed as given: keep its password in
+// a .pgpass file instead.
 package backupkit
