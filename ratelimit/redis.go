@@ -156,6 +156,7 @@ type RedisStore struct {
 	now      func() time.Time
 	ctxAware bool // client stops at context deadlines by itself
 
+	lastArgs  atomic.Pointer[argsCache]
 	failures  atomic.Int64
 	openUntil atomic.Int64 // Unix ns; 0 when closed
 	mu        sync.Mutex   // serialises breaker transitions
@@ -316,8 +317,7 @@ func (s *RedisStore) Take(ctx context.Context, key string, r Rate, alg Algorithm
 	if !s.allowCall() {
 		return s.degraded(ctx, key, r, alg, cost)
 	}
-	res, err := s.run(ctx, []string{s.redisKey(key, alg)},
-		int(alg), r.Limit, int64(r.Period/time.Microsecond), r.burst(), cost)
+	res, err := s.run(ctx, []string{s.redisKey(key, alg)}, s.args(r, alg, cost)...)
 	if err == nil && len(res) != 4 {
 		err = fmt.Errorf("ratelimit: unexpected script reply of %d values", len(res))
 	}
@@ -338,6 +338,25 @@ func (s *RedisStore) Take(ctx context.Context, key string, r Rate, alg Algorithm
 		RetryAfter: time.Duration(res[2]) * time.Microsecond,
 		ResetAfter: time.Duration(res[3]) * time.Microsecond,
 	}, nil
+}
+
+// argsCache holds the script arguments of the last rate seen, already boxed:
+// a store usually serves one or a few rates, and boxing the large integers
+// anew would cost three allocations per decision.
+type argsCache struct {
+	rate Rate
+	alg  Algorithm
+	args [4]any
+}
+
+// args returns the script arguments for r, alg and cost.
+func (s *RedisStore) args(r Rate, alg Algorithm, cost int64) []any {
+	c := s.lastArgs.Load()
+	if c == nil || c.rate != r || c.alg != alg {
+		c = &argsCache{rate: r, alg: alg, args: [4]any{int(alg), r.Limit, int64(r.Period / time.Microsecond), r.burst()}}
+		s.lastArgs.Store(c)
+	}
+	return []any{c.args[0], c.args[1], c.args[2], c.args[3], cost}
 }
 
 type scriptResult struct {

@@ -84,7 +84,9 @@ func run(b *testing.B, h http.Handler, many bool) {
 	reportCPU(b, c0)
 }
 
-func covet(b *testing.B) http.Handler {
+func covet(b *testing.B) http.Handler { return covetWith(b, bare) }
+
+func covetWith(b *testing.B, next http.Handler) http.Handler {
 	s, err := ratelimit.NewMemoryStore()
 	if err != nil {
 		b.Fatal(err)
@@ -93,24 +95,28 @@ func covet(b *testing.B) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return l.Handler(bare)
+	return l.Handler(next)
 }
 
 // chiHTTPRate keys by the peer address, canonicalised, as covet's default
 // does when no ClientIPFrom… middleware ran.
-func chiHTTPRate() http.Handler {
+func chiHTTPRate() http.Handler { return chiHTTPRateWith(bare) }
+
+func chiHTTPRateWith(next http.Handler) http.Handler {
 	return httprate.LimitBy(bigLimit, time.Minute, func(r *http.Request) (string, error) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
 			return "", err
 		}
 		return httprate.CanonicalizeIP(host), nil
-	})(bare)
+	})(next)
 }
 
-func ululeMemory() http.Handler {
+func ululeMemory() http.Handler { return ululeMemoryWith(bare) }
+
+func ululeMemoryWith(next http.Handler) http.Handler {
 	l := ulule.New(ulmemory.NewStore(), ulule.Rate{Period: time.Minute, Limit: bigLimit})
-	return ulstdlib.NewMiddleware(l).Handler(bare)
+	return ulstdlib.NewMiddleware(l).Handler(next)
 }
 
 func BenchmarkMemory(b *testing.B) {
