@@ -2,6 +2,8 @@ package cachex
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -51,6 +53,30 @@ func BenchmarkGetRedisHit(b *testing.B) {
 		for pb.Next() {
 			if _, err := c.Get(ctx, "u"); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkHTTPHit(b *testing.B) {
+	store := newCache[Response](b)
+	hc, err := NewHTTPCache(store, time.Minute)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := hc.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":42,"name":"Ann Example"}`))
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/users/42?b=2&a=1", nil))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", "/users/42?b=2&a=1", nil))
+			if w.Header().Get("X-Cache") != "HIT" {
+				b.Fatal("not a hit")
 			}
 		}
 	})

@@ -187,13 +187,17 @@ func (h *HTTPCache) Handler(next http.Handler) http.Handler {
 // and the configured headers.
 func (h *HTTPCache) baseKey(r *http.Request, user string) string {
 	var b strings.Builder
+	b.Grow(64 + len(user) + len(r.Host) + len(r.URL.Path) + len(r.URL.RawQuery))
 	b.WriteString("http\x00GET\x00")
 	b.WriteString(user)
 	b.WriteByte(0)
 	b.WriteString(strings.ToLower(r.Host))
 	b.WriteString(r.URL.EscapedPath())
-	if r.URL.RawQuery != "" {
-		q, err := url.ParseQuery(r.URL.RawQuery)
+	if raw := r.URL.RawQuery; raw != "" && !strings.Contains(raw, "&") && !strings.Contains(raw, ";") {
+		b.WriteByte('?')
+		b.WriteString(raw) // one parameter: nothing to sort
+	} else if raw != "" {
+		q, err := url.ParseQuery(raw)
 		if err == nil {
 			b.WriteByte('?')
 			b.WriteString(q.Encode()) // sorted by key
@@ -226,7 +230,10 @@ func variantKey(base string, r *http.Request, vary []string) string {
 func (h *HTTPCache) serve(w http.ResponseWriter, r *http.Request, resp *Response, state string, now int64) {
 	hdr := w.Header()
 	for k, v := range resp.Header {
-		hdr[k] = v
+		// The slices are shared by every request served from this entry:
+		// capping them makes an append further down copy instead of
+		// writing into the shared array.
+		hdr[k] = v[:len(v):len(v)]
 	}
 	hdr.Set("X-Cache", state)
 	hdr.Set("Age", strconv.FormatInt(max(now-resp.Stored, 0)/1000, 10))
