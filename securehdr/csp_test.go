@@ -165,3 +165,39 @@ func FuzzCSP(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCSPReport checks that a report group and URL that validate can
+// neither end the Reporting-Endpoints string nor split the policy.
+func FuzzCSPReport(f *testing.F) {
+	f.Add("csp", "https://r.example.com/csp", true)
+	f.Add("g", "/r\"; x", false)
+	f.Add("a,b", "/r", true)
+	f.Add("g", "https://r.example.com/a;b", false)
+	f.Fuzz(func(t *testing.T, group, url string, nonce bool) {
+		c := DefaultCSP().ReportTo(group, url)
+		if nonce {
+			c.WithNonce().WithStrictDynamic()
+		}
+		p, err := c.compile()
+		if err != nil {
+			if !errors.Is(err, ErrInvalidCSP) {
+				t.Fatalf("error %v does not wrap ErrInvalidCSP", err)
+			}
+			return
+		}
+		if strings.Count(p.endpoints, `"`) != 2 || !strings.HasSuffix(p.endpoints, `"`) || strings.ContainsAny(p.endpoints, ",;\r\n") {
+			t.Fatalf("Reporting-Endpoints %q for group %q url %q", p.endpoints, group, url)
+		}
+		v := strings.Join(p.parts, "N")
+		want := 8 // seven directives, report-to, report-uri
+		if nonce {
+			want++ // script-src
+		}
+		if strings.Count(v, ";") != want || strings.ContainsAny(v, ",\r\n\x00") {
+			t.Fatalf("policy %q for group %q url %q", v, group, url)
+		}
+		if nonce != (len(p.parts) == 2) {
+			t.Fatalf("policy parts %q with nonce=%v", p.parts, nonce)
+		}
+	})
+}
