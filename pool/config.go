@@ -32,6 +32,8 @@ var ErrInvalidConfig = errors.New("pool: invalid configuration")
 // < 0 waits for the caller's context only.
 type Config struct {
 	// URL is postgres://, postgresql://, sqlite:// or file:. Required.
+	// sqlite://:memory: gives every connection its own empty database: use
+	// PoolSize 1 and MaxOverflow -1 with it.
 	URL string
 	// PoolSize is the number of idle connections kept open. Default 10.
 	PoolSize int

@@ -73,6 +73,8 @@ type entry[T any] struct {
 	created  time.Time
 	lastUsed time.Time
 	uses     int
+	handle   Resource[T] // handed out while acquired, so Acquire does not allocate
+	idle     bool        // counted in Resources.idle
 }
 
 // Resources is a bounded pool of T built on puddle. It is safe for
@@ -82,6 +84,10 @@ type Resources[T any] struct {
 	cfg       ResourcesConfig[T]
 	now       func() time.Time
 	destroyed atomic.Int64
+	// idle counts resources released to the pool and not taken since. It
+	// never over-counts (fill's resources are not counted), so Acquire can
+	// take an idle one without building a deadline context first.
+	idle      atomic.Int64
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -177,7 +183,22 @@ func (r *Resource[T]) Release() {
 		return
 	}
 	e.lastUsed = now
+	p.markIdle(e)
 	r.res.Release()
+}
+
+// markIdle counts e as idle; call it just before handing e back to puddle.
+func (p *Resources[T]) markIdle(e *entry[T]) {
+	e.idle = true
+	p.idle.Add(1)
+}
+
+// takeIdle uncounts e if it was counted; call it on taking e from puddle.
+func (p *Resources[T]) takeIdle(e *entry[T]) {
+	if e.idle {
+		e.idle = false
+		p.idle.Add(-1)
+	}
 }
 
 // Destroy closes the resource instead of returning it to the pool, for one
@@ -212,6 +233,19 @@ func (p *Resources[T]) expired(e *entry[T], now time.Time, idle bool) bool {
 // past their lifetime or idle time, or failing Validate, are destroyed and
 // skipped. Errors: ErrAcquireTimeout, ErrClosed, ctx's error, or New's error.
 func (p *Resources[T]) Acquire(ctx context.Context) (*Resource[T], error) {
+	// An idle resource needs no deadline: try that first, and only build
+	// the timeout context when the caller has to wait.
+	for p.idle.Load() > 0 {
+		// Background: when this loses a race and the pool has room, puddle
+		// builds a resource in the background, which must not die with ctx.
+		res, err := p.p.TryAcquire(context.Background())
+		if err != nil {
+			break
+		}
+		if r := p.checkout(ctx, res); r != nil {
+			return r, nil
+		}
+	}
 	actx := ctx
 	if p.cfg.AcquireTimeout > 0 {
 		var cancel context.CancelFunc
@@ -228,20 +262,30 @@ func (p *Resources[T]) Acquire(ctx context.Context) (*Resource[T], error) {
 		case err != nil:
 			return nil, err
 		}
-		e := res.Value()
-		if p.expired(e, p.now(), true) {
-			p.destroy(res)
-			continue
+		if r := p.checkout(actx, res); r != nil {
+			return r, nil
 		}
-		if e.uses > 0 && p.cfg.Validate != nil {
-			if err := p.cfg.Validate(actx, e.v); err != nil {
-				p.destroy(res)
-				continue
-			}
-		}
-		e.uses++
-		return &Resource[T]{res: res, p: p}, nil
 	}
+}
+
+// checkout hands out res, or destroys it and returns nil when it is past
+// its lifetime or idle time or fails Validate.
+func (p *Resources[T]) checkout(ctx context.Context, res *puddle.Resource[*entry[T]]) *Resource[T] {
+	e := res.Value()
+	p.takeIdle(e)
+	if p.expired(e, p.now(), true) {
+		p.destroy(res)
+		return nil
+	}
+	if e.uses > 0 && p.cfg.Validate != nil {
+		if err := p.cfg.Validate(ctx, e.v); err != nil {
+			p.destroy(res)
+			return nil
+		}
+	}
+	e.uses++
+	e.handle = Resource[T]{res: res, p: p}
+	return &e.handle
 }
 
 // Stats returns a snapshot of the pool's counters.
@@ -293,9 +337,12 @@ func (p *Resources[T]) maintainLoop() {
 func (p *Resources[T]) maintain() {
 	now := p.now()
 	for _, res := range p.p.AcquireAllIdle() {
-		if p.expired(res.Value(), now, true) {
+		e := res.Value()
+		p.takeIdle(e)
+		if p.expired(e, now, true) {
 			p.destroy(res)
 		} else {
+			p.markIdle(e)
 			res.ReleaseUnused()
 		}
 	}

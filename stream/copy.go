@@ -48,7 +48,8 @@ func (e *Exporter) Copy(w http.ResponseWriter, r *http.Request, db Conner, query
 		return e.fail(ctx, w, r, s, err)
 	}
 	defer conn.Close()
-	stmt := "COPY (" + strings.TrimRight(strings.TrimSpace(query), "; \t\r\n") + ") TO STDOUT (FORMAT csv, HEADER"
+	// The newline keeps a trailing "-- comment" in query from swallowing the rest.
+	stmt := "COPY (" + strings.TrimRight(strings.TrimSpace(query), "; \t\r\n") + "\n) TO STDOUT (FORMAT csv, HEADER"
 	if e.cfg.null != "" {
 		stmt += ", NULL '" + strings.ReplaceAll(e.cfg.null, "'", "''") + "'"
 	}

@@ -110,7 +110,7 @@ func TestCopyAwkwardValues(t *testing.T) {
 	fillAwkward(t, pg.DB, "$")
 	e, _ := New()
 	w := httptest.NewRecorder()
-	if err := e.Copy(w, request(), pg.DB, "SELECT id, s FROM awkward ORDER BY id;"); err != nil {
+	if err := e.Copy(w, request(), pg.DB, "SELECT id, s FROM awkward ORDER BY id -- all of them\n;"); err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
 	if got := w.Body.String(); got != awkwardCSV {
