@@ -188,8 +188,8 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 			case len(b) == len(l.prefix):
 				l.emptyKey(w, r, next)
 				return
-			case l.mem != nil:
-				d, err = l.mem.takeBytes(b, l.rate, l.cfg.alg, cost)
+			case l.mem != nil && cost >= 0: // rate and algorithm were validated by New
+				d = l.mem.takeBytes(b, l.rate, l.cfg.alg, cost)
 			default:
 				d, err = l.store.Take(r.Context(), string(b), l.rate, l.cfg.alg, cost)
 			}

@@ -33,6 +33,13 @@ const (
 // expired for over a minute, so no request ever pays for a full scan and no
 // background goroutine is needed.
 //
+// Keys are held as 64-bit hashes under a seed chosen at random per store, so
+// memory per key is small and fixed, whatever the key's length, and the
+// garbage collector has nothing to scan. Two distinct keys share a limit only
+// if their hashes collide: with a million keys the chance that any pair does
+// is about 3 in 100 million, and since the seed is secret, a client cannot
+// choose a key that collides with another's.
+//
 // # Key cap
 //
 // The store never holds more than its key cap (default [DefaultMaxKeys]).
@@ -55,7 +62,7 @@ type MemoryStore struct {
 
 type memShard struct {
 	mu  sync.Mutex
-	m   map[string]*state
+	m   map[uint64]state // by seeded hash of the key: no pointers for the GC to scan
 	ops uint32
 	_   [40]byte // keep hot shards on separate cache lines
 }
@@ -100,7 +107,7 @@ func NewMemoryStore(opts ...MemoryOption) (*MemoryStore, error) {
 		now:    time.Now,
 	}
 	for i := range s.shards {
-		s.shards[i].m = make(map[string]*state)
+		s.shards[i].m = make(map[uint64]state)
 	}
 	return s, nil
 }
@@ -112,48 +119,30 @@ func (s *MemoryStore) Take(_ context.Context, key string, r Rate, alg Algorithm,
 	if err := checkTake(r, alg, cost); err != nil {
 		return Decision{}, err
 	}
-	sh := &s.shards[maphash.String(s.seed, key)&s.mask]
-	return sh.take(key, nil, s.now().UnixNano(), s.perCap, r, alg, cost), nil
+	return s.take(maphash.String(s.seed, key), r, alg, cost), nil
 }
 
-// takeBytes is Take for a key held in a buffer: a key already present is
-// found without converting the buffer to a string.
-func (s *MemoryStore) takeBytes(key []byte, r Rate, alg Algorithm, cost int64) (Decision, error) {
-	if err := checkTake(r, alg, cost); err != nil {
-		return Decision{}, err
-	}
-	sh := &s.shards[maphash.Bytes(s.seed, key)&s.mask]
-	return sh.take("", key, s.now().UnixNano(), s.perCap, r, alg, cost), nil
+// takeBytes is Take for a key held in a buffer, for callers that have
+// validated r, alg and cost already.
+func (s *MemoryStore) takeBytes(key []byte, r Rate, alg Algorithm, cost int64) Decision {
+	return s.take(maphash.Bytes(s.seed, key), r, alg, cost)
 }
 
-// take decides under the shard lock; the key is key, or bkey when non-nil.
-func (sh *memShard) take(key string, bkey []byte, now int64, perCap int, r Rate, alg Algorithm, cost int64) Decision {
+// take decides for the key whose hash is h, under its shard's lock.
+func (s *MemoryStore) take(h uint64, r Rate, alg Algorithm, cost int64) Decision {
+	now := s.now().UnixNano()
+	sh := &s.shards[h&s.mask]
 	sh.mu.Lock()
-	var st *state
-	var ok bool
-	if bkey != nil {
-		st, ok = sh.m[string(bkey)] // no allocation for a lookup
-	} else {
-		st, ok = sh.m[key]
+	st, ok := sh.m[h]
+	if !ok && len(sh.m) >= s.perCap {
+		sh.makeRoom(now)
 	}
-	if !ok {
-		if len(sh.m) >= perCap {
-			sh.makeRoom(now)
-		}
-		if bkey != nil {
-			key = string(bkey)
-		}
-		st = new(state)
-		sh.m[key] = st
-	}
-	d := alg.apply(st, now, r, cost)
-	if st.exp <= now {
-		// Nothing worth keeping (e.g. a denied first request).
-		if bkey != nil && key == "" {
-			delete(sh.m, string(bkey))
-		} else {
-			delete(sh.m, key)
-		}
+	d := alg.apply(&st, now, r, cost)
+	if st.exp > now {
+		sh.m[h] = st
+	} else if ok {
+		// Nothing worth keeping (e.g. a zero-cost peek at an idle key).
+		delete(sh.m, h)
 	}
 	sh.ops++
 	if sh.ops%sweepEvery == 0 {
@@ -198,7 +187,7 @@ func (sh *memShard) makeRoom(now int64) {
 	if sh.sweep(now, sweepBudget) > 0 {
 		return
 	}
-	var victim string
+	var victim uint64
 	var soonest int64
 	i := 0
 	for k, st := range sh.m {
