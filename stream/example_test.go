@@ -73,3 +73,15 @@ func ExampleNewKeyset() {
 	// 1 1
 	// 1 2
 }
+
+// Copy needs a PostgreSQL pool on pgx's stdlib driver; this example only
+// shows the wiring.
+func ExampleExporter_Copy() {
+	var db *sqlx.DB // opened with the "pgx" driver
+	exp, _ := stream.New(stream.WithFilename("users.csv"), stream.WithRawColumns("id"))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /users.csv", func(w http.ResponseWriter, r *http.Request) {
+		// A constant query: COPY cannot take parameters.
+		_ = exp.Copy(w, r, db, "SELECT id, username, email, created_at FROM users WHERE status = 'active'")
+	})
+}

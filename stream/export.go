@@ -42,8 +42,9 @@ type Queryer interface {
 }
 
 // ErrorHandler writes the response for an error that happened before the
-// first byte of the export was sent. status is the suggested status code.
-type ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+// first byte of the export was sent; StatusOf gives the status code the
+// default handler uses.
+type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 // Option configures an Exporter.
 type Option func(*config)
@@ -194,9 +195,11 @@ func New(opts ...Option) (*Exporter, error) {
 	return &Exporter{cfg: c, now: time.Now}, nil
 }
 
-// WriteProblem is the default ErrorHandler: an RFC 9457 problem+json body
-// naming the kind of failure, never the database's message.
-func WriteProblem(w http.ResponseWriter, _ *http.Request, status int, _ error) {
+// WriteProblem is the default ErrorHandler: status StatusOf(err) and an
+// RFC 9457 problem+json body naming the kind of failure, never the
+// database's message.
+func WriteProblem(w http.ResponseWriter, _ *http.Request, err error) {
+	status := StatusOf(err)
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
@@ -212,8 +215,9 @@ func WriteProblem(w http.ResponseWriter, _ *http.Request, status int, _ error) {
 	fmt.Fprintf(w, `{"type":"about:blank","title":%q,"status":%d}`+"\n", title, status)
 }
 
-// statusOf maps an error before the first byte to a status code.
-func statusOf(err error) int {
+// StatusOf maps an export error to a status code: 504 for ErrTimeLimit,
+// 422 for ErrRowLimit, 500 otherwise.
+func StatusOf(err error) int {
 	switch {
 	case errors.Is(err, ErrTimeLimit):
 		return http.StatusGatewayTimeout
@@ -350,7 +354,7 @@ func (e *Exporter) fail(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	clientGone := r.Context().Err() != nil
 	if !s.started {
 		if !clientGone {
-			e.cfg.onError(w, r, statusOf(err), err)
+			e.cfg.onError(w, r, err)
 		}
 		return err
 	}

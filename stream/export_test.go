@@ -305,9 +305,9 @@ func TestNewInvalid(t *testing.T) {
 		}
 	}
 	called := false
-	e, err := New(WithoutHeader(), WithWriteTimeout(time.Second), WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, status int, _ error) {
+	e, err := New(WithoutHeader(), WithWriteTimeout(time.Second), WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, err error) {
 		called = true
-		w.WriteHeader(status)
+		w.WriteHeader(StatusOf(err))
 	}))
 	if err != nil {
 		t.Fatal(err)
