@@ -69,6 +69,7 @@ func (s *tagStore) refs(ctx context.Context, tags []string) ([]tagRef, error) {
 		case ok && (v.expires.IsZero() || now.Before(v.expires)):
 			refs[i].ver = v.ver
 		case s.rdb == nil:
+			s.prune(now)
 			v = tagVer{ver: randomVersion()}
 			s.m[t] = v
 			refs[i].ver = v.ver
@@ -96,6 +97,7 @@ func (s *tagStore) refs(ctx context.Context, tags []string) ([]tagRef, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.prune(now)
 	for j, i := range missing {
 		v, err := gets[j].Uint64()
 		if err != nil {
@@ -159,6 +161,27 @@ func (s *tagStore) bump(ctx context.Context, tags []string) error {
 		s.m[t] = v
 	}
 	return nil
+}
+
+// maxTagVersions bounds the versions kept in process. Forgetting a version
+// is always safe: a cached one is read again from Redis, and an in-process
+// one is replaced by a new version, which only turns its values into
+// misses.
+const maxTagVersions = 1 << 16
+
+// prune keeps the version map bounded; s.mu is held.
+func (s *tagStore) prune(now time.Time) {
+	if len(s.m) < maxTagVersions {
+		return
+	}
+	for t, v := range s.m {
+		if !v.expires.IsZero() && !now.Before(v.expires) {
+			delete(s.m, t)
+		}
+	}
+	if len(s.m) >= maxTagVersions {
+		clear(s.m)
+	}
 }
 
 // forget drops cached versions so the next use reads them from Redis.

@@ -91,3 +91,41 @@ func testTags(t *testing.T, a, b *Cache[string], shared bool) {
 		t.Fatalf("Set with %d tags: %v; want ErrInvalid", len(many), err)
 	}
 }
+
+func TestTagVersionsBounded(t *testing.T) {
+	ctx := context.Background()
+	c := newCache[int](t)
+	_ = c.Set(ctx, "k", 1, time.Minute, Tags("keep"))
+	for i := 0; i <= maxTagVersions; i++ {
+		if _, err := c.tags.refs(ctx, []string{fmt.Sprint("t", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.tags.mu.Lock()
+	n := len(c.tags.m)
+	c.tags.mu.Unlock()
+	if n > maxTagVersions {
+		t.Fatalf("%d tag versions kept; bound is %d", n, maxTagVersions)
+	}
+	// The forgotten version only makes the value a miss.
+	if _, err := c.Get(ctx, "k"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get after its tag version was dropped = %v; want ErrNotFound", err)
+	}
+	r := testenv.NewRedis(t)
+	clk := newClock()
+	rc := redisCache[int](t, r, withClock(clk), WithLocal(1<<20, time.Second))
+	rc.tags.mu.Lock()
+	for i := 0; i < maxTagVersions; i++ {
+		rc.tags.m[fmt.Sprint("old", i)] = tagVer{ver: 1, expires: clk.now()}
+	}
+	rc.tags.mu.Unlock()
+	if err := rc.Set(ctx, "k", 1, time.Minute, Tags("fresh")); err != nil {
+		t.Fatal(err)
+	}
+	rc.tags.mu.Lock()
+	n = len(rc.tags.m)
+	rc.tags.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d versions after pruning expired ones; want 1", n)
+	}
+}
