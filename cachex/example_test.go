@@ -10,6 +10,7 @@ import (
 
 	"github.com/covetgo/covet/cachex"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 )
 
 type Product struct {
@@ -109,4 +110,30 @@ func ExampleNewHTTPCache() {
 	// Output:
 	// MISS hello
 	// HIT hello
+}
+
+// Example_redis shares values between replicas through Redis, keeps hot ones
+// in process (dropped on every replica when one of them changes them) and
+// exports the stats. It needs a Redis server, so it is not run.
+func Example_redis() {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ReadTimeout: time.Second, WriteTimeout: time.Second})
+	defer rdb.Close()
+	products, err := cachex.New[Product](
+		cachex.WithRedis(rdb),
+		cachex.WithPrefix("shop:"),
+		cachex.WithLocal(64<<20, 30*time.Second),
+		cachex.WithStaleWhileRevalidate(time.Minute),
+	)
+	if err != nil {
+		panic(err)
+	}
+	defer products.Close()
+	prometheus.MustRegister(cachex.NewCollector("products", products))
+
+	ctx := context.Background()
+	p, err := products.GetOrLoad(ctx, "product:1", 5*time.Minute, func(ctx context.Context) (Product, error) {
+		return Product{ID: 1, Name: "lamp"}, nil // a database query in real code
+	}, cachex.Tags("catalogue"))
+	fmt.Println(p.Name, err)
+	_ = products.InvalidateTag(ctx, "catalogue") // every replica, every tier
 }
