@@ -133,3 +133,33 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConfigFromLookup: any environment gives a valid Config or an error
+// matching ErrInvalidConfig, and no error repeats the URL's password.
+func FuzzConfigFromLookup(f *testing.F) {
+	f.Add("postgres://u:hunter2@h/db", "10", "30s", "require")
+	f.Add("sqlite://a.db", "x", "-1", "")
+	f.Add("mysql://u:hunter2@h", "0", "NaN", "on")
+	f.Fuzz(func(t *testing.T, url, size, dur, ssl string) {
+		env := map[string]string{
+			"DATABASE_URL": url, "DATABASE_POOL_SIZE": size, "DATABASE_POOL_TIMEOUT": dur,
+			"DATABASE_POOL_RECYCLE": dur, "DATABASE_STATEMENT_TIMEOUT": dur, "DATABASE_SSL_MODE": ssl,
+		}
+		c, err := ConfigFromLookup(lookupMap(env))
+		if err != nil {
+			if !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("error %v does not match ErrInvalidConfig", err)
+			}
+			if strings.Contains(url, ":hunter2@") && strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("error leaks the password: %v", err)
+			}
+			return
+		}
+		if verr := c.Validate(); verr != nil {
+			t.Fatalf("ConfigFromLookup accepted %+v, which Validate rejects: %v", c, verr)
+		}
+		if c.PoolSize < 1 || c.PoolTimeout <= 0 || c.StatementTimeout < 0 {
+			t.Fatalf("out-of-range Config %+v", c)
+		}
+	})
+}

@@ -1,6 +1,9 @@
 package stream
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestContentDisposition(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -20,4 +23,27 @@ func TestContentDisposition(t *testing.T) {
 			t.Errorf("contentDisposition(%q) = %s; want %s", tt.in, got, tt.want)
 		}
 	}
+}
+
+// FuzzContentDisposition: whatever the name, the header value holds no
+// control characters or unescaped quotes, and names no directory.
+func FuzzContentDisposition(f *testing.F) {
+	for _, s := range []string{"a.csv", "../x", "a\r\nb", `q"q`, "é", "%", "\u202e", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		v := contentDisposition(name)
+		for _, r := range v {
+			if r < 0x20 || r == 0x7f || r > 0x7e {
+				t.Fatalf("contentDisposition(%q) = %q holds %U", name, v, r)
+			}
+		}
+		fn, _, _ := strings.Cut(strings.TrimPrefix(v, `attachment; filename="`), `"`)
+		if strings.ContainsAny(fn, `/\`) || fn == "" || strings.HasPrefix(fn, ".") {
+			t.Fatalf("contentDisposition(%q) = %q: unsafe filename %q", name, v, fn)
+		}
+		if strings.Count(v, `"`) != 2 {
+			t.Fatalf("contentDisposition(%q) = %q: stray quotes", name, v)
+		}
+	})
 }
