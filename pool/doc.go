@@ -22,6 +22,10 @@
 // for it instead of failing. [ConfigFromEnv] reads the same settings from
 // DATABASE_* variables and names every bad variable in one error.
 //
+// The defaults (10 kept, 10 more under load) are deliberately smaller than
+// the often-copied 50 + 100: PostgreSQL allows 100 connections by default,
+// so 150 per replica exhausts the server with the first replica.
+//
 // # Acquire timeout
 //
 // database/sql has no acquire timeout of its own: a query waits for a free

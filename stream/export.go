@@ -30,7 +30,7 @@ var (
 type Format int
 
 const (
-	// CSV is RFC 4180 CSV with CRLF-free LF line ends, as COPY writes it.
+	// CSV is RFC 4180 CSV with LF line ends, as COPY writes it.
 	CSV Format = iota
 	// NDJSON is one JSON object per line, keyed by the header names.
 	NDJSON
