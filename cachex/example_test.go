@@ -128,7 +128,8 @@ func Example_redis() {
 		panic(err)
 	}
 	defer products.Close()
-	prometheus.MustRegister(cachex.NewCollector("products", products))
+	reg := prometheus.NewRegistry() // the registry the service exposes
+	reg.MustRegister(cachex.NewCollector("products", products))
 
 	ctx := context.Background()
 	p, err := products.GetOrLoad(ctx, "product:1", 5*time.Minute, func(ctx context.Context) (Product, error) {

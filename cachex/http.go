@@ -274,6 +274,13 @@ type capture struct {
 	max      int
 	overflow bool
 	hijacked bool
+	failed   bool // a write failed: the body is incomplete
+}
+
+func (c *capture) fail(err error) {
+	if err != nil {
+		c.failed = true
+	}
 }
 
 func (c *capture) start(w http.ResponseWriter, code int) {
@@ -307,6 +314,7 @@ func (h *HTTPCache) miss(w http.ResponseWriter, r *http.Request, base string, ne
 				c.start(w, http.StatusOK)
 				n, err := f(p)
 				_, _ = c.Write(p[:n])
+				c.fail(err)
 				return n, err
 			}
 		},
@@ -315,13 +323,16 @@ func (h *HTTPCache) miss(w http.ResponseWriter, r *http.Request, base string, ne
 				c.start(w, http.StatusOK)
 				n, err := f(s)
 				_, _ = c.Write([]byte(s[:n]))
+				c.fail(err)
 				return n, err
 			}
 		},
 		ReadFrom: func(f httpsnoop.ReadFromFunc) httpsnoop.ReadFromFunc {
 			return func(src io.Reader) (int64, error) {
 				c.start(w, http.StatusOK)
-				return f(io.TeeReader(src, c))
+				n, err := f(io.TeeReader(src, c))
+				c.fail(err)
+				return n, err
 			}
 		},
 		Hijack: func(f httpsnoop.HijackFunc) httpsnoop.HijackFunc {
@@ -335,7 +346,7 @@ func (h *HTTPCache) miss(w http.ResponseWriter, r *http.Request, base string, ne
 	if c.status == 0 {
 		c.start(w, http.StatusOK)
 	}
-	if c.hijacked || c.overflow {
+	if c.hijacked || c.overflow || c.failed {
 		return
 	}
 	resp, ttl, ok := h.storable(c.status, c.header, c.body.Bytes())

@@ -267,3 +267,19 @@ func TestHTTPEndToEndRedis(t *testing.T) {
 		t.Fatalf("handler called %d times; want 1", calls.Load())
 	}
 }
+
+// failingWriter fails every body write, as a connection closed by the
+// client does.
+type failingWriter struct{ *httptest.ResponseRecorder }
+
+func (f failingWriter) Write([]byte) (int, error)       { return 0, io.ErrClosedPipe }
+func (f failingWriter) WriteString(string) (int, error) { return 0, io.ErrClosedPipe }
+
+func TestHTTPFailedWriteNotStored(t *testing.T) {
+	o := &origin{}
+	h := newHTTP(t, newClock(), nil).Handler(o)
+	h.ServeHTTP(failingWriter{httptest.NewRecorder()}, httptest.NewRequest("GET", "/f", nil))
+	if x := do(h, "GET", "/f").Header().Get("X-Cache"); x != "MISS" {
+		t.Fatalf("after a failed write X-Cache = %q; want MISS (truncated body not stored)", x)
+	}
+}
