@@ -233,7 +233,15 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, ttl time.Duration,
 	if key == "" || ttl <= 0 || loader == nil {
 		return zero, fmt.Errorf("%w: GetOrLoad(%q, ttl %v)", ErrInvalid, key, ttl)
 	}
-	e, _, err := c.getOrLoad(ctx, key, opts, func(ctx context.Context) (V, time.Duration, error) {
+	e, now := c.find(ctx, key, true)
+	if e != nil && now < e.soft {
+		// The hit path builds no closure, so it allocates nothing.
+		if e.notFound {
+			return zero, ErrNotFound
+		}
+		return e.val, nil
+	}
+	e, _, err := c.resolve(ctx, key, e, now, opts, func(ctx context.Context) (V, time.Duration, error) {
 		v, err := loader(ctx)
 		return v, ttl, err
 	})
@@ -250,6 +258,11 @@ type loadFunc[V any] func(ctx context.Context) (V, time.Duration, error)
 // reports whether the entry returned is stale.
 func (c *Cache[V]) getOrLoad(ctx context.Context, key string, opts []ItemOption, load loadFunc[V]) (*entry[V], bool, error) {
 	e, now := c.find(ctx, key, true)
+	return c.resolve(ctx, key, e, now, opts, load)
+}
+
+// resolve answers from e, found at now, loading as needed.
+func (c *Cache[V]) resolve(ctx context.Context, key string, e *entry[V], now int64, opts []ItemOption, load loadFunc[V]) (*entry[V], bool, error) {
 	if e != nil && now < e.soft {
 		if e.notFound {
 			return nil, false, ErrNotFound
