@@ -206,6 +206,8 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) (*RedisSto
 }
 
 // takeScript decides one request. Times are microseconds from Redis TIME.
+// Numbers passed to redis.call are integral and below 2^53, which Redis
+// formats exactly (Lua's own tostring would not: it keeps 14 digits).
 // KEYS[1] key; ARGV: algorithm, limit, period (µs), burst, cost.
 // Returns {allowed, remaining, retry_after_us, reset_after_us}.
 var takeScript = redis.NewScript(`
@@ -218,7 +220,6 @@ local burst = tonumber(ARGV[4])
 local cost = tonumber(ARGV[5])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local function num(x) return string.format('%.0f', x) end
 
 if alg == 0 then
   local T = math.ceil(period / limit)
@@ -234,30 +235,34 @@ if alg == 0 then
     return {0, math.floor((now + tau - tat) / T), allow_at - now, tat - now}
   end
   if newtat > now then
-    redis.call('SET', key, num(newtat), 'PX', num(math.ceil((newtat - now) / 1000)))
+    redis.call('SET', key, newtat, 'PX', math.ceil((newtat - now) / 1000))
   end
   return {1, math.floor((now + tau - newtat) / T), 0, newtat - now}
 end
 
 local ws = now - (now % period)
-local v = redis.call('HMGET', key, 'w', 'c', 'p')
-local w, cur, prev = tonumber(v[1] or '-1'), tonumber(v[2] or '0'), tonumber(v[3] or '0')
 if alg == 2 then
-  if w ~= ws then cur = 0 end
+  -- One counter per window, expiring at the window's end (rounded up to the
+  -- millisecond Redis keeps expiry in).
   local reset = ws + period - now
-  if cur + cost > limit then
-    local retry = reset
-    if cost > limit then retry = period end
-    return {0, limit - cur, retry, reset}
+  if cost == 0 or cost > limit then
+    local cur = tonumber(redis.call('GET', key) or '0')
+    if cost == 0 then return {1, limit - cur, 0, reset} end
+    return {0, limit - cur, period, reset}
   end
-  cur = cur + cost
-  if cost > 0 then
-    redis.call('HSET', key, 'w', num(ws), 'c', num(cur))
-    redis.call('PEXPIRE', key, num(math.ceil(reset / 1000)))
+  local cur = redis.call('INCRBY', key, cost)
+  if cur == cost then
+    redis.call('PEXPIREAT', key, math.ceil((ws + period) / 1000))
+  end
+  if cur > limit then
+    redis.call('DECRBY', key, cost)
+    return {0, limit - (cur - cost), reset, reset}
   end
   return {1, limit - cur, 0, reset}
 end
 
+local v = redis.call('HMGET', key, 'w', 'c', 'p')
+local w, cur, prev = tonumber(v[1] or '-1'), tonumber(v[2] or '0'), tonumber(v[3] or '0')
 if w ~= ws then
   if w == ws - period then prev = cur else prev = 0 end
   cur = 0
@@ -285,8 +290,8 @@ if est + cost > limit then
 end
 cur = cur + cost
 if cost > 0 or w ~= ws then
-  redis.call('HSET', key, 'w', num(ws), 'c', num(cur), 'p', num(prev))
-  redis.call('PEXPIRE', key, num(math.ceil((ws + 2 * period - now) / 1000)))
+  redis.call('HSET', key, 'w', ws, 'c', cur, 'p', prev)
+  redis.call('PEXPIRE', key, math.ceil((ws + 2 * period - now) / 1000))
 end
 local rem = math.floor(limit - est - cost)
 if rem < 0 then rem = 0 end

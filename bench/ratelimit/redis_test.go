@@ -129,26 +129,32 @@ func runRedis(b *testing.B, c *redis.Client, cnt *counter, decide func(ctx conte
 }
 
 func BenchmarkRedis(b *testing.B) {
-	b.Run("covet", func(b *testing.B) {
-		cnt := &counter{}
-		c := redisClient(b, cnt)
-		s, err := ratelimit.NewRedisStore(c, ratelimit.WithRedisPrefix("bench-covet:"),
-			ratelimit.WithTimeout(10*time.Second)) // a loaded machine must not trip the outage path
-		if err != nil {
-			b.Fatal(err)
-		}
-		l, err := ratelimit.New(s, ratelimit.Rate{Limit: redisLimit, Period: time.Second})
-		if err != nil {
-			b.Fatal(err)
-		}
-		runRedis(b, c, cnt, func(ctx context.Context, key string) error {
-			d, err := l.Allow(ctx, key)
-			if err == nil && (!d.Allowed || d.Degraded) {
-				err = fmt.Errorf("unexpected decision %+v", d)
+	covet := func(alg ratelimit.Algorithm) func(b *testing.B) {
+		return func(b *testing.B) {
+			cnt := &counter{}
+			c := redisClient(b, cnt)
+			s, err := ratelimit.NewRedisStore(c, ratelimit.WithRedisPrefix("bench-covet:"),
+				ratelimit.WithTimeout(10*time.Second)) // a loaded machine must not trip the outage path
+			if err != nil {
+				b.Fatal(err)
 			}
-			return err
-		})
-	})
+			l, err := ratelimit.New(s, ratelimit.Rate{Limit: redisLimit, Period: time.Second}, ratelimit.WithAlgorithm(alg))
+			if err != nil {
+				b.Fatal(err)
+			}
+			runRedis(b, c, cnt, func(ctx context.Context, key string) error {
+				d, err := l.Allow(ctx, key)
+				if err == nil && (!d.Allowed || d.Degraded) {
+					err = fmt.Errorf("unexpected decision %+v", d)
+				}
+				return err
+			})
+		}
+	}
+	// GCRA is compared with redis_rate (GCRA); the fixed window with ulule
+	// (a fixed window).
+	b.Run("covet", covet(ratelimit.GCRA))
+	b.Run("covet-fixed", covet(ratelimit.FixedWindow))
 	b.Run("redis_rate", func(b *testing.B) {
 		cnt := &counter{}
 		c := redisClient(b, cnt)

@@ -27,7 +27,7 @@ for group in Memory Overhead; do
     for lib in bare covet httprate ulule; do benches+=("Benchmark$group/^$keys\$/^$lib\$"); done
   done
 done
-for lib in covet redis_rate ulule; do benches+=("BenchmarkRedis/^$lib\$"); done
+for lib in covet covet-fixed redis_rate ulule; do benches+=("BenchmarkRedis/^$lib\$"); done
 if [[ -n ${FILTER:-} ]]; then
   kept=()
   for b in "${benches[@]}"; do [[ $b =~ $FILTER ]] && kept+=("$b"); done
