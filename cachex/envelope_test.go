@@ -157,3 +157,29 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodePayload wraps arbitrary bytes in a valid envelope, so the
+// checksum does not stop them, and checks that decoding them into a struct
+// fails cleanly or succeeds, never panics.
+func FuzzDecodePayload(f *testing.F) {
+	cd, err := newCodecs(false)
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, _ := msgpack.Marshal(user{ID: 1, Name: "ann", Email: "a@example.com", Tags: []string{"a", "b"}, Score: 1.5})
+	f.Add(good)
+	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff}) // array32 of 2^32-1 elements
+	f.Add([]byte{0xdb, 0x7f, 0xff, 0xff, 0xff}) // str32 of 2^31-1 bytes
+	f.Add([]byte{0xc0})
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		c := &Cache[user]{codecs: cd}
+		env := cd.encodeEnvelope(header{soft: 1, hard: 2}, payload, CompressionNone, 0)
+		e, err := c.decodeEntry(env)
+		if err != nil && !errors.Is(err, errCorrupt) {
+			t.Fatalf("error %v is not errCorrupt", err)
+		}
+		if err == nil && e == nil {
+			t.Fatal("nil entry without error")
+		}
+	})
+}
