@@ -143,13 +143,14 @@ func TestRedisStore(t *testing.T) {
 					t.Errorf("%v: PTTL = %v, %v; want an expiry within two periods", alg, ttl, err)
 				}
 			}
-			// GCRA with a burst, short period: retry time is exact to the ms.
-			r := PerSecond(10).WithBurst(1)
+			// GCRA with a burst of 1: the second request waits for one
+			// emission interval (6 minutes), less the time between the calls.
+			r := PerHour(10).WithBurst(1)
 			if d, _ := s.Take(ctx, "burst", r, GCRA, 1); !d.Allowed {
 				t.Fatal("first burst request denied")
 			}
-			if d, _ := s.Take(ctx, "burst", r, GCRA, 1); d.Allowed || d.RetryAfter > 100*time.Millisecond {
-				t.Fatalf("second burst request = %+v", d)
+			if d, _ := s.Take(ctx, "burst", r, GCRA, 1); d.Allowed || d.RetryAfter > 6*time.Minute || d.RetryAfter < 5*time.Minute {
+				t.Fatalf("second burst request = %+v; want denied for just under 6m", d)
 			}
 		})
 
