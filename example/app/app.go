@@ -135,6 +135,9 @@ func (a *App) openStores(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
 		}
+		// Per-call deadlines (rate limits, cache) are enforced on the
+		// connection instead of a goroutine per call.
+		opt.ContextTimeoutEnabled = true
 		c := redis.NewClient(opt)
 		a.rdb = c
 		a.closers = append(a.closers, c.Close)
