@@ -51,6 +51,8 @@ type Cache[V any] struct {
 	origin string
 	log    *slog.Logger
 
+	holders sync.Pool // *entry[V], for Get without an in-process tier
+
 	flightMu sync.Mutex
 	flights  map[string]*call[V]
 
@@ -169,6 +171,9 @@ func (c *Cache[V]) nowMs() int64 { return c.cfg.now().UnixMilli() }
 // trouble reads as a miss.
 func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	var zero V
+	if c.local == nil {
+		return c.getRedis(ctx, key)
+	}
 	e, now := c.find(ctx, key, true)
 	if e == nil || e.notFound || now >= e.soft {
 		return zero, ErrNotFound
@@ -391,22 +396,31 @@ func (c *Cache[V]) makeEntry(v V, notFound bool, ttl time.Duration, refs []tagRe
 
 // decodeEntry turns an envelope back into an entry.
 func (c *Cache[V]) decodeEntry(b []byte) (*entry[V], error) {
-	h, body, err := decodeHeader(b)
-	if err != nil {
+	e := new(entry[V])
+	if err := c.decodeInto(b, e); err != nil {
 		return nil, err
 	}
-	e := &entry[V]{soft: h.soft, hard: h.hard, notFound: h.notFound, tags: h.tags, size: uint32(len(b) + 64)}
+	return e, nil
+}
+
+// decodeInto decodes an envelope into e, which must be zero.
+func (c *Cache[V]) decodeInto(b []byte, e *entry[V]) error {
+	h, body, err := decodeHeader(b)
+	if err != nil {
+		return err
+	}
+	e.soft, e.hard, e.notFound, e.tags, e.size = h.soft, h.hard, h.notFound, h.tags, uint32(len(b)+64)
 	if h.notFound {
-		return e, nil
+		return nil
 	}
 	payload, err := c.codecs.decompress(h.comp, body)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := c.codecs.unmarshal(payload, &e.val); err != nil {
-		return nil, errCorrupt
+		return errCorrupt
 	}
-	return e, nil
+	return nil
 }
 
 // lookup finds key in the in-process tier, then in Redis (copying a Redis
@@ -453,6 +467,35 @@ func (c *Cache[V]) find(ctx context.Context, key string, count bool) (*entry[V],
 // redisGet reads key from Redis. Missing, foreign, corrupt, expired or
 // invalidated values are misses; foreign and corrupt ones are deleted.
 func (c *Cache[V]) redisGet(ctx context.Context, key string, now int64, count bool) *entry[V] {
+	e := new(entry[V])
+	if !c.redisGetInto(ctx, key, now, count, e) {
+		return nil
+	}
+	return e
+}
+
+// getRedis is Get without an in-process tier: the value is decoded into a
+// pooled entry and copied out, so nothing outlives the call.
+func (c *Cache[V]) getRedis(ctx context.Context, key string) (V, error) {
+	var zero V
+	e, _ := c.holders.Get().(*entry[V])
+	if e == nil {
+		e = new(entry[V])
+	}
+	now := c.nowMs()
+	ok := c.redisGetInto(ctx, key, now, true, e)
+	v, fresh := e.val, ok && !e.notFound && now < e.soft
+	*e = entry[V]{} // the pool keeps no reference to the value
+	c.holders.Put(e)
+	if !fresh {
+		return zero, ErrNotFound
+	}
+	return v, nil
+}
+
+// redisGetInto is redisGet decoding into e (which must be zero); it
+// reports whether e holds a usable entry.
+func (c *Cache[V]) redisGetInto(ctx context.Context, key string, now int64, count bool, e *entry[V]) bool {
 	rctx, cancel := c.redisCtx(ctx)
 	b, err := c.rdb.Get(rctx, c.cfg.prefix+key).Bytes()
 	cancel()
@@ -465,26 +508,25 @@ func (c *Cache[V]) redisGet(ctx context.Context, key string, now int64, count bo
 				c.log.WarnContext(ctx, "cachex: redis get failed", "key", key, "err", err)
 			}
 		}
-		return nil
+		return false
 	}
-	e, err := c.decodeEntry(b)
-	if err != nil {
+	if err := c.decodeInto(b, e); err != nil {
 		c.dropForeign(ctx, key)
 		if count {
 			c.stats.redis.misses.Add(1)
 		}
-		return nil
+		return false
 	}
 	if now >= e.hard || !c.tags.valid(ctx, e.tags) {
 		if count {
 			c.stats.redis.misses.Add(1)
 		}
-		return nil
+		return false
 	}
 	if count {
 		c.stats.redis.hit(now >= e.soft)
 	}
-	return e
+	return true
 }
 
 // dropForeign deletes a value that is not one of ours or is damaged; the

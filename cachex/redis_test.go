@@ -45,6 +45,12 @@ func TestRedisRoundTrip(t *testing.T) {
 	if ttl <= 0 || ttl > time.Minute {
 		t.Fatalf("redis TTL = %v; want (0, 1m]", ttl)
 	}
+	if got, err := a.Get(ctx, "u"); err != nil || got.Email != u.Email {
+		t.Fatalf("Get without local tier = %+v, %v", got, err)
+	}
+	if _, err := a.Get(ctx, "absent"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get of absent key without local tier: %v; want ErrNotFound", err)
+	}
 	b := redisCache[user](t, r)
 	got, err := b.Get(ctx, "u")
 	if err != nil || got.Email != u.Email || len(got.Tags) != 3 {
