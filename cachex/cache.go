@@ -183,7 +183,8 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 
 // Set stores v under key for ttl (shortened by the jitter) in every tier
 // and tells other replicas to drop their in-process copy. Redis failures
-// are returned wrapped in ErrRedis after the in-process tier is updated.
+// are returned wrapped in ErrRedis after the in-process tier is updated;
+// a tagged value is stored nowhere when its tag versions cannot be read.
 func (c *Cache[V]) Set(ctx context.Context, key string, v V, ttl time.Duration, opts ...ItemOption) error {
 	if key == "" || ttl <= 0 {
 		return fmt.Errorf("%w: Set(%q, ttl %v)", ErrInvalid, key, ttl)
