@@ -50,6 +50,7 @@ type config struct {
 	refreshTTL    time.Duration
 	leeway        time.Duration
 	maxTokenSize  int
+	cacheSize     int
 	refresh       RefreshStore
 	denylist      Denylist
 	accessCookie  string
@@ -136,13 +137,16 @@ func withClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // Auth is safe for concurrent use.
 type Auth[C any, P ClaimsPointer[C]] struct {
 	cfg   config
-	state atomic.Pointer[ringState]
+	state atomic.Pointer[ringState[C]]
 	cop   *http.CrossOriginProtection
 }
 
-type ringState struct {
+// ringState is swapped whole by SetKeyRing, so the verified-token cache,
+// which belongs to one ring, is dropped with it.
+type ringState[C any] struct {
 	ring   *KeyRing
 	parser *jwt.Parser
+	cache  *verifiedCache[C]
 }
 
 // New returns an Auth that signs with ring's current key. Configuration
@@ -154,6 +158,7 @@ func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P],
 		refreshTTL:    DefaultRefreshTTL,
 		leeway:        DefaultLeeway,
 		maxTokenSize:  DefaultMaxTokenSize,
+		cacheSize:     DefaultVerifiedCache,
 		accessCookie:  DefaultAccessCookie,
 		refreshCookie: DefaultRefreshCookie,
 		csrfCookie:    DefaultCSRFCookie,
@@ -177,6 +182,8 @@ func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P],
 		return nil, fmt.Errorf("jwtauth: leeway %v outside [0, %v]", cfg.leeway, MaxLeeway)
 	case cfg.maxTokenSize < 256 || cfg.maxTokenSize > 65536:
 		return nil, fmt.Errorf("jwtauth: max token size %d outside [256, 65536]", cfg.maxTokenSize)
+	case cfg.cacheSize < 0 || cfg.cacheSize > MaxVerifiedCache:
+		return nil, fmt.Errorf("jwtauth: verified cache size %d outside [0, %d]", cfg.cacheSize, MaxVerifiedCache)
 	}
 	for _, a := range cfg.audience {
 		if a == "" {
@@ -222,7 +229,8 @@ func checkCookies(c *config) error {
 }
 
 // SetKeyRing replaces the key ring; tokens signed with keys no longer in the
-// ring stop verifying at once. Safe to call while requests are served.
+// ring stop verifying at once, and the cache of verified tokens starts
+// empty. Safe to call while requests are served.
 func (a *Auth[C, P]) SetKeyRing(ring *KeyRing) error {
 	if ring == nil {
 		return errors.New("jwtauth: nil key ring")
@@ -243,7 +251,7 @@ func (a *Auth[C, P]) SetKeyRing(ring *KeyRing) error {
 	if len(a.cfg.audience) > 0 {
 		opts = append(opts, jwt.WithAudience(a.cfg.audience...))
 	}
-	a.state.Store(&ringState{ring: ring, parser: jwt.NewParser(opts...)})
+	a.state.Store(&ringState[C]{ring: ring, parser: jwt.NewParser(opts...), cache: newVerifiedCache[C](a.cfg.cacheSize)})
 	return nil
 }
 
@@ -251,6 +259,10 @@ func (a *Auth[C, P]) SetKeyRing(ring *KeyRing) error {
 // [ErrTokenInvalid] (with the reason also wrapped, for logs and tests); with
 // a [Denylist] configured, a store failure is returned unwrapped by
 // ErrTokenInvalid so callers can answer 503 rather than 401.
+//
+// The returned claims are the caller's own copy; slices in them (Audience,
+// Roles) may be shared with other requests presenting the same token and
+// must not be modified.
 func (a *Auth[C, P]) Verify(ctx context.Context, token string) (P, error) {
 	if token == "" {
 		return nil, ErrNoToken
@@ -259,6 +271,33 @@ func (a *Auth[C, P]) Verify(ctx context.Context, token string) (P, error) {
 		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrTokenTooLarge)
 	}
 	st := a.state.Load()
+	if st.cache == nil {
+		p, err := a.parse(st, token)
+		if err != nil {
+			return nil, err
+		}
+		return a.checkRevoked(ctx, p)
+	}
+	d := tokenDigest(token)
+	if e := st.cache.get(&d); e != nil {
+		if p, ok := hit[C, P](e, a.cfg.now()); ok {
+			return a.checkRevoked(ctx, p)
+		}
+		// Out of its time window: drop it and let the parser give the
+		// precise reason.
+		st.cache.drop(&d, e)
+	}
+	p, err := a.parse(st, token)
+	if err != nil {
+		return nil, err
+	}
+	st.cache.put(&d, newCacheEntry[C, P](p, a.cfg.leeway))
+	return a.checkRevoked(ctx, p)
+}
+
+// parse fully verifies token: signature, header, time and issuer checks,
+// type and required claims.
+func (a *Auth[C, P]) parse(st *ringState[C], token string) (P, error) {
 	p := P(new(C))
 	if _, err := st.parser.ParseWithClaims(token, p, st.ring.keyfunc); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
@@ -270,6 +309,13 @@ func (a *Auth[C, P]) Verify(ctx context.Context, token string) (P, error) {
 	case c.Subject == "" || c.ID == "" || c.IssuedAt == 0:
 		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrMissingClaim)
 	}
+	return p, nil
+}
+
+// checkRevoked consults the denylist, when there is one, on every request,
+// cached token or not.
+func (a *Auth[C, P]) checkRevoked(ctx context.Context, p P) (P, error) {
+	c := p.base()
 	if a.cfg.denylist != nil {
 		revoked, err := a.cfg.denylist.Revoked(ctx, c.ID, c.Subject, c.Issued())
 		if err != nil {

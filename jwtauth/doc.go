@@ -23,6 +23,38 @@
 // iss or aud, and any typ other than "access". Embed Claims in your own
 // struct for custom claims and build the Auth with it: New[MyClaims](ring).
 //
+// # Verified-token cache
+//
+// Verifying a token means decoding two JSON objects and an HMAC or Ed25519
+// check, most of the middleware's cost; yet a client sends the same access
+// token with every request for its lifetime. [Auth.Verify] therefore
+// remembers the claims of tokens that passed full verification, keyed by the
+// SHA-256 of the exact token string, and a token seen again skips the
+// signature check and the decoding. It is on by default
+// ([DefaultVerifiedCache] entries; [WithVerifiedCache] resizes it or, with 0,
+// turns it off), because nothing a cache hit skips can change its answer:
+//
+//   - The signature, header and claims are a pure function of the token's
+//     bytes, the key ring and the Auth's settings. Settings are fixed at
+//     [New]; [Auth.SetKeyRing] replaces the cache with an empty one, so a
+//     token of a removed key is refused at once.
+//   - What depends on time is checked on every hit: exp, nbf and iat against
+//     the clock with the same leeway as the parser (a token out of its
+//     window is dropped and re-verified, which gives the precise error), and
+//     the claims type's own Validate method when it has one.
+//   - Revocation is checked on every request, hit or not: the [Denylist] is
+//     consulted exactly as without the cache.
+//   - Only tokens that verified are stored, so forged or malformed tokens
+//     cannot fill it; only tokens this Auth signed or accepts can. The bound
+//     holds whatever arrives: a full shard drops an entry at random.
+//   - Keys are digests, so the cache holds no bearer credentials, costs 32
+//     bytes of key per entry whatever the token size, and a lookup compares
+//     digests rather than secret token bytes.
+//
+// Each call gets its own copy of the claims struct; its slices (Audience,
+// Roles) are shared with other requests presenting the same token and must
+// be treated as read-only, as claims should be anyway.
+//
 // # Refresh tokens
 //
 // Refresh tokens are opaque random values ("family.secret"); the server
