@@ -3,7 +3,10 @@
 # chi; the anchor stack promhttp + unrolled/secure + httprate +
 # go-chi/jwtauth; covet's metrics + securehdr + ratelimit + jwtauth), each
 # loaded with wrk in turn, ROUNDS times, interleaved so drift hits all three.
-# Prints each run, then the median req/s per stack and its ratio to bare.
+# Prints each run with its ratio to the same round's bare run, then per stack
+# the median req/s and the median of those per-round ratios: on a noisy
+# machine a round's three runs share most of the drift, so the per-round
+# ratio is the steadier figure.
 #
 #   bash bench/fullstack/run.sh            # ROUNDS=5 DURATION=10s CONNS=64
 # Needs wrk (apt-get install wrk).
@@ -22,7 +25,7 @@ trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./fullstack/server
 token=$("$bin" -token)
 
-declare -A runs
+declare -A runs ratios
 for round in $(seq 1 "$ROUNDS"); do
   for mode in bare anchor covet; do
     "$bin" -mode "$mode" -addr "$ADDR" &
@@ -34,15 +37,20 @@ for round in $(seq 1 "$ROUNDS"); do
     if grep -q "Non-2xx" <<<"$out"; then echo "$mode: non-2xx responses" >&2; echo "$out" >&2; exit 1; fi
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     runs[$mode]="${runs[$mode]:-} $rps"
-    printf 'round %d %-6s %10.0f req/s\n' "$round" "$mode" "$rps"
+    [[ $mode == bare ]] && bare_rps=$rps
+    ratio=$(awk -v r="$rps" -v b="$bare_rps" 'BEGIN {printf "%.4f", r/b}')
+    ratios[$mode]="${ratios[$mode]:-} $ratio"
+    printf 'round %d %-6s %10.0f req/s  %.2fx bare\n' "$round" "$mode" "$rps" "$ratio"
   done
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 bare=$(median <<<"${runs[bare]}")
 echo
-echo "median of $ROUNDS runs, wrk -t$THREADS -c$CONNS -d$DURATION"
+echo "median of $ROUNDS rounds, wrk -t$THREADS -c$CONNS -d$DURATION"
+printf '%-6s %10s  %-17s  %s\n' stack req/s "median per-round" "ratio of medians"
 for mode in bare anchor covet; do
   m=$(median <<<"${runs[$mode]}")
-  awk -v m="$mode" -v r="$m" -v b="$bare" 'BEGIN {printf "%-6s %10.0f req/s  %.2fx bare\n", m, r, r/b}'
+  q=$(median <<<"${ratios[$mode]}")
+  awk -v m="$mode" -v r="$m" -v q="$q" -v b="$bare" 'BEGIN {printf "%-6s %10.0f  %.2fx bare          %.2fx bare\n", m, r, q, r/b}'
 done

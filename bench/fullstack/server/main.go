@@ -8,7 +8,8 @@
 // Every stack verifies the same HS256 token, sets the same security headers,
 // counts the request against a per-IP limit far above the load, and records
 // request count, duration, size and in-flight metrics. -token prints the
-// token to send.
+// token to send. -pprof ADDR serves net/http/pprof on a separate listener,
+// outside every stack, for profiling a mode under load.
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -50,33 +52,63 @@ func main() {
 	mode := flag.String("mode", "bare", "bare, anchor or covet")
 	addr := flag.String("addr", "127.0.0.1:18090", "listen address")
 	printToken := flag.Bool("token", false, "print a token every stack accepts and exit")
+	pprofAddr := flag.String("pprof", "", "if set, serve net/http/pprof on this address")
 	flag.Parse()
 
 	auth := newCovetAuth()
 	if *printToken {
-		c := jwtauth.Claims{Username: "bench", Roles: []string{"user"}}
-		c.Subject = "user-1"
-		tok, _, err := auth.Sign(c)
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Println(tok)
+		fmt.Println(token(auth))
 		return
 	}
+	if *pprofAddr != "" {
+		go servePprof(*pprofAddr)
+	}
+	h, err := newRouter(*mode, auth)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	log.Fatal(srv.ListenAndServe())
+}
+
+// token returns an access token every stack accepts.
+func token(auth *jwtauth.Auth[jwtauth.Claims, *jwtauth.Claims]) string {
+	c := jwtauth.Claims{Username: "bench", Roles: []string{"user"}}
+	c.Subject = "user-1"
+	tok, _, err := auth.Sign(c)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return tok
+}
+
+// newRouter returns the route behind the stack named by mode.
+func newRouter(mode string, auth *jwtauth.Auth[jwtauth.Claims, *jwtauth.Claims]) (http.Handler, error) {
 	r := chi.NewRouter()
-	switch *mode {
+	switch mode {
 	case "bare":
 	case "anchor":
 		anchorStack(r)
 	case "covet":
 		covetStack(r, auth)
 	default:
-		fmt.Fprintf(os.Stderr, "unknown mode %q\n", *mode)
-		os.Exit(2)
+		return nil, fmt.Errorf("unknown mode %q", mode)
 	}
 	r.Get("/api/hello", hello)
-	srv := &http.Server{Addr: *addr, Handler: r, ReadHeaderTimeout: 5 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	return r, nil
+}
+
+// servePprof serves the profiling endpoints on their own mux, so the
+// measured stacks never see them.
+func servePprof(addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	log.Print(srv.ListenAndServe())
 }
 
 func newCovetAuth() *jwtauth.Auth[jwtauth.Claims, *jwtauth.Claims] {
