@@ -264,68 +264,78 @@ func (a *Auth[C, P]) SetKeyRing(ring *KeyRing) error {
 // Roles) may be shared with other requests presenting the same token and
 // must not be modified.
 func (a *Auth[C, P]) Verify(ctx context.Context, token string) (P, error) {
+	p := P(new(C))
+	if err := a.verifyInto(ctx, token, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// verifyInto is [Auth.Verify] writing the claims into dst, so that the
+// middleware can place them in the same allocation as its context.
+func (a *Auth[C, P]) verifyInto(ctx context.Context, token string, dst P) error {
 	if token == "" {
-		return nil, ErrNoToken
+		return ErrNoToken
 	}
 	if len(token) > a.cfg.maxTokenSize {
-		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrTokenTooLarge)
+		return fmt.Errorf("%w: %w", ErrTokenInvalid, ErrTokenTooLarge)
 	}
 	st := a.state.Load()
 	if st.cache == nil {
-		p, err := a.parse(st, token)
-		if err != nil {
-			return nil, err
+		if err := a.parse(st, token, dst); err != nil {
+			return err
 		}
-		return a.checkRevoked(ctx, p)
+		return a.checkRevoked(ctx, dst)
 	}
 	d := tokenDigest(token)
 	if e := st.cache.get(&d); e != nil {
-		if p, ok := hit[C, P](e, a.cfg.now()); ok {
-			return a.checkRevoked(ctx, p)
+		if hit(e, a.cfg.now(), dst) {
+			return a.checkRevoked(ctx, dst)
 		}
 		// Out of its time window: drop it and let the parser give the
 		// precise reason.
 		st.cache.drop(&d, e)
+		var zero C
+		*dst = zero
 	}
-	p, err := a.parse(st, token)
-	if err != nil {
-		return nil, err
+	if err := a.parse(st, token, dst); err != nil {
+		return err
 	}
-	st.cache.put(&d, newCacheEntry[C, P](p, a.cfg.leeway))
-	return a.checkRevoked(ctx, p)
+	st.cache.put(&d, newCacheEntry[C, P](dst, a.cfg.leeway))
+	return a.checkRevoked(ctx, dst)
 }
 
 // parse fully verifies token: signature, header, time and issuer checks,
 // type and required claims.
-func (a *Auth[C, P]) parse(st *ringState[C], token string) (P, error) {
-	p := P(new(C))
+func (a *Auth[C, P]) parse(st *ringState[C], token string, p P) error {
 	if _, err := st.parser.ParseWithClaims(token, p, st.ring.keyfunc); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+		return fmt.Errorf("%w: %w", ErrTokenInvalid, err)
 	}
 	c := p.base()
 	switch {
 	case c.Type != TypeAccess:
-		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrWrongTokenType)
+		return fmt.Errorf("%w: %w", ErrTokenInvalid, ErrWrongTokenType)
 	case c.Subject == "" || c.ID == "" || c.IssuedAt == 0:
-		return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrMissingClaim)
+		return fmt.Errorf("%w: %w", ErrTokenInvalid, ErrMissingClaim)
 	}
-	return p, nil
+	return nil
 }
 
 // checkRevoked consults the denylist, when there is one, on every request,
 // cached token or not.
-func (a *Auth[C, P]) checkRevoked(ctx context.Context, p P) (P, error) {
-	c := p.base()
-	if a.cfg.denylist != nil {
-		revoked, err := a.cfg.denylist.Revoked(ctx, c.ID, c.Subject, c.Issued())
-		if err != nil {
-			return nil, fmt.Errorf("jwtauth: denylist: %w", err)
-		}
-		if revoked {
-			return nil, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrRevoked)
-		}
+func (a *Auth[C, P]) checkRevoked(ctx context.Context, p P) error {
+	if a.cfg.denylist == nil {
+		return nil
 	}
-	return p, nil
+	c := p.base()
+	revoked, err := a.cfg.denylist.Revoked(ctx, c.ID, c.Subject, c.Issued())
+	if err != nil {
+		return fmt.Errorf("jwtauth: denylist: %w", err)
+	}
+	if revoked {
+		return fmt.Errorf("%w: %w", ErrTokenInvalid, ErrRevoked)
+	}
+	return nil
 }
 
 // Sign returns a signed access token for claims and the CSRF token bound to

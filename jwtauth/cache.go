@@ -133,16 +133,15 @@ func newCacheEntry[C any, P ClaimsPointer[C]](p P, leeway time.Duration) *cacheE
 	}
 }
 
-// hit returns a copy of e's claims if the parser's time checks, and the
+// hit copies e's claims into dst if the parser's time checks, and the
 // claims type's own Validate if it has one, would still pass at now.
-func hit[C any, P ClaimsPointer[C]](e *cacheEntry[C], now time.Time) (P, bool) {
+func hit[C any, P ClaimsPointer[C]](e *cacheEntry[C], now time.Time, dst P) bool {
 	if now.Before(e.from) || !now.Before(e.until) {
-		return nil, false
+		return false
 	}
-	p := P(new(C))
-	*p = e.claims
-	if v, ok := any(p).(jwt.ClaimsValidator); ok && v.Validate() != nil {
-		return nil, false
+	*dst = e.claims
+	if v, ok := any(dst).(jwt.ClaimsValidator); ok && v.Validate() != nil {
+		return false
 	}
-	return p, true
+	return true
 }

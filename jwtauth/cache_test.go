@@ -3,6 +3,8 @@ package jwtauth
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -191,7 +193,8 @@ func TestVerifiedCacheHitWindow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, ok := hit[validatedClaims, *validatedClaims](tt.e, tt.now)
+			p := new(validatedClaims)
+			ok := hit(tt.e, tt.now, p)
 			if ok != tt.want {
 				t.Fatalf("hit(%v) = %v; want %v", tt.now.Sub(base), ok, tt.want)
 			}
@@ -214,4 +217,37 @@ func BenchmarkVerifyUncached(b *testing.B) {
 			}
 		}
 	})
+}
+
+type upstreamKey struct{}
+
+func TestMiddlewareCachedClaimsContext(t *testing.T) {
+	a, err := New[validatedClaims](testRing(t, testKey(t, "k1", testSecret)), WithoutCookies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := validatedClaims{Tenant: "t1"}
+	c.Subject = "u1"
+	token, _, err := a.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		custom, ok := CustomClaimsFromContext[validatedClaims](r.Context())
+		base, okBase := ClaimsFromContext(r.Context())
+		up, _ := r.Context().Value(upstreamKey{}).(string)
+		if !ok || !okBase || custom.Tenant != "t1" || base.Subject != "u1" || up != "kept" {
+			t.Errorf("context: custom %+v %v, base %+v %v, upstream %q", custom, ok, base, okBase, up)
+		}
+	}))
+	for range 2 { // a miss, then a hit
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req = req.WithContext(context.WithValue(req.Context(), upstreamKey{}, "kept"))
+		req.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("status %d; want 200", w.Code)
+		}
+	}
 }

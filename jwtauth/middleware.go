@@ -1,6 +1,7 @@
 package jwtauth
 
 import (
+	"context"
 	"net/http"
 	"strings"
 )
@@ -34,8 +35,9 @@ func (a *Auth[C, P]) handler(next http.Handler, optional bool) http.Handler {
 			return
 		}
 		ctx := r.Context()
-		p, err := a.Verify(ctx, token)
-		if err != nil {
+		cc := &claimsContext[C, P]{Context: ctx}
+		p := P(&cc.claims)
+		if err := a.verifyInto(ctx, token, p); err != nil {
 			a.cfg.errorHandler(w, r, err)
 			return
 		}
@@ -45,8 +47,23 @@ func (a *Auth[C, P]) handler(next http.Handler, optional bool) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(WithClaims[C, P](ctx, p)))
+		next.ServeHTTP(w, r.WithContext(cc))
 	})
+}
+
+// claimsContext carries the verified claims in the same allocation as the
+// context that holds them; it answers the lookups of [ClaimsFromContext] and
+// [CustomClaimsFromContext] as [WithClaims] would.
+type claimsContext[C any, P ClaimsPointer[C]] struct {
+	context.Context
+	claims C
+}
+
+func (c *claimsContext[C, P]) Value(key any) any {
+	if key == (claimsKey{}) {
+		return P(&c.claims)
+	}
+	return c.Context.Value(key)
 }
 
 // tokenFrom returns the bearer token, else the access cookie's value. A
