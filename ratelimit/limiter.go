@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // ErrEmptyKey is passed to the error handler when a request has no key and
@@ -227,19 +228,21 @@ func (l *Limiter) emptyKey(w http.ResponseWriter, r *http.Request, next http.Han
 func (l *Limiter) writeFields(h http.Header, d Decision) {
 	reset := ceilSeconds(d.ResetAfter)
 	if !l.cfg.noFields {
-		var buf [96]byte
-		b := append(buf[:0], '"')
+		// One allocation for both fields' slices and the RateLimit value's
+		// bytes; capped slices so that an append by a later handler copies
+		// instead of overwriting.
+		f := new(fieldValues)
+		b := append(f.buf[:0], '"')
 		b = append(b, l.cfg.name...)
 		b = append(b, `";r=`...)
 		b = strconv.AppendInt(b, max(d.Remaining, 0), 10)
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, reset, 10)
-		// One backing array for both fields; capped slices so that an
-		// append by a later handler copies instead of overwriting.
-		v := make([]string, 2)
-		v[0], v[1] = l.policy, string(b)
-		h["Ratelimit-Policy"] = v[0:1:1]
-		h["Ratelimit"] = v[1:2:2]
+		// b is never written again, so the string may share its bytes
+		// (they are in f.buf unless a long policy name outgrew it).
+		f.v[0], f.v[1] = l.policy, unsafe.String(&b[0], len(b))
+		h["Ratelimit-Policy"] = f.v[0:1:1]
+		h["Ratelimit"] = f.v[1:2:2]
 	}
 	if l.cfg.legacy {
 		v := make([]string, 3)
@@ -253,6 +256,13 @@ func (l *Limiter) writeFields(h http.Header, d Decision) {
 	if !d.Allowed {
 		h["Retry-After"] = []string{strconv.FormatInt(max(ceilSeconds(d.RetryAfter), 1), 10)}
 	}
+}
+
+// fieldValues holds the RateLimit-Policy and RateLimit header values of one
+// response: the value slices and the RateLimit value's bytes.
+type fieldValues struct {
+	v   [2]string
+	buf [48]byte // `"name";r=<remaining>;t=<seconds>` with a short name
 }
 
 // ceilSeconds rounds d up to whole seconds, so a client waiting that long is

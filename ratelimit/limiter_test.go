@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -260,5 +261,34 @@ func TestHandlerIPv6SharesSlash64(t *testing.T) {
 		if w := get(h, "[2001:db8:1:3::1]:1"); w.Code != http.StatusNoContent {
 			t.Fatalf("custom=%v: another /64: status %d; want 204", custom, w.Code)
 		}
+	}
+}
+
+func TestHandlerFieldValues(t *testing.T) {
+	long := strings.Repeat("n", 64) // the longest name outgrows the inline buffer
+	tests := []struct{ name, want string }{
+		{"api", `"api";r=1;t=30`},
+		{long, `"` + long + `";r=1;t=30`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want[:5], func(t *testing.T) {
+			c := newClock()
+			l := newLimiter(t, newMem(t, c), PerMinute(2), WithName(tt.name))
+			l.now = c.Now
+			// A later handler appending to the fields must not change the
+			// values the next response gets.
+			h := l.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Add("RateLimit", "extra")
+				w.Header().Add("RateLimit-Policy", "extra")
+			}))
+			first := get(h, "192.0.2.1:1")
+			if got := first.Header().Values("RateLimit"); len(got) != 2 || got[0] != tt.want {
+				t.Errorf("RateLimit = %q; want [%q extra]", got, tt.want)
+			}
+			second := get(l.Handler(okHandler), "192.0.2.2:1")
+			if got := second.Header().Values("RateLimit"); len(got) != 1 || got[0] != tt.want {
+				t.Errorf("next response's RateLimit = %q; want [%q]", got, tt.want)
+			}
+		})
 	}
 }
