@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"crypto/sha256"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -126,11 +127,17 @@ func newCacheEntry[C any, P ClaimsPointer[C]](p P, leeway time.Duration) *cacheE
 	if c.NotBefore > from {
 		from = c.NotBefore
 	}
-	return &cacheEntry[C]{
+	e := &cacheEntry[C]{
 		claims: *p,
 		from:   time.Unix(from, 0).Add(-leeway),
 		until:  time.Unix(c.ExpiresAt, 0).Add(leeway),
 	}
+	// Every hit shares these slices: clipped, an append by one request's
+	// handler copies rather than writing into the others' backing array.
+	b := P(&e.claims).base()
+	b.Audience = slices.Clip(b.Audience)
+	b.Roles = slices.Clip(b.Roles)
+	return e
 }
 
 // hit copies e's claims into dst if the parser's time checks, and the

@@ -22,7 +22,9 @@ func TestVerifiedCacheHit(t *testing.T) {
 	if n := a.state.Load().cache.len(); n != 1 {
 		t.Fatalf("cache holds %d entries after one token; want 1", n)
 	}
+	// What one request's handler does to its claims stays its own.
 	first.Username = "changed by a handler"
+	first.Roles = append(first.Roles, "root")
 	second, err := a.Verify(ctx, token)
 	if err != nil {
 		t.Fatalf("Verify(cached) = %v", err)
@@ -30,8 +32,16 @@ func TestVerifiedCacheHit(t *testing.T) {
 	if second == first {
 		t.Error("Verify(cached) returned the same claims pointer twice; want a copy per call")
 	}
-	if second.Username != "name-u1" || second.Subject != "u1" || !second.HasRole("admin") {
+	if second.Username != "name-u1" || second.Subject != "u1" || len(second.Roles) != 1 || !second.HasRole("admin") {
 		t.Errorf("Verify(cached) = %+v; want the signed claims", second)
+	}
+	second.Roles = append(second.Roles, "root")
+	third, err := a.Verify(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(third.Roles) != 1 || cap(third.Roles) != 1 {
+		t.Errorf("Verify(cached) roles = %q (cap %d); want [admin], clipped", third.Roles, cap(third.Roles))
 	}
 }
 
