@@ -42,6 +42,21 @@
 // as a trace_id exemplar, and the access log prints it. [Handler] serves
 // OpenMetrics, the format that exposes exemplars.
 //
+// # Tracing and error reporting
+//
+// [WithTracer] runs a [Tracer] around every request: it starts a span
+// before the handler and ends it with the route pattern and status the
+// metrics use, and the trace ID it returns becomes the exemplar. The
+// subpackage metrics/tracing implements it with OpenTelemetry; this
+// package links no tracing library.
+//
+// [WithErrorHook] reports every request that ends with a 5xx status or a
+// panic as a [Failure]: method, route, status, request, user and trace IDs
+// and the error, which code inside records with [RecordError]
+// (metrics/tracing's log handler does it for every error it logs). No
+// header, query or body is in a Failure, so secrets the client sent cannot
+// reach an error tracker through it.
+//
 // # Access log
 //
 // [NewAccessLog] writes one line per request with method, route, path,

@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -188,9 +190,11 @@ func validExemplar(id string) bool {
 
 // core is the request path shared by Middleware and AccessLog.
 type core struct {
-	inst    *instruments  // nil: no metrics
-	log     *accessLogger // nil: no access log
-	traceID func(context.Context) string
+	inst      *instruments  // nil: no metrics
+	log       *accessLogger // nil: no access log
+	traceID   func(context.Context) string
+	tracer    Tracer
+	errorHook func(context.Context, Failure)
 
 	// Requests are timed as offsets from base. time.Since reads only the
 	// monotonic clock, while time.Now also reads the wall clock: two
@@ -201,7 +205,13 @@ type core struct {
 }
 
 func newCore(cfg *config) core {
-	return core{traceID: cfg.traceID, base: cfg.now(), since: cfg.since}
+	return core{
+		traceID:   cfg.traceID,
+		tracer:    cfg.tracer,
+		errorHook: cfg.errorHook,
+		base:      cfg.now(),
+		since:     cfg.since,
+	}
 }
 
 func (c *core) handler(next http.Handler) http.Handler {
@@ -213,23 +223,27 @@ func (c *core) handler(next http.Handler) http.Handler {
 	})
 }
 
+// watchesFailures reports whether the core needs the error and panic of a
+// request.
+func (c *core) watchesFailures() bool {
+	return c.tracer != nil || c.errorHook != nil
+}
+
 func (c *core) serve(next http.Handler, injectChi bool, w http.ResponseWriter, r *http.Request) {
 	start := c.since(c.base)
 	var info *requestInfo
 	var rctx *chi.Context
-	if c.log != nil || injectChi {
+	if c.log != nil || injectChi || c.watchesFailures() {
 		ctx := r.Context()
-		if c.log != nil {
-			id, fresh := requestID(r)
-			if fresh {
-				w.Header().Set(RequestIDHeader, id)
-			}
-			info = &requestInfo{requestID: id}
-			ctx = context.WithValue(ctx, infoKey, info)
+		if c.log != nil || c.watchesFailures() {
+			ctx, info = c.requestInfo(ctx, w, r)
 		}
 		if injectChi && chi.RouteContext(ctx) == nil {
 			rctx = chi.NewRouteContext()
 			ctx = context.WithValue(ctx, chi.RouteCtxKey, rctx)
+		}
+		if c.tracer != nil {
+			ctx = c.tracer.Start(ctx, r)
 		}
 		r = r.WithContext(ctx)
 	}
@@ -240,13 +254,48 @@ func (c *core) serve(next http.Handler, injectChi bool, w http.ResponseWriter, r
 	ww := rec.wrap(w, r)
 	panicked := true
 	defer func() {
-		c.finish(r, rctx, &rec, start, panicked, info)
+		if panicked && c.watchesFailures() {
+			// Recovered only to be reported, then raised again. A nil
+			// value is runtime.Goexit (t.FailNow), not a panic.
+			if v := recover(); v != nil {
+				var stack []byte
+				if c.errorHook != nil {
+					stack = debug.Stack()
+				}
+				c.finish(r, rctx, &rec, start, true, info, v, stack)
+				panic(v)
+			}
+		}
+		c.finish(r, rctx, &rec, start, panicked, info, nil, nil)
 	}()
 	next.ServeHTTP(ww, r)
 	panicked = false
 }
 
-func (c *core) finish(r *http.Request, rctx *chi.Context, rec *recorder, start time.Duration, panicked bool, info *requestInfo) {
+// requestInfo returns the requestInfo of the request, reusing the one an
+// outer access log or middleware placed in ctx, so that a user ID or an
+// error reported further in reaches every layer.
+func (c *core) requestInfo(ctx context.Context, w http.ResponseWriter, r *http.Request) (context.Context, *requestInfo) {
+	info := infoFrom(ctx)
+	if c.log != nil {
+		id, fresh := requestID(r)
+		if fresh {
+			w.Header().Set(RequestIDHeader, id)
+		}
+		if info == nil || info.requestID != id {
+			info = &requestInfo{requestID: id}
+			ctx = context.WithValue(ctx, infoKey, info)
+		}
+		return ctx, info
+	}
+	if info == nil {
+		info = &requestInfo{requestID: RequestIDFromContext(ctx)}
+		ctx = context.WithValue(ctx, infoKey, info)
+	}
+	return ctx, info
+}
+
+func (c *core) finish(r *http.Request, rctx *chi.Context, rec *recorder, start time.Duration, panicked bool, info *requestInfo, panicValue any, stack []byte) {
 	elapsed := c.since(c.base) - start
 	status := rec.status(panicked)
 	bytes := rec.written()
@@ -255,21 +304,31 @@ func (c *core) finish(r *http.Request, rctx *chi.Context, rec *recorder, start t
 	}
 	var buf [256]byte
 	raw, src := rawRoute(r, rctx, buf[:0])
-	var traceID string
-	if c.traceID != nil {
-		traceID = c.traceID(r.Context())
-	}
+	method := methodIndex(r.Method)
+	var s *series
 	endpoint := ""
 	if c.inst != nil {
 		c.inst.inFlight.n.Add(-1)
-		s := c.inst.lookup(methodIndex(r.Method), status, raw, src)
-		s.observe(elapsed, bytes, traceID)
+		s = c.inst.lookup(method, status, raw, src)
 		endpoint = s.endpoint
+	} else if c.log != nil {
+		endpoint = c.log.endpoint(raw, src)
+	}
+	var err error
+	if c.watchesFailures() {
+		err = requestError(info, panicValue)
+	}
+	var traceID string
+	if c.tracer != nil {
+		traceID = c.tracer.End(r.Context(), RequestEnd{Method: methodNames[method], Route: endpoint, Status: status, Err: err})
+	}
+	if c.traceID != nil {
+		traceID = c.traceID(r.Context())
+	}
+	if s != nil {
+		s.observe(elapsed, bytes, traceID)
 	}
 	if c.log != nil {
-		if endpoint == "" {
-			endpoint = c.log.endpoint(raw, src)
-		}
 		c.log.log(r, info, entry{
 			endpoint: endpoint,
 			status:   status,
@@ -278,4 +337,36 @@ func (c *core) finish(r *http.Request, rctx *chi.Context, rec *recorder, start t
 			traceID:  traceID,
 		})
 	}
+	aborted := panicValue != nil && err == nil
+	if c.errorHook != nil && !aborted && (status >= http.StatusInternalServerError || panicValue != nil) {
+		ctx := r.Context()
+		c.errorHook(ctx, Failure{
+			Method:    methodNames[method],
+			Route:     endpoint,
+			Status:    status,
+			RequestID: RequestIDFromContext(ctx),
+			UserID:    UserIDFromContext(ctx),
+			TraceID:   traceID,
+			Err:       failureError(err, status),
+			Stack:     stack,
+		})
+	}
+}
+
+// requestError returns the error a request failed with: the panic that
+// went through the middleware, else the error recorded for it. The
+// deliberate abort (http.ErrAbortHandler) is no error.
+func requestError(info *requestInfo, panicValue any) error {
+	if panicValue != nil {
+		if e, ok := panicValue.(error); ok && errors.Is(e, http.ErrAbortHandler) {
+			return nil
+		}
+		return &PanicError{Value: panicValue}
+	}
+	if info != nil {
+		if p := info.err.Load(); p != nil {
+			return *p
+		}
+	}
+	return nil
 }

@@ -30,6 +30,8 @@ func TestNewInvalidConfig(t *testing.T) {
 		{"nil logger", prometheus.NewRegistry(), []Option{WithLogger(nil)}},
 		{"nil level", prometheus.NewRegistry(), []Option{WithLevel(nil)}},
 		{"empty redacted name", prometheus.NewRegistry(), []Option{WithRedactedQuery("")}},
+		{"nil tracer", prometheus.NewRegistry(), []Option{WithTracer(nil)}},
+		{"nil error hook", prometheus.NewRegistry(), []Option{WithErrorHook(nil)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,6 +21,8 @@ type config struct {
 	native          bool
 	constLabels     prometheus.Labels
 	traceID         func(context.Context) string
+	tracer          Tracer
+	errorHook       func(context.Context, Failure)
 
 	logger   *slog.Logger
 	level    func(status int) slog.Level

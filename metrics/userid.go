@@ -16,11 +16,12 @@ const (
 
 // requestInfo is placed in the request context by the access log so that
 // handlers and middleware running inside it can report facts the log line
-// needs after they return: today the user ID. It is safe for concurrent
-// use.
+// needs after they return: the user ID and the error a failure is
+// reported with. It is safe for concurrent use.
 type requestInfo struct {
 	requestID string
 	userID    atomic.Pointer[string]
+	err       atomic.Pointer[error]
 }
 
 func infoFrom(ctx context.Context) *requestInfo {
