@@ -131,14 +131,11 @@ func (a *App) openStores(ctx context.Context) error {
 		return err
 	}
 	if a.cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(a.cfg.RedisURL)
+		target, err := parseRedisURL(a.cfg.RedisURL)
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
 		}
-		// Per-call deadlines (rate limits, cache) are enforced on the
-		// connection instead of a goroutine per call.
-		opt.ContextTimeoutEnabled = true
-		c := redis.NewClient(opt)
+		c := target.client()
 		a.rdb = c
 		a.closers = append(a.closers, c.Close)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)

@@ -27,7 +27,7 @@ type Config struct {
 	CORSAllowOrigins []string
 	TrustedProxies   []netip.Prefix
 	DatabaseURL      string // empty: SQLite under DataDir
-	RedisURL         string // empty: in-memory stores
+	RedisURL         string // empty: in-memory stores; one node, Cluster or Sentinel (redis.go)
 	RateLimit        string
 	LoginRateLimit   string
 	LogLevel         slog.Level
@@ -149,9 +149,8 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		}
 	}
 	if c.RedisURL != "" {
-		u, err := url.Parse(c.RedisURL)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			bad("REDIS_URL", "must be a redis:// or rediss:// URL")
+		if _, err := parseRedisURL(c.RedisURL); err != nil {
+			bad("REDIS_URL", "%v", err)
 		}
 	}
 	switch lv := strings.ToLower(get("LOG_LEVEL", "info")); lv {
