@@ -43,7 +43,9 @@ var (
 // It must honour ctx: when ctx is done it should return promptly. A CheckFunc
 // that ignores ctx is reported as failed at its timeout all the same, but its
 // goroutine keeps running until the function returns on its own; until then no
-// second copy of that check is started.
+// second copy of that check is started. A call that returns after its timeout
+// counts as timed out even when it returns nil: its late result is never
+// served as a fresh pass.
 type CheckFunc func(ctx context.Context) error
 
 // Result is the outcome of one check in one run.
@@ -468,6 +470,12 @@ func (c *Checker) begin(ch *check) *execution {
 	go func() {
 		defer cancel()
 		err := call(ctx, ch.fn)
+		if err == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// It returned after its deadline: a round that shares this
+			// call after the timeout must not serve the late pass as
+			// fresh; the next round starts the check again.
+			err = fmt.Errorf("%w after %v (returned late)", ErrTimeout, ch.timeout)
+		}
 		e.err = err
 		e.dur = c.now().Sub(e.start)
 		ch.mu.Lock()
