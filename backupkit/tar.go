@@ -19,6 +19,8 @@ import (
 type DirectorySource struct {
 	root    string
 	exclude []string
+
+	beforeOpen func(rel string) // test hook: runs between the walk and the open
 }
 
 var _ Source = (*DirectorySource)(nil)
@@ -55,70 +57,54 @@ func (s *DirectorySource) excluded(rel string) bool {
 	return false
 }
 
-// Backup implements [Source].
+// Backup implements [Source]. The tree is walked and read through an
+// [os.Root], so nothing outside root is ever read. A regular file replaced by a
+// symbolic link between the walk and the read is archived as that link, never
+// followed; one replaced by another regular file (an atomic rename) is
+// archived as the file found at open time; one removed meanwhile is left out.
 func (s *DirectorySource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
 	info := SourceInfo{Kind: "tar", Format: "tar", Tool: "archive/tar"}
+	root, err := os.OpenRoot(s.root)
+	if err != nil {
+		return info, fmt.Errorf("%w: tar: %w", ErrSourceFailed, err)
+	}
+	defer root.Close()
 	tw := tar.NewWriter(w)
-	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(s.root, p)
-		if err != nil {
-			return err
-		}
 		if rel == "." {
 			return nil
 		}
-		rel = filepath.ToSlash(rel)
 		if s.excluded(rel) {
 			if d.IsDir() {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
 			return nil
 		}
 		fi, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed since the directory was read
+		}
 		if err != nil {
 			return err
 		}
-		var link string
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			if link, err = os.Readlink(p); err != nil {
+		var f *os.File
+		if fi.Mode().IsRegular() {
+			if s.beforeOpen != nil {
+				s.beforeOpen(rel)
+			}
+			f, fi, err = openWalked(root, rel)
+			if err != nil || fi == nil {
 				return err
 			}
-		case fi.IsDir(), fi.Mode().IsRegular():
-		default:
-			return nil // sockets, devices and pipes are not backed up
+			defer f.Close()
 		}
-		hdr, err := tar.FileInfoHeader(fi, link)
-		if err != nil {
-			return err
-		}
-		hdr.Name = rel
-		if fi.IsDir() {
-			hdr.Name += "/"
-		}
-		hdr.Uname, hdr.Gname = "", ""
-		hdr.Format = tar.FormatPAX
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if !fi.Mode().IsRegular() {
-			return nil
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if _, err := io.CopyN(tw, f, hdr.Size); err != nil {
-			return fmt.Errorf("%s changed while being read: %w", rel, err)
-		}
-		return nil
+		return writeEntry(tw, root, rel, fi, f)
 	})
 	if err == nil {
 		err = tw.Close()
@@ -127,6 +113,80 @@ func (s *DirectorySource) Backup(ctx context.Context, w io.Writer) (SourceInfo, 
 		return info, fmt.Errorf("%w: tar: %w", ErrSourceFailed, err)
 	}
 	return info, nil
+}
+
+// openWalked opens the regular file rel and returns it with its own
+// metadata. When the path no longer names a regular file (it was swapped for
+// a link, a directory or something else since the walk) it returns no file
+// and the path's current metadata, so the caller archives what is there
+// without following it; a nil FileInfo means the entry is gone.
+func openWalked(root *os.Root, rel string) (*os.File, fs.FileInfo, error) {
+	f, ferr := root.Open(rel) // follows links only inside root
+	lfi, lerr := root.Lstat(rel)
+	if lerr != nil {
+		if f != nil {
+			f.Close()
+		}
+		if errors.Is(lerr, fs.ErrNotExist) {
+			return nil, nil, nil
+		}
+		return nil, nil, lerr
+	}
+	if ferr == nil {
+		ofi, err := f.Stat()
+		if err == nil && ofi.Mode().IsRegular() && os.SameFile(ofi, lfi) {
+			return f, ofi, nil
+		}
+		f.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if lfi.Mode().IsRegular() {
+		// Replaced again between the open and the Lstat: the name is
+		// busy; archive the file on the next backup rather than guess.
+		return nil, nil, nil
+	}
+	return nil, lfi, nil
+}
+
+// writeEntry writes the header for rel and, for a regular file, the content
+// of f. Sockets, devices and pipes are skipped.
+func writeEntry(tw *tar.Writer, root *os.Root, rel string, fi fs.FileInfo, f *os.File) error {
+	var link string
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		var err error
+		if link, err = root.Readlink(rel); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+	case fi.IsDir(), fi.Mode().IsRegular() && f != nil:
+	default:
+		return nil
+	}
+	hdr, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		return err
+	}
+	hdr.Name = rel
+	if fi.IsDir() {
+		hdr.Name += "/"
+	}
+	hdr.Uname, hdr.Gname = "", ""
+	hdr.Format = tar.FormatPAX
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if f == nil {
+		return nil
+	}
+	if _, err := io.CopyN(tw, f, hdr.Size); err != nil {
+		return fmt.Errorf("%s changed while being read: %w", rel, err)
+	}
+	return nil
 }
 
 // DirectoryTarget extracts a tar backup into a directory that must not exist

@@ -234,3 +234,80 @@ func TestDirectoryErrors(t *testing.T) {
 		t.Fatalf("cancelled Backup = %v; want ErrSourceFailed", err)
 	}
 }
+
+func TestDirectorySourceSwappedForLink(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "outside-secret")
+	if err := os.WriteFile(outside, []byte("outside secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		target func(root string) string // where the swapped-in link points
+		swap   bool                     // false: the file is removed instead
+	}{
+		{"link inside root", func(string) string { return "secret.txt" }, true},
+		{"link outside root", func(string) string { return outside }, true},
+		{"removed", nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.WriteFile(filepath.Join(root, "a.txt"), []byte("alpha"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(root, "secret.txt"), []byte("inside secret"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			src, err := NewDirectorySource(root, "secret.txt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.beforeOpen = func(rel string) {
+				if rel != "a.txt" {
+					return
+				}
+				p := filepath.Join(root, "a.txt")
+				if err := os.Remove(p); err != nil {
+					t.Error(err)
+				}
+				if tc.swap {
+					if err := os.Symlink(tc.target(root), p); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+			var buf bytes.Buffer
+			if _, err := src.Backup(context.Background(), &buf); err != nil {
+				t.Fatal(err)
+			}
+			tr := tar.NewReader(&buf)
+			var seen bool
+			for {
+				hdr, err := tr.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(tr)
+				if strings.Contains(string(body), "secret") {
+					t.Fatalf("entry %s holds %q: a swapped link was followed", hdr.Name, body)
+				}
+				if hdr.Name != "a.txt" {
+					continue
+				}
+				seen = true
+				if !tc.swap {
+					t.Fatalf("removed file archived as %+v", hdr)
+				}
+				if hdr.Typeflag != tar.TypeSymlink || hdr.Linkname != tc.target(root) {
+					t.Fatalf("a.txt archived as type %q -> %q; want the link to %q", hdr.Typeflag, hdr.Linkname, tc.target(root))
+				}
+			}
+			if tc.swap && !seen {
+				t.Fatal("swapped a.txt missing from the archive")
+			}
+		})
+	}
+}
