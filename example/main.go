@@ -96,7 +96,18 @@ func serve() error {
 	if err != nil {
 		return err
 	}
-	return a.Serve(ctx, ln)
+	iln, err := net.Listen("tcp", cfg.InternalAddr)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("INTERNAL_ADDR: %w", err)
+	}
+	ictx, istop := context.WithCancel(ctx)
+	defer istop()
+	internal := make(chan error, 1)
+	go func() { internal <- a.ServeInternal(ictx, iln) }()
+	err = a.Serve(ctx, ln)
+	istop()
+	return errors.Join(err, <-internal)
 }
 
 func healthcheck() error {

@@ -62,8 +62,10 @@ type SystemInfo struct {
 	MemoryPercent   *float64 `json:"memoryPercent,omitempty"`
 	MemoryAvailable *uint64  `json:"memoryAvailableBytes,omitempty"`
 	// DiskPath is the directory reported on; DiskPercent the share of its
-	// file system in use; DiskFree its free bytes.
-	DiskPath    string   `json:"diskPath"`
+	// file system in use; DiskFree its free bytes. DiskPath is left out of
+	// the JSON: a path tells a reader about the host's layout, and the
+	// operator already knows it.
+	DiskPath    string   `json:"-"`
 	DiskPercent *float64 `json:"diskPercent,omitempty"`
 	DiskFree    *uint64  `json:"diskFreeBytes,omitempty"`
 	// ActiveConnections is the open connection count, when WithConnCounter

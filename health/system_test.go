@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,12 +37,16 @@ func TestSystemHandler(t *testing.T) {
 	clock := newFakeClock()
 	var cc ConnCounter
 	cc.ConnState(nil, http.StateNew)
-	c := mustNew(t, withNow(clock.Now), WithVersion("3.1.0"), WithReleaseID("r7"), WithDiskPath(t.TempDir()), WithConnCounter(&cc))
+	dir := t.TempDir()
+	c := mustNew(t, withNow(clock.Now), WithVersion("3.1.0"), WithReleaseID("r7"), WithDiskPath(dir), WithConnCounter(&cc))
 	clock.Advance(time.Minute)
 	h := c.SystemHandler()
 	rec := get(t, h, "/metrics/health")
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("GET = %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if strings.Contains(rec.Body.String(), dir) {
+		t.Fatalf("the body discloses the disk path: %s", rec.Body)
 	}
 	var info SystemInfo
 	if err := json.Unmarshal(rec.Body.Bytes(), &info); err != nil {

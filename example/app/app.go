@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -51,6 +53,7 @@ type App struct {
 	caches   *caches
 	exporter *stream.Exporter
 	handler  http.Handler
+	internal *http.ServeMux
 	closers  []func() error
 }
 
@@ -215,6 +218,7 @@ func (a *App) lookupLogin(ctx context.Context, account string) (loginUser, strin
 	if err != nil {
 		return loginUser{}, "", err
 	}
+	account = NormalizeUsername(account)
 	return loginUser{ID: id, Username: account, Admin: account == a.cfg.AdminUsername}, hash, nil
 }
 
@@ -342,40 +346,13 @@ func (a *App) routes() (http.Handler, error) {
 	r.Use(mw.Handler)
 	r.Use(headers.Handler)
 	r.Use(recoverer(a.log))
-	if cfg.forceHTTPS {
-		redirect, err := securehdr.NewRedirect(securehdr.RedirectConfig{TrustedProxies: trusted, ExemptPaths: []string{"/health", "/ready", "/metrics"}})
-		if err != nil {
-			return nil, err
-		}
-		r.Use(redirect.Handler)
-	}
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) { writeProblem(w, http.StatusNotFound, "") })
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, http.StatusMethodNotAllowed, "")
-	})
 
-	// Probes and metrics: no host check, CORS or rate limit, so that
-	// orchestrators and scrapers, which use pod addresses, always get in.
-	r.Get("/health", a.checker.Liveness().ServeHTTP)
-	r.Get("/ready", a.checker.Readiness().ServeHTTP)
-	r.Get("/ready/{check}", a.checker.Readiness().ServeHTTP)
-	r.Get("/metrics", metricsHandler.ServeHTTP)
-	r.Get("/metrics/health", a.checker.SystemHandler().ServeHTTP)
-
+	// Everything but the probes goes through the public stack, before
+	// routing, so that a preflight or an unknown path is answered by the
+	// same checks as a real route: the host check first (a redirect built
+	// from an unchecked Host is an open redirect), then the HTTPS
+	// redirect, CORS, the body limit, compression and the global limit.
 	var stack []func(http.Handler) http.Handler
-	if len(cfg.CORSAllowOrigins) > 0 {
-		cors, err := securehdr.NewCORS(securehdr.CORSConfig{
-			AllowedOrigins:   cfg.CORSAllowOrigins,
-			AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodHead},
-			AllowedHeaders:   []string{"Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"},
-			ExposedHeaders:   []string{"X-Request-ID", "X-Cache", "RateLimit", "RateLimit-Policy", "Retry-After"},
-			AllowCredentials: !containsString(cfg.CORSAllowOrigins, "*"),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("CORS_ALLOW_ORIGINS: %w", err)
-		}
-		stack = append(stack, cors.Handler)
-	}
 	if len(cfg.AllowedHosts) > 0 {
 		hosts, err := securehdr.NewAllowedHosts(cfg.AllowedHosts, securehdr.HostsConfig{TrustedProxies: trusted})
 		if err != nil {
@@ -383,27 +360,115 @@ func (a *App) routes() (http.Handler, error) {
 		}
 		stack = append(stack, hosts.Handler)
 	}
+	if cfg.forceHTTPS {
+		redirect, err := securehdr.NewRedirect(securehdr.RedirectConfig{TrustedProxies: trusted})
+		if err != nil {
+			return nil, err
+		}
+		stack = append(stack, redirect.Handler)
+	}
+	if len(cfg.CORSAllowOrigins) > 0 {
+		cors, err := securehdr.NewCORS(securehdr.CORSConfig{
+			AllowedOrigins:   cfg.CORSAllowOrigins,
+			AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodHead},
+			AllowedHeaders:   []string{"Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"},
+			ExposedHeaders:   []string{"X-Request-ID", "X-Cache", "RateLimit", "RateLimit-Policy", "Retry-After", "Location"},
+			AllowCredentials: !containsString(cfg.CORSAllowOrigins, "*"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("CORS_ALLOW_ORIGINS: %w", err)
+		}
+		stack = append(stack, cors.Handler)
+	}
 	stack = append(stack, bodyLimit(MaxBodyBytes), middleware.Compress(5), global.Handler)
+	r.Use(exceptProbes(stack...))
+	r.Use(middleware.GetHead)
 
-	r.Group(func(r chi.Router) {
-		r.Use(stack...)
-		r.With(loginLimit.Handler).Post("/auth/login", a.handleLogin)
-		r.Post("/auth/refresh", a.handleRefresh)
-		r.With(a.auth.Optional).Post("/auth/logout", a.handleLogout)
-		r.Route("/api/v1", func(r chi.Router) {
-			r.Use(a.auth.Middleware, a.setUserID)
-			// The list is cached (per user) by the service and may be kept
-			// briefly by the client; everything else is never stored.
-			r.With(a.caches.list).Get("/users", a.handleListUsers)
-			r.With(securehdr.NoStore).Get("/users/{id}", a.handleGetUser)
-			r.With(securehdr.NoStore).Post("/users", a.handleCreateUser)
-		})
-		r.Route("/export", func(r chi.Router) {
-			r.Use(a.auth.Middleware, a.setUserID)
-			r.Get("/users.csv", a.handleExportUsers)
-		})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { writeProblem(w, http.StatusNotFound, "") })
+	r.MethodNotAllowed(methodNotAllowed)
+
+	// Probes: no host check, redirect, CORS or rate limit, so that
+	// orchestrators, which use pod addresses and plain HTTP, always get in.
+	// Metrics, system figures and pprof are on the internal listener only.
+	r.Get("/health", a.checker.Liveness().ServeHTTP)
+	r.Get("/ready", a.checker.Readiness().ServeHTTP)
+	r.Get("/ready/{check}", a.checker.Readiness().ServeHTTP)
+
+	r.With(loginLimit.Handler).Post("/auth/login", a.handleLogin)
+	r.Post("/auth/refresh", a.handleRefresh)
+	r.With(a.auth.Optional).Post("/auth/logout", a.handleLogout)
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(a.auth.Middleware, a.setUserID)
+		// The list is cached (per user) by the service and may be kept
+		// briefly by the client; everything else is never stored.
+		r.With(a.caches.list).Get("/users", a.handleListUsers)
+		r.With(securehdr.NoStore).Get("/users/{id}", a.handleGetUser)
+		r.With(securehdr.NoStore, a.auth.RequireRole(roleAdmin)).Post("/users", a.handleCreateUser)
 	})
+	r.Route("/export", func(r chi.Router) {
+		r.Use(a.auth.Middleware, a.setUserID, a.auth.RequireRole(roleAdmin))
+		r.Get("/users.csv", a.handleExportUsers)
+	})
+
+	a.internal = http.NewServeMux()
+	a.internal.Handle("GET /metrics", metricsHandler)
+	a.internal.Handle("GET /metrics/health", a.checker.SystemHandler())
+	a.internal.HandleFunc("GET /debug/pprof/", pprof.Index)
+	a.internal.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	a.internal.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	a.internal.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	a.internal.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+	a.internal.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return r, nil
+}
+
+// roleAdmin is the role that may create users and export them all.
+const roleAdmin = "admin"
+
+// probePath reports whether path is a probe, served without the public
+// stack: /health, /ready and /ready/{check}.
+func probePath(path string) bool {
+	return path == "/health" || path == "/ready" || strings.HasPrefix(path, "/ready/")
+}
+
+// exceptProbes runs stack in front of every request but the probes.
+func exceptProbes(stack ...func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		h := next
+		for i := len(stack) - 1; i >= 0; i-- {
+			h = stack[i](h)
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if probePath(r.URL.Path) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+}
+
+// methodNotAllowed answers 405 with the Allow header RFC 9110 requires,
+// listing the methods the router serves for the path (HEAD wherever GET).
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	rctx := chi.RouteContext(r.Context())
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	var allow []string
+	if rctx != nil && rctx.Routes != nil {
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if rctx.Routes.Match(chi.NewRouteContext(), m, path) ||
+				(m == http.MethodHead && containsString(allow, http.MethodGet)) {
+				allow = append(allow, m)
+			}
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+	}
+	writeProblem(w, http.StatusMethodNotAllowed, "")
 }
 
 // setUserID hands the authenticated subject to the access log.
@@ -428,6 +493,48 @@ func (a *App) rateStore() (ratelimit.Store, error) {
 
 // Handler returns the service's root handler.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// InternalHandler returns the handler of the internal listener
+// (INTERNAL_ADDR): /metrics, /metrics/health and /debug/pprof/. It must never
+// be reachable from outside: it has no host check, no authentication and no
+// rate limit.
+func (a *App) InternalHandler() http.Handler { return a.internal }
+
+// ServeInternal serves InternalHandler on ln until ctx is done, and for the
+// drain delay after that, so that the last scrapes of a stopping instance
+// still succeed.
+func (a *App) ServeInternal(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.internal,
+		ReadHeaderTimeout: 5 * time.Second,
+		// pprof's profile and trace run for up to 30 s by default.
+		WriteTimeout: 90 * time.Second,
+		IdleTimeout:  120 * time.Second,
+		ErrorLog:     slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	a.log.Info("serving internal endpoints", "addr", ln.Addr().String())
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(a.cfg.DrainDelay)
+	select {
+	case <-t.C:
+	case err := <-served:
+		t.Stop()
+		return err
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
 
 // Registry returns the Prometheus registry /metrics serves.
 func (a *App) Registry() *prometheus.Registry { return a.reg }

@@ -20,6 +20,7 @@ import (
 type Config struct {
 	Environment      string // development | production
 	Addr             string
+	InternalAddr     string // metrics, system figures and pprof; loopback by default
 	AppName          string
 	AppVersion       string
 	SecretKey        []byte // nil: a random key is generated (development only)
@@ -81,6 +82,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c := &Config{
 		Environment:      strings.ToLower(get("ENVIRONMENT", "development")),
 		Addr:             get("ADDR", "127.0.0.1:8080"),
+		InternalAddr:     get("INTERNAL_ADDR", "127.0.0.1:8081"),
 		AppName:          get("APP_NAME", "covet-example"),
 		AppVersion:       get("APP_VERSION", "dev"),
 		AllowedHosts:     list("ALLOWED_HOSTS"),
@@ -89,7 +91,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		RedisURL:         get("REDIS_URL", ""),
 		RateLimit:        get("RATE_LIMIT", "1000/minute"),
 		LoginRateLimit:   get("LOGIN_RATE_LIMIT", "5/minute"),
-		AdminUsername:    get("ADMIN_USERNAME", "admin"),
+		AdminUsername:    NormalizeUsername(get("ADMIN_USERNAME", "admin")),
 		AdminPassword:    getenv("ADMIN_PASSWORD"),
 		DataDir:          get("DATA_DIR", "data"),
 		BackupTarget:     get("BACKUP_TARGET", ""),
@@ -101,6 +103,11 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	}
 	if _, _, err := splitHostPort(c.Addr); err != nil {
 		bad("ADDR", "%v", err)
+	}
+	if _, _, err := splitHostPort(c.InternalAddr); err != nil {
+		bad("INTERNAL_ADDR", "%v", err)
+	} else if c.InternalAddr == c.Addr {
+		bad("INTERNAL_ADDR", "must differ from ADDR: the internal endpoints are never public")
 	}
 	if k := getenv("SECRET_KEY"); k != "" {
 		if len(k) < 32 {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -32,7 +31,8 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &in) {
 		return
 	}
-	account := strings.TrimSpace(in.Username)
+	// Normalised, so that the lockout counts "Admin" and "admin" as one.
+	account := NormalizeUsername(in.Username)
 	if account == "" || in.Password == "" || len(account) > 50 || len(in.Password) > 1024 {
 		writeProblem(w, http.StatusUnprocessableEntity, "username and password are required")
 		return
@@ -144,6 +144,24 @@ type usersPage struct {
 	NextAfter *int64 `json:"next_after,omitempty"`
 }
 
+// publicUsersPage is the list as users other than admins see it.
+type publicUsersPage struct {
+	Users     []PublicUser `json:"users"`
+	NextAfter *int64       `json:"next_after,omitempty"`
+}
+
+// isAdmin reports whether the request's token carries the admin role.
+func isAdmin(r *http.Request) bool {
+	c, ok := jwtauth.ClaimsFromContext(r.Context())
+	return ok && c.HasRole(roleAdmin)
+}
+
+// isSelf reports whether the request's token belongs to user id.
+func isSelf(r *http.Request, id int64) bool {
+	c, ok := jwtauth.ClaimsFromContext(r.Context())
+	return ok && c.Subject == strconv.FormatInt(id, 10)
+}
+
 func (a *App) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit, after := 50, int64(0)
@@ -173,12 +191,22 @@ func (a *App) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(listTTL/time.Second)))
 	w.Header().Add("Vary", "Authorization")
-	page := usersPage{Users: users}
+	var next *int64
 	if len(users) == limit {
-		next := users[len(users)-1].ID
-		page.NextAfter = &next
+		id := users[len(users)-1].ID
+		next = &id
 	}
-	writeJSON(w, http.StatusOK, page)
+	// The list is cached per user, so an admin's full page is never
+	// served to anyone else.
+	if isAdmin(r) {
+		writeJSON(w, http.StatusOK, usersPage{Users: users, NextAfter: next})
+		return
+	}
+	pub := make([]PublicUser, len(users))
+	for i, u := range users {
+		pub[i] = u.Public()
+	}
+	writeJSON(w, http.StatusOK, publicUsersPage{Users: pub, NextAfter: next})
 }
 
 func (a *App) handleGetUser(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +224,13 @@ func (a *App) handleGetUser(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, "get user", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u)
+	// A user reads its own record, an admin every record; others see only
+	// the public fields.
+	if isSelf(r, id) || isAdmin(r) {
+		writeJSON(w, http.StatusOK, u)
+		return
+	}
+	writeJSON(w, http.StatusOK, u.Public())
 }
 
 func (a *App) handleCreateUser(w http.ResponseWriter, r *http.Request) {
@@ -204,6 +238,7 @@ func (a *App) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &in) {
 		return
 	}
+	in.Username = NormalizeUsername(in.Username)
 	if bad := in.Validate(func(p string) error {
 		if err := a.policy.Check(p, in.Username, in.Email); err != nil {
 			return passwordMessage(err)

@@ -24,7 +24,21 @@ var schemaPostgres string
 //go:embed schema_sqlite.sql
 var schemaSQLite string
 
-// User is a row of the users table as the API shows it.
+// PublicUser is what a user other than an admin sees of another user.
+type PublicUser struct {
+	ID        int64     `json:"id"`
+	Username  string    `json:"username"`
+	Bio       string    `json:"bio"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Public returns the fields every authenticated user may see.
+func (u User) Public() PublicUser {
+	return PublicUser{ID: u.ID, Username: u.Username, Bio: u.Bio, CreatedAt: u.CreatedAt}
+}
+
+// User is a row of the users table as the API shows it to an admin and to
+// the user itself.
 type User struct {
 	ID        int64     `db:"id" json:"id"`
 	Username  string    `db:"username" json:"username"`
@@ -88,9 +102,15 @@ func (u *Users) Page(ctx context.Context, after int64, limit int) ([]User, error
 	return out, err
 }
 
-// Credentials returns the user's ID and password hash by username.
+// NormalizeUsername is the stored form of a username: usernames are unique
+// regardless of case, as emails are, so "ADMIN" cannot be created beside
+// "admin" to impersonate it.
+func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Credentials returns the user's ID and password hash by username, in any
+// case.
 func (u *Users) Credentials(ctx context.Context, username string) (id int64, hash, status string, err error) {
-	row := u.db.QueryRowxContext(ctx, u.db.Rebind("SELECT id, password_hash, status FROM users WHERE username = ?"), username)
+	row := u.db.QueryRowxContext(ctx, u.db.Rebind("SELECT id, password_hash, status FROM users WHERE username = ?"), NormalizeUsername(username))
 	if err = row.Scan(&id, &hash, &status); errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
@@ -104,8 +124,10 @@ func (u *Users) SetPasswordHash(ctx context.Context, id int64, hash string) erro
 }
 
 // Create inserts a user and returns it; a taken username or email gives
-// ErrDuplicate.
+// ErrDuplicate. Both are stored normalised (lower case), so uniqueness
+// ignores case.
 func (u *Users) Create(ctx context.Context, in NewUser, hash string) (User, error) {
+	in.Username = NormalizeUsername(in.Username)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	var id int64
 	q := u.db.Rebind("INSERT INTO users (username, email, bio, status, password_hash, created_at) VALUES (?, ?, ?, 'active', ?, ?) RETURNING id")
