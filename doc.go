@@ -35,4 +35,39 @@
 // satisfies; the access log reads a user ID that the auth middleware sets. The
 // example command (go run ./example) is a complete service that composes every
 // package on chi, and the place to copy from.
+//
+// # Conventions
+//
+// Every package follows the same rules, so what a user learns in one holds in
+// the others:
+//
+//   - Middleware is a func(http.Handler) http.Handler or a type whose method
+//     is Handler(next http.Handler) http.Handler. Endpoints are http.Handlers
+//     the service mounts where it likes.
+//   - Required arguments are positional; optional ones are ...Option values
+//     (or a Config struct whose zero value means the defaults). An option that
+//     does not apply to a constructor is a compile error or a construction
+//     error, never silently ignored.
+//   - Configuration mistakes fail at construction, never during a request.
+//     Every package names its sentinel ErrInvalidConfig; its message starts
+//     with the package name ("ratelimit: invalid configuration: ..."), and
+//     every constructor error caused by a bad setting matches it with
+//     errors.Is.
+//   - A Redis-backed type takes its key prefix one way: the WithKeyPrefix
+//     option of its constructor. Each has its own non-empty default, and a
+//     prefix may not hold braces, so hash tags stay the package's to place.
+//   - A type that logs takes its logger through WithLogger and otherwise
+//     uses slog.Default(), read once at construction. Failures these
+//     packages log (a Redis outage, a broken stream) are operational events
+//     a service wants to see; a silent default would hide them. To silence
+//     one, pass slog.New(slog.DiscardHandler).
+//   - Turning a default off is an explicit option (securehdr's
+//     WithoutHeader, jwtauth's WithoutCookies), never an empty string or a
+//     zero that also means "default".
+//   - HTTP errors are application/problem+json (RFC 9457) with nosniff and
+//     no-store, naming the problem without internals; Go callers get
+//     sentinels they can match with errors.Is, and every HTTP-facing type
+//     takes an ErrorHandler to replace the response.
+//   - Exported names earn their place: one way to do a thing, defaults
+//     documented on the option rather than exported as constants.
 package covet

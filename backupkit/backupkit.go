@@ -34,6 +34,9 @@ var (
 	ErrNoIdentity = errors.New("backupkit: backup is encrypted and no identity was given")
 	// ErrTargetNotEmpty: a restore target directory or file already exists.
 	ErrTargetNotEmpty = errors.New("backupkit: restore target already exists")
+	// ErrInvalidConfig is wrapped by every error caused by a bad argument or
+	// option given to a constructor or to a [Manager] method.
+	ErrInvalidConfig = errors.New("backupkit: invalid configuration")
 )
 
 // Compression names a compression format.
@@ -143,7 +146,7 @@ func WithPrefix(p string) Option { return func(m *Manager) { m.prefix = p } }
 // GOMAXPROCS blocks of 1 MiB, no encryption.
 func New(store Store, opts ...Option) (*Manager, error) {
 	if store == nil {
-		return nil, errors.New("backupkit: nil store")
+		return nil, fmt.Errorf("%w: nil store", ErrInvalidConfig)
 	}
 	m := &Manager{store: store, comp: Gzip, conc: runtime.GOMAXPROCS(0), block: 1 << 20, every: 500 * time.Millisecond, now: time.Now}
 	for _, o := range opts {
@@ -155,34 +158,34 @@ func New(store Store, opts ...Option) (*Manager, error) {
 			m.level = 6
 		}
 		if m.level < 1 || m.level > 9 {
-			return nil, fmt.Errorf("backupkit: gzip level %d is outside 1–9", m.level)
+			return nil, fmt.Errorf("%w: gzip level %d is outside 1–9", ErrInvalidConfig, m.level)
 		}
 		if m.block < 64<<10 {
-			return nil, fmt.Errorf("backupkit: block size %d is under 64 KiB", m.block)
+			return nil, fmt.Errorf("%w: block size %d is under 64 KiB", ErrInvalidConfig, m.block)
 		}
 	case Zstd:
 		if m.level == 0 {
 			m.level = int(zstd.SpeedDefault)
 		}
 		if m.level < int(zstd.SpeedFastest) || m.level > int(zstd.SpeedBestCompression) {
-			return nil, fmt.Errorf("backupkit: zstd level %d is outside 1–4", m.level)
+			return nil, fmt.Errorf("%w: zstd level %d is outside 1–4", ErrInvalidConfig, m.level)
 		}
 	case NoCompression:
 	default:
-		return nil, fmt.Errorf("backupkit: unknown compression %q", m.comp)
+		return nil, fmt.Errorf("%w: unknown compression %q", ErrInvalidConfig, m.comp)
 	}
 	if m.conc < 1 {
-		return nil, fmt.Errorf("backupkit: concurrency %d is under 1", m.conc)
+		return nil, fmt.Errorf("%w: concurrency %d is under 1", ErrInvalidConfig, m.conc)
 	}
 	if m.every <= 0 {
 		m.every = 500 * time.Millisecond
 	}
 	if m.prefix != "" && (strings.Contains(m.prefix, "..") || strings.HasPrefix(m.prefix, "/")) {
-		return nil, fmt.Errorf("backupkit: invalid prefix %q", m.prefix)
+		return nil, fmt.Errorf("%w: invalid prefix %q", ErrInvalidConfig, m.prefix)
 	}
 	for _, r := range m.recipients {
 		if r == nil {
-			return nil, errors.New("backupkit: nil age recipient")
+			return nil, fmt.Errorf("%w: nil age recipient", ErrInvalidConfig)
 		}
 	}
 	return m, nil
@@ -216,7 +219,7 @@ func idTime(id string) (time.Time, bool) {
 // the cause ([ErrSourceFailed] when the source failed).
 func (m *Manager) Backup(ctx context.Context, src Source) (Manifest, error) {
 	if src == nil {
-		return Manifest{}, errors.New("backupkit: nil source")
+		return Manifest{}, fmt.Errorf("%w: nil source", ErrInvalidConfig)
 	}
 	start := m.now()
 	id := newID(start)

@@ -53,7 +53,7 @@ func TestNewValidates(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(nil); err == nil {
+	if _, err := New(nil); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatal("New(nil) succeeded")
 	}
 }
@@ -215,7 +215,7 @@ func TestSourceFailureLeavesNothing(t *testing.T) {
 	if _, err := m.Latest(ctx); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Latest = %v; want ErrNotFound", err)
 	}
-	if _, err := m.Backup(ctx, nil); err == nil {
+	if _, err := m.Backup(ctx, nil); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatal("Backup(nil) succeeded")
 	}
 	// A cancelled context aborts too.

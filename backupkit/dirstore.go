@@ -31,17 +31,17 @@ var _ Store = (*DirStore)(nil)
 // does not exist.
 func NewDirStore(dir string) (*DirStore, error) {
 	if dir == "" {
-		return nil, errors.New("backupkit: dir store: empty directory")
+		return nil, fmt.Errorf("%w: dir store: empty directory", ErrInvalidConfig)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("backupkit: dir store: %w", err)
+		return nil, fmt.Errorf("%w: dir store: %w", ErrInvalidConfig, err)
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("backupkit: dir store: %w", err)
+		return nil, fmt.Errorf("%w: dir store: %w", ErrInvalidConfig, err)
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("backupkit: dir store: %s is not a directory", dir)
+		return nil, fmt.Errorf("%w: dir store: %s is not a directory", ErrInvalidConfig, dir)
 	}
 	return &DirStore{dir: dir}, nil
 }

@@ -68,14 +68,14 @@ func newPGConfig(connString string, opts []PostgresOption) (*pgConfig, *pgconn.C
 		o(c)
 	}
 	if c.format != CustomFormat && c.format != PlainFormat {
-		return nil, nil, fmt.Errorf("backupkit: unknown postgres format %q", c.format)
+		return nil, nil, fmt.Errorf("%w: unknown postgres format %q", ErrInvalidConfig, c.format)
 	}
 	if c.zlevel < 0 || c.zlevel > 9 {
-		return nil, nil, fmt.Errorf("backupkit: pg_dump compression %d is outside 0–9", c.zlevel)
+		return nil, nil, fmt.Errorf("%w: pg_dump compression %d is outside 0–9", ErrInvalidConfig, c.zlevel)
 	}
 	cfg, err := pgconn.ParseConfig(connString)
 	if err != nil {
-		return nil, nil, fmt.Errorf("backupkit: postgres connection string: %w", err)
+		return nil, nil, fmt.Errorf("%w: postgres connection string: %w", ErrInvalidConfig, err)
 	}
 	return c, cfg, nil
 }

@@ -34,7 +34,7 @@ type Target interface {
 // psql run in a single transaction) commits.
 func (m *Manager) Restore(ctx context.Context, id string, dst Target) (Manifest, error) {
 	if dst == nil {
-		return Manifest{}, errors.New("backupkit: nil target")
+		return Manifest{}, fmt.Errorf("%w: nil target", ErrInvalidConfig)
 	}
 	man, err := m.Get(ctx, id)
 	if err != nil {

@@ -2,7 +2,6 @@ package backupkit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -33,7 +32,7 @@ type Policy struct {
 func (p Policy) validate() error {
 	if p.KeepLast < 0 || p.KeepDaily < 0 || p.KeepWeekly < 0 || p.KeepMonthly < 0 ||
 		p.MaxAge < 0 || p.IncompleteGrace < 0 {
-		return errors.New("backupkit: retention policy values must not be negative")
+		return fmt.Errorf("%w: retention policy values must not be negative", ErrInvalidConfig)
 	}
 	return nil
 }

@@ -71,23 +71,23 @@ func WithKeyPrefix(prefix string) S3Option { return func(s *S3Store) { s.prefix 
 // NewS3Store returns a store in bucket, which must already exist.
 func NewS3Store(client *minio.Client, bucket string, opts ...S3Option) (*S3Store, error) {
 	if client == nil {
-		return nil, errors.New("backupkit: s3 store: nil client")
+		return nil, fmt.Errorf("%w: s3 store: nil client", ErrInvalidConfig)
 	}
 	if bucket == "" {
-		return nil, errors.New("backupkit: s3 store: empty bucket name")
+		return nil, fmt.Errorf("%w: s3 store: empty bucket name", ErrInvalidConfig)
 	}
 	s := &S3Store{client: client, bucket: bucket, part: DefaultPartSize, threads: 1}
 	for _, o := range opts {
 		o(s)
 	}
 	if s.part < 5<<20 {
-		return nil, fmt.Errorf("backupkit: s3 store: part size %d is under the 5 MiB minimum", s.part)
+		return nil, fmt.Errorf("%w: s3 store: part size %d is under the 5 MiB minimum", ErrInvalidConfig, s.part)
 	}
 	if s.threads < 1 {
-		return nil, errors.New("backupkit: s3 store: part concurrency must be at least 1")
+		return nil, fmt.Errorf("%w: s3 store: part concurrency must be at least 1", ErrInvalidConfig)
 	}
 	if s.prefix != "" && !validName(strings.TrimSuffix(s.prefix, "/")) {
-		return nil, fmt.Errorf("backupkit: s3 store: invalid key prefix %q", s.prefix)
+		return nil, fmt.Errorf("%w: s3 store: invalid key prefix %q", ErrInvalidConfig, s.prefix)
 	}
 	return s, nil
 }

@@ -24,7 +24,7 @@ var ErrCheckFailed = errors.New("backupkit: scratch restore check failed")
 // [Manager.Restore] does.
 func (m *Manager) RestoreChecked(ctx context.Context, id string, scratch Target, check func(context.Context) error, dst Target) (Manifest, error) {
 	if check == nil {
-		return Manifest{}, errors.New("backupkit: nil check")
+		return Manifest{}, fmt.Errorf("%w: nil check", ErrInvalidConfig)
 	}
 	man, err := m.Get(ctx, id)
 	if err != nil {

@@ -63,7 +63,7 @@ var _ Target = (*FileTarget)(nil)
 // when zero).
 func NewFileTarget(path string, perm fs.FileMode) (*FileTarget, error) {
 	if path == "" {
-		return nil, errors.New("backupkit: file target: empty path")
+		return nil, fmt.Errorf("%w: file target: empty path", ErrInvalidConfig)
 	}
 	if perm == 0 {
 		perm = 0o600

@@ -32,14 +32,14 @@ var _ Source = (*DirectorySource)(nil)
 func NewDirectorySource(root string, exclude ...string) (*DirectorySource, error) {
 	fi, err := os.Stat(root)
 	if err != nil {
-		return nil, fmt.Errorf("backupkit: directory source: %w", err)
+		return nil, fmt.Errorf("%w: directory source: %w", ErrInvalidConfig, err)
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("backupkit: directory source: %s is not a directory", root)
+		return nil, fmt.Errorf("%w: directory source: %s is not a directory", ErrInvalidConfig, root)
 	}
 	for _, p := range exclude {
 		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("backupkit: exclude pattern %q: %w", p, err)
+			return nil, fmt.Errorf("%w: exclude pattern %q: %w", ErrInvalidConfig, p, err)
 		}
 	}
 	return &DirectorySource{root: root, exclude: exclude}, nil
@@ -206,7 +206,7 @@ var _ Target = (*DirectoryTarget)(nil)
 // NewDirectoryTarget returns a target extracting into dir.
 func NewDirectoryTarget(dir string) (*DirectoryTarget, error) {
 	if dir == "" {
-		return nil, errors.New("backupkit: directory target: empty path")
+		return nil, fmt.Errorf("%w: directory target: empty path", ErrInvalidConfig)
 	}
 	return &DirectoryTarget{dir: filepath.Clean(dir)}, nil
 }

@@ -22,6 +22,9 @@ var (
 	// ErrInvalid reports a bad argument: an empty key or a TTL that is not
 	// positive.
 	ErrInvalid = errors.New("cachex: invalid argument")
+	// ErrInvalidConfig is wrapped by every constructor error caused by a bad
+	// argument or option; ErrInvalid is for the arguments of a call.
+	ErrInvalidConfig = errors.New("cachex: invalid configuration")
 	// ErrRedis wraps a Redis failure reported by Set, SetMany, Delete or
 	// InvalidateTag. The in-process tier is updated regardless.
 	ErrRedis = errors.New("cachex: redis")

@@ -31,7 +31,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := New[int](tt.opts...)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
 				if c != nil {
 					_ = c.Close()
 				}

@@ -53,7 +53,7 @@ func WithStatuses(codes ...int) HTTPOption {
 	return func(c *httpConfig) {
 		for _, s := range codes {
 			if s < 200 || s > 599 {
-				c.errs = append(c.errs, fmt.Errorf("cachex: WithStatuses: bad status %d", s))
+				c.errs = append(c.errs, fmt.Errorf("%w: WithStatuses: bad status %d", ErrInvalidConfig, s))
 			}
 		}
 		c.statuses = codes
@@ -77,7 +77,7 @@ func WithKeyHeaders(names ...string) HTTPOption {
 func WithPerUserKey(user func(*http.Request) (id string, ok bool)) HTTPOption {
 	return func(c *httpConfig) {
 		if user == nil {
-			c.errs = append(c.errs, errors.New("cachex: WithPerUserKey: nil function"))
+			c.errs = append(c.errs, fmt.Errorf("%w: WithPerUserKey: nil function", ErrInvalidConfig))
 		}
 		c.perUser = user
 	}
@@ -88,7 +88,7 @@ func WithPerUserKey(user func(*http.Request) (id string, ok bool)) HTTPOption {
 func WithMaxBody(n int) HTTPOption {
 	return func(c *httpConfig) {
 		if n <= 0 {
-			c.errs = append(c.errs, fmt.Errorf("cachex: WithMaxBody(%d): must be positive", n))
+			c.errs = append(c.errs, fmt.Errorf("%w: WithMaxBody(%d): must be positive", ErrInvalidConfig, n))
 		}
 		c.maxBody = n
 	}
@@ -125,10 +125,10 @@ func NewHTTPCache(store *Cache[Response], ttl time.Duration, opts ...HTTPOption)
 		o(&cfg)
 	}
 	if store == nil {
-		cfg.errs = append(cfg.errs, errors.New("cachex: NewHTTPCache: nil store"))
+		cfg.errs = append(cfg.errs, fmt.Errorf("%w: NewHTTPCache: nil store", ErrInvalidConfig))
 	}
 	if ttl <= 0 {
-		cfg.errs = append(cfg.errs, fmt.Errorf("cachex: NewHTTPCache: ttl %v must be positive", ttl))
+		cfg.errs = append(cfg.errs, fmt.Errorf("%w: NewHTTPCache: ttl %v must be positive", ErrInvalidConfig, ttl))
 	}
 	if len(cfg.errs) > 0 {
 		return nil, errors.Join(cfg.errs...)

@@ -2,6 +2,7 @@ package cachex
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -218,7 +219,7 @@ func TestNewHTTPCacheRejects(t *testing.T) {
 		"per user":  func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithPerUserKey(nil)) },
 		"max body":  func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithMaxBody(0)) },
 	} {
-		if _, err := f(); err == nil {
+		if _, err := f(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: no error", name)
 		}
 	}

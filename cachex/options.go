@@ -57,7 +57,7 @@ func defaultConfig() config {
 func WithRedis(rdb redis.UniversalClient) Option {
 	return func(c *config) {
 		if rdb == nil {
-			c.errs = append(c.errs, errors.New("cachex: WithRedis: nil client"))
+			c.errs = append(c.errs, fmt.Errorf("%w: WithRedis: nil client", ErrInvalidConfig))
 		}
 		c.rdb = rdb
 	}
@@ -77,7 +77,7 @@ func WithPrefix(prefix string) Option {
 func WithLocal(maxBytes int64, ttl time.Duration) Option {
 	return func(c *config) {
 		if maxBytes <= 0 || ttl <= 0 {
-			c.errs = append(c.errs, fmt.Errorf("cachex: WithLocal(%d, %v): size and ttl must be positive", maxBytes, ttl))
+			c.errs = append(c.errs, fmt.Errorf("%w: WithLocal(%d, %v): size and ttl must be positive", ErrInvalidConfig, maxBytes, ttl))
 		}
 		c.local, c.localBytes, c.localTTL = true, maxBytes, ttl
 	}
@@ -94,7 +94,7 @@ func WithoutLocal() Option {
 func WithCompression(comp Compression, threshold int) Option {
 	return func(c *config) {
 		if comp > CompressionZstd || threshold < 0 {
-			c.errs = append(c.errs, fmt.Errorf("cachex: WithCompression(%v, %d): unknown algorithm or negative threshold", comp, threshold))
+			c.errs = append(c.errs, fmt.Errorf("%w: WithCompression(%v, %d): unknown algorithm or negative threshold", ErrInvalidConfig, comp, threshold))
 		}
 		c.comp, c.threshold = comp, threshold
 	}
@@ -106,7 +106,7 @@ func WithCompression(comp Compression, threshold int) Option {
 func WithStaleWhileRevalidate(window time.Duration) Option {
 	return func(c *config) {
 		if window < 0 {
-			c.errs = append(c.errs, fmt.Errorf("cachex: WithStaleWhileRevalidate(%v): negative window", window))
+			c.errs = append(c.errs, fmt.Errorf("%w: WithStaleWhileRevalidate(%v): negative window", ErrInvalidConfig, window))
 		}
 		c.swr = window
 	}
@@ -117,7 +117,7 @@ func WithStaleWhileRevalidate(window time.Duration) Option {
 func WithStaleIfError(window time.Duration) Option {
 	return func(c *config) {
 		if window < 0 {
-			c.errs = append(c.errs, fmt.Errorf("cachex: WithStaleIfError(%v): negative window", window))
+			c.errs = append(c.errs, fmt.Errorf("%w: WithStaleIfError(%v): negative window", ErrInvalidConfig, window))
 		}
 		c.sie = window
 	}
@@ -128,7 +128,7 @@ func WithStaleIfError(window time.Duration) Option {
 func WithNegativeTTL(ttl time.Duration) Option {
 	return func(c *config) {
 		if ttl < 0 {
-			c.errs = append(c.errs, fmt.Errorf("cachex: WithNegativeTTL(%v): negative ttl", ttl))
+			c.errs = append(c.errs, fmt.Errorf("%w: WithNegativeTTL(%v): negative ttl", ErrInvalidConfig, ttl))
 		}
 		c.negTTL = ttl
 	}
@@ -139,7 +139,7 @@ func WithNegativeTTL(ttl time.Duration) Option {
 func WithJitter(f float64) Option {
 	return func(c *config) {
 		if f < 0 || f >= 1 {
-			c.errs = append(c.errs, fmt.Errorf("cachex: WithJitter(%v): want 0 <= f < 1", f))
+			c.errs = append(c.errs, fmt.Errorf("%w: WithJitter(%v): want 0 <= f < 1", ErrInvalidConfig, f))
 		}
 		c.jitter = f
 	}
@@ -157,7 +157,7 @@ func WithJitter(f float64) Option {
 func WithTimeouts(redisCall, load time.Duration) Option {
 	return func(c *config) {
 		if redisCall <= 0 || load <= 0 {
-			c.errs = append(c.errs, fmt.Errorf("cachex: WithTimeouts(%v, %v): must be positive", redisCall, load))
+			c.errs = append(c.errs, fmt.Errorf("%w: WithTimeouts(%v, %v): must be positive", ErrInvalidConfig, redisCall, load))
 		}
 		c.redisTimeout, c.loadTimeout = redisCall, load
 	}
@@ -180,10 +180,10 @@ func (c *config) validate() error {
 		return errors.Join(c.errs...)
 	}
 	if !c.local && c.rdb == nil {
-		return errors.New("cachex: WithoutLocal needs WithRedis: the cache would have no tier")
+		return fmt.Errorf("%w: WithoutLocal needs WithRedis: the cache would have no tier", ErrInvalidConfig)
 	}
 	if c.rdb != nil && c.redisTimeout == 0 && !clientBounded(c.rdb) {
-		return errors.New("cachex: the Redis client has no read or write timeout, so a stalled Redis would stall requests: set them on the client, or use WithTimeouts")
+		return fmt.Errorf("%w: the Redis client has no read or write timeout, so a stalled Redis would stall requests: set them on the client, or use WithTimeouts", ErrInvalidConfig)
 	}
 	return nil
 }

@@ -37,6 +37,9 @@ var (
 	ErrClosed = errors.New("health: checker closed")
 	// ErrShuttingDown: readiness was drained before shutdown.
 	ErrShuttingDown = errors.New("health: shutting down")
+	// ErrInvalidConfig is wrapped by every error a constructor or
+	// [Checker.Shutdown] returns for a bad argument or option.
+	ErrInvalidConfig = errors.New("health: invalid configuration")
 )
 
 // CheckFunc reports the health of one dependency: nil means it passes.
@@ -257,15 +260,15 @@ func New(opts ...Option) (*Checker, error) {
 		}
 	}
 	if cfg.ttl < 0 {
-		return nil, fmt.Errorf("health: negative cache TTL %v", cfg.ttl)
+		return nil, fmt.Errorf("%w: negative cache TTL %v", ErrInvalidConfig, cfg.ttl)
 	}
 	if cfg.interval < 0 {
-		return nil, fmt.Errorf("health: negative interval %v", cfg.interval)
+		return nil, fmt.Errorf("%w: negative interval %v", ErrInvalidConfig, cfg.interval)
 	}
 	if fi, err := os.Stat(cfg.diskPath); err != nil {
-		return nil, fmt.Errorf("health: disk path: %w", err)
+		return nil, fmt.Errorf("%w: disk path: %w", ErrInvalidConfig, err)
 	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("health: disk path %q is not a directory", cfg.diskPath)
+		return nil, fmt.Errorf("%w: disk path %q is not a directory", ErrInvalidConfig, cfg.diskPath)
 	}
 	c := &Checker{cfg: cfg, byName: make(map[string]*check, len(cfg.checks)), now: cfg.now}
 	for _, cc := range cfg.checks {
@@ -273,13 +276,13 @@ func New(opts ...Option) (*Checker, error) {
 			return nil, err
 		}
 		if cc.fn == nil {
-			return nil, fmt.Errorf("health: check %q: nil function", cc.name)
+			return nil, fmt.Errorf("%w: check %q: nil function", ErrInvalidConfig, cc.name)
 		}
 		if cc.timeout <= 0 {
-			return nil, fmt.Errorf("health: check %q: timeout %v must be positive", cc.name, cc.timeout)
+			return nil, fmt.Errorf("%w: check %q: timeout %v must be positive", ErrInvalidConfig, cc.name, cc.timeout)
 		}
 		if _, dup := c.byName[cc.name]; dup {
-			return nil, fmt.Errorf("health: check %q registered twice", cc.name)
+			return nil, fmt.Errorf("%w: check %q registered twice", ErrInvalidConfig, cc.name)
 		}
 		c.maxTimeout = max(c.maxTimeout, cc.timeout)
 		ch := &check{checkConfig: cc}
@@ -300,14 +303,14 @@ func New(opts ...Option) (*Checker, error) {
 
 func validName(name string) error {
 	if name == "" {
-		return errors.New("health: empty check name")
+		return fmt.Errorf("%w: empty check name", ErrInvalidConfig)
 	}
 	for i := 0; i < len(name); i++ {
 		b := name[i]
 		switch {
 		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', b == '.', b == '_', b == '-':
 		default:
-			return fmt.Errorf("health: check name %q: only letters, digits, '.', '_' and '-' are allowed", name)
+			return fmt.Errorf("%w: check name %q: only letters, digits, '.', '_' and '-' are allowed", ErrInvalidConfig, name)
 		}
 	}
 	return nil

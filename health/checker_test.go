@@ -34,8 +34,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 				_ = c.Close()
 				t.Fatalf("New() = nil error; want one containing %q", tt.want)
 			}
-			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "health: ") {
-				t.Fatalf("New() = %v; want a health: error containing %q", err, tt.want)
+			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "health: ") || !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("New() = %v; want a health: ErrInvalidConfig containing %q", err, tt.want)
 			}
 		})
 	}

@@ -56,14 +56,14 @@ func RedisPing(c redis.UniversalClient) CheckFunc {
 func HTTPGet(client *http.Client, rawURL string, want ...int) (CheckFunc, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("health: http check: %w", err)
+		return nil, fmt.Errorf("%w: http check: %w", ErrInvalidConfig, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("health: http check: %q is not an absolute http(s) URL", u.Redacted())
+		return nil, fmt.Errorf("%w: http check: %q is not an absolute http(s) URL", ErrInvalidConfig, u.Redacted())
 	}
 	for _, s := range want {
 		if s < 100 || s > 599 {
-			return nil, fmt.Errorf("health: http check: %d is not an HTTP status", s)
+			return nil, fmt.Errorf("%w: http check: %d is not an HTTP status", ErrInvalidConfig, s)
 		}
 	}
 	if client == nil {

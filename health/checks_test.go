@@ -158,7 +158,7 @@ func TestHTTPGetRejectsBadConfig(t *testing.T) {
 		{"http://example.com/", []int{600}},
 	}
 	for _, tt := range tests {
-		if _, err := HTTPGet(nil, tt.url, tt.want...); err == nil || !strings.HasPrefix(err.Error(), "health: http check") {
+		if _, err := HTTPGet(nil, tt.url, tt.want...); !errors.Is(err, ErrInvalidConfig) || !strings.HasPrefix(err.Error(), "health: ") {
 			t.Errorf("HTTPGet(%q, %v) = %v; want a health: http check error", tt.url, tt.want, err)
 		}
 	}

@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -28,10 +27,10 @@ func (c *Checker) Draining() bool { return c.draining.Load() }
 // Shutdown does not Close the Checker.
 func (c *Checker) Shutdown(ctx context.Context, srv *http.Server, delay, timeout time.Duration) error {
 	if srv == nil {
-		return errors.New("health: shutdown: nil server")
+		return fmt.Errorf("%w: shutdown: nil server", ErrInvalidConfig)
 	}
 	if delay < 0 || timeout <= 0 {
-		return fmt.Errorf("health: shutdown: delay %v must not be negative and timeout %v must be positive", delay, timeout)
+		return fmt.Errorf("%w: shutdown: delay %v must not be negative and timeout %v must be positive", ErrInvalidConfig, delay, timeout)
 	}
 	c.Drain()
 	if delay > 0 {

@@ -115,7 +115,7 @@ func TestShutdownBadArguments(t *testing.T) {
 		{"zero timeout", srv, 0, 0},
 	}
 	for _, tt := range tests {
-		if err := c.Shutdown(context.Background(), tt.srv, tt.delay, tt.timeout); err == nil {
+		if err := c.Shutdown(context.Background(), tt.srv, tt.delay, tt.timeout); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: Shutdown = nil; want an error", tt.name)
 		}
 	}

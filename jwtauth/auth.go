@@ -175,19 +175,19 @@ func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P],
 	}
 	switch {
 	case cfg.accessTTL <= 0 || cfg.accessTTL > 24*time.Hour:
-		return nil, fmt.Errorf("jwtauth: access TTL %v outside (0, 24h]", cfg.accessTTL)
+		return nil, fmt.Errorf("%w: access TTL %v outside (0, 24h]", ErrInvalidConfig, cfg.accessTTL)
 	case cfg.refreshTTL < cfg.accessTTL || cfg.refreshTTL > 400*24*time.Hour:
-		return nil, fmt.Errorf("jwtauth: refresh TTL %v outside [access TTL, 400 days]", cfg.refreshTTL)
+		return nil, fmt.Errorf("%w: refresh TTL %v outside [access TTL, 400 days]", ErrInvalidConfig, cfg.refreshTTL)
 	case cfg.leeway < 0 || cfg.leeway > MaxLeeway:
-		return nil, fmt.Errorf("jwtauth: leeway %v outside [0, %v]", cfg.leeway, MaxLeeway)
+		return nil, fmt.Errorf("%w: leeway %v outside [0, %v]", ErrInvalidConfig, cfg.leeway, MaxLeeway)
 	case cfg.maxTokenSize < 256 || cfg.maxTokenSize > 65536:
-		return nil, fmt.Errorf("jwtauth: max token size %d outside [256, 65536]", cfg.maxTokenSize)
+		return nil, fmt.Errorf("%w: max token size %d outside [256, 65536]", ErrInvalidConfig, cfg.maxTokenSize)
 	case cfg.cacheSize < 0 || cfg.cacheSize > MaxVerifiedCache:
-		return nil, fmt.Errorf("jwtauth: verified cache size %d outside [0, %d]", cfg.cacheSize, MaxVerifiedCache)
+		return nil, fmt.Errorf("%w: verified cache size %d outside [0, %d]", ErrInvalidConfig, cfg.cacheSize, MaxVerifiedCache)
 	}
 	for _, a := range cfg.audience {
 		if a == "" {
-			return nil, errors.New("jwtauth: empty audience")
+			return nil, fmt.Errorf("%w: empty audience", ErrInvalidConfig)
 		}
 	}
 	if err := checkCookies(&cfg); err != nil {
@@ -196,7 +196,7 @@ func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P],
 	a := &Auth[C, P]{cfg: cfg, cop: http.NewCrossOriginProtection()}
 	for _, o := range cfg.origins {
 		if err := a.cop.AddTrustedOrigin(o); err != nil {
-			return nil, fmt.Errorf("jwtauth: trusted origin: %w", err)
+			return nil, fmt.Errorf("%w: trusted origin: %w", ErrInvalidConfig, err)
 		}
 	}
 	if err := a.SetKeyRing(ring); err != nil {
@@ -212,18 +212,18 @@ func checkCookies(c *config) error {
 	names := map[string]string{}
 	for _, n := range []string{c.accessCookie, c.refreshCookie, c.csrfCookie} {
 		if n == "" || strings.ContainsAny(n, " \t\r\n;,=\"") {
-			return fmt.Errorf("jwtauth: invalid cookie name %q", n)
+			return fmt.Errorf("%w: invalid cookie name %q", ErrInvalidConfig, n)
 		}
 		if names[n] != "" {
-			return fmt.Errorf("jwtauth: cookie name %q used twice", n)
+			return fmt.Errorf("%w: cookie name %q used twice", ErrInvalidConfig, n)
 		}
 		names[n] = n
 	}
 	if !strings.HasPrefix(c.refreshPath, "/") {
-		return fmt.Errorf("jwtauth: refresh cookie path %q must start with /", c.refreshPath)
+		return fmt.Errorf("%w: refresh cookie path %q must start with /", ErrInvalidConfig, c.refreshPath)
 	}
 	if strings.HasPrefix(c.refreshCookie, "__Host-") && c.refreshPath != "/" {
-		return fmt.Errorf("jwtauth: cookie %q: the __Host- prefix requires Path=/", c.refreshCookie)
+		return fmt.Errorf("%w: cookie %q: the __Host- prefix requires Path=/", ErrInvalidConfig, c.refreshCookie)
 	}
 	return nil
 }
@@ -233,7 +233,7 @@ func checkCookies(c *config) error {
 // empty. Safe to call while requests are served.
 func (a *Auth[C, P]) SetKeyRing(ring *KeyRing) error {
 	if ring == nil {
-		return errors.New("jwtauth: nil key ring")
+		return fmt.Errorf("%w: nil key ring", ErrInvalidConfig)
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(ring.methods),

@@ -124,12 +124,12 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := New[Claims](ring, tt.opts...); err == nil {
+			if _, err := New[Claims](ring, tt.opts...); !errors.Is(err, ErrInvalidConfig) {
 				t.Errorf("New(%s) = nil error; want an error", tt.name)
 			}
 		})
 	}
-	if _, err := New[Claims](nil); err == nil {
+	if _, err := New[Claims](nil); !errors.Is(err, ErrInvalidConfig) {
 		t.Error("New(nil ring) = nil error; want an error")
 	}
 	a, _ := New[Claims](ring)

@@ -161,7 +161,7 @@ func TestVerifiedCacheOff(t *testing.T) {
 func TestNewRejectsBadCacheSize(t *testing.T) {
 	ring := testRing(t, testKey(t, "k1", testSecret))
 	for _, n := range []int{-1, MaxVerifiedCache + 1} {
-		if _, err := New[Claims](ring, WithVerifiedCache(n)); err == nil {
+		if _, err := New[Claims](ring, WithVerifiedCache(n)); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("New(WithVerifiedCache(%d)) = nil error; want an error", n)
 		}
 	}

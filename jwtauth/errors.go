@@ -14,6 +14,9 @@ var (
 	// ErrNoToken means the request carried neither a bearer token nor an
 	// access cookie.
 	ErrNoToken = errors.New("jwtauth: no token")
+	// ErrInvalidConfig is wrapped by every constructor error caused by a bad
+	// argument or option.
+	ErrInvalidConfig = errors.New("jwtauth: invalid configuration")
 	// ErrTokenInvalid is wrapped by every reason an access token is refused.
 	ErrTokenInvalid = errors.New("jwtauth: invalid token")
 	// ErrTokenTooLarge means the token exceeded the size cap and was not parsed.

@@ -2,7 +2,6 @@ package jwtauth
 
 import (
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -45,7 +44,7 @@ func HS256Key(id string, secret []byte) (Key, error) {
 		return Key{}, err
 	}
 	if len(secret) < MinHMACKeyLen {
-		return Key{}, fmt.Errorf("jwtauth: key %q: HS256 secret is %d bytes, at least %d required", id, len(secret), MinHMACKeyLen)
+		return Key{}, fmt.Errorf("%w: key %q: HS256 secret is %d bytes, at least %d required", ErrInvalidConfig, id, len(secret), MinHMACKeyLen)
 	}
 	s := append([]byte(nil), secret...)
 	return Key{id: id, method: jwt.SigningMethodHS256, sign: s, verify: s}, nil
@@ -57,7 +56,7 @@ func EdDSAKey(id string, private ed25519.PrivateKey) (Key, error) {
 		return Key{}, err
 	}
 	if len(private) != ed25519.PrivateKeySize {
-		return Key{}, fmt.Errorf("jwtauth: key %q: Ed25519 private key is %d bytes, want %d", id, len(private), ed25519.PrivateKeySize)
+		return Key{}, fmt.Errorf("%w: key %q: Ed25519 private key is %d bytes, want %d", ErrInvalidConfig, id, len(private), ed25519.PrivateKeySize)
 	}
 	priv := append(ed25519.PrivateKey(nil), private...)
 	pub := priv.Public().(ed25519.PublicKey)
@@ -71,7 +70,7 @@ func EdDSAPublicKey(id string, public ed25519.PublicKey) (Key, error) {
 		return Key{}, err
 	}
 	if len(public) != ed25519.PublicKeySize {
-		return Key{}, fmt.Errorf("jwtauth: key %q: Ed25519 public key is %d bytes, want %d", id, len(public), ed25519.PublicKeySize)
+		return Key{}, fmt.Errorf("%w: key %q: Ed25519 public key is %d bytes, want %d", ErrInvalidConfig, id, len(public), ed25519.PublicKeySize)
 	}
 	pub := append(ed25519.PublicKey(nil), public...)
 	return Key{id: id, method: jwt.SigningMethodEdDSA, verify: pub}, nil
@@ -79,10 +78,10 @@ func EdDSAPublicKey(id string, public ed25519.PublicKey) (Key, error) {
 
 func checkKeyID(id string) error {
 	if id == "" {
-		return errors.New("jwtauth: key id must not be empty")
+		return fmt.Errorf("%w: key id must not be empty", ErrInvalidConfig)
 	}
 	if len(id) > 64 {
-		return fmt.Errorf("jwtauth: key id %q longer than 64 bytes", id)
+		return fmt.Errorf("%w: key id %q longer than 64 bytes", ErrInvalidConfig, id)
 	}
 	return nil
 }
@@ -103,7 +102,7 @@ type KeyRing struct {
 // (verification-only rings are built with [NewVerifyKeyRing]).
 func NewKeyRing(current Key, previous ...Key) (*KeyRing, error) {
 	if !current.CanSign() {
-		return nil, errors.New("jwtauth: the current key cannot sign")
+		return nil, fmt.Errorf("%w: the current key cannot sign", ErrInvalidConfig)
 	}
 	return newRing(current, append([]Key{current}, previous...))
 }
@@ -112,7 +111,7 @@ func NewKeyRing(current Key, previous ...Key) (*KeyRing, error) {
 // refuses to issue tokens.
 func NewVerifyKeyRing(keys ...Key) (*KeyRing, error) {
 	if len(keys) == 0 {
-		return nil, errors.New("jwtauth: a key ring needs at least one key")
+		return nil, fmt.Errorf("%w: a key ring needs at least one key", ErrInvalidConfig)
 	}
 	return newRing(Key{}, append([]Key(nil), keys...))
 }
@@ -122,10 +121,10 @@ func newRing(current Key, keys []Key) (*KeyRing, error) {
 	seen := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		if k.method == nil || k.verify == nil {
-			return nil, errors.New("jwtauth: zero Key in key ring")
+			return nil, fmt.Errorf("%w: zero Key in key ring", ErrInvalidConfig)
 		}
 		if seen[k.id] {
-			return nil, fmt.Errorf("jwtauth: duplicate key id %q in key ring", k.id)
+			return nil, fmt.Errorf("%w: duplicate key id %q in key ring", ErrInvalidConfig, k.id)
 		}
 		seen[k.id] = true
 		alg := k.method.Alg()

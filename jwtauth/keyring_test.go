@@ -66,7 +66,7 @@ func TestNewKeyRing(t *testing.T) {
 	if _, err := NewKeyRing(verifyOnly); err == nil {
 		t.Error("NewKeyRing(verify-only current) = nil error")
 	}
-	if _, err := NewKeyRing(k1, Key{}); err == nil {
+	if _, err := NewKeyRing(k1, Key{}); !errors.Is(err, ErrInvalidConfig) {
 		t.Error("NewKeyRing(zero previous) = nil error")
 	}
 	if _, err := NewVerifyKeyRing(); err == nil {

@@ -39,7 +39,7 @@ type Login[U any] struct {
 // leaves brute-force protection to something else).
 func NewLogin[U any](hasher *Hasher, lookup LookupFunc[U], lockout Lockout) (*Login[U], error) {
 	if hasher == nil || lookup == nil {
-		return nil, errors.New("jwtauth: login needs a hasher and a lookup function")
+		return nil, fmt.Errorf("%w: login needs a hasher and a lookup function", ErrInvalidConfig)
 	}
 	return &Login[U]{hasher: hasher, lookup: lookup, lockout: lockout, now: time.Now}, nil
 }

@@ -141,7 +141,7 @@ func TestLoginLockoutFailures(t *testing.T) {
 	if _, _, err := noLock.Authenticate(ctx, "ada", "wrong"); !errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("Authenticate(no lockout, wrong) = %v; want ErrInvalidCredentials", err)
 	}
-	if _, err := NewLogin[string](nil, lookup, nil); err == nil {
+	if _, err := NewLogin[string](nil, lookup, nil); !errors.Is(err, ErrInvalidConfig) {
 		t.Error("NewLogin(nil hasher) = nil error")
 	}
 }

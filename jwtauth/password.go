@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -57,13 +56,13 @@ func NewHasher(opts ...HasherOption) (*Hasher, error) {
 	}
 	switch {
 	case h.parallelism == 0:
-		return nil, errors.New("jwtauth: argon2id parallelism must be at least 1")
+		return nil, fmt.Errorf("%w: argon2id parallelism must be at least 1", ErrInvalidConfig)
 	case h.iterations == 0 || h.iterations > 64:
-		return nil, fmt.Errorf("jwtauth: argon2id passes %d outside [1, 64]", h.iterations)
+		return nil, fmt.Errorf("%w: argon2id passes %d outside [1, 64]", ErrInvalidConfig, h.iterations)
 	case h.memory < 7*1024 || h.memory > 4*1024*1024:
-		return nil, fmt.Errorf("jwtauth: argon2id memory %d KiB outside [7 MiB, 4 GiB]", h.memory)
+		return nil, fmt.Errorf("%w: argon2id memory %d KiB outside [7 MiB, 4 GiB]", ErrInvalidConfig, h.memory)
 	case uint64(h.memory)*uint64(h.iterations) < 7*1024*5:
-		return nil, fmt.Errorf("jwtauth: argon2id memory × passes %d below OWASP's minimum %d", uint64(h.memory)*uint64(h.iterations), 7*1024*5)
+		return nil, fmt.Errorf("%w: argon2id memory × passes %d below OWASP's minimum %d", ErrInvalidConfig, uint64(h.memory)*uint64(h.iterations), 7*1024*5)
 	}
 	var err error
 	if h.dummy, err = h.Hash(randomToken(16)); err != nil {

@@ -40,7 +40,7 @@ func TestNewHasherValidates(t *testing.T) {
 		{"too much memory", 5 * 1024 * 1024, 1, 1},
 		{"below OWASP product", 8 * 1024, 2, 1},
 	} {
-		if _, err := NewHasher(WithArgon2(tt.m, tt.it, tt.p)); err == nil {
+		if _, err := NewHasher(WithArgon2(tt.m, tt.it, tt.p)); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("NewHasher(%s) = nil error", tt.name)
 		}
 	}

@@ -72,11 +72,11 @@ func NewPolicy(opts ...PolicyOption) (*Policy, error) {
 	}
 	switch {
 	case p.min < 8:
-		return nil, fmt.Errorf("jwtauth: minimum password length %d below 8", p.min)
+		return nil, fmt.Errorf("%w: minimum password length %d below 8", ErrInvalidConfig, p.min)
 	case p.max < 64 || p.max < p.min || p.max > maxPasswordBytes:
-		return nil, fmt.Errorf("jwtauth: maximum password length %d outside [max(64, minimum), %d]", p.max, maxPasswordBytes)
+		return nil, fmt.Errorf("%w: maximum password length %d outside [max(64, minimum), %d]", ErrInvalidConfig, p.max, maxPasswordBytes)
 	case p.classes > Upper|Lower|Digit|Symbol:
-		return nil, fmt.Errorf("jwtauth: unknown character classes %#x", p.classes)
+		return nil, fmt.Errorf("%w: unknown character classes %#x", ErrInvalidConfig, p.classes)
 	}
 	return p, nil
 }

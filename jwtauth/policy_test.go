@@ -65,7 +65,7 @@ func TestPolicyOptions(t *testing.T) {
 		"max over cap":    {WithLength(12, 5000)},
 		"unknown classes": {WithCharClasses(1 << 6)},
 	} {
-		if _, err := NewPolicy(opts...); err == nil {
+		if _, err := NewPolicy(opts...); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("NewPolicy(%s) = nil error", name)
 		}
 	}

@@ -31,10 +31,10 @@ type RedisStore struct {
 // Cluster reads as a hash tag.
 func NewRedisStore(client redis.UniversalClient, prefix string) (*RedisStore, error) {
 	if client == nil {
-		return nil, errors.New("jwtauth: nil redis client")
+		return nil, fmt.Errorf("%w: nil redis client", ErrInvalidConfig)
 	}
 	if strings.ContainsAny(prefix, "{}") {
-		return nil, fmt.Errorf("jwtauth: redis key prefix %q must not contain braces", prefix)
+		return nil, fmt.Errorf("%w: redis key prefix %q must not contain braces", ErrInvalidConfig, prefix)
 	}
 	return &RedisStore{c: client, prefix: prefix}, nil
 }

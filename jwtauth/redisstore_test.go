@@ -39,7 +39,7 @@ func TestRedisStoreCluster(t *testing.T) {
 }
 
 func TestNewRedisStoreValidates(t *testing.T) {
-	if _, err := NewRedisStore(nil, "p:"); err == nil {
+	if _, err := NewRedisStore(nil, "p:"); !errors.Is(err, ErrInvalidConfig) {
 		t.Error("NewRedisStore(nil) = nil error")
 	}
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})

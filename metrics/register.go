@@ -26,5 +26,5 @@ func register[T prometheus.Collector](reg prometheus.Registerer, c T) (T, error)
 }
 
 func registerError(err error) error {
-	return fmt.Errorf("metrics: %w: %w", ErrRegister, err)
+	return fmt.Errorf("%w: %w", ErrRegister, err)
 }

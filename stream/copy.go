@@ -41,7 +41,7 @@ func (e *Exporter) Copy(w http.ResponseWriter, r *http.Request, db Conner, query
 	defer cancel()
 	s := newSink(w, e, r)
 	if e.cfg.format != CSV {
-		return e.fail(ctx, w, r, s, fmt.Errorf("%w: Copy writes CSV only", ErrInvalidOption))
+		return e.fail(ctx, w, r, s, fmt.Errorf("%w: Copy writes CSV only", ErrInvalidConfig))
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {

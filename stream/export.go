@@ -22,8 +22,8 @@ var (
 	ErrTimeLimit = errors.New("stream: time limit exceeded")
 	// ErrNotPostgres: Copy was given a connection that is not pgx's.
 	ErrNotPostgres = errors.New("stream: COPY needs a pgx PostgreSQL connection")
-	// ErrInvalidOption: New was given a bad option.
-	ErrInvalidOption = errors.New("stream: invalid option")
+	// ErrInvalidConfig: a constructor was given a bad argument or option.
+	ErrInvalidConfig = errors.New("stream: invalid configuration")
 )
 
 // Format selects the output encoding.
@@ -70,7 +70,7 @@ type config struct {
 func WithFormat(f Format) Option {
 	return func(c *config) {
 		if f != CSV && f != NDJSON {
-			c.errs = append(c.errs, fmt.Errorf("%w: unknown format %d", ErrInvalidOption, f))
+			c.errs = append(c.errs, fmt.Errorf("%w: unknown format %d", ErrInvalidConfig, f))
 		}
 		c.format = f
 	}
@@ -87,7 +87,7 @@ func WithFilename(name string) Option { return func(c *config) { c.filename = na
 func WithNull(token string) Option {
 	return func(c *config) {
 		if strings.ContainsAny(token, ",\"\r\n") {
-			c.errs = append(c.errs, fmt.Errorf("%w: NULL token %q holds a comma, quote or line break", ErrInvalidOption, token))
+			c.errs = append(c.errs, fmt.Errorf("%w: NULL token %q holds a comma, quote or line break", ErrInvalidConfig, token))
 		}
 		c.null = token
 	}
@@ -117,7 +117,7 @@ func WithRawColumns(columns ...string) Option {
 func WithFlush(rows, bytes int) Option {
 	return func(c *config) {
 		if rows < 1 || bytes < 512 {
-			c.errs = append(c.errs, fmt.Errorf("%w: flush every %d rows / %d bytes (want ≥ 1 row, ≥ 512 bytes)", ErrInvalidOption, rows, bytes))
+			c.errs = append(c.errs, fmt.Errorf("%w: flush every %d rows / %d bytes (want ≥ 1 row, ≥ 512 bytes)", ErrInvalidConfig, rows, bytes))
 		}
 		c.flushRows, c.flushBytes = rows, bytes
 	}
@@ -128,7 +128,7 @@ func WithFlush(rows, bytes int) Option {
 func WithMaxRows(n int64) Option {
 	return func(c *config) {
 		if n < 1 {
-			c.errs = append(c.errs, fmt.Errorf("%w: max rows %d", ErrInvalidOption, n))
+			c.errs = append(c.errs, fmt.Errorf("%w: max rows %d", ErrInvalidConfig, n))
 		}
 		c.maxRows = n
 	}
@@ -139,7 +139,7 @@ func WithMaxRows(n int64) Option {
 func WithMaxDuration(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {
-			c.errs = append(c.errs, fmt.Errorf("%w: max duration %s", ErrInvalidOption, d))
+			c.errs = append(c.errs, fmt.Errorf("%w: max duration %s", ErrInvalidConfig, d))
 		}
 		c.maxDuration = d
 	}
@@ -151,7 +151,7 @@ func WithMaxDuration(d time.Duration) Option {
 func WithWriteTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {
-			c.errs = append(c.errs, fmt.Errorf("%w: write timeout %s", ErrInvalidOption, d))
+			c.errs = append(c.errs, fmt.Errorf("%w: write timeout %s", ErrInvalidConfig, d))
 		}
 		c.writeTimeout = d
 	}
@@ -171,7 +171,7 @@ type Exporter struct {
 	now func() time.Time
 }
 
-// New returns an Exporter, or an error matching ErrInvalidOption.
+// New returns an Exporter, or an error matching ErrInvalidConfig.
 func New(opts ...Option) (*Exporter, error) {
 	c := config{flushRows: 1000, flushBytes: 32 << 10, writeTimeout: 30 * time.Second, raw: map[string]bool{}}
 	for _, o := range opts {

@@ -282,8 +282,8 @@ func TestCopyNotPostgres(t *testing.T) {
 		t.Errorf("Copy on SQLite = %v, %d; want ErrNotPostgres, 500", err, w.Code)
 	}
 	e, _ = New(WithFormat(NDJSON))
-	if err := e.Copy(httptest.NewRecorder(), request(), lite, "SELECT 1"); !errors.Is(err, ErrInvalidOption) {
-		t.Errorf("Copy as NDJSON = %v; want ErrInvalidOption", err)
+	if err := e.Copy(httptest.NewRecorder(), request(), lite, "SELECT 1"); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("Copy as NDJSON = %v; want ErrInvalidConfig", err)
 	}
 	cctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -300,8 +300,8 @@ func TestNewInvalid(t *testing.T) {
 		{WithMaxDuration(0)}, {WithWriteTimeout(-1)},
 	}
 	for i, opts := range tests {
-		if _, err := New(opts...); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("%d: New = %v; want ErrInvalidOption", i, err)
+		if _, err := New(opts...); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%d: New = %v; want ErrInvalidConfig", i, err)
 		}
 	}
 	called := false

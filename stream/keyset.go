@@ -36,13 +36,13 @@ type Keyset[T any] struct {
 func NewKeyset[T any](db sqlx.QueryerContext, query string, size int, key func(T) []any, start ...any) (*Keyset[T], error) {
 	var errs []error
 	if db == nil || key == nil {
-		errs = append(errs, fmt.Errorf("%w: keyset needs a database and a key function", ErrInvalidOption))
+		errs = append(errs, fmt.Errorf("%w: keyset needs a database and a key function", ErrInvalidConfig))
 	}
 	if size < 1 {
-		errs = append(errs, fmt.Errorf("%w: keyset batch size %d", ErrInvalidOption, size))
+		errs = append(errs, fmt.Errorf("%w: keyset batch size %d", ErrInvalidConfig, size))
 	}
 	if len(start) == 0 {
-		errs = append(errs, fmt.Errorf("%w: keyset needs the start key values", ErrInvalidOption))
+		errs = append(errs, fmt.Errorf("%w: keyset needs the start key values", ErrInvalidConfig))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -90,8 +90,8 @@ func TestKeysetErrors(t *testing.T) {
 	pg := testenv.NewPostgres(t)
 	pg.DB.MustExec("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 5) g")
 	key := func(id int64) []any { return []any{id} }
-	if _, err := NewKeyset[int64](nil, "", 0, nil); !errors.Is(err, ErrInvalidOption) {
-		t.Errorf("NewKeyset with nothing = %v; want ErrInvalidOption", err)
+	if _, err := NewKeyset[int64](nil, "", 0, nil); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("NewKeyset with nothing = %v; want ErrInvalidConfig", err)
 	}
 	ctx := context.Background()
 	cases := []struct {
