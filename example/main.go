@@ -87,27 +87,16 @@ func serve() error {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a, err := app.New(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("ADDR: %w", err)
 	}
 	iln, err := net.Listen("tcp", cfg.InternalAddr)
 	if err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("INTERNAL_ADDR: %w", err)
 	}
-	ictx, istop := context.WithCancel(ctx)
-	defer istop()
-	internal := make(chan error, 1)
-	go func() { internal <- a.ServeInternal(ictx, iln) }()
-	err = a.Serve(ctx, ln)
-	istop()
-	return errors.Join(err, <-internal)
+	return app.Run(ctx, cfg, logger, ln, iln)
 }
 
 func healthcheck() error {

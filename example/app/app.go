@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -44,7 +46,7 @@ type App struct {
 	rdb      redis.UniversalClient // nil in the embedded default
 	users    *Users
 	checker  *health.Checker
-	conns    health.ConnCounter
+	conns    *health.ConnCounter
 	reg      *prometheus.Registry
 	auth     *jwtauth.Auth[jwtauth.Claims, *jwtauth.Claims]
 	login    *jwtauth.Login[loginUser]
@@ -66,12 +68,21 @@ type loginUser struct {
 // New builds the service: it opens the database (and Redis when configured),
 // creates the schema, seeds demo users and the admin, and assembles the
 // router. Close releases what it opened.
-func New(ctx context.Context, cfg *Config, log *slog.Logger) (a *App, err error) {
-	a = &App{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+//
+// Every error it returns is one line naming the variable or dependency at
+// fault. An unreachable PostgreSQL is retried with backoff for
+// DATABASE_CONNECT_TIMEOUT (Run keeps the probes answering meanwhile); an
+// unreachable Redis is not an error: the service starts degraded, /ready
+// names redis until it answers, and the client reconnects by itself.
+func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
+	return newApp(ctx, cfg, log, new(health.ConnCounter))
+}
+
+func newApp(ctx context.Context, cfg *Config, log *slog.Logger, conns *health.ConnCounter) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry(), conns: conns}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
-			a = nil
 		}
 	}()
 	if err := a.openStores(ctx); err != nil {
@@ -102,10 +113,11 @@ func (a *App) openStores(ctx context.Context) error {
 	if err != nil && a.cfg.DatabaseURL != "" {
 		return err
 	}
+	// The disk check and backups use DATA_DIR whatever the database.
+	if err := os.MkdirAll(a.cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("DATA_DIR: %w", err)
+	}
 	if a.cfg.DatabaseURL == "" {
-		if err := os.MkdirAll(a.cfg.DataDir, 0o750); err != nil {
-			return fmt.Errorf("DATA_DIR: %w", err)
-		}
 		abs, err := filepath.Abs(filepath.Join(a.cfg.DataDir, "covet.db"))
 		if err != nil {
 			return err
@@ -123,7 +135,10 @@ func (a *App) openStores(ctx context.Context) error {
 	}
 	a.db, err = pool.Open(ctx, pcfg)
 	if err != nil {
-		return err
+		if a.cfg.DatabaseURL == "" {
+			return fmt.Errorf("DATA_DIR: embedded database: %w", err)
+		}
+		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	a.closers = append(a.closers, a.db.Close)
 	if err := metrics.RegisterDB(a.reg, a.db.DB, "main"); err != nil {
@@ -131,7 +146,7 @@ func (a *App) openStores(ctx context.Context) error {
 	}
 	a.users = NewUsers(a.db)
 	if err := a.users.Migrate(ctx); err != nil {
-		return err
+		return fmt.Errorf("database schema: %w", err)
 	}
 	if a.cfg.RedisURL != "" {
 		target, err := parseRedisURL(a.cfg.RedisURL)
@@ -141,10 +156,13 @@ func (a *App) openStores(ctx context.Context) error {
 		c := target.client()
 		a.rdb = c
 		a.closers = append(a.closers, c.Close)
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		if err := c.Ping(pctx).Err(); err != nil {
-			return fmt.Errorf("redis at REDIS_URL did not answer: %w", err)
+			// Not fatal: every Redis-backed part has an outage policy,
+			// the client reconnects on its own and /ready names redis
+			// until it answers.
+			a.log.Warn("redis at REDIS_URL did not answer: serving degraded until it does", "err", err)
 		}
 	}
 	return nil
@@ -265,7 +283,7 @@ func (a *App) setupHealth() error {
 		health.WithVersion(a.cfg.AppVersion),
 		health.WithServiceID(a.cfg.AppName),
 		health.WithDescription(a.cfg.AppName + " API"),
-		health.WithConnCounter(&a.conns),
+		health.WithConnCounter(a.conns),
 		health.WithDiskPath(a.cfg.DataDir),
 		health.WithCheck("database", pool.ReadyCheck(a.db, 2*time.Second), health.WithComponentType("datastore")),
 		health.WithStatusHook(func(c health.Change) {
@@ -543,8 +561,87 @@ func (a *App) Registry() *prometheus.Registry { return a.reg }
 // the server keeps serving for DRAIN_DELAY so load balancers stop sending,
 // and then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           a.handler,
+	srv := newServer(a.log, a.handler, a.conns)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	return a.serve(ctx, srv, ln, served)
+}
+
+// Run serves on ln from the start, before the stores are open: while New
+// connects (retrying an unreachable PostgreSQL for DATABASE_CONNECT_TIMEOUT),
+// /health answers 200, /ready 503 and every other route 503 with
+// Retry-After. Once New succeeds the full service takes over on the same
+// listener and the internal endpoints are served on iln (when not nil); when
+// New fails Run stops serving and returns its one-line error.
+func Run(ctx context.Context, cfg *Config, log *slog.Logger, ln, iln net.Listener) error {
+	conns := new(health.ConnCounter)
+	var current atomic.Pointer[http.Handler]
+	starting := startingHandler()
+	current.Store(&starting)
+	srv := newServer(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*current.Load()).ServeHTTP(w, r)
+	}), conns)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	a, err := newApp(ctx, cfg, log, conns)
+	if err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-served
+		if ctx.Err() != nil {
+			err = fmt.Errorf("interrupted while starting: %w", err)
+		}
+		return oneLineError{err}
+	}
+	defer a.Close()
+	current.Store(&a.handler)
+	if iln == nil {
+		return a.serve(ctx, srv, ln, served)
+	}
+	ictx, istop := context.WithCancel(ctx)
+	defer istop()
+	internal := make(chan error, 1)
+	go func() { internal <- a.ServeInternal(ictx, iln) }()
+	err = a.serve(ctx, srv, ln, served)
+	istop()
+	return errors.Join(err, <-internal)
+}
+
+// oneLineError prints its error on one line (drivers join attempts with
+// newlines) and still unwraps to it.
+type oneLineError struct{ err error }
+
+func (e oneLineError) Error() string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(e.err.Error(), "\n", "; ")), " ")
+}
+
+func (e oneLineError) Unwrap() error { return e.err }
+
+// startingHandler answers while the stores are being opened.
+func startingHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/health":
+			w.Header().Set("Content-Type", "application/health+json")
+			w.Header().Set("Cache-Control", "no-store")
+			_, _ = io.WriteString(w, `{"status":"pass"}`+"\n")
+		case "/ready":
+			w.Header().Set("Content-Type", "application/health+json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"status":"fail","output":"starting: connecting to the database"}`+"\n")
+		default:
+			w.Header().Set("Retry-After", "1")
+			writeProblem(w, http.StatusServiceUnavailable, "the service is starting")
+		}
+	})
+}
+
+func newServer(log *slog.Logger, h http.Handler, conns *health.ConnCounter) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// Long enough for CSV exports, which also extend their own write
@@ -552,11 +649,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		WriteTimeout:   60 * time.Second,
 		IdleTimeout:    120 * time.Second,
 		MaxHeaderBytes: 64 << 10,
-		ConnState:      a.conns.ConnState,
-		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		ConnState:      conns.ConnState,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+}
+
+func (a *App) serve(ctx context.Context, srv *http.Server, ln net.Listener, served chan error) error {
 	a.log.Info("serving", "addr", ln.Addr().String(), "environment", a.cfg.Environment, "database", a.db.DriverName(), "redis", a.rdb != nil)
 	select {
 	case err := <-served:
@@ -571,8 +669,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// Close releases the database, Redis and background work.
+// Close releases the database, Redis and background work. It is safe on a
+// nil *App and idempotent.
 func (a *App) Close() error {
+	if a == nil {
+		return nil
+	}
 	var errs []error
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		errs = append(errs, a.closers[i]())
