@@ -21,7 +21,8 @@
 //     Redis) with msgpack, compression and stampede control, and an HTTP
 //     response cache.
 //   - [github.com/covetgo/covet/jwtauth]: access and refresh tokens with key
-//     rotation, middleware, CSRF and password hashing.
+//     rotation, middleware and CSRF; [github.com/covetgo/covet/jwtauth/password]
+//     hashes and checks passwords and runs the login check.
 //   - [github.com/covetgo/covet/stream]: CSV and NDJSON streaming of large
 //     query results in constant memory.
 //   - [github.com/covetgo/covet/backupkit]: PostgreSQL, file and Redis backups
@@ -31,7 +32,7 @@
 //
 // Packages never import each other. Where two must cooperate, the consumer
 // declares a one-method interface or a context accessor and the service wires
-// them: jwtauth consults a lockout interface that ratelimit's lockout
+// them: jwtauth/password consults a lockout interface that ratelimit's lockout
 // satisfies; the access log reads a user ID that the auth middleware sets. The
 // example command (go run ./example) is a complete service that composes every
 // package on chi, and the place to copy from.

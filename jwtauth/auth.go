@@ -16,25 +16,25 @@ import (
 
 // Defaults, each changed by the option named in its comment.
 const (
-	// DefaultAccessTTL is the lifetime of access tokens ([WithAccessTTL]).
-	DefaultAccessTTL = 15 * time.Minute
-	// DefaultRefreshTTL is the lifetime of refresh tokens ([WithRefreshTTL]).
-	DefaultRefreshTTL = 7 * 24 * time.Hour
-	// DefaultLeeway is the clock skew allowed on exp, nbf and iat
+	// defaultAccessTTL is the lifetime of access tokens ([WithAccessTTL]).
+	defaultAccessTTL = 15 * time.Minute
+	// defaultRefreshTTL is the lifetime of refresh tokens ([WithRefreshTTL]).
+	defaultRefreshTTL = 7 * 24 * time.Hour
+	// defaultLeeway is the clock skew allowed on exp, nbf and iat
 	// ([WithLeeway]).
-	DefaultLeeway = 30 * time.Second
-	// MaxLeeway is the largest leeway [WithLeeway] accepts.
-	MaxLeeway = 60 * time.Second
-	// DefaultMaxTokenSize caps a token's length in bytes before parsing
+	defaultLeeway = 30 * time.Second
+	// maxLeeway is the largest leeway [WithLeeway] accepts.
+	maxLeeway = 60 * time.Second
+	// defaultMaxTokenSize caps a token's length in bytes before parsing
 	// ([WithMaxTokenSize]).
-	DefaultMaxTokenSize = 4096
-	// DefaultAccessCookie, DefaultRefreshCookie and DefaultCSRFCookie are the
+	defaultMaxTokenSize = 4096
+	// defaultAccessCookie, defaultRefreshCookie and defaultCSRFCookie are the
 	// cookie names ([WithCookies]). The __Host- prefix makes the browser
 	// accept them only over HTTPS, with Path=/ and no Domain, so a sibling
 	// subdomain cannot plant or overwrite them.
-	DefaultAccessCookie  = "__Host-access"
-	DefaultRefreshCookie = "__Host-refresh"
-	DefaultCSRFCookie    = "__Host-csrf"
+	defaultAccessCookie  = "__Host-access"
+	defaultRefreshCookie = "__Host-refresh"
+	defaultCSRFCookie    = "__Host-csrf"
 	// CSRFHeader carries the CSRF token on cookie-authenticated unsafe
 	// requests.
 	CSRFHeader = "X-CSRF-Token"
@@ -99,7 +99,10 @@ func WithRefreshStore(s RefreshStore) Option { return func(c *config) { c.refres
 // return an error.
 func WithDenylist(d Denylist) Option { return func(c *config) { c.denylist = d } }
 
-// WithCookies sets the names of the access, refresh and CSRF cookies. Names
+// WithCookies sets the names of the access, refresh and CSRF cookies
+// (default __Host-access, __Host-refresh and __Host-csrf: the __Host- prefix
+// makes the browser accept them only over HTTPS, with Path=/ and no Domain,
+// so a sibling subdomain cannot plant or overwrite them). Names
 // starting with __Host- are checked against that prefix's rules.
 func WithCookies(access, refresh, csrf string) Option {
 	return func(c *config) { c.accessCookie, c.refreshCookie, c.csrfCookie = access, refresh, csrf }
@@ -141,6 +144,11 @@ type Auth[C any, P ClaimsPointer[C]] struct {
 	cop   *http.CrossOriginProtection
 }
 
+// Default is the Auth of the package's own [Claims], the type
+// New[Claims](ring) returns: a field holding one is declared *jwtauth.Default
+// rather than *jwtauth.Auth[jwtauth.Claims, *jwtauth.Claims].
+type Default = Auth[Claims, *Claims]
+
 // ringState is swapped whole by SetKeyRing, so the verified-token cache,
 // which belongs to one ring, is dropped with it.
 type ringState[C any] struct {
@@ -154,14 +162,14 @@ type ringState[C any] struct {
 // origin) are reported here.
 func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P], error) {
 	cfg := config{
-		accessTTL:     DefaultAccessTTL,
-		refreshTTL:    DefaultRefreshTTL,
-		leeway:        DefaultLeeway,
-		maxTokenSize:  DefaultMaxTokenSize,
-		cacheSize:     DefaultVerifiedCache,
-		accessCookie:  DefaultAccessCookie,
-		refreshCookie: DefaultRefreshCookie,
-		csrfCookie:    DefaultCSRFCookie,
+		accessTTL:     defaultAccessTTL,
+		refreshTTL:    defaultRefreshTTL,
+		leeway:        defaultLeeway,
+		maxTokenSize:  defaultMaxTokenSize,
+		cacheSize:     defaultVerifiedCache,
+		accessCookie:  defaultAccessCookie,
+		refreshCookie: defaultRefreshCookie,
+		csrfCookie:    defaultCSRFCookie,
 		refreshPath:   "/",
 	}
 	for _, o := range opts {
@@ -178,12 +186,12 @@ func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P],
 		return nil, fmt.Errorf("%w: access TTL %v outside (0, 24h]", ErrInvalidConfig, cfg.accessTTL)
 	case cfg.refreshTTL < cfg.accessTTL || cfg.refreshTTL > 400*24*time.Hour:
 		return nil, fmt.Errorf("%w: refresh TTL %v outside [access TTL, 400 days]", ErrInvalidConfig, cfg.refreshTTL)
-	case cfg.leeway < 0 || cfg.leeway > MaxLeeway:
-		return nil, fmt.Errorf("%w: leeway %v outside [0, %v]", ErrInvalidConfig, cfg.leeway, MaxLeeway)
+	case cfg.leeway < 0 || cfg.leeway > maxLeeway:
+		return nil, fmt.Errorf("%w: leeway %v outside [0, %v]", ErrInvalidConfig, cfg.leeway, maxLeeway)
 	case cfg.maxTokenSize < 256 || cfg.maxTokenSize > 65536:
 		return nil, fmt.Errorf("%w: max token size %d outside [256, 65536]", ErrInvalidConfig, cfg.maxTokenSize)
-	case cfg.cacheSize < 0 || cfg.cacheSize > MaxVerifiedCache:
-		return nil, fmt.Errorf("%w: verified cache size %d outside [0, %d]", ErrInvalidConfig, cfg.cacheSize, MaxVerifiedCache)
+	case cfg.cacheSize < 0 || cfg.cacheSize > maxVerifiedCache:
+		return nil, fmt.Errorf("%w: verified cache size %d outside [0, %d]", ErrInvalidConfig, cfg.cacheSize, maxVerifiedCache)
 	}
 	for _, a := range cfg.audience {
 		if a == "" {
@@ -338,10 +346,9 @@ func (a *Auth[C, P]) checkRevoked(ctx context.Context, p P) error {
 	return nil
 }
 
-// Sign returns a signed access token for claims and the CSRF token bound to
-// it. It fills iss, aud, iat, exp, jti, typ and the CSRF binding, overwriting
-// what claims held; Subject must be set. Most callers want [Auth.Issue].
-func (a *Auth[C, P]) Sign(claims C) (token, csrf string, err error) {
+// sign returns a signed access token for claims and the CSRF token bound to
+// it ([Auth.Issue]).
+func (a *Auth[C, P]) sign(claims C) (token, csrf string, err error) {
 	p := P(&claims)
 	c := p.base()
 	if c.Subject == "" {

@@ -56,7 +56,7 @@ func testRing(t testing.TB, current Key, previous ...Key) *KeyRing {
 
 // newTestAuth returns an Auth on key "k1" with issuer "covet", audience
 // "api" and the returned clock.
-func newTestAuth(t testing.TB, opts ...Option) (*Auth[Claims, *Claims], *clock) {
+func newTestAuth(t testing.TB, opts ...Option) (*Default, *clock) {
 	t.Helper()
 	clk := newClock()
 	opts = append([]Option{WithIssuer("covet"), WithAudience("api"), withClock(clk.Now)}, opts...)
@@ -73,9 +73,9 @@ func userClaims(sub string, roles ...string) Claims {
 	return c
 }
 
-func mustSign(t testing.TB, a *Auth[Claims, *Claims], c Claims) (token, csrf string) {
+func mustSign(t testing.TB, a *Default, c Claims) (token, csrf string) {
 	t.Helper()
-	token, csrf, err := a.Sign(c)
+	token, csrf, err := a.sign(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 	if err := a.SetKeyRing(nil); err == nil {
 		t.Error("SetKeyRing(nil) = nil error; want an error")
 	}
-	ok := []Option{WithLeeway(MaxLeeway), WithCookies("a", "r", "c"), WithRefreshCookiePath("/auth/refresh"),
+	ok := []Option{WithLeeway(maxLeeway), WithCookies("a", "r", "c"), WithRefreshCookiePath("/auth/refresh"),
 		WithTrustedOrigins("https://app.example.com"), WithoutCookies(), WithMaxTokenSize(8192)}
 	if _, err := New[Claims](ring, ok...); err != nil {
 		t.Errorf("New(valid options) = %v; want nil", err)
@@ -197,7 +197,7 @@ func TestVerifyRejections(t *testing.T) {
 		{"signed with previous key", mint(t, jwt.SigningMethodHS256, []byte("previous-secret-previous-secret-!"), map[string]any{"kid": "k0"}, base()), nil},
 		{"EdDSA key", mint(t, jwt.SigningMethodEdDSA, edPriv, map[string]any{"kid": "ed"}, base()), nil},
 		{"empty", "", ErrNoToken},
-		{"oversized", strings.Repeat("a", DefaultMaxTokenSize+1), ErrTokenTooLarge},
+		{"oversized", strings.Repeat("a", defaultMaxTokenSize+1), ErrTokenTooLarge},
 		{"garbage", "not.a.token", jwt.ErrTokenMalformed},
 		{"two segments", "abc.def", jwt.ErrTokenMalformed},
 		{"alg none", none, jwt.ErrTokenSignatureInvalid},
@@ -269,13 +269,13 @@ func TestSignAndVerifyRoundTrip(t *testing.T) {
 	if c.Type != TypeAccess || c.ID == "" || c.Issuer != "covet" || c.CSRF != csrfBinding(csrf) {
 		t.Errorf("claims = %+v; want typ, jti, iss and csrf binding filled", c)
 	}
-	if got, want := c.Expires(), clk.Now().Add(DefaultAccessTTL); !got.Equal(want) {
+	if got, want := c.Expires(), clk.Now().Add(defaultAccessTTL); !got.Equal(want) {
 		t.Errorf("exp = %v; want %v", got, want)
 	}
-	if _, _, err := a.Sign(Claims{}); err == nil {
+	if _, _, err := a.sign(Claims{}); err == nil {
 		t.Error("Sign(no subject) = nil error; want an error")
 	}
-	clk.Add(DefaultAccessTTL + DefaultLeeway)
+	clk.Add(defaultAccessTTL + defaultLeeway)
 	if _, err := a.Verify(context.Background(), token); !errors.Is(err, jwt.ErrTokenExpired) {
 		t.Errorf("Verify(after expiry) = %v; want ErrTokenExpired", err)
 	}
@@ -323,7 +323,7 @@ func TestVerifyOnlyRingCannotSign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := signer.Sign(userClaims("u1"))
+	token, _, err := signer.sign(userClaims("u1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestVerifyOnlyRingCannotSign(t *testing.T) {
 	if _, err := verifier.Verify(context.Background(), token); err != nil {
 		t.Errorf("Verify(EdDSA token with public key) = %v; want nil", err)
 	}
-	if _, _, err := verifier.Sign(userClaims("u1")); err == nil {
+	if _, _, err := verifier.sign(userClaims("u1")); err == nil {
 		t.Error("Sign on a verify-only ring = nil error; want an error")
 	}
 }
@@ -354,7 +354,7 @@ func TestCustomClaims(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := tenantClaims{Claims: userClaims("u1", "user"), Tenant: "acme"}
-	token, _, err := a.Sign(c)
+	token, _, err := a.sign(c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,17 +10,17 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// DefaultVerifiedCache is the number of verified access tokens remembered
+// defaultVerifiedCache is the number of verified access tokens remembered
 // ([WithVerifiedCache]).
-const DefaultVerifiedCache = 4096
+const defaultVerifiedCache = 4096
 
-// MaxVerifiedCache is the largest size [WithVerifiedCache] accepts.
-const MaxVerifiedCache = 1 << 20
+// maxVerifiedCache is the largest size [WithVerifiedCache] accepts.
+const maxVerifiedCache = 1 << 20
 
 // WithVerifiedCache sets how many verified access tokens [Auth.Verify]
 // remembers so that a token presented again skips the signature check and
-// the JSON decoding (default [DefaultVerifiedCache]; 0 turns the cache off;
-// at most [MaxVerifiedCache]). The package overview explains what is still
+// the JSON decoding (default 4096 entries; 0 turns the cache off;
+// at most 1<<20). The package overview explains what is still
 // checked on every request.
 func WithVerifiedCache(entries int) Option { return func(c *config) { c.cacheSize = entries } }
 

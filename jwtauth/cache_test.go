@@ -52,7 +52,7 @@ func TestVerifiedCacheExpiry(t *testing.T) {
 	if _, err := a.Verify(ctx, token); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(DefaultAccessTTL + DefaultLeeway - time.Second)
+	clk.Add(defaultAccessTTL + defaultLeeway - time.Second)
 	if _, err := a.Verify(ctx, token); err != nil {
 		t.Fatalf("Verify(cached, within leeway) = %v; want nil", err)
 	}
@@ -87,10 +87,10 @@ func TestVerifiedCacheRingRotation(t *testing.T) {
 func TestVerifiedCacheRevocation(t *testing.T) {
 	tests := []struct {
 		name   string
-		revoke func(a *Auth[Claims, *Claims], c *Claims) error
+		revoke func(a *Default, c *Claims) error
 	}{
-		{"one token", func(a *Auth[Claims, *Claims], c *Claims) error { return a.Revoke(context.Background(), c) }},
-		{"every token of the user", func(a *Auth[Claims, *Claims], c *Claims) error {
+		{"one token", func(a *Default, c *Claims) error { return a.Revoke(context.Background(), c) }},
+		{"every token of the user", func(a *Default, c *Claims) error {
 			return a.RevokeAll(context.Background(), c.Subject)
 		}},
 	}
@@ -160,7 +160,7 @@ func TestVerifiedCacheOff(t *testing.T) {
 
 func TestNewRejectsBadCacheSize(t *testing.T) {
 	ring := testRing(t, testKey(t, "k1", testSecret))
-	for _, n := range []int{-1, MaxVerifiedCache + 1} {
+	for _, n := range []int{-1, maxVerifiedCache + 1} {
 		if _, err := New[Claims](ring, WithVerifiedCache(n)); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("New(WithVerifiedCache(%d)) = nil error; want an error", n)
 		}
@@ -238,11 +238,11 @@ func TestMiddlewareCachedClaimsContext(t *testing.T) {
 	}
 	c := validatedClaims{Tenant: "t1"}
 	c.Subject = "u1"
-	token, _, err := a.Sign(c)
+	token, _, err := a.sign(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := a.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		custom, ok := CustomClaimsFromContext[validatedClaims](r.Context())
 		base, okBase := ClaimsFromContext(r.Context())
 		up, _ := r.Context().Value(upstreamKey{}).(string)

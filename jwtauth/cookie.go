@@ -8,11 +8,17 @@ import (
 // Secure; the access and refresh cookies are HttpOnly, so script cannot read
 // them; the CSRF cookie is readable by the page's script, which copies it
 // into X-CSRF-Token. The access cookie is SameSite=Lax (top-level
-// navigation stays signed in), the others SameSite=Strict.
+// navigation stays signed in), the others SameSite=Strict. A set without a
+// refresh token sets no refresh cookie, and its CSRF cookie lives as long as
+// the access token.
 func (a *Auth[C, P]) SetCookies(w http.ResponseWriter, set TokenSet) {
 	a.setCookie(w, a.cfg.accessCookie, set.AccessToken, "/", set.ExpiresIn, true, http.SameSiteLaxMode)
-	a.setCookie(w, a.cfg.refreshCookie, set.RefreshToken, a.cfg.refreshPath, set.RefreshExpiresIn, true, http.SameSiteStrictMode)
-	a.setCookie(w, a.cfg.csrfCookie, set.CSRFToken, "/", set.RefreshExpiresIn, false, http.SameSiteStrictMode)
+	csrfAge := set.ExpiresIn
+	if set.RefreshToken != "" {
+		a.setCookie(w, a.cfg.refreshCookie, set.RefreshToken, a.cfg.refreshPath, set.RefreshExpiresIn, true, http.SameSiteStrictMode)
+		csrfAge = set.RefreshExpiresIn
+	}
+	a.setCookie(w, a.cfg.csrfCookie, set.CSRFToken, "/", csrfAge, false, http.SameSiteStrictMode)
 }
 
 // ClearCookies expires the three cookies, for logout.

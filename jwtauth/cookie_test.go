@@ -26,9 +26,9 @@ func TestSetAndClearCookies(t *testing.T) {
 		same     http.SameSite
 		maxAge   int
 	}{
-		{DefaultAccessCookie, set.AccessToken, true, http.SameSiteLaxMode, 900},
-		{DefaultRefreshCookie, set.RefreshToken, true, http.SameSiteStrictMode, int(DefaultRefreshTTL.Seconds())},
-		{DefaultCSRFCookie, set.CSRFToken, false, http.SameSiteStrictMode, int(DefaultRefreshTTL.Seconds())},
+		{defaultAccessCookie, set.AccessToken, true, http.SameSiteLaxMode, 900},
+		{defaultRefreshCookie, set.RefreshToken, true, http.SameSiteStrictMode, int(defaultRefreshTTL.Seconds())},
+		{defaultCSRFCookie, set.CSRFToken, false, http.SameSiteStrictMode, int(defaultRefreshTTL.Seconds())},
 	}
 	for _, tt := range tests {
 		c := cookies[tt.name]

@@ -1,8 +1,9 @@
 // Package jwtauth issues and checks the tokens of a browser or API login:
-// short-lived signed access tokens, rotating opaque refresh tokens, a CSRF
-// token bound into the access token, and the password hashing and login
-// checks in front of them. It is built on [golang-jwt] v5 and
-// [golang.org/x/crypto/argon2]; it writes no JWS code of its own.
+// short-lived signed access tokens, rotating opaque refresh tokens and a CSRF
+// token bound into the access token. It is built on [golang-jwt] v5 and
+// writes no JWS code of its own. Password hashing, the password policy and
+// the login check in front of the tokens are in the subpackage
+// [github.com/covetgo/covet/jwtauth/password].
 //
 // # Keys
 //
@@ -15,7 +16,7 @@
 //
 // # Access tokens
 //
-// [Auth.Sign] and [Auth.Issue] fill [Claims]: subject, username, roles, jti,
+// [Auth.Issue] fills [Claims]: subject, username, roles, jti,
 // iat, exp (15 minutes by default), iss and aud when configured, typ
 // "access" and the CSRF binding. [Auth.Verify] caps the size, then parses
 // into the concrete claims type with a parser built once, requires exp,
@@ -31,7 +32,7 @@
 // remembers the claims of tokens that passed full verification, keyed by the
 // SHA-256 of the exact token string, and a token seen again skips the
 // signature check and the decoding. It is on by default
-// ([DefaultVerifiedCache] entries; [WithVerifiedCache] resizes it or, with 0,
+// (4096 entries by default; [WithVerifiedCache] resizes it or, with 0,
 // turns it off), because nothing a cache hit skips can change its answer:
 //
 //   - The signature, header and claims are a pure function of the token's
@@ -72,7 +73,7 @@
 //
 // # Middleware
 //
-// [Auth.Middleware] takes the token from Authorization: Bearer or from the
+// [Auth.Handler] takes the token from Authorization: Bearer or from the
 // access cookie and puts the claims in the context ([ClaimsFromContext],
 // [CustomClaimsFromContext]). A refusal is a 401 with an RFC 9457 problem
 // body and WWW-Authenticate: Bearer error="invalid_token", which never says
@@ -88,17 +89,6 @@
 // send the CSRF token in X-CSRF-Token, compared in constant time with the
 // hash bound into the signed access token (signed double submit).
 // [Auth.SetCookies] sets __Host- cookies: HttpOnly, Secure, SameSite.
-//
-// # Passwords
-//
-// [Hasher] hashes with argon2id (OWASP's 19 MiB, 2 passes, 1 lane) into PHC
-// strings and verifies argon2id and bcrypt hashes, answering whether a hash
-// should be upgraded. Passwords over bcrypt's 72-byte limit never match a
-// bcrypt hash instead of being truncated. [Policy] checks new passwords:
-// at least 12 and at most 128 characters, not a common password; character
-// class rules exist but are off by default, as NIST SP 800-63B advises.
-// [Login] runs a dummy hash for unknown accounts so timing does not reveal
-// which exist, and consults a [Lockout] after too many failures.
 //
 // [golang-jwt]: https://pkg.go.dev/github.com/golang-jwt/jwt/v5
 package jwtauth

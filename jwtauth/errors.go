@@ -3,7 +3,6 @@ package jwtauth
 import (
 	"errors"
 	"fmt"
-	"time"
 )
 
 // Token errors. Every reason to refuse an access token wraps [ErrTokenInvalid],
@@ -60,48 +59,3 @@ var (
 	// ErrForbidden means the token is valid but lacks a required role.
 	ErrForbidden = errors.New("jwtauth: insufficient role")
 )
-
-// Password and login errors.
-var (
-	// ErrInvalidCredentials is returned by [Login.Authenticate] for an unknown
-	// account and for a wrong password alike.
-	ErrInvalidCredentials = errors.New("jwtauth: invalid credentials")
-	// ErrUnknownAccount is returned by a [LookupFunc] when no account has the
-	// given name. [Login.Authenticate] turns it into [ErrInvalidCredentials].
-	ErrUnknownAccount = errors.New("jwtauth: unknown account")
-	// ErrLocked is matched by [*LockedError], returned while an account is
-	// locked out.
-	ErrLocked = errors.New("jwtauth: account locked")
-	// ErrUnknownHash means a stored password hash is in no supported format.
-	ErrUnknownHash = errors.New("jwtauth: unknown password hash format")
-	// ErrPasswordPolicy is wrapped by every password policy violation.
-	ErrPasswordPolicy = errors.New("jwtauth: password rejected by policy")
-	// ErrPasswordTooShort means the password has fewer characters than the
-	// policy's minimum.
-	ErrPasswordTooShort = errors.New("jwtauth: password too short")
-	// ErrPasswordTooLong means the password has more characters than the
-	// policy's maximum.
-	ErrPasswordTooLong = errors.New("jwtauth: password too long")
-	// ErrPasswordCommon means the password is on the list of common passwords
-	// or equals a context word such as the username.
-	ErrPasswordCommon = errors.New("jwtauth: password too common")
-	// ErrPasswordClasses means the password lacks a character class the
-	// policy requires.
-	ErrPasswordClasses = errors.New("jwtauth: password lacks a required character class")
-)
-
-// LockedError is returned while an account is locked out. It matches
-// [ErrLocked] with errors.Is; Until tells the caller what to put in
-// Retry-After.
-type LockedError struct {
-	// Until is when the lockout ends.
-	Until time.Time
-}
-
-// Error implements error.
-func (e *LockedError) Error() string {
-	return "jwtauth: account locked until " + e.Until.UTC().Format(time.RFC3339)
-}
-
-// Is reports whether target is [ErrLocked].
-func (e *LockedError) Is(target error) bool { return target == ErrLocked }

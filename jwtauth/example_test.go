@@ -44,7 +44,7 @@ func Example() {
 	fmt.Println(set.TokenType, set.ExpiresIn)
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /me", auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /me", auth.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := jwtauth.ClaimsFromContext(r.Context())
 		fmt.Fprintf(w, "hello %s", c.Username)
 	})))
@@ -123,9 +123,10 @@ func ExampleCustomClaimsFromContext() {
 
 	c := tenantClaims{Tenant: "acme"}
 	c.Subject = "user-1"
-	token, _, _ := auth.Sign(c)
+	set, _ := auth.Issue(context.Background(), c)
+	token := set.AccessToken
 
-	h := auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := auth.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tc, _ := jwtauth.CustomClaimsFromContext[tenantClaims](r.Context())
 		fmt.Println(tc.Subject, tc.Tenant)
 	}))
@@ -140,11 +141,12 @@ func ExampleAuth_RequireRole() {
 	ring, _ := jwtauth.NewKeyRing(key)
 	auth, _ := jwtauth.New[jwtauth.Claims](ring)
 
-	admin := auth.Middleware(auth.RequireRole("admin")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	admin := auth.Handler(auth.RequireRole("admin")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
 	for _, roles := range [][]string{{"admin"}, {"user"}} {
 		c := jwtauth.Claims{Roles: roles}
 		c.Subject = "user-1"
-		token, _, _ := auth.Sign(c)
+		set, _ := auth.Issue(context.Background(), c)
+		token := set.AccessToken
 		r := httptest.NewRequest("DELETE", "/users/2", nil)
 		r.Header.Set("Authorization", "Bearer "+token)
 		w := httptest.NewRecorder()
@@ -154,41 +156,6 @@ func ExampleAuth_RequireRole() {
 	// Output:
 	// [admin] 200
 	// [user] 403
-}
-
-func ExamplePolicy_Check() {
-	policy, _ := jwtauth.NewPolicy()
-	for _, pw := range []string{"hunter2", "password1234", "correct horse battery staple"} {
-		fmt.Printf("%q: %v\n", pw, policy.Check(pw, "ada"))
-	}
-	// Output:
-	// "hunter2": jwtauth: password rejected by policy: jwtauth: password too short (minimum 12 characters)
-	// "password1234": jwtauth: password rejected by policy: jwtauth: password too common
-	// "correct horse battery staple": <nil>
-}
-
-func ExampleLogin_Authenticate() {
-	hasher, _ := jwtauth.NewHasher()
-	stored, _ := hasher.Hash("correct horse battery staple")
-
-	type user struct{ ID string }
-	lookup := func(_ context.Context, account string) (user, string, error) {
-		if account != "ada@example.com" {
-			return user{}, "", jwtauth.ErrUnknownAccount
-		}
-		return user{ID: "user-1"}, stored, nil
-	}
-	// Pass a lockout (such as a rate limiter's) instead of nil in production.
-	login, _ := jwtauth.NewLogin(hasher, lookup, nil)
-	ctx := context.Background()
-
-	u, newHash, err := login.Authenticate(ctx, "ada@example.com", "correct horse battery staple")
-	fmt.Println(u.ID, newHash == "", err)
-	_, _, err = login.Authenticate(ctx, "bob@example.com", "guess")
-	fmt.Println(errors.Is(err, jwtauth.ErrInvalidCredentials))
-	// Output:
-	// user-1 true <nil>
-	// true
 }
 
 func ExampleAuth_SetCookies() {
@@ -242,7 +209,7 @@ func ExampleAuth_RefreshTokenFromCookie() {
 	login, _ := auth.Issue(context.Background(), c)
 	for _, site := range []string{"same-origin", "cross-site"} {
 		r := httptest.NewRequest("POST", "/auth/refresh", nil)
-		r.AddCookie(&http.Cookie{Name: jwtauth.DefaultRefreshCookie, Value: login.RefreshToken})
+		r.AddCookie(&http.Cookie{Name: "__Host-refresh", Value: login.RefreshToken})
 		r.Header.Set("Sec-Fetch-Site", site)
 		w := httptest.NewRecorder()
 		refresh.ServeHTTP(w, r)

@@ -7,9 +7,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// MinHMACKeyLen is the shortest HS256 secret [HS256Key] accepts: 32 bytes,
+// minHMACKeyLen is the shortest HS256 secret [HS256Key] accepts: 32 bytes,
 // the output size of SHA-256 (RFC 7518 §3.2).
-const MinHMACKeyLen = 32
+const minHMACKeyLen = 32
 
 // Key is one signing or verification key with its key ID and pinned
 // algorithm. Build it with [HS256Key], [EdDSAKey] or [EdDSAPublicKey]; the zero
@@ -38,13 +38,13 @@ func (k Key) Algorithm() string {
 func (k Key) CanSign() bool { return k.sign != nil }
 
 // HS256Key returns an HMAC-SHA256 key. The secret must be at least
-// [MinHMACKeyLen] bytes of random data; it is copied.
+// 32 bytes of random data; it is copied.
 func HS256Key(id string, secret []byte) (Key, error) {
 	if err := checkKeyID(id); err != nil {
 		return Key{}, err
 	}
-	if len(secret) < MinHMACKeyLen {
-		return Key{}, fmt.Errorf("%w: key %q: HS256 secret is %d bytes, at least %d required", ErrInvalidConfig, id, len(secret), MinHMACKeyLen)
+	if len(secret) < minHMACKeyLen {
+		return Key{}, fmt.Errorf("%w: key %q: HS256 secret is %d bytes, at least %d required", ErrInvalidConfig, id, len(secret), minHMACKeyLen)
 	}
 	s := append([]byte(nil), secret...)
 	return Key{id: id, method: jwt.SigningMethodHS256, sign: s, verify: s}, nil

@@ -6,24 +6,24 @@ import (
 	"strings"
 )
 
-// Middleware requires a valid access token, from Authorization: Bearer or,
+// Handler requires a valid access token, from Authorization: Bearer or,
 // failing that, the access cookie, and puts its claims in the request
 // context ([ClaimsFromContext]). A cookie-authenticated request also passes
 // the CSRF checks. Refusals go to the error handler: by default 401 with
 // WWW-Authenticate and a problem body that never says why.
-func (a *Auth[C, P]) Middleware(next http.Handler) http.Handler {
-	return a.handler(next, false)
+func (a *Auth[C, P]) Handler(next http.Handler) http.Handler {
+	return a.wrap(next, false)
 }
 
-// Optional is [Auth.Middleware] for routes that also serve anonymous users:
+// Optional is [Auth.Handler] for routes that also serve anonymous users:
 // a request without a token passes with no claims in its context. A request
 // with a bad token is still refused, so a client learns its token is no
 // longer good.
 func (a *Auth[C, P]) Optional(next http.Handler) http.Handler {
-	return a.handler(next, true)
+	return a.wrap(next, true)
 }
 
-func (a *Auth[C, P]) handler(next http.Handler, optional bool) http.Handler {
+func (a *Auth[C, P]) wrap(next http.Handler, optional bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, fromCookie := a.tokenFrom(r)
 		if token == "" && !fromCookie {
@@ -90,7 +90,7 @@ func (a *Auth[C, P]) tokenFrom(r *http.Request) (token string, fromCookie bool) 
 	return c.Value, true
 }
 
-// RequireRole returns middleware, placed after [Auth.Middleware], that lets
+// RequireRole returns middleware, placed after [Auth.Handler], that lets
 // a request through only if its claims list at least one of roles: 401
 // without claims, 403 otherwise. It panics when given no role, a mistake
 // that would otherwise refuse every request.

@@ -41,7 +41,7 @@ func (q req) build() *http.Request {
 		r.Header.Set("Authorization", q.auth)
 	}
 	if q.cookie != "" {
-		r.AddCookie(&http.Cookie{Name: DefaultAccessCookie, Value: q.cookie})
+		r.AddCookie(&http.Cookie{Name: defaultAccessCookie, Value: q.cookie})
 	}
 	if q.csrf != "" {
 		r.Header.Set(CSRFHeader, q.csrf)
@@ -86,7 +86,7 @@ func TestMiddleware(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := a.Middleware(echo)
+			h := a.Handler(echo)
 			if tt.optional {
 				h = a.Optional(echo)
 			}
@@ -132,7 +132,7 @@ func TestMiddlewareWithoutCookies(t *testing.T) {
 	a, _ := newTestAuth(t, WithoutCookies())
 	token, _ := mustSign(t, a, userClaims("u1"))
 	w := httptest.NewRecorder()
-	a.Middleware(echo).ServeHTTP(w, req{cookie: token}.build())
+	a.Handler(echo).ServeHTTP(w, req{cookie: token}.build())
 	if w.Code != http.StatusUnauthorized {
 		t.Errorf("cookie with WithoutCookies: status %d; want 401", w.Code)
 	}
@@ -142,7 +142,7 @@ func TestMiddlewareStoreDown(t *testing.T) {
 	a, _ := newTestAuth(t, WithDenylist(failingDenylist{}))
 	token, _ := mustSign(t, a, userClaims("u1"))
 	w := httptest.NewRecorder()
-	a.Middleware(echo).ServeHTTP(w, req{bearer: token}.build())
+	a.Handler(echo).ServeHTTP(w, req{bearer: token}.build())
 	if w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("denylist down: status %d; want 503", w.Code)
 	}
@@ -156,7 +156,7 @@ func TestMiddlewareErrorHandler(t *testing.T) {
 		w.WriteHeader(http.StatusTeapot)
 	}))
 	w := httptest.NewRecorder()
-	a.Middleware(echo).ServeHTTP(w, req{bearer: "x.y.z"}.build())
+	a.Handler(echo).ServeHTTP(w, req{bearer: "x.y.z"}.build())
 	if w.Code != http.StatusTeapot || !errors.Is(got, ErrTokenInvalid) {
 		t.Errorf("custom handler: status %d, err %v; want 418 and ErrTokenInvalid", w.Code, got)
 	}
@@ -166,7 +166,7 @@ func TestRequireRole(t *testing.T) {
 	a, _ := newTestAuth(t)
 	admin, _ := mustSign(t, a, userClaims("u1", "admin"))
 	user, _ := mustSign(t, a, userClaims("u2", "user"))
-	h := a.Middleware(a.RequireRole("admin", "ops")(echo))
+	h := a.Handler(a.RequireRole("admin", "ops")(echo))
 	for _, tt := range []struct {
 		token  string
 		status int
@@ -203,7 +203,7 @@ func TestRequireRoleNeedsARole(t *testing.T) {
 func BenchmarkMiddleware(b *testing.B) {
 	a, _ := newTestAuth(b)
 	token, _ := mustSign(b, a, userClaims("u1", "admin", "user"))
-	h := a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	h := a.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"ok":true}`))
 	}))
 	b.ReportAllocs()

@@ -29,15 +29,21 @@ const (
 	secretBytes = 32
 )
 
-// Issue signs an access token for claims (see [Auth.Sign]) and starts a new
-// refresh token family for claims' subject.
+// Issue signs an access token for claims and the CSRF token bound to it,
+// and, with a refresh store ([WithRefreshStore]), starts a new refresh token
+// family for claims' subject. It fills iss, aud, iat, exp, jti, typ and the
+// CSRF binding, overwriting what claims held; Subject must be set. Without a
+// refresh store the set has no refresh token, and the client signs in again
+// when the access token expires.
 func (a *Auth[C, P]) Issue(ctx context.Context, claims C) (TokenSet, error) {
-	if a.cfg.refresh == nil {
-		return TokenSet{}, ErrNoRefreshStore
-	}
-	access, csrf, err := a.Sign(claims)
+	access, csrf, err := a.sign(claims)
 	if err != nil {
 		return TokenSet{}, err
+	}
+	if a.cfg.refresh == nil {
+		set := a.tokenSet(access, "", csrf)
+		set.RefreshExpiresIn = 0
+		return set, nil
 	}
 	refresh, rec := a.newRefresh(randomToken(familyBytes), P(&claims).base().Subject)
 	if err := a.cfg.refresh.CreateRefresh(ctx, rec); err != nil {
@@ -130,7 +136,7 @@ func (a *Auth[C, P]) Refresh(ctx context.Context, refreshToken string, load func
 		return TokenSet{}, fmt.Errorf("jwtauth: load claims: %w", err)
 	}
 	P(&claims).base().Subject = old.Subject
-	access, csrf, err := a.Sign(claims)
+	access, csrf, err := a.sign(claims)
 	if err != nil {
 		return TokenSet{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -50,8 +51,19 @@ func TestIssueTokenSet(t *testing.T) {
 func TestNoRefreshStore(t *testing.T) {
 	a, _ := newTestAuth(t)
 	ctx := context.Background()
-	if _, err := a.Issue(ctx, userClaims("u1")); !errors.Is(err, ErrNoRefreshStore) {
-		t.Errorf("Issue = %v; want ErrNoRefreshStore", err)
+	set, err := a.Issue(ctx, userClaims("u1"))
+	if err != nil || set.AccessToken == "" || set.RefreshToken != "" || set.RefreshExpiresIn != 0 {
+		t.Errorf("Issue without a refresh store = %+v, %v; want an access token only", set, err)
+	}
+	rec := httptest.NewRecorder()
+	a.SetCookies(rec, set)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == "__Host-refresh" {
+			t.Errorf("SetCookies set a refresh cookie for a set without a refresh token")
+		}
+		if c.Name == "__Host-csrf" && c.MaxAge != set.ExpiresIn {
+			t.Errorf("CSRF cookie Max-Age = %d; want the access token's %d", c.MaxAge, set.ExpiresIn)
+		}
 	}
 	if _, err := a.Refresh(ctx, "x", loadUser()); !errors.Is(err, ErrNoRefreshStore) {
 		t.Errorf("Refresh = %v; want ErrNoRefreshStore", err)

@@ -40,11 +40,11 @@ func newCovet(tb testing.TB, opts ...jwtauth.Option) (http.Handler, string) {
 	}
 	c := jwtauth.Claims{Username: "ada", Roles: []string{"admin", "user"}}
 	c.Subject = "user-42"
-	token, _, err := auth.Sign(c)
+	set, err := auth.Issue(context.Background(), c)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return auth.Middleware(bare), token
+	return auth.Handler(bare), set.AccessToken
 }
 
 func newChi() http.Handler {

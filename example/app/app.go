@@ -28,6 +28,7 @@ import (
 
 	"github.com/covetgo/covet/health"
 	"github.com/covetgo/covet/jwtauth"
+	"github.com/covetgo/covet/jwtauth/password"
 	"github.com/covetgo/covet/metrics"
 	"github.com/covetgo/covet/pool"
 	"github.com/covetgo/covet/ratelimit"
@@ -48,10 +49,10 @@ type App struct {
 	checker  *health.Checker
 	conns    *health.ConnCounter
 	reg      *prometheus.Registry
-	auth     *jwtauth.Auth[jwtauth.Claims, *jwtauth.Claims]
-	login    *jwtauth.Login[loginUser]
-	hasher   *jwtauth.Hasher
-	policy   *jwtauth.Policy
+	auth     *jwtauth.Default
+	login    *password.Login[loginUser]
+	hasher   *password.Hasher
+	policy   *password.Policy
 	caches   *caches
 	exporter *stream.Exporter
 	handler  http.Handler
@@ -215,13 +216,13 @@ func (a *App) setupAuth(ctx context.Context) error {
 	if a.auth, err = jwtauth.New[jwtauth.Claims](ring, opts...); err != nil {
 		return err
 	}
-	if a.hasher, err = jwtauth.NewHasher(); err != nil {
+	if a.hasher, err = password.NewHasher(); err != nil {
 		return err
 	}
-	if a.policy, err = jwtauth.NewPolicy(); err != nil {
+	if a.policy, err = password.NewPolicy(); err != nil {
 		return err
 	}
-	a.login, err = jwtauth.NewLogin(a.hasher, a.lookupLogin, lockout)
+	a.login, err = password.NewLogin(a.hasher, a.lookupLogin, lockout)
 	if err != nil {
 		return err
 	}
@@ -231,7 +232,7 @@ func (a *App) setupAuth(ctx context.Context) error {
 func (a *App) lookupLogin(ctx context.Context, account string) (loginUser, string, error) {
 	id, hash, status, err := a.users.Credentials(ctx, account)
 	if errors.Is(err, ErrNotFound) || (err == nil && status != "active") {
-		return loginUser{}, "", jwtauth.ErrUnknownAccount
+		return loginUser{}, "", password.ErrUnknownAccount
 	}
 	if err != nil {
 		return loginUser{}, "", err
@@ -241,16 +242,16 @@ func (a *App) lookupLogin(ctx context.Context, account string) (loginUser, strin
 }
 
 func (a *App) seed(ctx context.Context) error {
-	password := a.cfg.AdminPassword
-	generated := password == ""
+	adminPassword := a.cfg.AdminPassword
+	generated := adminPassword == ""
 	if generated {
 		b := make([]byte, 18)
 		_, _ = rand.Read(b)
-		password = base64.RawURLEncoding.EncodeToString(b)
-	} else if err := a.policy.Check(password, a.cfg.AdminUsername); err != nil {
+		adminPassword = base64.RawURLEncoding.EncodeToString(b)
+	} else if err := a.policy.Check(adminPassword, a.cfg.AdminUsername); err != nil {
 		return fmt.Errorf("ADMIN_PASSWORD: %w", err)
 	}
-	hash, err := a.hasher.Hash(password)
+	hash, err := a.hasher.Hash(adminPassword)
 	if err != nil {
 		return err
 	}
@@ -273,7 +274,7 @@ func (a *App) seed(ctx context.Context) error {
 	}
 	if created && generated {
 		// Logged once, when the admin is created; never again.
-		a.log.Warn("created the admin user with a random password; set ADMIN_PASSWORD to choose it", "username", a.cfg.AdminUsername, "password", password)
+		a.log.Warn("created the admin user with a random password; set ADMIN_PASSWORD to choose it", "username", a.cfg.AdminUsername, "password", adminPassword)
 	}
 	return nil
 }
@@ -416,7 +417,7 @@ func (a *App) routes() (http.Handler, error) {
 	r.Post("/auth/refresh", a.handleRefresh)
 	r.With(a.auth.Optional).Post("/auth/logout", a.handleLogout)
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(a.auth.Middleware, a.setUserID)
+		r.Use(a.auth.Handler, a.setUserID)
 		// The list is cached (per user) by the service and may be kept
 		// briefly by the client; everything else is never stored.
 		r.With(a.caches.list).Get("/users", a.handleListUsers)
@@ -424,7 +425,7 @@ func (a *App) routes() (http.Handler, error) {
 		r.With(securehdr.NoStore, a.auth.RequireRole(roleAdmin)).Post("/users", a.handleCreateUser)
 	})
 	r.Route("/export", func(r chi.Router) {
-		r.Use(a.auth.Middleware, a.setUserID, a.auth.RequireRole(roleAdmin))
+		r.Use(a.auth.Handler, a.setUserID, a.auth.RequireRole(roleAdmin))
 		r.Get("/users.csv", a.handleExportUsers)
 	})
 

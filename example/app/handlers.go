@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/covetgo/covet/jwtauth"
+	"github.com/covetgo/covet/jwtauth/password"
 )
 
 type loginRequest struct {
@@ -38,14 +39,14 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, newHash, err := a.login.Authenticate(r.Context(), account, in.Password)
-	var locked *jwtauth.LockedError
+	var locked *password.LockedError
 	switch {
 	case errors.As(err, &locked):
 		secs := int(time.Until(locked.Until).Seconds()) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		writeProblem(w, http.StatusTooManyRequests, "too many failed logins for this account; try again later")
 		return
-	case errors.Is(err, jwtauth.ErrInvalidCredentials):
+	case errors.Is(err, password.ErrInvalidCredentials):
 		writeProblem(w, http.StatusUnauthorized, "invalid username or password")
 		return
 	case err != nil:
@@ -270,13 +271,13 @@ func (a *App) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 // passwordMessage turns a policy error into words safe to show the client.
 func passwordMessage(err error) error {
 	switch {
-	case errors.Is(err, jwtauth.ErrPasswordTooShort):
+	case errors.Is(err, password.ErrTooShort):
 		return errors.New("is too short")
-	case errors.Is(err, jwtauth.ErrPasswordTooLong):
+	case errors.Is(err, password.ErrTooLong):
 		return errors.New("is too long")
-	case errors.Is(err, jwtauth.ErrPasswordCommon):
+	case errors.Is(err, password.ErrCommon):
 		return errors.New("is too common or contains the username or email")
-	case errors.Is(err, jwtauth.ErrPasswordClasses):
+	case errors.Is(err, password.ErrClasses):
 		return errors.New("lacks a required kind of character")
 	}
 	return errors.New("is not acceptable")

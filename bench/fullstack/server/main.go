@@ -13,6 +13,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -73,18 +74,18 @@ func main() {
 }
 
 // token returns an access token every stack accepts.
-func token(auth *jwtauth.Auth[jwtauth.Claims, *jwtauth.Claims]) string {
+func token(auth *jwtauth.Default) string {
 	c := jwtauth.Claims{Username: "bench", Roles: []string{"user"}}
 	c.Subject = "user-1"
-	tok, _, err := auth.Sign(c)
+	set, err := auth.Issue(context.Background(), c)
 	if err != nil {
 		log.Fatal(err)
 	}
-	return tok
+	return set.AccessToken
 }
 
 // newRouter returns the route behind the stack named by mode.
-func newRouter(mode string, auth *jwtauth.Auth[jwtauth.Claims, *jwtauth.Claims]) (http.Handler, error) {
+func newRouter(mode string, auth *jwtauth.Default) (http.Handler, error) {
 	r := chi.NewRouter()
 	switch mode {
 	case "bare":
@@ -111,7 +112,7 @@ func servePprof(addr string) {
 	log.Print(srv.ListenAndServe())
 }
 
-func newCovetAuth() *jwtauth.Auth[jwtauth.Claims, *jwtauth.Claims] {
+func newCovetAuth() *jwtauth.Default {
 	key, err := jwtauth.HS256Key("k1", secret)
 	if err != nil {
 		log.Fatal(err)
@@ -160,7 +161,7 @@ func anchorStack(r chi.Router) {
 	r.Use(instrument, sec.Handler, httprate.LimitByIP(limit, time.Minute), chijwtauth.Verifier(ja), chijwtauth.Authenticator(ja))
 }
 
-func covetStack(r chi.Router, auth *jwtauth.Auth[jwtauth.Claims, *jwtauth.Claims]) {
+func covetStack(r chi.Router, auth *jwtauth.Default) {
 	m, err := metrics.New(prometheus.NewRegistry())
 	if err != nil {
 		log.Fatal(err)
@@ -177,5 +178,5 @@ func covetStack(r chi.Router, auth *jwtauth.Auth[jwtauth.Claims, *jwtauth.Claims
 	if err != nil {
 		log.Fatal(err)
 	}
-	r.Use(m.Handler, h.Handler, lim.Handler, auth.Middleware)
+	r.Use(m.Handler, h.Handler, lim.Handler, auth.Handler)
 }

@@ -1,4 +1,4 @@
-package jwtauth
+package password
 
 import (
 	"fmt"
@@ -9,8 +9,8 @@ import (
 
 // Password policy defaults, after NIST SP 800-63B §3.1.1.2.
 const (
-	DefaultMinPasswordLength = 12
-	DefaultMaxPasswordLength = 128
+	defaultMinLength = 12
+	defaultMaxLength = 128
 )
 
 // CharClass is a set of character classes a [Policy] can require.
@@ -63,7 +63,7 @@ type Policy struct {
 // NewPolicy returns a policy of at least 12 and at most 128 characters, not
 // on the built-in list of common passwords, with no composition rules.
 func NewPolicy(opts ...PolicyOption) (*Policy, error) {
-	p := &Policy{min: DefaultMinPasswordLength, max: DefaultMaxPasswordLength, blocked: map[string]bool{}}
+	p := &Policy{min: defaultMinLength, max: defaultMaxLength, blocked: map[string]bool{}}
 	for _, pw := range commonPasswords {
 		p.blocked[pw] = true
 	}
@@ -82,24 +82,24 @@ func NewPolicy(opts ...PolicyOption) (*Policy, error) {
 }
 
 // Check returns nil if password is acceptable, or an error wrapping
-// [ErrPasswordPolicy] and one of [ErrPasswordTooShort], [ErrPasswordTooLong],
-// [ErrPasswordCommon] or [ErrPasswordClasses]. context lists words the
+// [ErrPolicy] and one of [ErrTooShort], [ErrTooLong],
+// [ErrCommon] or [ErrClasses]. context lists words the
 // password must not equal, such as the username and the service's name.
 func (p *Policy) Check(password string, context ...string) error {
 	n := utf8.RuneCountInString(password)
 	switch {
 	case n < p.min:
-		return fmt.Errorf("%w: %w (minimum %d characters)", ErrPasswordPolicy, ErrPasswordTooShort, p.min)
+		return fmt.Errorf("%w: %w (minimum %d characters)", ErrPolicy, ErrTooShort, p.min)
 	case n > p.max:
-		return fmt.Errorf("%w: %w (maximum %d characters)", ErrPasswordPolicy, ErrPasswordTooLong, p.max)
+		return fmt.Errorf("%w: %w (maximum %d characters)", ErrPolicy, ErrTooLong, p.max)
 	}
 	lower := strings.ToLower(password)
 	if p.blocked[lower] {
-		return fmt.Errorf("%w: %w", ErrPasswordPolicy, ErrPasswordCommon)
+		return fmt.Errorf("%w: %w", ErrPolicy, ErrCommon)
 	}
 	for _, w := range context {
 		if w != "" && strings.ToLower(w) == lower {
-			return fmt.Errorf("%w: %w", ErrPasswordPolicy, ErrPasswordCommon)
+			return fmt.Errorf("%w: %w", ErrPolicy, ErrCommon)
 		}
 	}
 	if p.classes != 0 {
@@ -117,7 +117,7 @@ func (p *Policy) Check(password string, context ...string) error {
 			}
 		}
 		if have&p.classes != p.classes {
-			return fmt.Errorf("%w: %w", ErrPasswordPolicy, ErrPasswordClasses)
+			return fmt.Errorf("%w: %w", ErrPolicy, ErrClasses)
 		}
 	}
 	return nil

@@ -1,4 +1,4 @@
-package jwtauth
+package password
 
 import (
 	"errors"
@@ -17,19 +17,19 @@ func TestPolicyDefaults(t *testing.T) {
 		want     error
 	}{
 		{"correct horse battery", nil, nil},
-		{"short pass", nil, ErrPasswordTooShort},
-		{"ééééééééééé", nil, ErrPasswordTooShort}, // 11 characters, 22 bytes
-		{"éééééééééééé", nil, nil},                // 12 characters
-		{strings.Repeat("a", 128) + "b", nil, ErrPasswordTooLong},
+		{"short pass", nil, ErrTooShort},
+		{"ééééééééééé", nil, ErrTooShort}, // 11 characters, 22 bytes
+		{"éééééééééééé", nil, nil},        // 12 characters
+		{strings.Repeat("a", 128) + "b", nil, ErrTooLong},
 		{strings.Repeat("ab", 64), nil, nil},
-		{"Password1234", nil, ErrPasswordCommon},
-		{"QWERTYUIOP123", nil, ErrPasswordCommon},
-		{"ada.lovelace@example.com", []string{"", "Ada.Lovelace@example.com"}, ErrPasswordCommon},
+		{"Password1234", nil, ErrCommon},
+		{"QWERTYUIOP123", nil, ErrCommon},
+		{"ada.lovelace@example.com", []string{"", "Ada.Lovelace@example.com"}, ErrCommon},
 		{"alllowercaseletters", nil, nil}, // no composition rules by default
 	}
 	for _, tt := range tests {
 		err := p.Check(tt.password, tt.context...)
-		if !errors.Is(err, tt.want) || (tt.want != nil && !errors.Is(err, ErrPasswordPolicy)) {
+		if !errors.Is(err, tt.want) || (tt.want != nil && !errors.Is(err, ErrPolicy)) {
 			t.Errorf("Check(%q) = %v; want %v", tt.password, err, tt.want)
 		}
 	}
@@ -45,13 +45,13 @@ func TestPolicyOptions(t *testing.T) {
 		want     error
 	}{
 		{"Abcdefghijklmno1!", nil},
-		{"Abcdefgh1!", ErrPasswordTooShort},
-		{strings.Repeat("Ab1!", 17), ErrPasswordTooLong},
-		{"abcdefghijklmno1!", ErrPasswordClasses},
-		{"ABCDEFGHIJKLMNO1!", ErrPasswordClasses},
-		{"Abcdefghijklmnop!", ErrPasswordClasses},
-		{"Abcdefghijklmnop1", ErrPasswordClasses},
-		{"covet-service-2026!", ErrPasswordCommon},
+		{"Abcdefgh1!", ErrTooShort},
+		{strings.Repeat("Ab1!", 17), ErrTooLong},
+		{"abcdefghijklmno1!", ErrClasses},
+		{"ABCDEFGHIJKLMNO1!", ErrClasses},
+		{"Abcdefghijklmnop!", ErrClasses},
+		{"Abcdefghijklmnop1", ErrClasses},
+		{"covet-service-2026!", ErrCommon},
 	}
 	for _, tt := range tests {
 		if err := p.Check(tt.password); !errors.Is(err, tt.want) {
@@ -73,8 +73,8 @@ func TestPolicyOptions(t *testing.T) {
 
 func TestCommonPasswordsAreLowerCase(t *testing.T) {
 	for _, pw := range commonPasswords {
-		if pw != strings.ToLower(pw) || len([]rune(pw)) < DefaultMinPasswordLength {
-			t.Errorf("common password %q must be lower case and at least %d characters", pw, DefaultMinPasswordLength)
+		if pw != strings.ToLower(pw) || len([]rune(pw)) < defaultMinLength {
+			t.Errorf("common password %q must be lower case and at least %d characters", pw, defaultMinLength)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package jwtauth
+package password
 
 import (
 	"crypto/rand"
@@ -14,9 +14,9 @@ import (
 
 // OWASP's first argon2id configuration: 19 MiB, 2 passes, 1 lane.
 const (
-	DefaultArgon2Memory      = 19 * 1024 // KiB
-	DefaultArgon2Iterations  = 2
-	DefaultArgon2Parallelism = 1
+	defaultArgon2Memory      = 19 * 1024 // KiB
+	defaultArgon2Iterations  = 2
+	defaultArgon2Parallelism = 1
 	argon2SaltLen            = 16
 	argon2KeyLen             = 32
 	// maxPasswordBytes bounds the work one login attempt can ask for.
@@ -50,7 +50,7 @@ type Hasher struct {
 // [WithArgon2] says otherwise. It hashes a random password once to have a
 // dummy hash for unknown accounts.
 func NewHasher(opts ...HasherOption) (*Hasher, error) {
-	h := &Hasher{memory: DefaultArgon2Memory, iterations: DefaultArgon2Iterations, parallelism: DefaultArgon2Parallelism}
+	h := &Hasher{memory: defaultArgon2Memory, iterations: defaultArgon2Iterations, parallelism: defaultArgon2Parallelism}
 	for _, o := range opts {
 		o(h)
 	}
@@ -65,7 +65,7 @@ func NewHasher(opts ...HasherOption) (*Hasher, error) {
 		return nil, fmt.Errorf("%w: argon2id memory × passes %d below OWASP's minimum %d", ErrInvalidConfig, uint64(h.memory)*uint64(h.iterations), 7*1024*5)
 	}
 	var err error
-	if h.dummy, err = h.Hash(randomToken(16)); err != nil {
+	if h.dummy, err = h.Hash(rand.Text()); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -75,7 +75,7 @@ func NewHasher(opts ...HasherOption) (*Hasher, error) {
 // against a [Policy] first; Hash refuses only passwords over 4096 bytes.
 func (h *Hasher) Hash(password string) (string, error) {
 	if len(password) > maxPasswordBytes {
-		return "", ErrPasswordTooLong
+		return "", ErrTooLong
 	}
 	salt := make([]byte, argon2SaltLen)
 	_, _ = rand.Read(salt)

@@ -1,4 +1,4 @@
-package jwtauth
+package password
 
 import (
 	"context"
@@ -59,7 +59,7 @@ func (l *Login[U]) Authenticate(ctx context.Context, account, password string) (
 	if l.lockout != nil {
 		until, err := l.lockout.Check(ctx, account)
 		if err != nil {
-			return zero, "", fmt.Errorf("jwtauth: lockout: %w", err)
+			return zero, "", fmt.Errorf("password: lockout: %w", err)
 		}
 		if until.After(l.now()) {
 			return zero, "", &LockedError{Until: until}
@@ -71,7 +71,7 @@ func (l *Login[U]) Authenticate(ctx context.Context, account, password string) (
 		l.hasher.verifyDummy(password)
 		return zero, "", l.fail(ctx, account)
 	case err != nil:
-		return zero, "", fmt.Errorf("jwtauth: lookup: %w", err)
+		return zero, "", fmt.Errorf("password: lookup: %w", err)
 	}
 	ok, rehash, err := l.hasher.Verify(password, hash)
 	if err != nil {
@@ -82,7 +82,7 @@ func (l *Login[U]) Authenticate(ctx context.Context, account, password string) (
 	}
 	if l.lockout != nil {
 		if err := l.lockout.Succeed(ctx, account); err != nil {
-			return zero, "", fmt.Errorf("jwtauth: lockout: %w", err)
+			return zero, "", fmt.Errorf("password: lockout: %w", err)
 		}
 	}
 	if rehash {

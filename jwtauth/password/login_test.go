@@ -1,4 +1,4 @@
-package jwtauth
+package password
 
 import (
 	"context"
@@ -154,3 +154,5 @@ func (failAfterCheck) Fail(context.Context, string) (time.Time, error) {
 	return time.Time{}, errStoreDown
 }
 func (failAfterCheck) Succeed(context.Context, string) error { return errStoreDown }
+
+var errStoreDown = errors.New("store down")
