@@ -45,6 +45,7 @@ type App struct {
 	log      *slog.Logger
 	db       *sqlx.DB
 	rdb      redis.UniversalClient // nil in the embedded default
+	secRDB   redis.UniversalClient // security state: REDIS_SECURITY_URL, else rdb
 	users    *Users
 	checker  *health.Checker
 	conns    *health.ConnCounter
@@ -165,6 +166,32 @@ func (a *App) openStores(ctx context.Context) error {
 			// until it answers.
 			a.log.Warn("redis at REDIS_URL did not answer: serving degraded until it does", "err", err)
 		}
+		a.secRDB = c
+	}
+	if a.cfg.RedisSecurityURL != "" {
+		target, err := parseRedisURL(a.cfg.RedisSecurityURL)
+		if err != nil {
+			return fmt.Errorf("REDIS_SECURITY_URL: %w", err)
+		}
+		c := target.client()
+		a.secRDB = c
+		a.closers = append(a.closers, c.Close)
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := c.Ping(pctx).Err(); err != nil {
+			a.log.Warn("redis at REDIS_SECURITY_URL did not answer: serving degraded until it does", "err", err)
+		}
+	}
+	if a.secRDB != nil && a.cfg.redisPolicyCheck {
+		which := "REDIS_URL"
+		if a.cfg.RedisSecurityURL != "" {
+			which = "REDIS_SECURITY_URL"
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := checkNoEviction(pctx, a.log, a.secRDB, which); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -179,29 +206,35 @@ func (a *App) lookup(k string) (string, bool) {
 }
 
 func (a *App) setupAuth(ctx context.Context) error {
-	secret := a.cfg.SecretKey
-	if secret == nil {
-		secret = make([]byte, 32)
+	specs := a.cfg.SigningKeys
+	if len(specs) == 0 {
+		secret := make([]byte, 32)
 		_, _ = rand.Read(secret)
+		specs = []signingKey{{ID: "k1", Secret: secret}}
 		a.log.Warn("SECRET_KEY is not set: signing tokens with a random key; tokens die with this process and replicas will not accept each other's")
 	}
-	key, err := jwtauth.HS256Key("k1", secret)
-	if err != nil {
-		return fmt.Errorf("SECRET_KEY: %w", err)
+	// The newest key signs; the others only verify, so tokens signed before
+	// a rotation stay valid until they expire.
+	keys := make([]jwtauth.Key, len(specs))
+	for i, k := range specs {
+		var err error
+		if keys[i], err = jwtauth.HS256Key(k.ID, k.Secret); err != nil {
+			return fmt.Errorf("SIGNING_KEYS: key %q: %w", k.ID, err)
+		}
 	}
-	ring, err := jwtauth.NewKeyRing(key)
+	ring, err := jwtauth.NewKeyRing(keys[0], keys[1:]...)
 	if err != nil {
-		return err
+		return fmt.Errorf("SIGNING_KEYS: %w", err)
 	}
 	opts := []jwtauth.Option{jwtauth.WithIssuer(a.cfg.AppName), jwtauth.WithAudience(a.cfg.AppName), jwtauth.WithoutCookies()}
 	var lockout *ratelimit.Lockout
-	if a.rdb != nil {
-		store, err := jwtauth.NewRedisStore(a.rdb, a.cfg.AppName+":auth:")
+	if a.secRDB != nil {
+		store, err := jwtauth.NewRedisStore(a.secRDB, a.cfg.AppName+":auth:")
 		if err != nil {
 			return err
 		}
 		opts = append(opts, jwtauth.WithRefreshStore(store), jwtauth.WithDenylist(store))
-		lockout, err = ratelimit.NewRedisLockout(a.rdb, ratelimit.WithLockoutPrefix(a.cfg.AppName+":lockout:"))
+		lockout, err = ratelimit.NewRedisLockout(a.secRDB, ratelimit.WithLockoutPrefix(a.cfg.AppName+":lockout:"))
 		if err != nil {
 			return err
 		}
@@ -300,6 +333,9 @@ func (a *App) setupHealth() error {
 	}
 	if a.rdb != nil {
 		opts = append(opts, health.WithCheck("redis", health.RedisPing(a.rdb), health.WithComponentType("datastore")))
+	}
+	if a.cfg.RedisSecurityURL != "" {
+		opts = append(opts, health.WithCheck("redis-security", health.RedisPing(a.secRDB), health.WithComponentType("datastore")))
 	}
 	c, err := health.New(opts...)
 	if err != nil {
@@ -501,8 +537,8 @@ func (a *App) setUserID(next http.Handler) http.Handler {
 }
 
 func (a *App) rateStore() (ratelimit.Store, error) {
-	if a.rdb != nil {
-		return ratelimit.NewRedisStore(a.rdb,
+	if a.secRDB != nil {
+		return ratelimit.NewRedisStore(a.secRDB,
 			ratelimit.WithRedisPrefix(a.cfg.AppName+":rl:"),
 			ratelimit.WithFailurePolicy(ratelimit.LocalFallback),
 			ratelimit.WithLogger(a.log))

@@ -18,29 +18,39 @@ import (
 // Config is the service's whole configuration. It is read only from the
 // environment (LoadConfig); the zero value is not useful.
 type Config struct {
-	Environment      string // development | production
-	Addr             string
-	InternalAddr     string // metrics, system figures and pprof; loopback by default
-	AppName          string
-	AppVersion       string
-	SecretKey        []byte // nil: a random key is generated (development only)
+	Environment  string // development | production
+	Addr         string
+	InternalAddr string // metrics, system figures and pprof; loopback by default
+	AppName      string
+	AppVersion   string
+	SecretKey    []byte // nil: a random key is generated (development only)
+	// SigningKeys are the JWT keys, newest first: the first signs, all
+	// verify (SIGNING_KEYS, or SECRET_KEY as the single key "k1").
+	SigningKeys      []signingKey
 	AllowedHosts     []string
 	CORSAllowOrigins []string
 	TrustedProxies   []netip.Prefix
 	DatabaseURL      string // empty: SQLite under DataDir
 	RedisURL         string // empty: in-memory stores; one node, Cluster or Sentinel (redis.go)
-	RateLimit        string
-	LoginRateLimit   string
-	LogLevel         slog.Level
-	AdminUsername    string
-	AdminPassword    string // empty: a random password is generated and logged once
-	SeedUsers        int
-	DrainDelay       time.Duration
-	DataDir          string
-	BackupTarget     string // a directory or s3://bucket/prefix
+	// RedisSecurityURL, when set, holds the security state (refresh tokens,
+	// denylist, lockouts, rate limits) apart from the cache.
+	RedisSecurityURL string
+	// AllowInsecureTransport lets production talk to PostgreSQL and Redis
+	// without TLS (ALLOW_INSECURE_TRANSPORT=true, on purpose only).
+	AllowInsecureTransport bool
+	RateLimit              string
+	LoginRateLimit         string
+	LogLevel               slog.Level
+	AdminUsername          string
+	AdminPassword          string // empty: a random password is generated and logged once
+	SeedUsers              int
+	DrainDelay             time.Duration
+	DataDir                string
+	BackupTarget           string // a directory or s3://bucket/prefix
 
-	forceHTTPS bool                // FORCE_HTTPS, default on in production
-	getenv     func(string) string // where the configuration was read from
+	forceHTTPS       bool                // FORCE_HTTPS, default on in production
+	redisPolicyCheck bool                // REDIS_POLICY_CHECK, default on in production
+	getenv           func(string) string // where the configuration was read from
 }
 
 // Production reports whether ENVIRONMENT=production.
@@ -64,6 +74,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	bad := func(name, format string, args ...any) {
 		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
 	}
+	getenv = withFiles(getenv, bad)
 	get := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
@@ -89,6 +100,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		CORSAllowOrigins: list("CORS_ALLOW_ORIGINS"),
 		DatabaseURL:      get("DATABASE_URL", ""),
 		RedisURL:         get("REDIS_URL", ""),
+		RedisSecurityURL: get("REDIS_SECURITY_URL", ""),
 		RateLimit:        get("RATE_LIMIT", "1000/minute"),
 		LoginRateLimit:   get("LOGIN_RATE_LIMIT", "5/minute"),
 		AdminUsername:    NormalizeUsername(get("ADMIN_USERNAME", "admin")),
@@ -109,13 +121,23 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	} else if c.InternalAddr == c.Addr {
 		bad("INTERNAL_ADDR", "must differ from ADDR: the internal endpoints are never public")
 	}
-	if k := getenv("SECRET_KEY"); k != "" {
+	switch k, ks := getenv("SECRET_KEY"), getenv("SIGNING_KEYS"); {
+	case k != "" && ks != "":
+		bad("SIGNING_KEYS", "set together with SECRET_KEY; set only one")
+	case ks != "":
+		keys, err := parseSigningKeys(ks)
+		if err != nil {
+			bad("SIGNING_KEYS", "%v", err)
+		}
+		c.SigningKeys = keys
+	case k != "":
 		if len(k) < 32 {
 			bad("SECRET_KEY", "must be at least 32 bytes, got %d", len(k))
 		}
 		c.SecretKey = []byte(k)
-	} else if c.Production() {
-		bad("SECRET_KEY", "required in production (at least 32 random bytes)")
+		c.SigningKeys = []signingKey{{ID: "k1", Secret: c.SecretKey}}
+	case c.Production():
+		bad("SECRET_KEY", "required in production (at least 32 random bytes), or SIGNING_KEYS")
 	}
 	if c.Production() && len(c.AllowedHosts) == 0 {
 		bad("ALLOWED_HOSTS", "required in production (comma-separated host names)")
@@ -160,6 +182,44 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			bad("REDIS_URL", "%v", err)
 		}
 	}
+	if c.RedisSecurityURL != "" {
+		if _, err := parseRedisURL(c.RedisSecurityURL); err != nil {
+			bad("REDIS_SECURITY_URL", "%v", err)
+		}
+		if c.RedisURL == "" {
+			bad("REDIS_SECURITY_URL", "needs REDIS_URL too")
+		}
+	}
+	if v := getenv("ALLOW_INSECURE_TRANSPORT"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("ALLOW_INSECURE_TRANSPORT", "%q is not true or false", v)
+		}
+		c.AllowInsecureTransport = b
+	}
+	// Production runs replicas: each would otherwise have its own SQLite
+	// database and its own limits, lockouts and refresh tokens.
+	if c.Production() {
+		if c.DatabaseURL == "" {
+			bad("DATABASE_URL", "required in production (postgres://…): replicas must share one database")
+		} else if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+			bad("DATABASE_URL", "must be PostgreSQL in production: SQLite is one file on one pod")
+		} else if !c.AllowInsecureTransport && !postgresTLS(c.DatabaseURL) {
+			bad("DATABASE_URL", "production needs TLS to PostgreSQL: sslmode=verify-full (or require); ALLOW_INSECURE_TRANSPORT=true to accept plain TCP on a trusted network")
+		}
+		if c.RedisURL == "" {
+			bad("REDIS_URL", "required in production: replicas must share limits, lockouts and refresh tokens")
+		}
+		for _, name := range []string{"REDIS_URL", "REDIS_SECURITY_URL"} {
+			v := c.RedisURL
+			if name == "REDIS_SECURITY_URL" {
+				v = c.RedisSecurityURL
+			}
+			if v != "" && !c.AllowInsecureTransport && !strings.HasPrefix(v, "rediss://") {
+				bad(name, "production needs TLS to Redis: use rediss://; ALLOW_INSECURE_TRANSPORT=true to accept plain TCP on a trusted network")
+			}
+		}
+	}
 	switch lv := strings.ToLower(get("LOG_LEVEL", "info")); lv {
 	case "debug":
 		c.LogLevel = slog.LevelDebug
@@ -202,6 +262,14 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			bad("FORCE_HTTPS", "%q is not true or false", v)
 		}
 		c.forceHTTPS = b
+	}
+	c.redisPolicyCheck = c.Production()
+	if v := getenv("REDIS_POLICY_CHECK"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("REDIS_POLICY_CHECK", "%q is not true or false", v)
+		}
+		c.redisPolicyCheck = b
 	}
 	problems = append(problems, validateRates(c)...)
 	problems = append(problems, validatePoolEnv(getenv)...)

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -30,6 +32,28 @@ func TestLoadConfigErrors(t *testing.T) {
 			[]string{"SECRET_KEY", "ALLOWED_HOSTS", "ADMIN_PASSWORD"}},
 		{"production wildcard CORS", map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strings.Repeat("k", 32), "ALLOWED_HOSTS": "api.example.com", "ADMIN_PASSWORD": "x", "CORS_ALLOW_ORIGINS": "*"},
 			[]string{"CORS_ALLOW_ORIGINS"}},
+		{"production without shared stores", prodEnv(map[string]string{"DATABASE_URL": "", "REDIS_URL": ""}),
+			[]string{"DATABASE_URL", "REDIS_URL"}},
+		{"production on SQLite", prodEnv(map[string]string{"DATABASE_URL": "sqlite:///data/covet.db"}),
+			[]string{"DATABASE_URL: must be PostgreSQL"}},
+		{"production without TLS", prodEnv(map[string]string{"DATABASE_URL": "postgres://app@db/app?sslmode=disable", "REDIS_URL": "redis://redis:6379", "REDIS_SECURITY_URL": "redis://sec:6379"}),
+			[]string{"DATABASE_URL: production needs TLS", "REDIS_URL: production needs TLS", "REDIS_SECURITY_URL: production needs TLS"}},
+		{"production prefer is not TLS", prodEnv(map[string]string{"DATABASE_URL": "postgres://app@db/app?sslmode=prefer"}),
+			[]string{"DATABASE_URL: production needs TLS"}},
+		{"both key forms", prodEnv(map[string]string{"SIGNING_KEYS": "k2:" + strings.Repeat("n", 32)}),
+			[]string{"SIGNING_KEYS: set together with SECRET_KEY"}},
+		{"bad signing keys", prodEnv(map[string]string{"SECRET_KEY": "", "SIGNING_KEYS": "k2:short,k1:" + strings.Repeat("o", 32)}),
+			[]string{`SIGNING_KEYS: the secret of key "k2"`}},
+		{"duplicate key ids", prodEnv(map[string]string{"SECRET_KEY": "", "SIGNING_KEYS": "k1:" + strings.Repeat("n", 32) + ",k1:" + strings.Repeat("o", 32)}),
+			[]string{`SIGNING_KEYS: key id "k1" appears twice`}},
+		{"secret and its file", prodEnv(map[string]string{"ADMIN_PASSWORD_FILE": "/nonexistent"}),
+			[]string{"ADMIN_PASSWORD_FILE: set together with ADMIN_PASSWORD"}},
+		{"missing secret file", prodEnv(map[string]string{"SECRET_KEY": "", "SECRET_KEY_FILE": "/nonexistent/secret"}),
+			[]string{"SECRET_KEY_FILE: no such file"}},
+		{"security redis alone", map[string]string{"REDIS_SECURITY_URL": "redis://x:6379"},
+			[]string{"REDIS_SECURITY_URL: needs REDIS_URL"}},
+		{"internal on the public address", map[string]string{"ADDR": "127.0.0.1:9000", "INTERNAL_ADDR": "127.0.0.1:9000"},
+			[]string{"INTERNAL_ADDR"}},
 		{"many bad values", map[string]string{
 			"ENVIRONMENT": "staging", "ADDR": "nope", "SECRET_KEY": "short", "CORS_ALLOW_ORIGINS": "ftp://x",
 			"TRUSTED_PROXIES": "10.0.0.0/33", "DATABASE_URL": "mysql://x", "REDIS_URL": "http://x", "LOG_LEVEL": "loud",
@@ -55,13 +79,68 @@ func TestLoadConfigErrors(t *testing.T) {
 
 func TestLoadConfigProduction(t *testing.T) {
 	env := map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strings.Repeat("k", 32), "ALLOWED_HOSTS": "api.example.com",
-		"ADMIN_PASSWORD": "x", "CORS_ALLOW_ORIGINS": "https://app.example.com", "TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.1"}
+		"ADMIN_PASSWORD": "x", "CORS_ALLOW_ORIGINS": "https://app.example.com", "TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.1",
+		"DATABASE_URL": "postgres://app@db:5432/app?sslmode=verify-full", "REDIS_URL": "rediss://redis:6379/0"}
 	c, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !c.forceHTTPS || len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.0.2.1/32" {
 		t.Fatalf("config = %+v", c)
+	}
+}
+
+// prodEnv is a valid production environment changed by over (an empty
+// value unsets).
+func prodEnv(over map[string]string) map[string]string {
+	env := map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strings.Repeat("k", 32), "ALLOWED_HOSTS": "api.example.com",
+		"ADMIN_PASSWORD": "correct horse battery staple", "DATABASE_URL": "postgres://app@db:5432/app?sslmode=verify-full",
+		"REDIS_URL": "rediss://redis:6379/0"}
+	for k, v := range over {
+		env[k] = v
+	}
+	return env
+}
+
+func TestLoadConfigInsecureTransportOnPurpose(t *testing.T) {
+	env := prodEnv(map[string]string{"DATABASE_URL": "postgres://app@db/app?sslmode=disable", "REDIS_URL": "redis://redis:6379", "ALLOW_INSECURE_TRANSPORT": "true"})
+	if _, err := LoadConfig(func(k string) string { return env[k] }); err != nil {
+		t.Fatalf("LoadConfig with ALLOW_INSECURE_TRANSPORT=true: %v", err)
+	}
+}
+
+func TestLoadConfigSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	env := prodEnv(map[string]string{
+		"SECRET_KEY": "", "ADMIN_PASSWORD": "", "DATABASE_URL": "", "REDIS_URL": "",
+		"SIGNING_KEYS_FILE":   write("keys", "k2:"+strings.Repeat("n", 32)+"\nk1:"+strings.Repeat("o", 32)+"\n"),
+		"ADMIN_PASSWORD_FILE": write("pw", "from a file, with spaces\n"),
+		"DATABASE_URL_FILE":   write("db", "postgres://app:s3cret@db/app?sslmode=verify-full\n"),
+		"REDIS_URL_FILE":      write("redis", "rediss://:pw@redis:6379/0"),
+		"S3_SECRET_KEY_FILE":  write("s3", "s3-secret\n"),
+	})
+	c, err := LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if c.AdminPassword != "from a file, with spaces" || c.DatabaseURL != "postgres://app:s3cret@db/app?sslmode=verify-full" ||
+		c.RedisURL != "rediss://:pw@redis:6379/0" || c.getenv("S3_SECRET_KEY") != "s3-secret" {
+		t.Errorf("values from files: admin %q, db %q, redis %q, s3 %q", c.AdminPassword, c.DatabaseURL, c.RedisURL, c.getenv("S3_SECRET_KEY"))
+	}
+	if len(c.SigningKeys) != 2 || c.SigningKeys[0].ID != "k2" || c.SigningKeys[1].ID != "k1" || string(c.SigningKeys[0].Secret) != strings.Repeat("n", 32) {
+		t.Errorf("SigningKeys = %+v", c.SigningKeys)
+	}
+	// An empty file is a mistake, not an empty secret.
+	env["ADMIN_PASSWORD_FILE"] = write("empty", "\n")
+	if _, err := LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "ADMIN_PASSWORD_FILE: the file is empty") {
+		t.Errorf("empty secret file: %v", err)
 	}
 }
 

@@ -2,12 +2,23 @@ package app
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/internal/testenv"
 )
@@ -324,4 +335,152 @@ func TestInternalEndpointsArePrivate(t *testing.T) {
 	if strings.Contains(string(r.body), dir) || strings.Contains(string(r.body), `"/`) {
 		t.Errorf("/metrics/health discloses a path: %s", r.body)
 	}
+}
+
+func TestSigningKeyRotation(t *testing.T) {
+	oldKey, newKey := "old:"+strings.Repeat("o", 32), "new:"+strings.Repeat("n", 32)
+	start := func(keys string) *server {
+		env := baseEnv(t)
+		env["APP_NAME"] = "covet-rotation"
+		env["SIGNING_KEYS"] = keys
+		return startServer(t, env)
+	}
+	before := start(oldKey)
+	tok := before.login(before.admin, before.adminPW)
+	me := fmt.Sprintf("/api/v1/users/%d", 121) // 120 seeded users, then the admin
+
+	// After the rotation the new key signs and the old one still verifies.
+	after := start(newKey + "," + oldKey)
+	want(t, "old token after rotation", after.do("GET", me, tok, "", nil), 200)
+	fresh := after.login(after.admin, after.adminPW)
+	if kid := tokenKID(t, fresh); kid != "new" {
+		t.Errorf("a token issued after the rotation has kid %q; want new", kid)
+	}
+	if kid := tokenKID(t, tok); kid != "old" {
+		t.Errorf("a token issued before the rotation has kid %q; want old", kid)
+	}
+	// Once the old key is dropped, its tokens stop working.
+	dropped := start(newKey)
+	want(t, "old token after the old key is dropped", dropped.do("GET", me, tok, "", nil), 401)
+	want(t, "new token after the old key is dropped", dropped.do("GET", me, fresh, "", nil), 200)
+}
+
+func tokenKID(t *testing.T, tok string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(tok, ".")
+	data, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatalf("token header: %v", err)
+	}
+	var h struct {
+		KID string `json:"kid"`
+	}
+	if err := json.Unmarshal(data, &h); err != nil {
+		t.Fatalf("token header: %v", err)
+	}
+	return h.KID
+}
+
+// startRedis runs a private redis-server with the given eviction policy and
+// returns its URL; the shared server's configuration is never changed.
+func startRedis(t *testing.T, policy string) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if testenv.RequireServices() {
+			t.Fatalf("redis-server not found: %v", err)
+		}
+		t.Skipf("redis-server not found: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", t.TempDir(), "--maxmemory", "64mb", "--maxmemory-policy", policy)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	u := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	opt, _ := redis.ParseURL(u)
+	c := redis.NewClient(opt)
+	defer c.Close()
+	for i := 0; ; i++ {
+		if c.Ping(context.Background()).Err() == nil {
+			return u
+		}
+		if i > 200 {
+			t.Fatalf("private redis-server on port %d did not answer", port)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func TestProductionRefusesEvictingRedis(t *testing.T) {
+	pg := testenv.NewPostgres(t)
+	evicting := startRedis(t, "allkeys-lru")
+	shared := testenv.NewRedis(t)
+	env := func(over map[string]string) func(string) string {
+		e := prodEnv(map[string]string{"DATABASE_URL": pg.URL, "REDIS_URL": evicting, "ALLOW_INSECURE_TRANSPORT": "true",
+			"APP_NAME": strings.TrimSuffix(shared.Prefix, ":"), "DATA_DIR": t.TempDir(), "SEED_USERS": "0"})
+		for k, v := range over {
+			e[k] = v
+		}
+		return func(k string) string { return e[k] }
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	cfg, err := LoadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := New(t.Context(), cfg, log); !errors.Is(err, ErrEvictingRedis) {
+		if a != nil {
+			_ = a.Close()
+		}
+		t.Fatalf("New with an allkeys-lru Redis = %v; want ErrEvictingRedis", err)
+	}
+
+	// The cache may stay on the evicting Redis when the security state has
+	// its own, non-evicting one.
+	cfg, err = LoadConfig(env(map[string]string{"REDIS_SECURITY_URL": shared.URL}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(t.Context(), cfg, log)
+	if err != nil {
+		t.Fatalf("New with REDIS_SECURITY_URL on a noeviction Redis: %v", err)
+	}
+	defer a.Close()
+	if a.secRDB == a.rdb {
+		t.Fatal("security state shares the cache's Redis")
+	}
+	// Security keys land on the security Redis, cache keys on the other.
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	req, _ := http.NewRequest("POST", srv.URL+"/auth/login", strings.NewReader(`{"username":"admin","password":"wrong password here"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Host = "api.example.com"
+	res, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 401 && res.StatusCode != 308 {
+		t.Fatalf("login = %d", res.StatusCode)
+	}
+	// Explicitly off: the check is skipped (for providers that hide CONFIG).
+	cfg, err = LoadConfig(env(map[string]string{"REDIS_POLICY_CHECK": "false"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(t.Context(), cfg, log)
+	if err != nil {
+		t.Fatalf("New with REDIS_POLICY_CHECK=false: %v", err)
+	}
+	_ = b.Close()
 }
