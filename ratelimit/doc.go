@@ -64,5 +64,17 @@
 // set (Check, Fail, Succeed) that an authentication package can declare as
 // its own interface.
 //
+// # Outages
+//
+// Every Redis call (limiter and lockout) has its own deadline, and both
+// share one circuit-breaker behaviour: after [DefaultBreakerThreshold]
+// consecutive failures Redis is left alone for [DefaultBreakerCooldown], then
+// a single call probes it, so an outage costs one timeout per cooldown rather
+// than one per request; each opening and closing is logged once. While Redis
+// is unavailable the [FailurePolicy] decides: a [RedisStore] defaults to
+// [FailOpen], a Redis [Lockout] to [LocalFallback] (failures are counted per
+// replica in memory, so guessing stays bounded); with [FailClosed] a lockout
+// returns an error matching [ErrUnavailable], to be answered with 503.
+//
 // [draft-ietf-httpapi-ratelimit-headers-10]: https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/10/
 package ratelimit

@@ -2,13 +2,23 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/covetgo/covet/internal/breaker"
 )
+
+// ErrUnavailable is matched (errors.Is) by the errors of a Redis [Lockout]
+// with the [FailClosed] policy while Redis is unavailable.
+var ErrUnavailable = errors.New("ratelimit: redis unavailable")
+
+var errBreakerOpen = errors.New("circuit breaker open")
 
 // Lockout defaults.
 const (
@@ -31,6 +41,10 @@ type lockoutConfig struct {
 	prefix      string
 	timeout     time.Duration
 	maxKeys     int
+	policy      FailurePolicy
+	threshold   int
+	cooldown    time.Duration
+	logger      *slog.Logger
 }
 
 // WithMaxFailures sets how many failures within the window lock an account
@@ -69,6 +83,27 @@ func WithLockoutTimeout(d time.Duration) LockoutOption {
 	return func(c *lockoutConfig) { c.timeout = d }
 }
 
+// WithLockoutFailurePolicy sets what a Redis lockout decides while Redis
+// fails, is slower than the timeout or its circuit breaker is open (default
+// [LocalFallback]: each replica counts failures in its own memory, so
+// guessing stays bounded per replica; [FailOpen] skips the lockout;
+// [FailClosed] returns an error matching [ErrUnavailable], which the caller
+// should answer with 503). Ignored by a memory lockout.
+func WithLockoutFailurePolicy(p FailurePolicy) LockoutOption {
+	return func(c *lockoutConfig) { c.policy = p }
+}
+
+// WithLockoutBreaker sets the circuit breaker of a Redis lockout, which
+// behaves as a [RedisStore]'s (defaults [DefaultBreakerThreshold],
+// [DefaultBreakerCooldown]).
+func WithLockoutBreaker(threshold int, cooldown time.Duration) LockoutOption {
+	return func(c *lockoutConfig) { c.threshold, c.cooldown = threshold, cooldown }
+}
+
+// WithLockoutLogger sets where breaker transitions are logged, once each
+// (default slog.Default()).
+func WithLockoutLogger(l *slog.Logger) LockoutOption { return func(c *lockoutConfig) { c.logger = l } }
+
 // WithLockoutMaxKeys caps the accounts a memory lockout tracks (default
 // [DefaultLockoutKeys]). At the cap, expired entries are dropped first;
 // otherwise the entry closest to expiry among a small sample is forgotten.
@@ -96,6 +131,7 @@ type Lockout struct {
 	cfg    lockoutConfig
 	mem    *lockMem
 	client redis.UniversalClient
+	brk    *breaker.Breaker
 	now    func() time.Time
 }
 
@@ -104,6 +140,7 @@ func lockoutDefaults(opts []LockoutOption) (lockoutConfig, error) {
 		maxFailures: DefaultMaxFailures, window: DefaultLockWindow,
 		base: DefaultLockDuration, max: DefaultMaxLock, memory: DefaultLockMemory,
 		prefix: "lockout:", timeout: DefaultRedisTimeout, maxKeys: DefaultLockoutKeys,
+		policy: LocalFallback, threshold: DefaultBreakerThreshold, cooldown: DefaultBreakerCooldown,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -125,6 +162,15 @@ func lockoutDefaults(opts []LockoutOption) (lockoutConfig, error) {
 		return c, fmt.Errorf("%w: timeout %v must be positive", ErrInvalidConfig, c.timeout)
 	case c.maxKeys < 1:
 		return c, fmt.Errorf("%w: max keys %d must be positive", ErrInvalidConfig, c.maxKeys)
+	case c.policy > LocalFallback:
+		return c, fmt.Errorf("%w: unknown failure policy %v", ErrInvalidConfig, c.policy)
+	case c.threshold < 1:
+		return c, fmt.Errorf("%w: breaker threshold %d must be at least 1", ErrInvalidConfig, c.threshold)
+	case c.cooldown <= 0:
+		return c, fmt.Errorf("%w: breaker cooldown %v must be positive", ErrInvalidConfig, c.cooldown)
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
 	}
 	return c, nil
 }
@@ -140,8 +186,12 @@ func NewLockout(opts ...LockoutOption) (*Lockout, error) {
 
 // NewRedisLockout returns a lockout shared through Redis: each call is one
 // Lua script using Redis TIME, keys carry a hash tag and expire when idle.
-// Redis errors are returned (wrapped) to the caller, who decides whether a
-// login may proceed without the check.
+//
+// Each call is bounded by the timeout. When Redis fails or is too slow the
+// [FailurePolicy] decides (default [LocalFallback]), and a circuit breaker
+// stops an outage from costing the timeout on every login: after the
+// threshold of consecutive failures Redis is left alone for the cooldown,
+// then one call probes it. Each breaker transition is logged once.
 func NewRedisLockout(client redis.UniversalClient, opts ...LockoutOption) (*Lockout, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil redis client", ErrInvalidConfig)
@@ -150,7 +200,34 @@ func NewRedisLockout(client redis.UniversalClient, opts ...LockoutOption) (*Lock
 	if err != nil {
 		return nil, err
 	}
-	return &Lockout{cfg: c, client: client, now: time.Now}, nil
+	l := &Lockout{cfg: c, client: client, now: time.Now, mem: &lockMem{m: make(map[string]*lockState)}}
+	l.brk = breaker.New(c.threshold, c.cooldown, func() time.Time { return l.now() }, func(open bool, err error) {
+		if open {
+			c.logger.Error("ratelimit: lockout: redis unavailable, circuit breaker open",
+				"err", err, "cooldown", c.cooldown, "policy", c.policy.String())
+			return
+		}
+		c.logger.Info("ratelimit: lockout: redis available again, circuit breaker closed")
+	})
+	return l, nil
+}
+
+// redisFailed records a failed Redis call; it returns ctx's error instead
+// when the caller gave up, which is not Redis's fault.
+func (l *Lockout) redisFailed(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("ratelimit: lockout: %w", ctx.Err())
+	}
+	l.brk.Failure(err)
+	return nil
+}
+
+// unavailable is the FailClosed error.
+func (l *Lockout) unavailable(err error) error {
+	if err == nil {
+		err = errBreakerOpen
+	}
+	return fmt.Errorf("ratelimit: lockout: %w: %w", ErrUnavailable, err)
 }
 
 // Check returns when account's lock ends, or the zero time if it is not
@@ -168,12 +245,25 @@ func (l *Lockout) Fail(ctx context.Context, account string) (lockedUntil time.Ti
 // Succeed clears account's failures, lock and lock level.
 func (l *Lockout) Succeed(ctx context.Context, account string) error {
 	if l.client != nil {
-		cctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
-		defer cancel()
-		if err := l.client.Del(cctx, l.redisKey(account)).Err(); err != nil {
-			return fmt.Errorf("ratelimit: lockout: %w", err)
+		var err error
+		if l.brk.Allow() {
+			cctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
+			err = l.client.Del(cctx, l.redisKey(account)).Err()
+			cancel()
+			if err == nil {
+				l.brk.Success()
+				return nil
+			}
+			if cerr := l.redisFailed(ctx, err); cerr != nil {
+				return cerr
+			}
 		}
-		return nil
+		switch l.cfg.policy {
+		case FailClosed:
+			return l.unavailable(err)
+		case FailOpen:
+			return nil
+		}
 	}
 	l.mem.mu.Lock()
 	delete(l.mem.m, account)
@@ -232,18 +322,31 @@ func (l *Lockout) do(ctx context.Context, account string, fail bool) (time.Time,
 		if fail {
 			f = "1"
 		}
-		cctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
-		defer cancel()
-		ms, err := lockoutScript.Run(cctx, l.client, []string{l.redisKey(account)}, f,
-			l.cfg.maxFailures, l.cfg.window.Milliseconds(), l.cfg.base.Milliseconds(),
-			l.cfg.max.Milliseconds(), l.cfg.memory.Milliseconds()).Int64()
-		if err != nil {
-			return time.Time{}, fmt.Errorf("ratelimit: lockout: %w", err)
+		var err error
+		if l.brk.Allow() {
+			cctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
+			var ms int64
+			ms, err = lockoutScript.Run(cctx, l.client, []string{l.redisKey(account)}, f,
+				l.cfg.maxFailures, l.cfg.window.Milliseconds(), l.cfg.base.Milliseconds(),
+				l.cfg.max.Milliseconds(), l.cfg.memory.Milliseconds()).Int64()
+			cancel()
+			if err == nil {
+				l.brk.Success()
+				if ms == 0 {
+					return time.Time{}, nil
+				}
+				return time.UnixMilli(ms), nil
+			}
+			if cerr := l.redisFailed(ctx, err); cerr != nil {
+				return time.Time{}, cerr
+			}
 		}
-		if ms == 0 {
+		switch l.cfg.policy {
+		case FailClosed:
+			return time.Time{}, l.unavailable(err)
+		case FailOpen:
 			return time.Time{}, nil
 		}
-		return time.UnixMilli(ms), nil
 	}
 	return l.mem.do(&l.cfg, account, l.now(), fail), nil
 }

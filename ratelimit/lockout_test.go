@@ -1,9 +1,13 @@
 package ratelimit
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,10 +187,10 @@ func TestLockoutRedis(t *testing.T) {
 		if got, _ := l.Check(ctx, "carol"); !got.IsZero() {
 			t.Fatalf("Check after Succeed = %v", got)
 		}
-		// Redis down: errors reach the caller.
+		// Redis down with FailClosed: errors reach the caller.
 		dead := redis.NewClient(&redis.Options{Addr: closedPort(t), MaxRetries: -1})
 		defer dead.Close()
-		ld, _ := NewRedisLockout(dead)
+		ld, _ := NewRedisLockout(dead, WithLockoutFailurePolicy(FailClosed))
 		if _, err := ld.Check(ctx, "x"); err == nil {
 			t.Fatal("Check on a dead Redis returned no error")
 		}
@@ -227,5 +231,100 @@ func TestLockoutRedisGrowth(t *testing.T) {
 	}
 	if level, _ := rd.Client.HGet(ctx, l.redisKey("erin"), "l").Int(); level != 4 {
 		t.Fatalf("final level = %d; want 4", level)
+	}
+}
+
+// downClient is a client of an address nothing listens on.
+func downClient(t *testing.T) *redis.Client {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestLockoutRedisDown(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		policy     FailurePolicy
+		wantLocked bool
+		wantErr    error
+	}{
+		{LocalFallback, true, nil},
+		{FailOpen, false, nil},
+		{FailClosed, false, ErrUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.policy.String(), func(t *testing.T) {
+			var logs bytes.Buffer
+			l, err := NewRedisLockout(downClient(t), WithMaxFailures(3), WithLockoutFailurePolicy(tc.policy),
+				WithLockoutBreaker(2, time.Hour), WithLockoutLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var until time.Time
+			for i := range 3 {
+				until, err = l.Fail(ctx, "alice")
+				if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+					t.Fatalf("Fail #%d = %v; want %v", i, err, tc.wantErr)
+				}
+			}
+			if locked := !until.IsZero(); locked != tc.wantLocked {
+				t.Fatalf("%v: locked after 3 failures = %v; want %v", tc.policy, locked, tc.wantLocked)
+			}
+			if _, err := l.Check(ctx, "alice"); !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+				t.Fatalf("Check = %v; want %v", err, tc.wantErr)
+			}
+			if err := l.Succeed(ctx, "alice"); !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+				t.Fatalf("Succeed = %v; want %v", err, tc.wantErr)
+			}
+			if !l.brk.Open() {
+				t.Fatal("breaker still closed after repeated failures")
+			}
+			if n := strings.Count(logs.String(), "circuit breaker open"); n != 1 {
+				t.Fatalf("breaker opening logged %d times; want once:\n%s", n, logs.String())
+			}
+		})
+	}
+	if _, err := NewRedisLockout(downClient(t), WithLockoutFailurePolicy(9)); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("unknown policy: %v; want ErrInvalidConfig", err)
+	}
+	if _, err := NewRedisLockout(downClient(t), WithLockoutBreaker(0, time.Second)); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("zero threshold: %v; want ErrInvalidConfig", err)
+	}
+	if _, err := NewRedisLockout(downClient(t), WithLockoutBreaker(1, 0)); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("zero cooldown: %v; want ErrInvalidConfig", err)
+	}
+}
+
+func TestLockoutRecoversAfterOutage(t *testing.T) {
+	rd := testenv.NewRedis(t)
+	l, err := NewRedisLockout(rd.Client, WithLockoutPrefix(rd.Prefix), WithLockoutBreaker(1, time.Second),
+		WithLockoutLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newClock()
+	l.now = clk.Now
+	l.brk.Failure(errors.New("simulated outage")) // threshold 1: open
+	if _, err := l.Fail(context.Background(), "bob"); err != nil {
+		t.Fatalf("Fail while open = %v; want the local fallback", err)
+	}
+	clk.Add(time.Second)
+	if _, err := l.Check(context.Background(), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if l.brk.Open() {
+		t.Fatal("breaker did not close after a successful probe")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := l.Check(ctx, "bob"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Check with a cancelled context = %v; want context.Canceled", err)
 	}
 }

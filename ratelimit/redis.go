@@ -6,18 +6,19 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/covetgo/covet/internal/breaker"
 )
 
 // Redis store defaults.
 const (
 	DefaultRedisTimeout     = 50 * time.Millisecond
-	DefaultBreakerThreshold = 5
-	DefaultBreakerCooldown  = 2 * time.Second
+	DefaultBreakerThreshold = breaker.DefaultThreshold
+	DefaultBreakerCooldown  = breaker.DefaultCooldown
 	DefaultRedisPrefix      = "ratelimit:"
 )
 
@@ -156,10 +157,8 @@ type RedisStore struct {
 	now      func() time.Time
 	ctxAware bool // client stops at context deadlines by itself
 
-	lastArgs  atomic.Pointer[argsCache]
-	failures  atomic.Int64
-	openUntil atomic.Int64 // Unix ns; 0 when closed
-	mu        sync.Mutex   // serialises breaker transitions
+	lastArgs atomic.Pointer[argsCache]
+	brk      *breaker.Breaker
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -195,6 +194,16 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) (*RedisSto
 		c.logger = slog.Default()
 	}
 	s := &RedisStore{client: client, cfg: c, now: time.Now, ctxAware: honoursContext(client)}
+	s.brk = breaker.New(c.threshold, c.cooldown, func() time.Time { return s.now() }, func(open bool, err error) {
+		if open {
+			c.logger.Error("ratelimit: redis unavailable, circuit breaker open",
+				"err", err, "cooldown", c.cooldown, "policy", c.policy.String())
+			s.emit(RedisEvent{Kind: EventBreakerOpen, Policy: c.policy, Err: err})
+			return
+		}
+		c.logger.Info("ratelimit: redis available again, circuit breaker closed")
+		s.emit(RedisEvent{Kind: EventBreakerClosed, Policy: c.policy})
+	})
 	if c.policy == LocalFallback {
 		fb, err := NewMemoryStore(c.fallback...)
 		if err != nil {
@@ -407,59 +416,18 @@ func honoursContext(client redis.UniversalClient) bool {
 
 // allowCall reports whether Redis may be called: the breaker is closed, or it
 // is open past its cooldown and this caller wins the single probe.
-func (s *RedisStore) allowCall() bool {
-	until := s.openUntil.Load()
-	if until == 0 {
-		return true
-	}
-	now := s.now().UnixNano()
-	if now < until {
-		return false
-	}
-	// Half-open: let exactly one caller probe, others keep short-circuiting.
-	return s.openUntil.CompareAndSwap(until, now+int64(s.cfg.cooldown))
-}
+func (s *RedisStore) allowCall() bool { return s.brk.Allow() }
 
-// recordFailure counts a failure and opens the breaker at the threshold.
+// recordFailure counts a failure; the breaker opens at the threshold.
 func (s *RedisStore) recordFailure(err error) {
 	s.emit(RedisEvent{Kind: EventError, Policy: s.cfg.policy, Err: err})
-	n := s.failures.Add(1)
-	if s.openUntil.Load() != 0 {
-		// A failed probe: the CAS in allowCall already extended the cooldown.
-		return
+	if !s.brk.Open() {
+		s.cfg.logger.Warn("ratelimit: redis call failed", "err", err, "policy", s.cfg.policy.String())
 	}
-	s.cfg.logger.Warn("ratelimit: redis call failed", "err", err, "policy", s.cfg.policy.String())
-	if n < int64(s.cfg.threshold) {
-		return
-	}
-	s.mu.Lock()
-	opened := s.openUntil.Load() == 0
-	if opened {
-		s.openUntil.Store(s.now().UnixNano() + int64(s.cfg.cooldown))
-	}
-	s.mu.Unlock()
-	if opened {
-		s.cfg.logger.Error("ratelimit: redis unavailable, circuit breaker open",
-			"err", err, "failures", n, "cooldown", s.cfg.cooldown, "policy", s.cfg.policy.String())
-		s.emit(RedisEvent{Kind: EventBreakerOpen, Policy: s.cfg.policy, Err: err})
-	}
+	s.brk.Failure(err)
 }
 
-func (s *RedisStore) recordSuccess() {
-	if s.failures.Load() != 0 {
-		s.failures.Store(0)
-	}
-	if s.openUntil.Load() == 0 {
-		return
-	}
-	s.mu.Lock()
-	closed := s.openUntil.Swap(0) != 0
-	s.mu.Unlock()
-	if closed {
-		s.cfg.logger.Info("ratelimit: redis available again, circuit breaker closed")
-		s.emit(RedisEvent{Kind: EventBreakerClosed, Policy: s.cfg.policy})
-	}
-}
+func (s *RedisStore) recordSuccess() { s.brk.Success() }
 
 func (s *RedisStore) emit(e RedisEvent) {
 	if s.cfg.hook != nil {
