@@ -44,23 +44,24 @@ const (
 type Option func(*config)
 
 type config struct {
-	issuer        string
-	audience      []string
-	accessTTL     time.Duration
-	refreshTTL    time.Duration
-	leeway        time.Duration
-	maxTokenSize  int
-	cacheSize     int
-	refresh       RefreshStore
-	denylist      Denylist
-	accessCookie  string
-	refreshCookie string
-	csrfCookie    string
-	refreshPath   string
-	noCookies     bool
-	origins       []string
-	errorHandler  func(http.ResponseWriter, *http.Request, error)
-	now           func() time.Time
+	issuer           string
+	audience         []string
+	accessTTL        time.Duration
+	refreshTTL       time.Duration
+	leeway           time.Duration
+	maxTokenSize     int
+	cacheSize        int
+	refresh          RefreshStore
+	denylist         Denylist
+	denylistFailOpen bool
+	accessCookie     string
+	refreshCookie    string
+	csrfCookie       string
+	refreshPath      string
+	noCookies        bool
+	origins          []string
+	errorHandler     func(http.ResponseWriter, *http.Request, error)
+	now              func() time.Time
 }
 
 // WithIssuer sets the iss claim of issued tokens and requires it on verified
@@ -98,6 +99,14 @@ func WithRefreshStore(s RefreshStore) Option { return func(c *config) { c.refres
 // store lookup per request. Without it [Auth.Revoke] and [Auth.RevokeAll]
 // return an error.
 func WithDenylist(d Denylist) Option { return func(c *config) { c.denylist = d } }
+
+// WithDenylistFailOpen makes a denylist failure accept the token instead of
+// refusing the request (the default, fail closed, answers 503). Fail open
+// keeps authenticated routes serving through a store outage at the price of
+// honouring, for the outage's length, tokens revoked before it; fail closed
+// never honours a revoked token but makes every authenticated route wait for
+// the store. Choose by what a revoked token could still do in your service.
+func WithDenylistFailOpen() Option { return func(c *config) { c.denylistFailOpen = true } }
 
 // WithCookies sets the names of the access, refresh and CSRF cookies
 // (default __Host-access, __Host-refresh and __Host-csrf: the __Host- prefix
@@ -338,6 +347,9 @@ func (a *Auth[C, P]) checkRevoked(ctx context.Context, p P) error {
 	c := p.base()
 	revoked, err := a.cfg.denylist.Revoked(ctx, c.ID, c.Subject, c.Issued())
 	if err != nil {
+		if a.cfg.denylistFailOpen && ctx.Err() == nil {
+			return nil
+		}
 		return fmt.Errorf("jwtauth: denylist: %w", err)
 	}
 	if revoked {

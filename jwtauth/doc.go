@@ -71,6 +71,18 @@
 // it expires (by jti) and [Auth.RevokeAll] logs a user out everywhere (a
 // per-user "not before" that also stops its refresh families).
 //
+// # Outages
+//
+// Every [RedisStore] call has its own deadline ([DefaultRedisTimeout]) and
+// passes through the circuit breaker every covet Redis client shares, so an
+// outage costs one timeout per cooldown; its errors match
+// [ErrStoreUnavailable]. Refresh fails closed: [Auth.Refresh] returns the
+// error and the caller answers 503 with Retry-After (a refresh token is never
+// accepted twice, even when a rotation's answer was lost: the retry finds it
+// spent and revokes the family). The denylist fails closed too (the
+// middleware answers 503 with Retry-After) unless [WithDenylistFailOpen]
+// trades honouring recently revoked tokens for serving through the outage.
+//
 // # Middleware
 //
 // [Auth.Handler] takes the token from Authorization: Bearer or from the

@@ -4,12 +4,53 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/covetgo/covet/internal/breaker"
+	"github.com/covetgo/covet/internal/redisdeadline"
 )
+
+// DefaultRedisTimeout bounds each call of a [RedisStore] unless
+// [WithRedisTimeout] says otherwise.
+const DefaultRedisTimeout = 250 * time.Millisecond
+
+// ErrStoreUnavailable is matched (errors.Is) by a [RedisStore]'s errors when
+// Redis failed, did not answer within the timeout or its circuit breaker is
+// open. The middleware and callers of [Auth.Refresh] answer it with 503 and
+// Retry-After: the request may succeed later, so it is never a 401 or a 500.
+var ErrStoreUnavailable = errors.New("jwtauth: store unavailable")
+
+var errBreakerOpen = errors.New("circuit breaker open")
+
+// RedisOption configures a [RedisStore].
+type RedisOption func(*redisConfig)
+
+type redisConfig struct {
+	timeout   time.Duration
+	threshold int
+	cooldown  time.Duration
+	logger    *slog.Logger
+}
+
+// WithRedisTimeout bounds each Redis call (default [DefaultRedisTimeout]).
+// It must be positive.
+func WithRedisTimeout(d time.Duration) RedisOption { return func(c *redisConfig) { c.timeout = d } }
+
+// WithRedisBreaker sets the circuit breaker: after threshold consecutive
+// failures Redis is not called for cooldown, then one call probes it
+// (defaults 5 and 2 s, the same behaviour as every covet Redis client).
+func WithRedisBreaker(threshold int, cooldown time.Duration) RedisOption {
+	return func(c *redisConfig) { c.threshold, c.cooldown = threshold, cooldown }
+}
+
+// WithRedisLogger sets where breaker transitions are logged, once each
+// (default slog.Default()).
+func WithRedisLogger(l *slog.Logger) RedisOption { return func(c *redisConfig) { c.logger = l } }
 
 var (
 	_ RefreshStore = (*RedisStore)(nil)
@@ -21,22 +62,74 @@ var (
 // (PXAT), so nothing needs sweeping. A family's keys share a hash tag, so a
 // rotation is one atomic script on one node, also on Redis Cluster. Needs
 // Redis 6.2 or later. Safe for concurrent use.
+//
+// Every call has its own deadline ([WithRedisTimeout]) and passes through a
+// circuit breaker, so an outage costs one timeout per cooldown rather than
+// one per request. Failures return errors matching [ErrStoreUnavailable]:
+// refresh fails closed (503), and the denylist fails closed too unless the
+// [Auth] was built with [WithDenylistFailOpen].
 type RedisStore struct {
 	c      redis.UniversalClient
 	prefix string
+	cfg    redisConfig
+	brk    *breaker.Breaker
+	aware  bool // the client stops at context deadlines by itself
 }
 
 // NewRedisStore returns a store that keeps its keys under prefix (for
 // example "myapp:auth:"). The prefix must not contain braces, which Redis
 // Cluster reads as a hash tag.
-func NewRedisStore(client redis.UniversalClient, prefix string) (*RedisStore, error) {
+func NewRedisStore(client redis.UniversalClient, prefix string, opts ...RedisOption) (*RedisStore, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil redis client", ErrInvalidConfig)
 	}
 	if strings.ContainsAny(prefix, "{}") {
 		return nil, fmt.Errorf("%w: redis key prefix %q must not contain braces", ErrInvalidConfig, prefix)
 	}
-	return &RedisStore{c: client, prefix: prefix}, nil
+	c := redisConfig{timeout: DefaultRedisTimeout, threshold: breaker.DefaultThreshold, cooldown: breaker.DefaultCooldown}
+	for _, o := range opts {
+		o(&c)
+	}
+	switch {
+	case c.timeout <= 0:
+		return nil, fmt.Errorf("%w: redis timeout %v must be positive", ErrInvalidConfig, c.timeout)
+	case c.threshold < 1:
+		return nil, fmt.Errorf("%w: breaker threshold %d must be at least 1", ErrInvalidConfig, c.threshold)
+	case c.cooldown <= 0:
+		return nil, fmt.Errorf("%w: breaker cooldown %v must be positive", ErrInvalidConfig, c.cooldown)
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	s := &RedisStore{c: client, prefix: prefix, cfg: c, aware: redisdeadline.HonoursContext(client)}
+	s.brk = breaker.New(c.threshold, c.cooldown, nil, func(open bool, err error) {
+		if open {
+			c.logger.Error("jwtauth: redis unavailable, circuit breaker open", "err", err, "cooldown", c.cooldown)
+			return
+		}
+		c.logger.Info("jwtauth: redis available again, circuit breaker closed")
+	})
+	return s, nil
+}
+
+// call runs fn under the per-call deadline and the breaker. A caller that
+// gave up (ctx done) is not counted against Redis.
+func (s *RedisStore) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	if !s.brk.Allow() {
+		return fmt.Errorf("%w: %w", ErrStoreUnavailable, errBreakerOpen)
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
+	err := redisdeadline.Do(cctx, s.aware, fn)
+	cancel()
+	if err == nil || errors.Is(err, redis.Nil) {
+		s.brk.Success()
+		return err
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("jwtauth: redis: %w", ctx.Err())
+	}
+	s.brk.Failure(err)
+	return fmt.Errorf("%w: redis: %w", ErrStoreUnavailable, err)
 }
 
 func (s *RedisStore) familyKey(family string) string { return s.prefix + "rf:{" + family + "}" }
@@ -55,15 +148,14 @@ func tokenValue(state string, t RefreshToken) string {
 // CreateRefresh implements [RefreshStore].
 func (s *RedisStore) CreateRefresh(ctx context.Context, t RefreshToken) error {
 	exp := t.ExpiresAt
-	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SetArgs(ctx, s.familyKey(t.Family), t.Subject, redis.SetArgs{ExpireAt: exp})
-		p.SetArgs(ctx, s.tokenKey(t.Family, t.Hash), tokenValue("a", t), redis.SetArgs{ExpireAt: exp})
-		return nil
+	return s.call(ctx, func(ctx context.Context) error {
+		_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.SetArgs(ctx, s.familyKey(t.Family), t.Subject, redis.SetArgs{ExpireAt: exp})
+			p.SetArgs(ctx, s.tokenKey(t.Family, t.Hash), tokenValue("a", t), redis.SetArgs{ExpireAt: exp})
+			return nil
+		})
+		return err
 	})
-	if err != nil {
-		return fmt.Errorf("jwtauth: redis: %w", err)
-	}
-	return nil
 }
 
 // rotateScript: KEYS family, old token, new token; ARGV new record, new
@@ -87,9 +179,13 @@ return {1, subject, old}
 // RotateRefresh implements [RefreshStore].
 func (s *RedisStore) RotateRefresh(ctx context.Context, oldHash string, next RefreshToken) (RefreshToken, error) {
 	keys := []string{s.familyKey(next.Family), s.tokenKey(next.Family, oldHash), s.tokenKey(next.Family, next.Hash)}
-	res, err := rotateScript.Run(ctx, s.c, keys, tokenValue("a", next), next.ExpiresAt.UnixMilli()).Slice()
+	var res []any
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		res, err = rotateScript.Run(ctx, s.c, keys, tokenValue("a", next), next.ExpiresAt.UnixMilli()).Slice()
+		return err
+	})
 	if err != nil {
-		return RefreshToken{}, fmt.Errorf("jwtauth: redis: %w", err)
+		return RefreshToken{}, err
 	}
 	status, _ := res[0].(int64)
 	switch {
@@ -116,18 +212,14 @@ func (s *RedisStore) RotateRefresh(ctx context.Context, oldHash string, next Ref
 
 // RevokeFamily implements [RefreshStore].
 func (s *RedisStore) RevokeFamily(ctx context.Context, family string) error {
-	if err := s.c.Del(ctx, s.familyKey(family)).Err(); err != nil {
-		return fmt.Errorf("jwtauth: redis: %w", err)
-	}
-	return nil
+	return s.call(ctx, func(ctx context.Context) error { return s.c.Del(ctx, s.familyKey(family)).Err() })
 }
 
 // DenyToken implements [Denylist].
 func (s *RedisStore) DenyToken(ctx context.Context, jti string, until time.Time) error {
-	if err := s.c.SetArgs(ctx, s.jtiKey(jti), "1", redis.SetArgs{ExpireAt: until}).Err(); err != nil {
-		return fmt.Errorf("jwtauth: redis: %w", err)
-	}
-	return nil
+	return s.call(ctx, func(ctx context.Context) error {
+		return s.c.SetArgs(ctx, s.jtiKey(jti), "1", redis.SetArgs{ExpireAt: until}).Err()
+	})
 }
 
 // denySubjectScript keeps the later of the stored and the new "not before".
@@ -141,11 +233,9 @@ return nbf
 
 // DenySubject implements [Denylist].
 func (s *RedisStore) DenySubject(ctx context.Context, subject string, notBefore, until time.Time) error {
-	err := denySubjectScript.Run(ctx, s.c, []string{s.subjectKey(subject)}, notBefore.UnixMilli(), until.UnixMilli()).Err()
-	if err != nil {
-		return fmt.Errorf("jwtauth: redis: %w", err)
-	}
-	return nil
+	return s.call(ctx, func(ctx context.Context) error {
+		return denySubjectScript.Run(ctx, s.c, []string{s.subjectKey(subject)}, notBefore.UnixMilli(), until.UnixMilli()).Err()
+	})
 }
 
 // Revoked implements [Denylist]. It costs one round trip (a pipeline of at
@@ -153,15 +243,18 @@ func (s *RedisStore) DenySubject(ctx context.Context, subject string, notBefore,
 func (s *RedisStore) Revoked(ctx context.Context, jti, subject string, issuedAt time.Time) (bool, error) {
 	var jtiCmd *redis.IntCmd
 	var subCmd *redis.StringCmd
-	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if jti != "" {
-			jtiCmd = p.Exists(ctx, s.jtiKey(jti))
-		}
-		subCmd = p.Get(ctx, s.subjectKey(subject))
-		return nil
+	err := s.call(ctx, func(ctx context.Context) error {
+		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			if jti != "" {
+				jtiCmd = p.Exists(ctx, s.jtiKey(jti))
+			}
+			subCmd = p.Get(ctx, s.subjectKey(subject))
+			return nil
+		})
+		return err
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return false, fmt.Errorf("jwtauth: redis: %w", err)
+		return false, err
 	}
 	if jtiCmd != nil && jtiCmd.Val() > 0 {
 		return true, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/internal/breaker"
+	"github.com/covetgo/covet/internal/redisdeadline"
 )
 
 // ErrUnavailable is matched (errors.Is) by the errors of a Redis [Lockout]
@@ -132,6 +133,7 @@ type Lockout struct {
 	mem    *lockMem
 	client redis.UniversalClient
 	brk    *breaker.Breaker
+	aware  bool // the client stops at context deadlines by itself
 	now    func() time.Time
 }
 
@@ -200,7 +202,8 @@ func NewRedisLockout(client redis.UniversalClient, opts ...LockoutOption) (*Lock
 	if err != nil {
 		return nil, err
 	}
-	l := &Lockout{cfg: c, client: client, now: time.Now, mem: &lockMem{m: make(map[string]*lockState)}}
+	l := &Lockout{cfg: c, client: client, now: time.Now, mem: &lockMem{m: make(map[string]*lockState)},
+		aware: redisdeadline.HonoursContext(client)}
 	l.brk = breaker.New(c.threshold, c.cooldown, func() time.Time { return l.now() }, func(open bool, err error) {
 		if open {
 			c.logger.Error("ratelimit: lockout: redis unavailable, circuit breaker open",
@@ -248,7 +251,9 @@ func (l *Lockout) Succeed(ctx context.Context, account string) error {
 		var err error
 		if l.brk.Allow() {
 			cctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
-			err = l.client.Del(cctx, l.redisKey(account)).Err()
+			err = redisdeadline.Do(cctx, l.aware, func(ctx context.Context) error {
+				return l.client.Del(ctx, l.redisKey(account)).Err()
+			})
 			cancel()
 			if err == nil {
 				l.brk.Success()
@@ -326,9 +331,12 @@ func (l *Lockout) do(ctx context.Context, account string, fail bool) (time.Time,
 		if l.brk.Allow() {
 			cctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
 			var ms int64
-			ms, err = lockoutScript.Run(cctx, l.client, []string{l.redisKey(account)}, f,
-				l.cfg.maxFailures, l.cfg.window.Milliseconds(), l.cfg.base.Milliseconds(),
-				l.cfg.max.Milliseconds(), l.cfg.memory.Milliseconds()).Int64()
+			err = redisdeadline.Do(cctx, l.aware, func(ctx context.Context) (err error) {
+				ms, err = lockoutScript.Run(ctx, l.client, []string{l.redisKey(account)}, f,
+					l.cfg.maxFailures, l.cfg.window.Milliseconds(), l.cfg.base.Milliseconds(),
+					l.cfg.max.Milliseconds(), l.cfg.memory.Milliseconds()).Int64()
+				return err
+			})
 			cancel()
 			if err == nil {
 				l.brk.Success()

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/internal/breaker"
+	"github.com/covetgo/covet/internal/redisdeadline"
 )
 
 // Redis store defaults.
@@ -193,7 +194,7 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) (*RedisSto
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
-	s := &RedisStore{client: client, cfg: c, now: time.Now, ctxAware: honoursContext(client)}
+	s := &RedisStore{client: client, cfg: c, now: time.Now, ctxAware: redisdeadline.HonoursContext(client)}
 	s.brk = breaker.New(c.threshold, c.cooldown, func() time.Time { return s.now() }, func(open bool, err error) {
 		if open {
 			c.logger.Error("ratelimit: redis unavailable, circuit breaker open",
@@ -399,19 +400,6 @@ func (s *RedisStore) run(ctx context.Context, keys []string, args ...any) ([]int
 	case <-cctx.Done():
 		return nil, cctx.Err()
 	}
-}
-
-// honoursContext reports whether client's calls stop at a context deadline.
-func honoursContext(client redis.UniversalClient) bool {
-	switch c := client.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return false
 }
 
 // allowCall reports whether Redis may be called: the breaker is closed, or it
