@@ -35,6 +35,10 @@ var (
 	ErrPanic = errors.New("health: check panicked")
 	// ErrClosed: the Checker was closed while the check ran.
 	ErrClosed = errors.New("health: checker closed")
+	// ErrWarn: a check's error that wraps it reports StatusWarn instead of
+	// StatusFail, critical or not: something needs attention soon, but the
+	// service still works (a certificate close to its expiry).
+	ErrWarn = errors.New("health: warning")
 	// ErrShuttingDown: readiness was drained before shutdown.
 	ErrShuttingDown = errors.New("health: shutting down")
 	// ErrInvalidConfig is wrapped by every error a constructor or
@@ -55,7 +59,8 @@ type CheckFunc func(ctx context.Context) error
 type Result struct {
 	// Name is the check's name as registered.
 	Name string
-	// Status is StatusPass or StatusFail.
+	// Status is StatusPass, StatusFail, or StatusWarn when Err wraps
+	// ErrWarn.
 	Status Status
 	// Critical reports whether a failure fails the whole service (true) or
 	// only warns.
@@ -526,6 +531,9 @@ func (c *Checker) await(ch *check, e *execution) Result {
 	}
 	if res.Err != nil {
 		res.Status = StatusFail
+		if errors.Is(res.Err, ErrWarn) {
+			res.Status = StatusWarn
+		}
 	}
 	return res
 }

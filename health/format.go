@@ -69,10 +69,13 @@ func (c *Checker) newSnapshot(rep Report, finished time.Time) *snapshot {
 func statusOf(results []Result) Status {
 	st := StatusPass
 	for _, r := range results {
-		if r.Status == StatusFail {
+		switch r.Status {
+		case StatusFail:
 			if r.Critical {
 				return StatusFail
 			}
+			st = StatusWarn
+		case StatusWarn:
 			st = StatusWarn
 		}
 	}
@@ -132,8 +135,12 @@ func (c *Checker) verbose(st Status, results []Result, draining bool, unknownExc
 			sb.WriteString("[+]" + r.Name + " ok\n")
 			continue
 		}
-		sb.WriteString("[-]" + r.Name + " failed")
-		if !r.Critical {
+		if r.Status == StatusWarn {
+			sb.WriteString("[!]" + r.Name + " warning")
+		} else {
+			sb.WriteString("[-]" + r.Name + " failed")
+		}
+		if r.Status == StatusFail && !r.Critical {
 			sb.WriteString(" (non-critical)")
 		}
 		reason := c.output(r.Err)

@@ -96,6 +96,9 @@ func newApp(ctx context.Context, cfg *Config, log *slog.Logger, conns *health.Co
 	if err := a.setupHealth(); err != nil {
 		return nil, err
 	}
+	if err := a.setupBackupMetric(); err != nil {
+		return nil, err
+	}
 	if a.caches, err = newCaches(a); err != nil {
 		return nil, err
 	}
@@ -313,6 +316,10 @@ func (a *App) seed(ctx context.Context) error {
 }
 
 func (a *App) setupHealth() error {
+	statusGauge, err := healthStatusGauge(a.reg)
+	if err != nil {
+		return err
+	}
 	opts := []health.Option{
 		health.WithVersion(a.cfg.AppVersion),
 		health.WithServiceID(a.cfg.AppName),
@@ -326,6 +333,7 @@ func (a *App) setupHealth() error {
 				level = slog.LevelInfo
 			}
 			a.log.Log(context.Background(), level, "health check changed", "check", c.Check, "from", c.From, "to", c.To, "err", c.Err)
+			statusGauge(c)
 		}),
 	}
 	if a.cfg.Production() {
@@ -335,7 +343,18 @@ func (a *App) setupHealth() error {
 		opts = append(opts, health.WithCheck("redis", health.RedisPing(a.rdb), health.WithComponentType("datastore")))
 	}
 	if a.cfg.RedisSecurityURL != "" {
-		opts = append(opts, health.WithCheck("redis-security", health.RedisPing(a.secRDB), health.WithComponentType("datastore")))
+		sec := a.secRDB
+		opts = append(opts, health.WithCheck("redis-security", func(ctx context.Context) error { return sec.Ping(ctx).Err() }, health.WithComponentType("datastore")))
+	}
+	if a.cfg.TLSWatchAddr != "" {
+		// The public endpoint's certificate, as clients see it: warn
+		// TLS_WATCH_WARN before it expires. Not critical: an expired
+		// certificate at the edge is no reason to take pods out of service.
+		check, err := health.TLSCert(a.cfg.TLSWatchAddr, a.cfg.TLSWatchWarn, nil)
+		if err != nil {
+			return fmt.Errorf("TLS_WATCH_ADDR: %w", err)
+		}
+		opts = append(opts, health.WithCheck("tls-certificate", check, health.WithCritical(false), health.WithTimeout(5*time.Second)))
 	}
 	c, err := health.New(opts...)
 	if err != nil {

@@ -47,6 +47,11 @@ type Config struct {
 	DrainDelay             time.Duration
 	DataDir                string
 	BackupTarget           string // a directory or s3://bucket/prefix
+	// TLSWatchAddr, when set, is the public host:port whose certificate
+	// the readiness checks watch; TLSWatchWarn how long before its expiry
+	// the check warns.
+	TLSWatchAddr string
+	TLSWatchWarn time.Duration
 
 	forceHTTPS       bool                // FORCE_HTTPS, default on in production
 	redisPolicyCheck bool                // REDIS_POLICY_CHECK, default on in production
@@ -253,6 +258,20 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			bad("DRAIN_DELAY", "%q is not a duration from 0s to 5m", v)
 		}
 		c.DrainDelay = d
+	}
+	c.TLSWatchAddr = get("TLS_WATCH_ADDR", "")
+	if c.TLSWatchAddr != "" {
+		if _, _, err := splitHostPort(c.TLSWatchAddr); err != nil {
+			bad("TLS_WATCH_ADDR", "%v", err)
+		}
+	}
+	c.TLSWatchWarn = 14 * 24 * time.Hour
+	if v := getenv("TLS_WATCH_WARN"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			bad("TLS_WATCH_WARN", "%q is not a duration such as 336h", v)
+		}
+		c.TLSWatchWarn = d
 	}
 	c.getenv = getenv
 	c.forceHTTPS = c.Production()
