@@ -232,12 +232,17 @@ func (a *App) setupAuth(ctx context.Context) error {
 	opts := []jwtauth.Option{jwtauth.WithIssuer(a.cfg.AppName), jwtauth.WithAudience(a.cfg.AppName), jwtauth.WithoutCookies()}
 	var lockout *ratelimit.Lockout
 	if a.secRDB != nil {
-		store, err := jwtauth.NewRedisStore(a.secRDB, a.cfg.AppName+":auth:")
+		// Calls are bounded (250 ms) and share the breaker; refresh and the
+		// denylist fail closed (503 + Retry-After): see the README.
+		store, err := jwtauth.NewRedisStore(a.secRDB, a.cfg.AppName+":auth:", jwtauth.WithRedisLogger(a.log))
 		if err != nil {
 			return err
 		}
 		opts = append(opts, jwtauth.WithRefreshStore(store), jwtauth.WithDenylist(store))
-		lockout, err = ratelimit.NewRedisLockout(a.secRDB, ratelimit.WithLockoutPrefix(a.cfg.AppName+":lockout:"))
+		// While Redis is unavailable each replica counts failed logins in
+		// memory (LocalFallback, the default), so logins keep working.
+		lockout, err = ratelimit.NewRedisLockout(a.secRDB, ratelimit.WithLockoutPrefix(a.cfg.AppName+":lockout:"),
+			ratelimit.WithLockoutLogger(a.log))
 		if err != nil {
 			return err
 		}

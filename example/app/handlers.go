@@ -50,8 +50,7 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnauthorized, "invalid username or password")
 		return
 	case err != nil:
-		a.log.ErrorContext(r.Context(), "login", "err", err)
-		writeProblem(w, http.StatusInternalServerError, "")
+		a.serverError(w, r, "login", err)
 		return
 	}
 	if newHash != "" {
@@ -61,8 +60,7 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	set, err := a.auth.Issue(r.Context(), a.claimsFor(user))
 	if err != nil {
-		a.log.ErrorContext(r.Context(), "issue tokens", "err", err)
-		writeProblem(w, http.StatusInternalServerError, "")
+		a.serverError(w, r, "issue tokens", err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -89,8 +87,7 @@ func (a *App) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnauthorized, "the refresh token is not valid")
 		return
 	case err != nil:
-		a.log.ErrorContext(r.Context(), "refresh", "err", err)
-		writeProblem(w, http.StatusInternalServerError, "")
+		a.serverError(w, r, "refresh", err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -123,15 +120,13 @@ func (a *App) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.RefreshToken != "" {
 		if err := a.auth.Logout(r.Context(), in.RefreshToken); err != nil {
-			a.log.ErrorContext(r.Context(), "logout", "err", err)
-			writeProblem(w, http.StatusInternalServerError, "")
+			a.serverError(w, r, "logout", err)
 			return
 		}
 	}
 	if c, ok := jwtauth.ClaimsFromContext(r.Context()); ok {
 		if err := a.auth.Revoke(r.Context(), c); err != nil {
-			a.log.ErrorContext(r.Context(), "revoke", "err", err)
-			writeProblem(w, http.StatusInternalServerError, "")
+			a.serverError(w, r, "revoke", err)
 			return
 		}
 	}
@@ -290,10 +285,14 @@ func (a *App) handleExportUsers(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serverError answers a failure of a dependency (the database, Redis): 503
+// with Retry-After, since the same request may succeed once it is back. The
+// only 500 the service sends is for a panic (see recoverer).
 func (a *App) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
 	a.log.ErrorContext(r.Context(), what, "err", err)
-	writeProblem(w, http.StatusInternalServerError, "")
+	w.Header().Set("Retry-After", "1")
+	writeProblem(w, http.StatusServiceUnavailable, "a dependency is temporarily unavailable; retry shortly")
 }

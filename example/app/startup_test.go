@@ -155,4 +155,26 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 		t.Fatalf("/ready with Redis down = %d %s; want 503 naming redis", r.status, r.body)
 	}
 	want(t, "GET /ready/database", s.do("GET", "/ready/database", "", "", nil), 200)
+	if m := string(s.internal("/metrics").body); !strings.Contains(m, `health_check_status{check="redis",status="fail"} 1`) ||
+		!strings.Contains(m, `health_check_status{check="database",status="pass"} 1`) {
+		t.Errorf("/metrics lacks health_check_status for redis=fail and database=pass")
+	}
+
+	// Login with the right password: the lockout falls back to memory, the
+	// refresh store fails closed: 503 with Retry-After, never 500. Wrong
+	// passwords are still refused.
+	for range 3 {
+		start := time.Now()
+		r = s.do("POST", "/auth/login", "", "198.51.100.9", map[string]string{"username": s.admin, "password": s.adminPW})
+		if r.status != 503 || r.header.Get("Retry-After") == "" {
+			t.Fatalf("login with Redis down = %d %s; want 503 with Retry-After", r.status, r.body)
+		}
+		// Generous bound for a loaded machine; the design bound is one
+		// 250 ms call timeout, then none while the breaker is open.
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("login with Redis down took %v", took)
+		}
+	}
+	want(t, "bad login with Redis down", s.do("POST", "/auth/login", "", "198.51.100.9",
+		map[string]string{"username": s.admin, "password": "wrong password here"}), 401)
 }
