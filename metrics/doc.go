@@ -29,10 +29,13 @@
 //
 // # Response writer
 //
-// The handler receives chi's WrapResponseWriter, which keeps Flusher,
-// Hijacker, io.ReaderFrom and Pusher where the server's writer has them and
+// The handler receives a pooled writer that keeps Flusher, Hijacker,
+// io.ReaderFrom and Pusher exactly where the server's writer has them and
 // implements Unwrap, so [http.ResponseController] reaches deadlines and full
-// duplex. HTTP/1 upgrade requests get an httpsnoop wrapper instead that sees
+// duplex; it is reused from request to request, so instrumenting a request
+// allocates nothing for it. A handler must not use the writer after it
+// returned (net/http's own rule): the writer serves another request then.
+// HTTP/1 upgrade requests get an httpsnoop wrapper instead that sees
 // Hijack: a websocket handshake is recorded as status 101, not 200.
 //
 // # Exemplars

@@ -299,6 +299,9 @@ func (c *core) finish(r *http.Request, rctx *chi.Context, rec *recorder, start t
 	elapsed := c.since(c.base) - start
 	status := rec.status(panicked)
 	bytes := rec.written()
+	if !panicked {
+		rec.release()
+	}
 	if rctx == nil {
 		rctx = chi.RouteContext(r.Context())
 	}
