@@ -42,12 +42,17 @@ var (
 // Compression names a compression format.
 type Compression string
 
-// Compression formats.
+// Compression formats. Every backup's manifest records its compression, and
+// a restore reads it from there, so changing the compression (or the
+// default) never affects backups already stored.
 const (
 	// Gzip is parallel gzip (klauspost/pgzip): readable by gunzip, and as
-	// fast as the cores allow. The default.
+	// fast as the cores allow. The default before Zstd.
 	Gzip Compression = "gzip"
-	// Zstd is Zstandard (klauspost/compress): smaller and faster than gzip.
+	// Zstd is Zstandard (klauspost/compress): the default. At its default
+	// (fastest) level it takes a fraction of gzip's CPU time and its output
+	// is about a quarter smaller than gzip -6's on pg_dump output; "zstd -d"
+	// reads it.
 	Zstd Compression = "zstd"
 	// NoCompression stores the stream as it comes.
 	NoCompression Compression = "none"
@@ -103,12 +108,15 @@ type Manager struct {
 // Option configures a [Manager].
 type Option func(*Manager)
 
-// WithCompression chooses the compression: [Gzip] (default), [Zstd] or
-// [NoCompression].
+// WithCompression chooses the compression: [Zstd] (default), [Gzip] or
+// [NoCompression]. Restores read the compression from each backup's
+// manifest, so backups made with another compression (older gzip backups
+// included) restore the same way.
 func WithCompression(c Compression) Option { return func(m *Manager) { m.comp = c } }
 
 // WithCompressionLevel sets the level: 1–9 for gzip (default 6, as gzip's),
-// 1–4 for zstd (fastest, default, better, best; default 2).
+// 1–4 for zstd (fastest, default, better, best; default 1, fastest: a
+// backup should cost little more than the dump itself).
 func WithCompressionLevel(level int) Option { return func(m *Manager) { m.level = level } }
 
 // WithConcurrency sets how many blocks compress at once (default GOMAXPROCS).
@@ -142,13 +150,13 @@ func WithProgress(fn func(Progress), interval time.Duration) Option {
 // and pruned on its own.
 func WithPrefix(p string) Option { return func(m *Manager) { m.prefix = p } }
 
-// New returns a Manager for store. Defaults: parallel gzip at level 6,
-// GOMAXPROCS blocks of 1 MiB, no encryption.
+// New returns a Manager for store. Defaults: zstd at its fastest level with
+// GOMAXPROCS encoders (gzip: blocks of 1 MiB), no encryption.
 func New(store Store, opts ...Option) (*Manager, error) {
 	if store == nil {
 		return nil, fmt.Errorf("%w: nil store", ErrInvalidConfig)
 	}
-	m := &Manager{store: store, comp: Gzip, conc: runtime.GOMAXPROCS(0), block: 1 << 20, every: 500 * time.Millisecond, now: time.Now}
+	m := &Manager{store: store, comp: Zstd, conc: runtime.GOMAXPROCS(0), block: 1 << 20, every: 500 * time.Millisecond, now: time.Now}
 	for _, o := range opts {
 		o(m)
 	}
@@ -165,7 +173,7 @@ func New(store Store, opts ...Option) (*Manager, error) {
 		}
 	case Zstd:
 		if m.level == 0 {
-			m.level = int(zstd.SpeedDefault)
+			m.level = int(zstd.SpeedFastest)
 		}
 		if m.level < int(zstd.SpeedFastest) || m.level > int(zstd.SpeedBestCompression) {
 			return nil, fmt.Errorf("%w: zstd level %d is outside 1–4", ErrInvalidConfig, m.level)

@@ -37,9 +37,9 @@ func TestNewValidates(t *testing.T) {
 		{"none", []Option{WithCompression(NoCompression)}, true},
 		{"age", []Option{WithRecipients(id.Recipient()), WithIdentities(id)}, true},
 		{"unknown compression", []Option{WithCompression("brotli")}, false},
-		{"gzip level", []Option{WithCompressionLevel(12)}, false},
-		{"zstd level", []Option{WithCompression(Zstd), WithCompressionLevel(9)}, false},
-		{"block", []Option{WithBlockSize(10)}, false},
+		{"gzip level", []Option{WithCompression(Gzip), WithCompressionLevel(12)}, false},
+		{"zstd level", []Option{WithCompressionLevel(9)}, false},
+		{"block", []Option{WithCompression(Gzip), WithBlockSize(10)}, false},
 		{"concurrency", []Option{WithConcurrency(-1)}, false},
 		{"prefix", []Option{WithPrefix("../x")}, false},
 		{"nil recipient", []Option{WithRecipients(nil)}, false},
@@ -68,11 +68,12 @@ func TestRoundTrip(t *testing.T) {
 		name string
 		opts []Option
 	}{
-		{"gzip", nil},
-		{"gzip small blocks", []Option{WithBlockSize(64 << 10), WithConcurrency(3), WithCompressionLevel(1)}},
-		{"zstd", []Option{WithCompression(Zstd)}},
+		{"defaults (zstd)", nil},
+		{"gzip", []Option{WithCompression(Gzip)}},
+		{"gzip small blocks", []Option{WithCompression(Gzip), WithBlockSize(64 << 10), WithConcurrency(3), WithCompressionLevel(1)}},
+		{"zstd best", []Option{WithCompression(Zstd), WithCompressionLevel(4)}},
 		{"none", []Option{WithCompression(NoCompression)}},
-		{"gzip age", []Option{WithRecipients(id.Recipient()), WithIdentities(id)}},
+		{"gzip age", []Option{WithCompression(Gzip), WithRecipients(id.Recipient()), WithIdentities(id)}},
 		{"zstd age prefix", []Option{WithCompression(Zstd), WithRecipients(id.Recipient()), WithIdentities(id), WithPrefix("app/")}},
 	}
 	for _, tt := range tests {
@@ -349,5 +350,30 @@ func TestGetAndLatest(t *testing.T) {
 	}
 	if _, err := m.Restore(ctx, "", nil); err == nil {
 		t.Fatal("Restore into nil succeeded")
+	}
+}
+
+// TestRestoreAcrossCompressions restores a gzip backup (the default of
+// earlier releases) with a Manager left at today's default, and the other
+// way round: the manifest, not the Manager, decides how to decompress.
+func TestRestoreAcrossCompressions(t *testing.T) {
+	ctx := context.Background()
+	data := testData(1 << 20)
+	store := newDirStore(t)
+	for _, tc := range []struct{ write, read []Option }{
+		{[]Option{WithCompression(Gzip)}, nil},
+		{nil, []Option{WithCompression(Gzip)}},
+	} {
+		man, err := mustManager(t, store, tc.write...).Backup(ctx, NewReaderSource(bytes.NewReader(data), ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if _, err := mustManager(t, store, tc.read...).Restore(ctx, man.ID, NewWriterTarget(&got)); err != nil {
+			t.Fatalf("Restore of a %s backup: %v", man.Compression, err)
+		}
+		if !bytes.Equal(got.Bytes(), data) {
+			t.Fatalf("%s backup restored %d bytes; want the %d written", man.Compression, got.Len(), len(data))
+		}
 	}
 }

@@ -20,13 +20,13 @@ func benchBackup(b *testing.B, opts ...Option) {
 	}
 }
 
-func BenchmarkBackupGzip(b *testing.B) { benchBackup(b) }
+func BenchmarkBackupGzip(b *testing.B) { benchBackup(b, WithCompression(Gzip)) }
 func BenchmarkBackupZstd(b *testing.B) { benchBackup(b, WithCompression(Zstd)) }
 func BenchmarkBackupNone(b *testing.B) { benchBackup(b, WithCompression(NoCompression)) }
 
 func BenchmarkRestoreGzip(b *testing.B) {
 	data := testData(8 << 20)
-	m := mustManager(b, newDirStore(b))
+	m := mustManager(b, newDirStore(b), WithCompression(Gzip))
 	man, err := m.Backup(context.Background(), NewReaderSource(bytes.NewReader(data), ""))
 	if err != nil {
 		b.Fatal(err)

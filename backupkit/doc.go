@@ -5,8 +5,8 @@
 //
 // # Pipeline
 //
-// [Manager.Backup] streams a [Source] through compression (parallel gzip by
-// default, [Zstd] as an option), SHA-256 and optional age encryption
+// [Manager.Backup] streams a [Source] through compression ([Zstd] by
+// default, parallel [Gzip] as an option), SHA-256 and optional age encryption
 // ([WithRecipients]) straight into a [Store]: no temporary files, and memory
 // bounded by block size × concurrency (compression) and part size × part
 // concurrency ([S3Store]). The data object is committed only when the source
@@ -22,9 +22,10 @@
 //
 // # Sources and targets
 //
-//   - [PostgresSource] runs pg_dump (custom format by default, or plain SQL);
-//     [PostgresTarget] restores with pg_restore or psql in a single
-//     transaction.
+//   - [PostgresSource] runs pg_dump (custom format by default, or plain SQL;
+//     with [WithJobs] several pg_dump jobs write the directory format, which
+//     is streamed as a tar); [PostgresTarget] restores with pg_restore or
+//     psql in a single transaction (pg_restore -j when restoring with jobs).
 //   - [DirectorySource] builds a tar in-process (modes, symbolic links,
 //     exclude patterns); [DirectoryTarget] extracts it through a staging
 //     directory and refuses entries that would escape ([ErrUnsafePath]).

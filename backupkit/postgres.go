@@ -34,9 +34,11 @@ type pgConfig struct {
 	zlevel  int
 	noOwner bool
 	clean   bool
+	jobs    int
 }
 
-// WithFormat chooses [CustomFormat] (default) or [PlainFormat] for a dump.
+// WithFormat chooses [CustomFormat] (default), [PlainFormat] or
+// [DirectoryFormat] for a dump.
 func WithFormat(f string) PostgresOption { return func(c *pgConfig) { c.format = f } }
 
 // WithBinDir runs pg_dump, pg_restore and psql from dir instead of $PATH.
@@ -67,7 +69,19 @@ func newPGConfig(connString string, opts []PostgresOption) (*pgConfig, *pgconn.C
 	for _, o := range opts {
 		o(c)
 	}
-	if c.format != CustomFormat && c.format != PlainFormat {
+	if c.jobs < 0 {
+		return nil, nil, fmt.Errorf("%w: %d pg_dump jobs", ErrInvalidConfig, c.jobs)
+	}
+	if c.jobs > 1 && c.format == CustomFormat {
+		c.format = DirectoryFormat // only the directory format dumps in parallel
+	}
+	switch c.format {
+	case CustomFormat, DirectoryFormat:
+	case PlainFormat:
+		if c.jobs > 1 {
+			return nil, nil, fmt.Errorf("%w: the plain format cannot be dumped by %d jobs", ErrInvalidConfig, c.jobs)
+		}
+	default:
 		return nil, nil, fmt.Errorf("%w: unknown postgres format %q", ErrInvalidConfig, c.format)
 	}
 	if c.zlevel < 0 || c.zlevel > 9 {
@@ -137,13 +151,17 @@ func (s *PostgresSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, e
 	}()
 	dbname, env := connArgs(s.conn, s.cfg)
 	args := []string{"--dbname=" + dbname, "--no-password"}
-	if s.c.format == CustomFormat {
+	var err error
+	switch s.c.format {
+	case DirectoryFormat:
+		err = s.dumpDirectory(ctx, args, env, w)
+	case CustomFormat:
 		args = append(args, "--format=custom", fmt.Sprintf("--compress=%d", s.c.zlevel))
-	} else {
+		err = run(ctx, s.c.tool("pg_dump"), append(args, s.c.extra...), env, nil, w)
+	default:
 		args = append(args, "--format=plain")
+		err = run(ctx, s.c.tool("pg_dump"), append(args, s.c.extra...), env, nil, w)
 	}
-	args = append(args, s.c.extra...)
-	err := run(ctx, s.c.tool("pg_dump"), args, env, nil, w)
 	<-versions
 	if err != nil {
 		return info, fmt.Errorf("%w: %w", ErrSourceFailed, err)
@@ -211,6 +229,8 @@ func (t *PostgresTarget) Restore(ctx context.Context, r io.Reader, m Manifest) e
 			"--set=ON_ERROR_STOP=1", "--single-transaction", "--file=-"}
 		args = append(args, t.c.extra...)
 		return run(ctx, t.c.tool("psql"), args, env, r, nil)
+	case DirectoryFormat:
+		return t.restoreDirectory(ctx, r, m, dbname, env)
 	}
 	return fmt.Errorf("backupkit: postgres format %q: %w", m.Format, ErrWrongKind)
 }

@@ -216,6 +216,10 @@ func TestPostgresOptions(t *testing.T) {
 		{"format", "postgres://localhost/db", []PostgresOption{WithFormat("tar")}, false},
 		{"zlevel", "postgres://localhost/db", []PostgresOption{WithDumpCompression(11)}, false},
 		{"bad url", "postgres://%zz", nil, false},
+		{"jobs", "postgres://localhost/db", []PostgresOption{WithJobs(4)}, true},
+		{"directory", "postgres://localhost/db", []PostgresOption{WithFormat(DirectoryFormat)}, true},
+		{"negative jobs", "postgres://localhost/db", []PostgresOption{WithJobs(-1)}, false},
+		{"plain in parallel", "postgres://localhost/db", []PostgresOption{WithFormat(PlainFormat), WithJobs(2)}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,4 +275,42 @@ func pgBinDir(t testing.TB) string {
 		t.Skip("pg_dump not installed")
 	}
 	return p
+}
+
+// TestPostgresParallelRoundTrip dumps with several jobs (directory format,
+// streamed as tar) and restores with several jobs and with one.
+func TestPostgresParallelRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	src := testenv.PostgresDatabase(t)
+	seed(t, src)
+	want := tableSums(t, src)
+	m := mustManager(t, newDirStore(t))
+	ps, err := NewPostgresSource(src, WithJobs(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := m.Backup(ctx, ps)
+	if err != nil {
+		t.Fatalf("Backup: %v", err)
+	}
+	if man.Format != DirectoryFormat || man.Compression != Zstd {
+		t.Fatalf("manifest format %q, compression %q; want %q, %q", man.Format, man.Compression, DirectoryFormat, Zstd)
+	}
+	for _, jobs := range []int{1, 2} {
+		dst := testenv.PostgresDatabase(t)
+		pt, err := NewPostgresTarget(dst, WithJobs(jobs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Restore(ctx, man.ID, pt); err != nil {
+			t.Fatalf("Restore with %d jobs: %v", jobs, err)
+		}
+		got := tableSums(t, dst)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("restored with %d jobs: %v; want %v", jobs, got, want)
+		}
+	}
+	if _, err := m.Verify(ctx, man.ID); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
 }

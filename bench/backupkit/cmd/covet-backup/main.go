@@ -1,6 +1,7 @@
 // Command covet-backup backs up one PostgreSQL database into a directory
 // store with backupkit, for the comparison that run.sh makes against
-// "pg_dump | gzip". It prints the manifest's sizes and the wall time.
+// "pg_dump | gzip". It prints the manifest's sizes and the wall time, and
+// the stored size as a "metric bytes N" line for the protocol driver.
 package main
 
 import (
@@ -16,26 +17,31 @@ import (
 func main() {
 	url := flag.String("url", os.Getenv("DATABASE_URL"), "PostgreSQL URL to dump")
 	dir := flag.String("dir", "", "directory store")
-	comp := flag.String("compression", "gzip", "gzip, zstd or none")
+	comp := flag.String("compression", "", "gzip, zstd or none (empty: the package default)")
 	level := flag.Int("level", 0, "compression level (0: the default)")
-	format := flag.String("format", backupkit.CustomFormat, "custom or plain")
+	format := flag.String("format", backupkit.CustomFormat, "custom, plain or directory")
+	jobs := flag.Int("jobs", 1, "pg_dump jobs (more than 1: directory format)")
 	flag.Parse()
-	if err := run(*url, *dir, backupkit.Compression(*comp), *level, *format); err != nil {
+	if err := run(*url, *dir, backupkit.Compression(*comp), *level, *format, *jobs); err != nil {
 		fmt.Fprintln(os.Stderr, "covet-backup:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url, dir string, comp backupkit.Compression, level int, format string) error {
+func run(url, dir string, comp backupkit.Compression, level int, format string, jobs int) error {
 	store, err := backupkit.NewDirStore(dir)
 	if err != nil {
 		return err
 	}
-	m, err := backupkit.New(store, backupkit.WithCompression(comp), backupkit.WithCompressionLevel(level))
+	opts := []backupkit.Option{backupkit.WithCompressionLevel(level)}
+	if comp != "" {
+		opts = append(opts, backupkit.WithCompression(comp))
+	}
+	m, err := backupkit.New(store, opts...)
 	if err != nil {
 		return err
 	}
-	src, err := backupkit.NewPostgresSource(url, backupkit.WithFormat(format))
+	src, err := backupkit.NewPostgresSource(url, backupkit.WithFormat(format), backupkit.WithJobs(jobs))
 	if err != nil {
 		return err
 	}
@@ -45,5 +51,6 @@ func run(url, dir string, comp backupkit.Compression, level int, format string) 
 		return err
 	}
 	fmt.Printf("id=%s size=%d stored=%d seconds=%.3f\n", man.ID, man.Size, man.StoredSize, time.Since(start).Seconds())
+	fmt.Printf("metric bytes %d\n", man.StoredSize)
 	return nil
 }
