@@ -4,7 +4,8 @@
 // rotating from round to round, and reports:
 //
 //   - the load average before and after every round, and the CPU other
-//     processes used during it (from /proc/stat);
+//     processes used during it (from /proc/stat; -mine names servers, such
+//     as postgres, whose CPU belongs to the measurement);
 //   - per arm, wall time and CPU time (user+system of the process and its
 //     children) beside whatever the arm reports (ns/op, cpu-ns/op, B/op,
 //     allocs/op, req/s, …), as medians over the kept rounds;
@@ -79,15 +80,18 @@ func main() {
 		foreign   = flag.Float64("foreign", 0.5, "refuse a round when other processes kept more than this many cores busy")
 		rerun     = flag.Int("rerun", 5, "extra rounds allowed to replace refused ones")
 		timeout   = flag.Duration("timeout", 10*time.Minute, "limit for one arm")
+		mine      = flag.String("mine", "", "comma-separated process names whose CPU counts as the arms' own (e.g. postgres,redis-server)")
 		smoke     = flag.Bool("smoke", false, "keep every round whatever the load (to try a suite out; not for figures)")
 		arms      []arm
 		overheads listFlag
+		ratios    listFlag
 		armFlags  listFlag
 		cmdFlags  listFlag
 	)
 	flag.Var(&armFlags, "arm", "name=benchmark regexp (repeatable)")
 	flag.Var(&cmdFlags, "cmd", "name=shell command (repeatable)")
 	flag.Var(&overheads, "overhead", "a/b: ratio of arm a's overhead over the base to arm b's, per round (repeatable)")
+	flag.Var(&ratios, "ratio", "a/b: ratio of arm a's figure to arm b's, per round, besides the base (repeatable)")
 	flag.Parse()
 
 	for _, a := range armFlags {
@@ -142,6 +146,9 @@ func main() {
 			l, ok = quiet.WaitQuiet(float64(cores), *maxWait, func(s string) { logf("round %d: %s", n, s) })
 		}
 		r := &round{n: n, results: map[string]map[string]float64{}, kept: true}
+		if *mine != "" {
+			r.win.Mine = strings.Split(*mine, ",")
+		}
 		if !ok {
 			r.kept, r.why = false, fmt.Sprintf("load average %s stayed above %d", quiet.FormatLoad(l), cores)
 		}
@@ -170,7 +177,7 @@ func main() {
 	if kept < *rounds {
 		logf("WARNING: only %d of %d rounds kept; the figures below are not fit for BENCHMARKS.md", kept, *rounds)
 	}
-	report(all, arms, *base, *metric, overheads, cores)
+	report(all, arms, *base, *metric, overheads, ratios, cores)
 }
 
 func fatalf(format string, args ...any) {
@@ -263,7 +270,7 @@ func printRound(r *round, arms []arm, base, metric string) {
 	}
 }
 
-func report(all []*round, arms []arm, base, metric string, overheads []string, cores int) {
+func report(all []*round, arms []arm, base, metric string, overheads, ratios []string, cores int) {
 	var kept []*round
 	var lb, la, fo []float64
 	for _, r := range all {
@@ -312,6 +319,20 @@ func report(all []*round, arms []arm, base, metric string, overheads []string, c
 			ratio = fmt.Sprintf("%.3f× [%.3f–%.3f]", median(rs), slices.Min(rs), slices.Max(rs))
 		}
 		fmt.Printf("| %s | %s |\n", strings.Join(row, " | "), ratio)
+	}
+	for _, o := range ratios {
+		x, y, ok := strings.Cut(o, "/")
+		if !ok {
+			continue
+		}
+		for _, u := range units {
+			if _, ok := kept[0].results[x][u]; !ok || u == "maxrss-MiB" {
+				continue
+			}
+			rs := collect(kept, func(r *round) float64 { return r.results[x][u] / r.results[y][u] })
+			fmt.Printf("\nper-round ratio %s/%s (%s): median %.3f× [%.3f–%.3f]", x, y, u, median(rs), slices.Min(rs), slices.Max(rs))
+		}
+		fmt.Println()
 	}
 	for _, o := range overheads {
 		x, y, ok := strings.Cut(o, "/")

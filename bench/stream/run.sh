@@ -8,7 +8,7 @@
 # plus the server's peak RSS (VmHWM) for each export path, and the guide's
 # OFFSET batches of 1000 for the first 100,000 rows.
 #
-# Usage: DATABASE_URL=postgres://... bench/stream/run.sh [reps]
+# Usage: DATABASE_URL=postgres://... bench/stream/run.sh [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,51 +70,14 @@ for path in $PATHS offset; do
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:${port[$path]}/" && break; sleep 0.1; done
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/${pid[$1]}/stat"; }
-hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/${pid[$1]}/status"; }
-now() { date +%s.%N; }
-median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
-tck=$(getconf CLK_TCK)
-
-time_psql() {
-  local t0; t0=$(now)
-  psql "$DATABASE_URL" -X -qc "COPY ($QUERY) TO STDOUT WITH CSV HEADER" > /dev/null
-  echo "$(now) - $t0" | bc
-}
-# time_curl PATH [URL-SUFFIX]: wall seconds; the body size goes to $work/bytes.PATH.
-time_curl() {
-  local t0; t0=$(now)
-  curl -sS --fail -o /dev/null -w '%{size_download}' "http://127.0.0.1:${port[$1]}/$1${2:-}" > "$work/bytes.$1"
-  echo "$(now) - $t0" | bc
-}
-
-# 3. Rounds: psql COPY, then each path; ratios are taken within a round.
-declare -A times ratios cpu
-for _ in $(seq 1 "$REPS"); do
-  tp=$(time_psql)
-  times[psql]+="$tp "
-  for path in $PATHS; do
-    c0=$(cpu_ticks "$path")
-    t=$(time_curl "$path")
-    cpu[$path]+="$(echo "scale=3; ($(cpu_ticks "$path") - $c0) / $tck" | bc) "
-    times[$path]+="$t "
-    ratios[$path]+="$(echo "scale=3; $t / $tp" | bc) "
-  done
-done
-
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
-printf '\n%-26s %9s %12s %13s %11s %10s\n' "export ($active rows)" "median s" "median ×COPY" "server CPU s" "peak RSS" "bytes"
-printf '%-26s %9s %12s %13s %11s %10s\n' "psql COPY (the limit)" "$(med "${times[psql]}")" "1.00" "-" "-" "-"
+# 3. Interleaved rounds through the protocol driver: psql COPY, then each
+# path, order rotating; ratios are taken within a round.
+arms=(-cmd "psql-copy=psql \"$DATABASE_URL\" -X -qc \"COPY ($QUERY) TO STDOUT WITH CSV HEADER\" > /dev/null")
 for path in $PATHS; do
-  printf '%-26s %9s %12s %13s %7.1f MiB %10s\n' "curl /$path" "$(med "${times[$path]}")" "$(med "${ratios[$path]}")" \
-    "$(med "${cpu[$path]}")" "$(echo "scale=1; $(hwm_kib "$path") / 1024" | bc)" "$(cat "$work/bytes.$path")"
+  arms+=(-cmd "$path=bash stream/arm.sh $path ${port[$path]} ${pid[$path]}")
 done
-
-# 4. The guide's OFFSET batches of 1000, first 100,000 rows, once.
 if [ "${SKIP_OFFSET:-0}" != 1 ]; then
-  t=$(time_curl offset "?limit=100000")
-  printf '%-26s %9.3f %12s %13s %7.1f MiB %10s\n' "curl /offset (first 100k)" "$t" "-" "-" \
-    "$(echo "scale=1; $(hwm_kib offset) / 1024" | bc)" "$(cat "$work/bytes.offset")"
+  arms+=(-cmd "offset-first-100k=bash stream/arm.sh offset ${port[offset]} ${pid[offset]} '?limit=100000'")
 fi
-echo "median ×COPY: median over rounds of (path time / psql COPY time in the same round)"
-echo "goal: ≤ 1.25× psql COPY; peak RSS < 32 MiB"
+go run ./protocol -title "stream: export of $active rows" -rounds "$REPS" -base psql-copy -metric wall-s "${arms[@]}"
+echo "goal: ≤ 1.25× psql COPY (wall-s ratio); peak RSS < 32 MiB (server-peak-rss-MiB; each path has its own server)"

@@ -1,0 +1,760 @@
+// Command load drives the running example service with a realistic mix of
+// requests at fixed rates (an open model: requests leave on schedule whether
+// or not earlier ones have been answered), using vegeta as a library, and
+// finds the highest rate the service holds with a p99 of at most 50 ms and
+// no errors. It does so in both modes of the example (embedded SQLite and
+// in-memory stores; PostgreSQL and Redis), and, beside it, for a minimal
+// chi + sqlx program serving the same read routes with no middleware,
+// authentication or cache (the ceiling), loaded the same way in the same
+// run with the search steps alternating between the two.
+//
+// Mixes (weights are normalised):
+//
+//	full: 70 list reads (keyset pages, 80% from a hot set of pages, so
+//	      cached, 20% from anywhere, so mostly misses), 10 single reads
+//	      (5% of them for ids that do not exist), 5 creates (admin), 2
+//	      refresh-token rotations, 1 login (admin), 0.1 CSV exports
+//	      (admin), 2 probes (/health, /ready)
+//	read: the list reads, single reads and probes of the full mix
+//
+// It also measures login capacity: logins per second and server CPU per
+// login with the default argon2id parameters, closed loop, two clients.
+//
+// Per mode and target it prints the highest rate held, p50/p99/p99.9 per
+// route at that rate, the server's peak RSS and its CPU time per request,
+// with the load average before and after each step and the CPU other
+// processes (not the servers, PostgreSQL or Redis) used during it; a step during which other processes kept more
+// than -foreign cores busy is run again.
+//
+//	cd bench && go run ./load -modes sqlite,postgres -step 5s
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/covetgo/covet/bench/internal/quiet"
+)
+
+var (
+	modesFlag = flag.String("modes", "sqlite,postgres", "modes to run: sqlite, postgres")
+	stepDur   = flag.Duration("step", 5*time.Second, "length of one fixed-rate step")
+	startRate = flag.Int("start", 100, "first rate of a search (req/s)")
+	maxRate   = flag.Int("max", 20000, "highest rate tried")
+	bisect    = flag.Int("bisect", 3, "bisection steps after the first failing rate")
+	p99Limit  = flag.Duration("p99", 50*time.Millisecond, "p99 a step must stay under")
+	foreign   = flag.Float64("foreign", 0.5, "re-run a step when other processes kept more than this many cores busy")
+	dbURL     = flag.String("database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL server (the load test uses its own database on it)")
+	redisURL  = flag.String("redis-url", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis (keys under a fresh APP_NAME prefix)")
+	loginDur  = flag.Duration("login", 10*time.Second, "length of the login-capacity run (0: skip)")
+	smoke     = flag.Bool("smoke", false, "do not wait for a quiet machine or re-run loaded steps (to try it out; not for figures)")
+	extraEnv  listFlag
+)
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func main() {
+	flag.Var(&extraEnv, "env", "KEY=VALUE for the example's environment (repeatable), e.g. a load-shedding limit")
+	flag.Parse()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	work, err := os.MkdirTemp("", "covet-load")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	exampleBin, ceilingBin := filepath.Join(work, "example"), filepath.Join(work, "ceiling")
+	if err := gobuild("..", exampleBin, "./example"); err != nil {
+		return err
+	}
+	if err := gobuild(".", ceilingBin, "./load/ceiling"); err != nil {
+		return err
+	}
+	fmt.Printf("# load test of the example service\n%d cores; step %s; pass: p99 <= %s, no errors, achieved rate >= 95%% of the target\n",
+		quiet.Cores(), *stepDur, *p99Limit)
+	for _, mode := range strings.Split(*modesFlag, ",") {
+		if err := runMode(strings.TrimSpace(mode), work, exampleBin, ceilingBin); err != nil {
+			return fmt.Errorf("%s: %w", mode, err)
+		}
+	}
+	return nil
+}
+
+func gobuild(dir, out, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build %s: %w", pkg, err)
+	}
+	return nil
+}
+
+func runMode(mode, work, exampleBin, ceilingBin string) error {
+	if !*smoke {
+		if l, ok := quiet.WaitQuiet(float64(quiet.Cores()), 3*time.Minute, func(s string) { fmt.Println(s) }); !ok {
+			fmt.Printf("WARNING: load average %s above %d cores; figures not fit for BENCHMARKS.md\n", quiet.FormatLoad(l), quiet.Cores())
+		}
+	}
+	fmt.Printf("\n## mode %s\n", mode)
+	env := []string{
+		"ENVIRONMENT=development", "LOG_LEVEL=info",
+		"SECRET_KEY=load-test-secret-key-0123456789abcdef",
+		"ADMIN_USERNAME=admin", "ADMIN_PASSWORD=" + adminPassword,
+		"RATE_LIMIT=100000000/minute", "LOGIN_RATE_LIMIT=100000000/minute",
+		"APP_NAME=covet-load-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
+	}
+	var ceilingDB string
+	switch mode {
+	case "sqlite":
+		data := filepath.Join(work, "data-"+mode)
+		env = append(env, "DATA_DIR="+data)
+		ceilingDB = "sqlite://" + filepath.Join(data, "covet.db")
+	case "postgres":
+		u, err := freshDatabase(*dbURL, "covet_bench_load")
+		if err != nil {
+			return err
+		}
+		env = append(env, "DATABASE_URL="+u, "REDIS_URL="+*redisURL)
+		ceilingDB = u
+	default:
+		return fmt.Errorf("unknown mode %q", mode)
+	}
+	env = append(env, extraEnv...)
+
+	// The example first: it creates and seeds the database the ceiling
+	// then reads. Both are started afresh for each search so that neither
+	// inherits the other's warm caches; the example's setup (users,
+	// tokens) is redone each time.
+	startCovet := func() (*server, *session, error) {
+		srv, err := startServer(exampleBin, nil, env)
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := setup(srv.base)
+		if err != nil {
+			srv.stop()
+			return nil, nil, err
+		}
+		return srv, s, nil
+	}
+	startCeiling := func() (*server, *session, error) {
+		srv, err := startServer(ceilingBin, []string{"-addr", "127.0.0.1:0", "-db", ceilingDB}, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		return srv, &session{base: srv.base, userTokens: []string{"none"}}, nil
+	}
+
+	// Full mix: the example alone.
+	covet, s, err := startCovet()
+	if err != nil {
+		return err
+	}
+	full := search("covet full mix", covet, s, fullMix)
+	covet.stop()
+	printSearch(mode, full, covet)
+
+	// Read mix: the example and the ceiling, steps alternating.
+	covet, s, err = startCovet()
+	if err != nil {
+		return err
+	}
+	ceil, cs, err := startCeiling()
+	if err != nil {
+		covet.stop()
+		return err
+	}
+	a := newSearch("covet read mix", covet, s, readMix)
+	b := newSearch("ceiling read mix", ceil, cs, readMix)
+	for !a.done() || !b.done() {
+		if !a.done() {
+			a.step()
+		}
+		if !b.done() {
+			b.step()
+		}
+	}
+	covet.stop()
+	ceil.stop()
+	printSearch(mode, a, covet)
+	printSearch(mode, b, ceil)
+	if b.best != nil && a.best != nil {
+		fmt.Printf("\nread mix, %s: covet holds %d req/s, the ceiling %d req/s: **%.2f×** (CPU per request %.0f µs against %.0f µs)\n",
+			mode, a.best.rate, b.best.rate, float64(a.best.rate)/float64(b.best.rate), a.best.cpuPerReq*1e6, b.best.cpuPerReq*1e6)
+	}
+
+	if *loginDur > 0 && mode == "sqlite" {
+		covet, s, err = startCovet()
+		if err != nil {
+			return err
+		}
+		loginCapacity(covet, s)
+		covet.stop()
+	}
+	return nil
+}
+
+const adminPassword = "load-test-admin-password-Vq8#kT2!"
+
+// freshDatabase drops and recreates db on the server u points at and
+// returns its URL.
+func freshDatabase(u, db string) (string, error) {
+	for _, q := range []string{"DROP DATABASE IF EXISTS " + db + " WITH (FORCE)", "CREATE DATABASE " + db} {
+		cmd := exec.Command("psql", u, "-Xqc", q)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("psql %q: %w", q, err)
+		}
+	}
+	i := strings.Index(u, "://")
+	j := strings.Index(u[i+3:], "/")
+	rest := ""
+	if k := strings.Index(u, "?"); k >= 0 {
+		rest = u[k:]
+	}
+	return u[:i+3+j] + "/" + db + rest, nil
+}
+
+// server is a started process serving HTTP.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	out  *os.File
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func startServer(bin string, args, env []string) (*server, error) {
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	if env != nil {
+		internal, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		env = append(append(os.Environ(), env...), "ADDR="+addr, "INTERNAL_ADDR="+internal)
+	} else {
+		args = append(slices.Clone(args), "-addr", addr)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	var stderr bytes.Buffer
+	cmd.Stdout = devnull
+	cmd.Stderr = &lockedWriter{w: &stderr}
+	if env != nil {
+		cmd.Stderr = devnull // the access log goes to stderr or stdout: discard both
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, base: "http://" + addr, out: devnull}
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(s.base + "/ready")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.stop()
+	return nil, fmt.Errorf("%s did not become ready: %s", filepath.Base(bin), stderr.String())
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+	s.out.Close()
+}
+
+// cpu returns the server's user+system CPU time so far.
+func (s *server) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100)
+}
+
+// peakRSS returns the server's peak resident set (VmHWM) in MiB.
+func (s *server) peakRSS() float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// session is what the mix needs from a logged-in service.
+type session struct {
+	base       string
+	adminToken string
+	userTokens []string
+	refresh    chan string
+	maxID      int64
+	seq        atomic.Int64
+	subs       atomic.Int64 // refreshes replaced by list reads
+}
+
+func postJSON(url, token string, in, out any) (int, error) {
+	body, _ := json.Marshal(in)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil && res.StatusCode/100 == 2 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return res.StatusCode, err
+		}
+	}
+	if res.StatusCode/100 != 2 {
+		return res.StatusCode, fmt.Errorf("POST %s: %d %s", url, res.StatusCode, b)
+	}
+	return res.StatusCode, nil
+}
+
+type tokenSet struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// setup logs in as the admin, creates eight users and logs each in, and
+// fills the refresh-token pool.
+func setup(base string) (*session, error) {
+	s := &session{base: base, refresh: make(chan string, 1024)}
+	var admin tokenSet
+	if _, err := postJSON(base+"/auth/login", "", map[string]string{"username": "admin", "password": adminPassword}, &admin); err != nil {
+		return nil, err
+	}
+	s.adminToken = admin.AccessToken
+	s.refresh <- admin.RefreshToken
+	tag := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	for i := range 8 {
+		name := fmt.Sprintf("load%s%d", tag, i)
+		pw := "load-test-user-password-" + tag + "-x7!Q"
+		var created struct {
+			ID int64 `json:"id"`
+		}
+		if _, err := postJSON(base+"/api/v1/users", s.adminToken, map[string]string{"username": name, "email": name + "@example.com", "bio": "load test", "password": pw}, &created); err != nil {
+			return nil, err
+		}
+		s.maxID = max(s.maxID, created.ID)
+		var ts tokenSet
+		if _, err := postJSON(base+"/auth/login", "", map[string]string{"username": name, "password": pw}, &ts); err != nil {
+			return nil, err
+		}
+		s.userTokens = append(s.userTokens, ts.AccessToken)
+		s.refresh <- ts.RefreshToken
+	}
+	return s, nil
+}
+
+// mix picks the next request.
+type mix []struct {
+	weight float64
+	route  string
+}
+
+var fullMix = mix{{70, "list"}, {10, "get"}, {5, "create"}, {2, "refresh"}, {1, "login"}, {0.1, "export"}, {1, "health"}, {1, "ready"}}
+var readMix = mix{{70, "list"}, {10, "get"}, {1, "health"}, {1, "ready"}}
+
+func (m mix) pick() string {
+	total := 0.0
+	for _, e := range m {
+		total += e.weight
+	}
+	x := rand.Float64() * total
+	for _, e := range m {
+		if x < e.weight {
+			return e.route
+		}
+		x -= e.weight
+	}
+	return m[0].route
+}
+
+// targeter returns a vegeta targeter for the mix; it is called from many
+// goroutines at once.
+func (s *session) targeter(m mix) vegeta.Targeter {
+	return func(t *vegeta.Target) error {
+		route := m.pick()
+		if route == "refresh" {
+			select {
+			case tok := <-s.refresh:
+				t.Method, t.URL = http.MethodPost, s.base+"/auth/refresh"
+				t.Body = []byte(`{"refresh_token":"` + tok + `"}`)
+				t.Header = http.Header{"Content-Type": {"application/json"}}
+				return nil
+			default:
+				s.subs.Add(1)
+				route = "list" // every refresh token is in flight
+			}
+		}
+		user := s.userTokens[rand.IntN(len(s.userTokens))]
+		t.Header = http.Header{"Authorization": {"Bearer " + user}}
+		t.Body = nil
+		switch route {
+		case "list":
+			after := 50 * rand.Int64N(10) // hot pages: cached
+			if rand.IntN(5) == 0 {
+				after = rand.Int64N(max(s.maxID, 1000)) // anywhere: mostly misses
+			}
+			t.Method, t.URL = http.MethodGet, s.base+"/api/v1/users?limit=50&after="+strconv.FormatInt(after, 10)
+		case "get":
+			id := 1 + rand.Int64N(max(s.maxID, 1000))
+			if rand.IntN(20) == 0 {
+				id = 1_000_000_000 + rand.Int64N(1000) // does not exist
+			}
+			t.Method, t.URL = http.MethodGet, s.base+"/api/v1/users/"+strconv.FormatInt(id, 10)
+		case "create":
+			n := s.seq.Add(1)
+			name := fmt.Sprintf("c%d%d", time.Now().UnixNano()%1e12, n)
+			t.Method, t.URL = http.MethodPost, s.base+"/api/v1/users"
+			t.Body = []byte(`{"username":"` + name + `","email":"` + name + `@example.com","bio":"created under load","password":"created-under-load-` + name + `-pw!"}`)
+			t.Header = http.Header{"Authorization": {"Bearer " + s.adminToken}, "Content-Type": {"application/json"}}
+		case "login":
+			t.Method, t.URL = http.MethodPost, s.base+"/auth/login"
+			t.Body = []byte(`{"username":"admin","password":"` + adminPassword + `"}`)
+			t.Header = http.Header{"Content-Type": {"application/json"}}
+		case "export":
+			t.Method, t.URL = http.MethodGet, s.base+"/export/users.csv"
+			t.Header = http.Header{"Authorization": {"Bearer " + s.adminToken}}
+		case "health", "ready":
+			t.Method, t.URL = http.MethodGet, s.base+"/"+route
+			t.Header = nil
+		}
+		return nil
+	}
+}
+
+// routeOf names the route of a result.
+func routeOf(r *vegeta.Result) string {
+	u := r.URL
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+		if j := strings.IndexByte(u, '/'); j >= 0 {
+			u = u[j:]
+		}
+	}
+	switch {
+	case strings.HasPrefix(u, "/api/v1/users?"):
+		return "list"
+	case strings.HasPrefix(u, "/api/v1/users/"):
+		return "get"
+	case u == "/api/v1/users":
+		return "create"
+	case u == "/auth/refresh":
+		return "refresh"
+	case u == "/auth/login":
+		return "login"
+	case u == "/export/users.csv":
+		return "export"
+	case u == "/health":
+		return "health"
+	case u == "/ready":
+		return "ready"
+	}
+	return "other"
+}
+
+func expected(route string, code uint16) bool {
+	switch route {
+	case "get":
+		return code == 200 || code == 404
+	case "create":
+		return code == 201
+	}
+	return code == 200
+}
+
+// stepResult is one fixed-rate step.
+type stepResult struct {
+	rate       int
+	n          int
+	errors     int
+	errSample  string
+	achieved   float64 // requests sent per second
+	p99        time.Duration
+	routes     map[string][]time.Duration
+	cacheHit   int
+	cacheMiss  int
+	cpuPerReq  float64 // seconds of server CPU per request
+	load0      [3]float64
+	load1      [3]float64
+	foreign    float64
+	substitute int
+	pass       bool
+}
+
+func attack(srv *server, s *session, m mix, rate int) *stepResult {
+	atk := vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true), vegeta.Workers(16), vegeta.MaxBody(-1))
+	r := &stepResult{rate: rate, routes: map[string][]time.Duration{}}
+	var all []time.Duration
+	r.load0 = quiet.LoadAvg()
+	mine := []string{"postgres", "redis-server"}
+	busy0, own0, cpu0, t0, subs0 := quiet.Busy(), quiet.SelfCPU()+quiet.ProcCPU(mine...), srv.cpu(), time.Now(), s.subs.Load()
+	for res := range atk.Attack(s.targeter(m), vegeta.Rate{Freq: rate, Per: time.Second}, *stepDur, "step") {
+		route := routeOf(res)
+		r.n++
+		all = append(all, res.Latency)
+		r.routes[route] = append(r.routes[route], res.Latency)
+		if res.Error != "" || !expected(route, res.Code) {
+			r.errors++
+			if r.errSample == "" {
+				r.errSample = fmt.Sprintf("%s %d %s %.200s", route, res.Code, res.Error, res.Body)
+			}
+			continue
+		}
+		switch route {
+		case "refresh":
+			var ts tokenSet
+			if json.Unmarshal(res.Body, &ts) == nil && ts.RefreshToken != "" {
+				select {
+				case s.refresh <- ts.RefreshToken:
+				default:
+				}
+			}
+		case "list":
+			switch res.Headers.Get("X-Cache") {
+			case "HIT":
+				r.cacheHit++
+			case "MISS":
+				r.cacheMiss++
+			}
+		}
+	}
+	wall := time.Since(t0)
+	cpu := srv.cpu() - cpu0
+	r.substitute = int(s.subs.Load() - subs0)
+	r.foreign = max(0, float64(quiet.Busy()-busy0-(quiet.SelfCPU()+quiet.ProcCPU(mine...)-own0)-cpu)/float64(wall))
+	r.load1 = quiet.LoadAvg()
+	if r.n > 0 {
+		r.cpuPerReq = cpu.Seconds() / float64(r.n)
+	}
+	r.achieved = float64(r.n) / stepDur.Seconds()
+	r.p99 = pct(all, 99)
+	r.pass = r.errors == 0 && r.p99 <= *p99Limit && r.achieved >= 0.95*float64(rate)
+	return r
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+// rateSearch doubles the rate until a step fails, then bisects.
+type rateSearch struct {
+	name     string
+	srv      *server
+	s        *session
+	m        mix
+	lo, hi   int // highest passing, lowest failing (0: none yet)
+	next     int
+	bisected int
+	best     *stepResult
+	steps    []*stepResult
+	rss      float64
+}
+
+func newSearch(name string, srv *server, s *session, m mix) *rateSearch {
+	return &rateSearch{name: name, srv: srv, s: s, m: m, next: *startRate}
+}
+
+func search(name string, srv *server, s *session, m mix) *rateSearch {
+	rs := newSearch(name, srv, s, m)
+	for !rs.done() {
+		rs.step()
+	}
+	return rs
+}
+
+func (rs *rateSearch) done() bool {
+	return rs.next == 0
+}
+
+func (rs *rateSearch) step() {
+	var r *stepResult
+	for try := 0; ; try++ {
+		time.Sleep(time.Second) // let the previous step's stragglers finish
+		r = attack(rs.srv, rs.s, rs.m, rs.next)
+		if *smoke || r.foreign <= *foreign || try == 2 {
+			break
+		}
+		fmt.Printf("  %s at %d req/s: other processes used %.2f cores: run again\n", rs.name, rs.next, r.foreign)
+	}
+	rs.rss = max(rs.rss, rs.srv.peakRSS())
+	rs.steps = append(rs.steps, r)
+	verdict := "held"
+	if !r.pass {
+		verdict = "FAILED"
+	}
+	fmt.Printf("  %-18s %6d req/s: sent %7.0f/s, p99 %6.1f ms, errors %d, server CPU %5.0f µs/req, load %s -> %s, others %.2f cores: %s %s\n",
+		rs.name, r.rate, r.achieved, ms(r.p99), r.errors, r.cpuPerReq*1e6, quiet.FormatLoad(r.load0), quiet.FormatLoad(r.load1), r.foreign, verdict, r.errSample)
+	if r.pass {
+		rs.lo, rs.best = r.rate, r
+	} else {
+		rs.hi = r.rate
+	}
+	switch {
+	case rs.hi == 0 && rs.lo*2 <= *maxRate:
+		rs.next = rs.lo * 2
+	case rs.hi == 0:
+		rs.next = 0
+	case rs.lo == 0:
+		rs.next = 0 // the first rate already failed
+	case rs.bisected < *bisect:
+		rs.bisected++
+		rs.next = (rs.lo + rs.hi) / 2
+	default:
+		rs.next = 0
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func printSearch(mode string, rs *rateSearch, srv *server) {
+	fmt.Printf("\n### %s, %s\n", rs.name, mode)
+	if rs.best == nil {
+		fmt.Printf("no rate held (first step %d req/s failed)\n", *startRate)
+		return
+	}
+	b := rs.best
+	fmt.Printf("highest rate held: **%d req/s** (next failing step %d req/s); server CPU %.0f µs per request; peak RSS %.1f MiB",
+		b.rate, rs.hi, b.cpuPerReq*1e6, rs.rss)
+	if b.cacheHit+b.cacheMiss > 0 {
+		fmt.Printf("; list cache hits %.0f%%", 100*float64(b.cacheHit)/float64(b.cacheHit+b.cacheMiss))
+	}
+	if b.substitute > 0 {
+		fmt.Printf("; %d refreshes replaced by list reads (no token free)", b.substitute)
+	}
+	fmt.Printf("\n\n| route | requests | p50 ms | p99 ms | p99.9 ms |\n|---|---:|---:|---:|---:|\n")
+	routes := make([]string, 0, len(b.routes))
+	for r := range b.routes {
+		routes = append(routes, r)
+	}
+	slices.SortFunc(routes, func(x, y string) int { return len(b.routes[y]) - len(b.routes[x]) })
+	for _, r := range routes {
+		d := b.routes[r]
+		fmt.Printf("| %s | %d | %.2f | %.2f | %.2f |\n", r, len(d), ms(pct(d, 50)), ms(pct(d, 99)), ms(pct(d, 99.9)))
+	}
+}
+
+// loginCapacity logs in as the admin from two clients back to back for
+// -login and reports logins per second and server CPU per login.
+func loginCapacity(srv *server, s *session) {
+	fmt.Printf("\n### login capacity (default argon2id parameters), closed loop, 2 clients, %s\n", *loginDur)
+	ctx, cancel := context.WithTimeout(context.Background(), *loginDur)
+	defer cancel()
+	var n, fails atomic.Int64
+	cpu0, t0 := srv.cpu(), time.Now()
+	load0 := quiet.LoadAvg()
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if _, err := postJSON(s.base+"/auth/login", "", map[string]string{"username": "admin", "password": adminPassword}, nil); err != nil {
+					if fails.Add(1) == 1 {
+						fmt.Println("  login failed:", err)
+					}
+					continue
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	wall, cpu := time.Since(t0), srv.cpu()-cpu0
+	per := cpu.Seconds() / float64(max(n.Load(), 1))
+	fmt.Printf("%d logins in %.1fs (%d failed): %.1f logins/s; server CPU %.1f ms per login, so **%.1f logins per second per core**; load %s -> %s\n",
+		n.Load(), wall.Seconds(), fails.Load(), float64(n.Load())/wall.Seconds(), per*1e3, 1/per, quiet.FormatLoad(load0), quiet.FormatLoad(quiet.LoadAvg()))
+}
