@@ -583,7 +583,9 @@ func attack(srv *server, s *session, m mix, rate int) *stepResult {
 		r.n++
 		all = append(all, res.Latency)
 		r.routes[route] = append(r.routes[route], res.Latency)
-		if res.Error != "" || !expected(route, res.Code) {
+		// vegeta also sets Error for every status outside 2xx/3xx; only
+		// a missing response (code 0) or an unexpected status is an error.
+		if res.Code == 0 || !expected(route, res.Code) {
 			r.errors++
 			if r.errSample == "" {
 				r.errSample = fmt.Sprintf("%s %d %s %.200s", route, res.Code, res.Error, res.Body)

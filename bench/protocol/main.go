@@ -311,6 +311,10 @@ func report(all []*round, arms []arm, base, metric string, overheads, ratios []s
 	for _, a := range arms {
 		row := []string{a.name}
 		for _, u := range units {
+			if _, ok := kept[0].results[a.name][u]; !ok {
+				row = append(row, "—")
+				continue
+			}
 			row = append(row, num(median(collect(kept, func(r *round) float64 { return r.results[a.name][u] }))))
 		}
 		ratio := "—"
@@ -349,7 +353,7 @@ func report(all []*round, arms []arm, base, metric string, overheads, ratios []s
 			if _, ok := kept[0].results[x][u]; ok {
 				dx := median(collect(kept, func(r *round) float64 { return r.results[x][u] - r.results[base][u] }))
 				dy := median(collect(kept, func(r *round) float64 { return r.results[y][u] - r.results[base][u] }))
-				fmt.Printf("  %s over %s: %s %+g, %s %+g\n", u, base, x, dx, y, dy)
+				fmt.Printf("- %s over %s: %s %+g, %s %+g\n", u, base, x, dx, y, dy)
 			}
 		}
 	}
