@@ -2,7 +2,9 @@ package pool
 
 import (
 	"errors"
+
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"net/url"
 	"os"
 	"strconv"
@@ -61,6 +63,11 @@ type Config struct {
 	BusyTimeout time.Duration
 	// SkipPrePing makes Open return without checking the database answers.
 	SkipPrePing bool
+	// QueryTracer receives pgx's events for every query, connect and
+	// transaction (otelpgx.NewTracer() turns them into OpenTelemetry
+	// spans, children of the span in each call's context). Nil: none.
+	// Ignored for SQLite.
+	QueryTracer pgx.QueryTracer
 }
 
 var sslModes = map[string]bool{

@@ -100,6 +100,9 @@ func pgxConfig(c Config) (*pgx.ConnConfig, error) {
 	cc.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: time.Second}
 	}
+	if c.QueryTracer != nil {
+		cc.Tracer = c.QueryTracer
+	}
 	return cc, nil
 }
 

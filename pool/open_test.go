@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/covetgo/covet/internal/testenv"
 )
@@ -142,5 +146,40 @@ func TestOpenSkipPrePing(t *testing.T) {
 	defer db.Close()
 	if err := ReadyCheck(db, 200*time.Millisecond)(context.Background()); err == nil {
 		t.Error("ReadyCheck on an unreachable database = nil")
+	}
+}
+
+// queryRecorder is a pgx.QueryTracer that keeps the SQL it saw.
+type queryRecorder struct {
+	mu  sync.Mutex
+	sql []string
+}
+
+func (q *queryRecorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sql = append(q.sql, d.SQL)
+	return ctx
+}
+
+func (q *queryRecorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func TestOpenPostgresQueryTracer(t *testing.T) {
+	pg := testenv.NewPostgres(t)
+	ctx := context.Background()
+	rec := &queryRecorder{}
+	db, err := Open(ctx, Config{URL: pg.URL, PoolSize: 1, MaxOverflow: -1, QueryTracer: rec})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.GetContext(ctx, &n, "SELECT 41 + 1"); err != nil || n != 42 {
+		t.Fatalf("SELECT = %d, %v", n, err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if !slices.Contains(rec.sql, "SELECT 41 + 1") {
+		t.Errorf("tracer saw %q; want the query", rec.sql)
 	}
 }

@@ -25,11 +25,13 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/covetgo/covet/health"
 	"github.com/covetgo/covet/jwtauth"
 	"github.com/covetgo/covet/jwtauth/password"
 	"github.com/covetgo/covet/metrics"
+	"github.com/covetgo/covet/metrics/tracing"
 	"github.com/covetgo/covet/pool"
 	"github.com/covetgo/covet/ratelimit"
 	"github.com/covetgo/covet/securehdr"
@@ -59,6 +61,11 @@ type App struct {
 	handler  http.Handler
 	internal *http.ServeMux
 	closers  []func() error
+
+	accessLog     *slog.Logger // a.log without the request IDs it adds
+	tp            trace.TracerProvider
+	tracer        *tracing.Tracer
+	reportFailure func(context.Context, metrics.Failure) // nil: not reported
 }
 
 type loginUser struct {
@@ -87,6 +94,9 @@ func newApp(ctx context.Context, cfg *Config, log *slog.Logger, conns *health.Co
 			_ = a.Close()
 		}
 	}()
+	if err := a.setupTelemetry(ctx); err != nil {
+		return nil, err
+	}
 	if err := a.openStores(ctx); err != nil {
 		return nil, err
 	}
@@ -138,6 +148,9 @@ func (a *App) openStores(ctx context.Context) error {
 			return err
 		}
 	}
+	if a.tracingOn() {
+		pcfg.QueryTracer = a.pgxTracer()
+	}
 	a.db, err = pool.Open(ctx, pcfg)
 	if err != nil {
 		if a.cfg.DatabaseURL == "" {
@@ -161,6 +174,9 @@ func (a *App) openStores(ctx context.Context) error {
 		c := target.client()
 		a.rdb = c
 		a.closers = append(a.closers, c.Close)
+		if err := a.traceRedis(c); err != nil {
+			return err
+		}
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		if err := c.Ping(pctx).Err(); err != nil {
@@ -376,11 +392,17 @@ func (a *App) routes() (http.Handler, error) {
 	for i, p := range cfg.TrustedProxies {
 		trusted[i] = p.String()
 	}
-	accessLog, err := metrics.NewAccessLog(a.log, metrics.WithRedactedQuery("token", "access_token", "refresh_token"))
-	if err != nil {
-		return nil, err
+	// One pass for metrics, access log, the request's span and failure
+	// reports, all named by the same route pattern.
+	mwOpts := []metrics.Option{
+		metrics.WithLogger(a.accessLog),
+		metrics.WithRedactedQuery("token", "access_token", "refresh_token"),
+		metrics.WithTracer(a.tracer),
 	}
-	mw, err := metrics.New(a.reg)
+	if a.reportFailure != nil {
+		mwOpts = append(mwOpts, metrics.WithErrorHook(a.reportFailure))
+	}
+	mw, err := metrics.New(a.reg, mwOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -421,10 +443,12 @@ func (a *App) routes() (http.Handler, error) {
 	} else {
 		r.Use(middleware.ClientIPFromRemoteAddr)
 	}
-	r.Use(accessLog.Handler)
+	// The recoverer is outside the metrics middleware, so that a panic
+	// reaches the failure report with the stack that raised it; the
+	// middleware records it as a 500 and raises it again.
+	r.Use(recoverer(a.log))
 	r.Use(mw.Handler)
 	r.Use(headers.Handler)
-	r.Use(recoverer(a.log))
 
 	// Everything but the probes goes through the public stack, before
 	// routing, so that a preflight or an unknown path is answered by the

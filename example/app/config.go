@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/pool"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/covetgo/covet/ratelimit"
 )
 
@@ -52,10 +54,23 @@ type Config struct {
 	// the check warns.
 	TLSWatchAddr string
 	TLSWatchWarn time.Duration
+	SentryDSN    string // empty: failures are not reported to Sentry
+
+	// TracerProvider, when set (by tests or a program embedding the
+	// service), replaces the one built from the OTEL_* environment.
+	TracerProvider trace.TracerProvider
 
 	forceHTTPS       bool                // FORCE_HTTPS, default on in production
 	redisPolicyCheck bool                // REDIS_POLICY_CHECK, default on in production
 	getenv           func(string) string // where the configuration was read from
+}
+
+// env reads the environment the configuration was loaded from.
+func (c *Config) env(k string) string {
+	if c.getenv != nil {
+		return c.getenv(k)
+	}
+	return os.Getenv(k)
 }
 
 // Production reports whether ENVIRONMENT=production.
@@ -291,6 +306,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		c.redisPolicyCheck = b
 	}
 	problems = append(problems, validateRates(c)...)
+	problems = append(problems, loadTelemetry(c, getenv)...)
 	problems = append(problems, validatePoolEnv(getenv)...)
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems}
