@@ -35,7 +35,7 @@ func Example() {
 	logger := slog.New(tracing.NewLogHandler(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			switch a.Key {
-			case slog.TimeKey, tracing.TraceIDKey, tracing.SpanIDKey:
+			case slog.TimeKey, "trace_id", "span_id":
 				return slog.Attr{} // random or changing: left out of the output
 			}
 			return a

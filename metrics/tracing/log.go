@@ -12,13 +12,14 @@ import (
 	"github.com/covetgo/covet/metrics"
 )
 
-// Keys of the attributes [NewLogHandler] adds.
+// Keys of the attributes NewLogHandler adds; the same names as the access
+// log's.
 const (
-	RequestIDKey = "request_id"
-	UserIDKey    = "user_id"
-	TraceIDKey   = "trace_id"
-	SpanIDKey    = "span_id"
-	SourceKey    = "source"
+	requestIDKey = "request_id"
+	userIDKey    = "user_id"
+	traceIDKey   = "trace_id"
+	spanIDKey    = "span_id"
+	sourceKey    = "source"
 )
 
 // NewLogHandler returns a [slog.Handler] that passes every record to next
@@ -53,21 +54,21 @@ func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
 	var attrs [5]slog.Attr
 	n := 0
 	if id := metrics.RequestIDFromContext(ctx); id != "" {
-		attrs[n] = slog.String(RequestIDKey, id)
+		attrs[n] = slog.String(requestIDKey, id)
 		n++
 	}
 	if id := metrics.UserIDFromContext(ctx); id != "" {
-		attrs[n] = slog.String(UserIDKey, id)
+		attrs[n] = slog.String(userIDKey, id)
 		n++
 	}
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-		attrs[n] = slog.String(TraceIDKey, sc.TraceID().String())
-		attrs[n+1] = slog.String(SpanIDKey, sc.SpanID().String())
+		attrs[n] = slog.String(traceIDKey, sc.TraceID().String())
+		attrs[n+1] = slog.String(spanIDKey, sc.SpanID().String())
 		n += 2
 	}
 	if r.Level >= slog.LevelError {
 		if r.PC != 0 {
-			attrs[n] = slog.String(SourceKey, source(r.PC))
+			attrs[n] = slog.String(sourceKey, source(r.PC))
 			n++
 		}
 		r.Attrs(func(a slog.Attr) bool {

@@ -16,15 +16,15 @@ import (
 	"github.com/covetgo/covet/metrics"
 )
 
-// ScopeName is the instrumentation scope of the spans a [Tracer] starts.
-const ScopeName = "github.com/covetgo/covet/metrics/tracing"
+// scopeName is the instrumentation scope of the spans a Tracer starts.
+const scopeName = "github.com/covetgo/covet/metrics/tracing"
 
 // ErrInvalidConfig is wrapped by every constructor error caused by a bad
 // argument or option.
-var ErrInvalidConfig = errors.New("invalid configuration")
+var ErrInvalidConfig = errors.New("tracing: invalid configuration")
 
 func errorf(format string, args ...any) error {
-	return fmt.Errorf("tracing: "+format+": %w", append(args, ErrInvalidConfig)...)
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
 }
 
 // Tracer starts an OpenTelemetry server span for every request served by a
@@ -90,7 +90,7 @@ func New(tp trace.TracerProvider, opts ...Option) (*Tracer, error) {
 	}
 	_, off := tp.(noop.TracerProvider)
 	t := &Tracer{
-		tracer:    tp.Tracer(ScopeName),
+		tracer:    tp.Tracer(scopeName),
 		prop:      cfg.prop,
 		off:       off,
 		startOpts: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)},
