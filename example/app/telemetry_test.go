@@ -269,7 +269,7 @@ func TestSentryReportsServerErrors(t *testing.T) {
 	r.json(t, &set)
 	sub := subjectOf(t, s, set.AccessToken)
 
-	// The database goes away: listing users fails with 500.
+	// The database goes away: listing users fails with 503.
 	if err := s.app.db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -282,14 +282,14 @@ func TestSentryReportsServerErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = res.Body.Close()
-	if res.StatusCode != http.StatusInternalServerError {
-		t.Fatalf("list users with the database closed = %d; want 500", res.StatusCode)
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("list users with the database closed = %d; want 503", res.StatusCode)
 	}
 
 	ev, raw := sentry.event(t)
 	tags, _ := ev["tags"].(map[string]any)
-	if tags["http.method"] != "GET" || tags["http.route"] != "/api/v1/users" || tags["http.status_code"] != "500" || tags["request_id"] != "fail-1" {
-		t.Errorf("event tags = %v; want GET /api/v1/users 500 fail-1", tags)
+	if tags["http.method"] != "GET" || tags["http.route"] != "/api/v1/users" || tags["http.status_code"] != "503" || tags["request_id"] != "fail-1" {
+		t.Errorf("event tags = %v; want GET /api/v1/users 503 fail-1", tags)
 	}
 	if user, _ := ev["user"].(map[string]any); user["id"] != sub {
 		t.Errorf("event user = %v; want id %s", ev["user"], sub)
