@@ -120,7 +120,7 @@ run_pool() {
 }
 
 run_stream() {
-  bash stream/run.sh "$ROUNDS" | tee "$OUT/stream.txt"
+  PROTOCOL_ARGS=$([ "${SMOKE:-0}" = 1 ] && echo -smoke) bash stream/run.sh "$ROUNDS" | tee "$OUT/stream.txt"
   suite stream-inprocess -title "stream: 90,000 rows in process" -test ./stream -benchtime 10x -metric B/op -mine postgres \
     -arm sqlx+encoding/csv='^BenchmarkExport$/^sqlx\+encoding/csv$' -arm stream.Copy='^BenchmarkExport$/^stream.Copy$' \
     -arm stream.Query='^BenchmarkExport$/^stream.Query$'

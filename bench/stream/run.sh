@@ -79,5 +79,7 @@ done
 if [ "${SKIP_OFFSET:-0}" != 1 ]; then
   arms+=(-cmd "offset-first-100k=bash stream/arm.sh offset ${port[offset]} ${pid[offset]} '?limit=100000'")
 fi
-go run ./protocol -title "stream: export of $active rows" -rounds "$REPS" -base psql-copy -metric wall-s "${arms[@]}"
+# shellcheck disable=SC2086
+go run ./protocol -title "stream: export of $active rows" -rounds "$REPS" -base psql-copy -metric wall-s \
+  -mine postgres,streamserver ${PROTOCOL_ARGS:-} "${arms[@]}"
 echo "goal: ≤ 1.25× psql COPY (wall-s ratio); peak RSS < 32 MiB (server-peak-rss-MiB; each path has its own server)"
