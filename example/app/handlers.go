@@ -27,6 +27,10 @@ func (a *App) claimsFor(u loginUser) jwtauth.Claims {
 	return c
 }
 
+// hashWait bounds how long a login or user creation waits for a password
+// hashing slot.
+const hashWait = 5 * time.Second
+
 func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var in loginRequest
 	if !decodeJSON(w, r, &in) {
@@ -38,7 +42,11 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnprocessableEntity, "username and password are required")
 		return
 	}
-	user, newHash, err := a.login.Authenticate(r.Context(), account, in.Password)
+	// Hashing runs under a memory budget: wait for a slot at most hashWait,
+	// then 503 + Retry-After (password.ErrBusy) rather than risk an OOM kill.
+	lctx, cancel := context.WithTimeout(r.Context(), hashWait)
+	defer cancel()
+	user, newHash, err := a.login.Authenticate(lctx, account, in.Password)
 	var locked *password.LockedError
 	switch {
 	case errors.As(err, &locked):
@@ -244,7 +252,10 @@ func (a *App) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnprocessableEntity, "the user is not valid", bad...)
 		return
 	}
-	hash, err := a.hasher.Hash(in.Password)
+	// Waits for a hashing slot at most hashWait, then 503 + Retry-After.
+	hctx, cancel := context.WithTimeout(r.Context(), hashWait)
+	hash, err := a.hasher.HashContext(hctx, in.Password)
+	cancel()
 	if err != nil {
 		a.serverError(w, r, "hash password", err)
 		return

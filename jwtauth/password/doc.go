@@ -12,6 +12,13 @@
 // should be upgraded. Passwords over bcrypt's 72-byte limit never match a
 // bcrypt hash instead of being truncated.
 //
+// Each argon2id hash allocates its memory parameter, so a Hasher runs at
+// most [WithMemoryBudget] / memory hashes at once (half of GOMEMLIMIT when
+// set, else [DefaultMemoryBudget]). [Hasher.HashContext],
+// [Hasher.VerifyContext] and [Login.Authenticate] wait for a slot only as
+// long as their context allows, then return [ErrBusy], to be answered with
+// 503 and Retry-After. A burst of logins queues instead of exhausting memory.
+//
 // # Policy
 //
 // [Policy] checks new passwords: at least 12 and at most 128 characters, not

@@ -68,12 +68,14 @@ func (l *Login[U]) Authenticate(ctx context.Context, account, password string) (
 	user, hash, err := l.lookup(ctx, account)
 	switch {
 	case errors.Is(err, ErrUnknownAccount):
-		l.hasher.verifyDummy(password)
+		if err := l.hasher.verifyDummy(ctx, password); err != nil {
+			return zero, "", err
+		}
 		return zero, "", l.fail(ctx, account)
 	case err != nil:
 		return zero, "", fmt.Errorf("password: lookup: %w", err)
 	}
-	ok, rehash, err := l.hasher.Verify(password, hash)
+	ok, rehash, err := l.hasher.VerifyContext(ctx, password, hash)
 	if err != nil {
 		return zero, "", err
 	}
@@ -87,7 +89,7 @@ func (l *Login[U]) Authenticate(ctx context.Context, account, password string) (
 	}
 	if rehash {
 		// Cannot fail: Verify already refused passwords Hash would refuse.
-		newHash, _ = l.hasher.Hash(password)
+		newHash, _ = l.hasher.HashContext(ctx, password)
 	}
 	return user, newHash, nil
 }

@@ -1,10 +1,14 @@
 package password
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"math"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -36,6 +40,24 @@ func WithArgon2(memoryKiB, iterations uint32, parallelism uint8) HasherOption {
 	return func(h *Hasher) { h.memory, h.iterations, h.parallelism = memoryKiB, iterations, parallelism }
 }
 
+// DefaultMemoryBudget is the memory hashing may use at once when neither
+// [WithMemoryBudget] nor GOMEMLIMIT says otherwise.
+const DefaultMemoryBudget = 256 << 20
+
+// ErrBusy is returned by [Hasher.HashContext] and [Hasher.VerifyContext]
+// (and so by [Login.Authenticate]) when ctx ended while waiting for a
+// hashing slot. Answer it with 503 and Retry-After: the server is
+// saturated, not the credentials wrong.
+var ErrBusy = errors.New("password: too many hashes in progress")
+
+// WithMemoryBudget bounds the memory argon2id may use at once: the Hasher
+// runs at most budget / memory-per-hash hashes concurrently (at least one),
+// and further callers wait. The default is half of GOMEMLIMIT when it is set
+// (debug.SetMemoryLimit), else [DefaultMemoryBudget]. Each hash allocates its
+// memory parameter (19 MiB by default), so without a bound a burst of logins
+// can exhaust a container's memory.
+func WithMemoryBudget(bytes int64) HasherOption { return func(h *Hasher) { h.budget = bytes } }
+
 // Hasher hashes passwords with argon2id into PHC strings
 // ($argon2id$v=19$m=…,t=…,p=…$salt$hash) and verifies argon2id and bcrypt
 // hashes. Build it with [NewHasher]; safe for concurrent use.
@@ -44,6 +66,8 @@ type Hasher struct {
 	iterations  uint32
 	parallelism uint8
 	dummy       string
+	budget      int64
+	slots       chan struct{}
 }
 
 // NewHasher returns a Hasher with OWASP's argon2id parameters unless
@@ -64,6 +88,16 @@ func NewHasher(opts ...HasherOption) (*Hasher, error) {
 	case uint64(h.memory)*uint64(h.iterations) < 7*1024*5:
 		return nil, fmt.Errorf("%w: argon2id memory × passes %d below OWASP's minimum %d", ErrInvalidConfig, uint64(h.memory)*uint64(h.iterations), 7*1024*5)
 	}
+	if h.budget == 0 {
+		h.budget = DefaultMemoryBudget
+		if lim := debug.SetMemoryLimit(-1); lim > 0 && lim < math.MaxInt64 {
+			h.budget = lim / 2
+		}
+	}
+	if h.budget < 0 {
+		return nil, fmt.Errorf("%w: memory budget %d is negative", ErrInvalidConfig, h.budget)
+	}
+	h.slots = make(chan struct{}, max(1, h.budget/(int64(h.memory)*1024)))
 	var err error
 	if h.dummy, err = h.Hash(rand.Text()); err != nil {
 		return nil, err
@@ -71,9 +105,59 @@ func NewHasher(opts ...HasherOption) (*Hasher, error) {
 	return h, nil
 }
 
+// Slots returns how many hashes may run at once (see [WithMemoryBudget]).
+func (h *Hasher) Slots() int { return cap(h.slots) }
+
+// acquire waits for a hashing slot until ctx ends.
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// HashContext is [Hasher.Hash] waiting for a hashing slot only as long as
+// ctx allows; then it returns [ErrBusy].
+func (h *Hasher) HashContext(ctx context.Context, password string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	return h.hash(password)
+}
+
+// VerifyContext is [Hasher.Verify] waiting for a hashing slot only as long
+// as ctx allows; then it returns [ErrBusy].
+func (h *Hasher) VerifyContext(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer h.release()
+	return h.verify(password, encoded)
+}
+
 // Hash returns the argon2id PHC string of password. Check the password
-// against a [Policy] first; Hash refuses only passwords over 4096 bytes.
+// against a [Policy] first; Hash refuses only passwords over 4096 bytes. It
+// waits for a hashing slot as long as it takes; prefer [Hasher.HashContext]
+// in request paths.
 func (h *Hasher) Hash(password string) (string, error) {
+	if h.slots != nil {
+		h.slots <- struct{}{}
+		defer h.release()
+	}
+	return h.hash(password)
+}
+
+func (h *Hasher) hash(password string) (string, error) {
 	if len(password) > maxPasswordBytes {
 		return "", ErrTooLong
 	}
@@ -89,8 +173,16 @@ func (h *Hasher) Hash(password string) (string, error) {
 // [Hasher.Hash] of the password: always for bcrypt, and for argon2id hashed
 // with other parameters. A password over bcrypt's 72-byte limit never matches
 // a bcrypt hash (rather than being silently truncated to its first 72
-// bytes). An encoded hash in no known format returns [ErrUnknownHash].
+// bytes). An encoded hash in no known format returns [ErrUnknownHash]. It
+// waits for a hashing slot as long as it takes; prefer
+// [Hasher.VerifyContext] in request paths.
 func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err error) {
+	h.slots <- struct{}{}
+	defer h.release()
+	return h.verify(password, encoded)
+}
+
+func (h *Hasher) verify(password, encoded string) (ok, needsRehash bool, err error) {
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
 		p, err := parseArgon2(encoded)
@@ -123,8 +215,9 @@ func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err err
 
 // verifyDummy spends the time of an argon2id verification for an account
 // that does not exist.
-func (h *Hasher) verifyDummy(password string) {
-	_, _, _ = h.Verify(password, h.dummy)
+func (h *Hasher) verifyDummy(ctx context.Context, password string) error {
+	_, _, err := h.VerifyContext(ctx, password, h.dummy)
+	return err
 }
 
 type argon2Params struct {
