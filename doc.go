@@ -54,9 +54,11 @@
 //     with the package name ("ratelimit: invalid configuration: ..."), and
 //     every constructor error caused by a bad setting matches it with
 //     errors.Is.
-//   - A Redis-backed type takes its key prefix one way: the WithKeyPrefix
-//     option of its constructor. Each has its own non-empty default, and a
-//     prefix may not hold braces, so hash tags stay the package's to place.
+//   - A Redis-backed type takes its key prefix as an option of its
+//     constructor, WithKeyPrefix (ratelimit's lockout, whose options share
+//     the package with the store's, spells it WithLockoutPrefix). Each has
+//     its own non-empty default, and a prefix may not hold braces, so hash
+//     tags stay the package's to place.
 //   - A type that logs takes its logger through WithLogger and otherwise
 //     uses slog.Default(), read once at construction. Failures these
 //     packages log (a Redis outage, a broken stream) are operational events

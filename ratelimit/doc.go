@@ -67,8 +67,8 @@
 // # Outages
 //
 // Every Redis call (limiter and lockout) has its own deadline, and both
-// share one circuit-breaker behaviour: after [DefaultBreakerThreshold]
-// consecutive failures Redis is left alone for [DefaultBreakerCooldown], then
+// share one circuit-breaker behaviour: after 5
+// consecutive failures Redis is left alone for 2 s, then
 // a single call probes it, so an outage costs one timeout per cooldown rather
 // than one per request; each opening and closing is logged once. While Redis
 // is unavailable the [FailurePolicy] decides: a [RedisStore] defaults to

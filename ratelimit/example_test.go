@@ -19,7 +19,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	login, err := ratelimit.New(store, ratelimit.MustParseRate("2/minute"), ratelimit.WithName("login"))
+	login, err := ratelimit.New(store, ratelimit.PerMinute(2), ratelimit.WithName("login"))
 	if err != nil {
 		panic(err)
 	}
@@ -98,7 +98,7 @@ func ExampleNewRedisStore() {
 	if err != nil {
 		panic(err)
 	}
-	api, err := ratelimit.New(store, ratelimit.MustParseRate("1000/minute"), ratelimit.WithName("api"))
+	api, err := ratelimit.New(store, ratelimit.PerMinute(1000), ratelimit.WithName("api"))
 	if err != nil {
 		panic(err)
 	}

@@ -15,7 +15,7 @@ import (
 // no key (see [EmptyKeyPolicy]).
 type KeyFunc func(r *http.Request) string
 
-// ClientIP returns the client address of r as a rate-limit key: the address
+// KeyByIP keys requests by the client address, the default key: the address
 // set by chi's ClientIPFrom… middleware when present, else the host of
 // r.RemoteAddr. It never reads a forwarded header itself: put chi's
 // middleware.ClientIPFromXFF (or similar, with your trusted proxies) in front
@@ -24,8 +24,10 @@ type KeyFunc func(r *http.Request) string
 // IPv4-mapped IPv6 addresses are reported as IPv4, and IPv6 addresses are
 // grouped by their /64 prefix ("2001:db8:1:2::/64"), because one host
 // usually controls a whole /64 and could otherwise rotate addresses to
-// escape the limit. It returns "" when no address can be found.
-func ClientIP(r *http.Request) string {
+// escape the limit. It returns "" when no address can be found. As the
+// default (no [WithKeyFunc]) it takes a faster path that builds the key in
+// place.
+func KeyByIP(r *http.Request) string {
 	var buf [64]byte
 	b := appendClientIP(buf[:0], r)
 	if len(b) == 0 {
@@ -34,7 +36,7 @@ func ClientIP(r *http.Request) string {
 	return string(b)
 }
 
-// appendClientIP appends the [ClientIP] key of r to b, or nothing.
+// appendClientIP appends the [KeyByIP] key of r to b, or nothing.
 func appendClientIP(b []byte, r *http.Request) []byte {
 	ip := middleware.GetClientIPAddr(r.Context())
 	if !ip.IsValid() {
@@ -59,10 +61,6 @@ func remoteAddr(s string) netip.Addr {
 	ip, _ := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
 	return ip
 }
-
-// KeyByIP keys requests by [ClientIP]. It is the default; as the default
-// (no [WithKeyFunc]) it takes a faster path that builds the key in place.
-func KeyByIP(r *http.Request) string { return ClientIP(r) }
 
 // KeyByHeader keys requests by the value of the named request header. The
 // header is chosen by the client: combine it with [KeyByIP] (see [KeyBy]) or

@@ -34,8 +34,8 @@ func TestClientIP(t *testing.T) {
 			if tt.xff != "" {
 				r.Header.Set("X-Forwarded-For", tt.xff)
 			}
-			if got := ClientIP(r); got != tt.want {
-				t.Fatalf("ClientIP(RemoteAddr %q) = %q; want %q", tt.remote, got, tt.want)
+			if got := KeyByIP(r); got != tt.want {
+				t.Fatalf("KeyByIP(RemoteAddr %q) = %q; want %q", tt.remote, got, tt.want)
 			}
 		})
 	}
@@ -44,14 +44,14 @@ func TestClientIP(t *testing.T) {
 func TestClientIPFromChi(t *testing.T) {
 	var got string
 	h := middleware.ClientIPFromXFF("10.0.0.0/8")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = ClientIP(r)
+		got = KeyByIP(r)
 	}))
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.RemoteAddr = "10.1.2.3:5555"
 	r.Header.Set("X-Forwarded-For", "2001:db8:aa:bb::77, 10.9.9.9")
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	if got != "2001:db8:aa:bb::/64" {
-		t.Fatalf("ClientIP behind chi ClientIPFromXFF = %q; want %q", got, "2001:db8:aa:bb::/64")
+		t.Fatalf("KeyByIP behind chi ClientIPFromXFF = %q; want %q", got, "2001:db8:aa:bb::/64")
 	}
 }
 

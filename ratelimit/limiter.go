@@ -29,8 +29,8 @@ const (
 	SkipEmptyKey
 )
 
-// DefaultName is the policy name used in the RateLimit fields.
-const DefaultName = "default"
+// defaultName is the policy name used in the RateLimit fields.
+const defaultName = "default"
 
 // Option configures a [Limiter].
 type Option func(*config)
@@ -51,7 +51,7 @@ type config struct {
 // WithAlgorithm sets the algorithm (default [GCRA]).
 func WithAlgorithm(a Algorithm) Option { return func(c *config) { c.alg = a } }
 
-// WithName names the policy (default [DefaultName]). The name appears in the
+// WithName names the policy (default "default"). The name appears in the
 // RateLimit fields and separates this limiter's keys from other limiters'
 // in a shared store: two limiters with the same name and store share one
 // limit. It must be 1 to 64 characters from [A-Za-z0-9._-].
@@ -115,7 +115,7 @@ func New(store Store, rate Rate, opts ...Option) (*Limiter, error) {
 	if err := rate.Validate(); err != nil {
 		return nil, err
 	}
-	c := config{alg: GCRA, name: DefaultName}
+	c := config{alg: GCRA, name: defaultName}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -155,9 +155,6 @@ func validName(s string) bool {
 	}
 	return true
 }
-
-// Rate returns the limiter's rate.
-func (l *Limiter) Rate() Rate { return l.rate }
 
 // Allow spends a cost of 1 on key.
 func (l *Limiter) Allow(ctx context.Context, key string) (Decision, error) {

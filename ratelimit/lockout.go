@@ -23,12 +23,12 @@ var errBreakerOpen = errors.New("circuit breaker open")
 
 // Lockout defaults.
 const (
-	DefaultMaxFailures  = 5
-	DefaultLockWindow   = 15 * time.Minute
-	DefaultLockDuration = time.Minute
-	DefaultMaxLock      = time.Hour
-	DefaultLockMemory   = 24 * time.Hour
-	DefaultLockoutKeys  = 100_000
+	defaultMaxFailures  = 5
+	defaultLockWindow   = 15 * time.Minute
+	defaultLockDuration = time.Minute
+	defaultMaxLock      = time.Hour
+	defaultLockMemory   = 24 * time.Hour
+	defaultLockoutKeys  = 100_000
 )
 
 // LockoutOption configures a [Lockout].
@@ -49,28 +49,28 @@ type lockoutConfig struct {
 }
 
 // WithMaxFailures sets how many failures within the window lock an account
-// (default [DefaultMaxFailures]).
+// (default 5).
 func WithMaxFailures(n int) LockoutOption {
 	return func(c *lockoutConfig) { c.maxFailures = int64(n) }
 }
 
 // WithFailureWindow sets the observation window: failures older than this,
 // counted from the first failure of the window, are forgotten (default
-// [DefaultLockWindow]).
+// 15 minutes).
 func WithFailureWindow(d time.Duration) LockoutOption {
 	return func(c *lockoutConfig) { c.window = d }
 }
 
 // WithLockDuration sets the first lock's length and the longest a lock may
 // grow to: each further lock, until a success or until the account has been
-// quiet for the lock memory, doubles (defaults [DefaultLockDuration],
-// [DefaultMaxLock]).
+// quiet for the lock memory, doubles (defaults 1 minute
+// and 1 hour).
 func WithLockDuration(first, longest time.Duration) LockoutOption {
 	return func(c *lockoutConfig) { c.base, c.max = first, longest }
 }
 
 // WithLockMemory sets how long after its last lock an account's lock level
-// is remembered (default [DefaultLockMemory]).
+// is remembered (default 24 hours).
 func WithLockMemory(d time.Duration) LockoutOption {
 	return func(c *lockoutConfig) { c.memory = d }
 }
@@ -79,7 +79,7 @@ func WithLockMemory(d time.Duration) LockoutOption {
 // not contain '{' or '}'.
 func WithLockoutPrefix(p string) LockoutOption { return func(c *lockoutConfig) { c.prefix = p } }
 
-// WithLockoutTimeout bounds each Redis call (default [DefaultRedisTimeout]).
+// WithLockoutTimeout bounds each Redis call (default 50 ms).
 func WithLockoutTimeout(d time.Duration) LockoutOption {
 	return func(c *lockoutConfig) { c.timeout = d }
 }
@@ -95,8 +95,8 @@ func WithLockoutFailurePolicy(p FailurePolicy) LockoutOption {
 }
 
 // WithLockoutBreaker sets the circuit breaker of a Redis lockout, which
-// behaves as a [RedisStore]'s (defaults [DefaultBreakerThreshold],
-// [DefaultBreakerCooldown]).
+// behaves as a [RedisStore]'s (defaults 5 failures
+// and 2 s).
 func WithLockoutBreaker(threshold int, cooldown time.Duration) LockoutOption {
 	return func(c *lockoutConfig) { c.threshold, c.cooldown = threshold, cooldown }
 }
@@ -106,7 +106,7 @@ func WithLockoutBreaker(threshold int, cooldown time.Duration) LockoutOption {
 func WithLockoutLogger(l *slog.Logger) LockoutOption { return func(c *lockoutConfig) { c.logger = l } }
 
 // WithLockoutMaxKeys caps the accounts a memory lockout tracks (default
-// [DefaultLockoutKeys]). At the cap, expired entries are dropped first;
+// 100,000). At the cap, expired entries are dropped first;
 // otherwise the entry closest to expiry among a small sample is forgotten.
 func WithLockoutMaxKeys(n int) LockoutOption { return func(c *lockoutConfig) { c.maxKeys = n } }
 
@@ -139,10 +139,10 @@ type Lockout struct {
 
 func lockoutDefaults(opts []LockoutOption) (lockoutConfig, error) {
 	c := lockoutConfig{
-		maxFailures: DefaultMaxFailures, window: DefaultLockWindow,
-		base: DefaultLockDuration, max: DefaultMaxLock, memory: DefaultLockMemory,
-		prefix: "lockout:", timeout: DefaultRedisTimeout, maxKeys: DefaultLockoutKeys,
-		policy: LocalFallback, threshold: DefaultBreakerThreshold, cooldown: DefaultBreakerCooldown,
+		maxFailures: defaultMaxFailures, window: defaultLockWindow,
+		base: defaultLockDuration, max: defaultMaxLock, memory: defaultLockMemory,
+		prefix: "lockout:", timeout: defaultRedisTimeout, maxKeys: defaultLockoutKeys,
+		policy: LocalFallback, threshold: defaultBreakerThreshold, cooldown: defaultBreakerCooldown,
 	}
 	for _, o := range opts {
 		o(&c)

@@ -10,7 +10,7 @@ import (
 
 // Memory store defaults.
 const (
-	DefaultMaxKeys = 1_000_000
+	defaultMaxKeys = 1_000_000
 	defaultShards  = 64
 	// sweepEvery is how many decisions a shard makes between bounded sweeps.
 	sweepEvery = 256
@@ -42,7 +42,7 @@ const (
 //
 // # Key cap
 //
-// The store never holds more than its key cap (default [DefaultMaxKeys]).
+// The store never holds more than its key cap (default 1,000,000).
 // When a new key arrives at a full shard, the shard first deletes expired
 // entries it can find within a bounded sample; if none, it evicts, among 8
 // sampled entries, the one that would expire soonest. An evicted key starts
@@ -75,7 +75,7 @@ type memConfig struct {
 	shards  int
 }
 
-// WithMaxKeys sets the key cap (default [DefaultMaxKeys]); it must be at
+// WithMaxKeys sets the key cap (default 1,000,000); it must be at
 // least the shard count (64).
 func WithMaxKeys(n int) MemoryOption { return func(c *memConfig) { c.maxKeys = n } }
 
@@ -85,7 +85,7 @@ func WithShards(n int) MemoryOption { return func(c *memConfig) { c.shards = n }
 
 // NewMemoryStore returns an empty in-process store.
 func NewMemoryStore(opts ...MemoryOption) (*MemoryStore, error) {
-	c := memConfig{maxKeys: DefaultMaxKeys, shards: defaultShards}
+	c := memConfig{maxKeys: defaultMaxKeys, shards: defaultShards}
 	for _, o := range opts {
 		o(&c)
 	}

@@ -42,13 +42,6 @@ func PerMinute(n int64) Rate { return Rate{Limit: n, Period: time.Minute} }
 // PerHour returns a rate of n per hour.
 func PerHour(n int64) Rate { return Rate{Limit: n, Period: time.Hour} }
 
-// NewRate returns a validated rate of limit per period with the given burst
-// (0 means burst = limit).
-func NewRate(limit int64, period time.Duration, burst int64) (Rate, error) {
-	r := Rate{Limit: limit, Period: period, Burst: burst}
-	return r, r.Validate()
-}
-
 // WithBurst returns a copy of r with its burst set to b.
 func (r Rate) WithBurst(b int64) Rate { r.Burst = b; return r }
 
@@ -141,16 +134,6 @@ func ParseRate(s string) (Rate, error) {
 		return Rate{}, fmt.Errorf("%w (in %q)", err, orig)
 	}
 	return r, nil
-}
-
-// MustParseRate is like [ParseRate] but panics on error; for rates written in
-// code as constants.
-func MustParseRate(s string) Rate {
-	r, err := ParseRate(s)
-	if err != nil {
-		panic(err)
-	}
-	return r
 }
 
 func parsePeriod(s string) (time.Duration, error) {

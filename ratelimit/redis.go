@@ -17,10 +17,10 @@ import (
 
 // Redis store defaults.
 const (
-	DefaultRedisTimeout     = 50 * time.Millisecond
-	DefaultBreakerThreshold = breaker.DefaultThreshold
-	DefaultBreakerCooldown  = breaker.DefaultCooldown
-	DefaultRedisPrefix      = "ratelimit:"
+	defaultRedisTimeout     = 50 * time.Millisecond
+	defaultBreakerThreshold = breaker.DefaultThreshold
+	defaultBreakerCooldown  = breaker.DefaultCooldown
+	defaultKeyPrefix        = "ratelimit:"
 )
 
 // FailurePolicy says what a [RedisStore] decides when Redis fails, is
@@ -103,11 +103,11 @@ type redisConfig struct {
 	fallback  []MemoryOption
 }
 
-// WithRedisPrefix sets the prefix of every key (default [DefaultRedisPrefix]).
+// WithKeyPrefix sets the prefix of every key (default "ratelimit:").
 // It must not contain '{' or '}', which the store uses for the hash tag.
-func WithRedisPrefix(p string) RedisOption { return func(c *redisConfig) { c.prefix = p } }
+func WithKeyPrefix(p string) RedisOption { return func(c *redisConfig) { c.prefix = p } }
 
-// WithTimeout bounds each Redis call (default [DefaultRedisTimeout]).
+// WithTimeout bounds each Redis call (default 50 ms).
 func WithTimeout(d time.Duration) RedisOption { return func(c *redisConfig) { c.timeout = d } }
 
 // WithFailurePolicy sets what is decided while Redis is unavailable
@@ -116,7 +116,7 @@ func WithFailurePolicy(p FailurePolicy) RedisOption { return func(c *redisConfig
 
 // WithBreaker sets the circuit breaker: after threshold consecutive failures
 // Redis is not called for cooldown, then one probe call decides whether it
-// closes again (defaults [DefaultBreakerThreshold], [DefaultBreakerCooldown]).
+// closes again (defaults 5 failures and 2 s).
 func WithBreaker(threshold int, cooldown time.Duration) RedisOption {
 	return func(c *redisConfig) { c.threshold, c.cooldown = threshold, cooldown }
 }
@@ -170,11 +170,11 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) (*RedisSto
 		return nil, fmt.Errorf("%w: nil redis client", ErrInvalidConfig)
 	}
 	c := redisConfig{
-		prefix:    DefaultRedisPrefix,
-		timeout:   DefaultRedisTimeout,
+		prefix:    defaultKeyPrefix,
+		timeout:   defaultRedisTimeout,
 		policy:    FailOpen,
-		threshold: DefaultBreakerThreshold,
-		cooldown:  DefaultBreakerCooldown,
+		threshold: defaultBreakerThreshold,
+		cooldown:  defaultBreakerCooldown,
 	}
 	for _, o := range opts {
 		o(&c)

@@ -78,13 +78,13 @@ func redisTargets(t *testing.T, run func(t *testing.T, c redis.UniversalClient, 
 func TestRedisStore(t *testing.T) {
 	redisTargets(t, func(t *testing.T, c redis.UniversalClient, prefix string) {
 		ctx := context.Background()
-		s := newRedisStore(t, c, WithRedisPrefix(prefix))
+		s := newRedisStore(t, c, WithKeyPrefix(prefix))
 
 		t.Run("exact limit under 50 goroutines", func(t *testing.T) {
 			for _, alg := range []Algorithm{GCRA, SlidingWindow, FixedWindow} {
 				// A day-long period: no window boundary falls inside the test.
 				r := Rate{Limit: 23, Period: 24 * time.Hour}
-				s := newRedisStore(t, c, WithRedisPrefix(prefix+alg.String()+":"), WithTimeout(5*time.Second))
+				s := newRedisStore(t, c, WithKeyPrefix(prefix+alg.String()+":"), WithTimeout(5*time.Second))
 				if got := hammer(t, s, alg, r, 50, 2); got != 23 {
 					t.Errorf("%v: %d passed; want exactly 23", alg, got)
 				}
@@ -92,7 +92,7 @@ func TestRedisStore(t *testing.T) {
 		})
 
 		t.Run("two stores share one limit", func(t *testing.T) {
-			other := newRedisStore(t, c, WithRedisPrefix(prefix))
+			other := newRedisStore(t, c, WithKeyPrefix(prefix))
 			a := newLimiter(t, s, PerHour(4), WithName("shared"))
 			b := newLimiter(t, other, PerHour(4), WithName("shared"))
 			allowed := 0
@@ -169,7 +169,7 @@ func TestRedisOneCommandPerDecision(t *testing.T) {
 		ctx := context.Background()
 		hook := &cmdCounter{}
 		c.AddHook(hook)
-		s := newRedisStore(t, c, WithRedisPrefix(prefix), WithTimeout(5*time.Second))
+		s := newRedisStore(t, c, WithKeyPrefix(prefix), WithTimeout(5*time.Second))
 		for _, alg := range []Algorithm{GCRA, SlidingWindow, FixedWindow} {
 			// The first pass may load the script on each master.
 			for i := 0; i < 20; i++ {
@@ -221,7 +221,7 @@ func TestNewRedisStoreErrors(t *testing.T) {
 		name string
 		opts []RedisOption
 	}{
-		{"brace in prefix", []RedisOption{WithRedisPrefix("a{b")}},
+		{"brace in prefix", []RedisOption{WithKeyPrefix("a{b")}},
 		{"zero timeout", []RedisOption{WithTimeout(0)}},
 		{"bad policy", []RedisOption{WithFailurePolicy(9)}},
 		{"zero threshold", []RedisOption{WithBreaker(0, time.Second)}},
@@ -369,7 +369,7 @@ func TestRedisBreaker(t *testing.T) {
 	clk := newClock()
 	var kinds []EventKind
 	var mu sync.Mutex
-	s := newRedisStore(t, c, WithRedisPrefix(rd.Prefix), WithBreaker(3, 10*time.Second), WithFailurePolicy(FailClosed),
+	s := newRedisStore(t, c, WithKeyPrefix(rd.Prefix), WithBreaker(3, 10*time.Second), WithFailurePolicy(FailClosed),
 		WithLogger(slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))),
 		WithEventHook(func(e RedisEvent) {
 			if e.Kind != EventPolicy {
@@ -433,7 +433,7 @@ func TestRedisBreaker(t *testing.T) {
 
 func TestRedisCallerCancel(t *testing.T) {
 	rd := testenv.NewRedis(t)
-	s := newRedisStore(t, rd.Client, WithRedisPrefix(rd.Prefix))
+	s := newRedisStore(t, rd.Client, WithKeyPrefix(rd.Prefix))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := s.Take(ctx, "k", PerSecond(1), GCRA, 1); !errors.Is(err, context.Canceled) {
@@ -459,7 +459,7 @@ func TestPolicyAndEventStrings(t *testing.T) {
 
 func BenchmarkRedisTake(b *testing.B) {
 	rd := testenv.NewRedis(b)
-	s := newRedisStore(b, rd.Client, WithRedisPrefix(rd.Prefix), WithTimeout(time.Second))
+	s := newRedisStore(b, rd.Client, WithKeyPrefix(rd.Prefix), WithTimeout(time.Second))
 	keys := make([]string, 1000)
 	for i := range keys {
 		keys[i] = "k" + string(rune(i))

@@ -133,7 +133,7 @@ func BenchmarkRedis(b *testing.B) {
 		return func(b *testing.B) {
 			cnt := &counter{}
 			c := redisClient(b, cnt)
-			s, err := ratelimit.NewRedisStore(c, ratelimit.WithRedisPrefix("bench-covet:"),
+			s, err := ratelimit.NewRedisStore(c, ratelimit.WithKeyPrefix("bench-covet:"),
 				ratelimit.WithTimeout(10*time.Second)) // a loaded machine must not trip the outage path
 			if err != nil {
 				b.Fatal(err)

@@ -587,7 +587,7 @@ func (a *App) setUserID(next http.Handler) http.Handler {
 func (a *App) rateStore() (ratelimit.Store, error) {
 	if a.secRDB != nil {
 		return ratelimit.NewRedisStore(a.secRDB,
-			ratelimit.WithRedisPrefix(a.cfg.AppName+":rl:"),
+			ratelimit.WithKeyPrefix(a.cfg.AppName+":rl:"),
 			ratelimit.WithFailurePolicy(ratelimit.LocalFallback),
 			ratelimit.WithLogger(a.log))
 	}
