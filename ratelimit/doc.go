@@ -7,7 +7,7 @@
 // A [Limiter] enforces one [Rate] over a [Store]:
 //
 //	store, _ := ratelimit.NewMemoryStore()
-//	login, err := ratelimit.New(store, ratelimit.MustParseRate("5/minute"), ratelimit.WithName("login"))
+//	login, err := ratelimit.New(store, ratelimit.PerMinute(5), ratelimit.WithName("login"))
 //	if err != nil { ... } // every configuration mistake is reported here
 //	r.With(login.Handler).Post("/login", handleLogin)
 //
@@ -19,7 +19,7 @@
 //
 // # Keys
 //
-// By default requests are keyed by [ClientIP]: the address chi's
+// By default requests are keyed by [KeyByIP]: the address chi's
 // ClientIPFrom… middleware established when present, else the peer address;
 // a forwarded header is never read directly, since any client can forge one.
 // IPv6 clients are grouped by /64. [KeyByHeader], [KeyByRoute], [KeyByUser]
