@@ -95,6 +95,8 @@ var promWords = map[string]bool{
 	"and": true, "or": true, "unless": true, "on": true, "ignoring": true, "le": true, "topk": true,
 	"bottomk": true, "abs": true, "time": true, "vector": true, "scalar": true, "e": true,
 	"absent": true, "delta": true, "deriv": true, "avg_over_time": true, "max_over_time": true,
+	// up is Prometheus's own series for every target, not the service's.
+	"up": true,
 }
 
 // metricNames returns the metric names an expression reads.
