@@ -104,7 +104,7 @@ func New[V any](opts ...Option) (*Cache[V], error) {
 		flights: make(map[string]*call[V]),
 	}
 	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
+		c.log = slog.Default()
 	}
 	c.tags.init(cfg.rdb, cfg.prefix, cfg.localTTL, cfg.redisTimeout, cfg.now)
 	if cfg.local {

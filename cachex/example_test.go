@@ -120,7 +120,7 @@ func Example_redis() {
 	defer rdb.Close()
 	products, err := cachex.New[Product](
 		cachex.WithRedis(rdb),
-		cachex.WithPrefix("shop:"),
+		cachex.WithKeyPrefix("shop:"),
 		cachex.WithLocal(64<<20, 30*time.Second),
 		cachex.WithStaleWhileRevalidate(time.Minute),
 	)

@@ -63,10 +63,10 @@ func WithRedis(rdb redis.UniversalClient) Option {
 	}
 }
 
-// WithPrefix puts every Redis key of the cache under prefix (default none,
+// WithKeyPrefix puts every Redis key of the cache under prefix (default none,
 // so keys are used as given). Tag versions and the invalidation channel are
 // kept under the same prefix.
-func WithPrefix(prefix string) Option {
+func WithKeyPrefix(prefix string) Option {
 	return func(c *config) { c.prefix = prefix }
 }
 
@@ -170,7 +170,8 @@ func WithoutInvalidation() Option {
 }
 
 // WithLogger receives Redis and load failures that the cache absorbs
-// (default: discarded; the stats count them either way).
+// (default slog.Default(), read at construction; the stats count them
+// either way).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }

@@ -16,7 +16,7 @@ import (
 
 func redisCache[V any](t *testing.T, r *testenv.Redis, opts ...Option) *Cache[V] {
 	t.Helper()
-	c := newCache[V](t, append([]Option{WithRedis(r.Client), WithPrefix(r.Prefix)}, opts...)...)
+	c := newCache[V](t, append([]Option{WithRedis(r.Client), WithKeyPrefix(r.Prefix)}, opts...)...)
 	if c.subReady != nil {
 		select {
 		case <-c.subReady:

@@ -21,8 +21,8 @@ func TestTagsRedis(t *testing.T) {
 
 func TestTagsCluster(t *testing.T) {
 	cc := testenv.RedisCluster(t)
-	a := newCache[string](t, WithRedis(cc), WithPrefix("tags:"))
-	b := newCache[string](t, WithRedis(cc), WithPrefix("tags:"))
+	a := newCache[string](t, WithRedis(cc), WithKeyPrefix("tags:"))
+	b := newCache[string](t, WithRedis(cc), WithKeyPrefix("tags:"))
 	for _, c := range []*Cache[string]{a, b} {
 		<-c.subReady
 	}

@@ -25,7 +25,7 @@ const userTTL = 5 * time.Minute
 
 func newCaches(a *App) (*caches, error) {
 	opts := []cachex.Option{
-		cachex.WithPrefix(a.cfg.AppName + ":cache:users:"),
+		cachex.WithKeyPrefix(a.cfg.AppName + ":cache:users:"),
 		cachex.WithNegativeTTL(30 * time.Second),
 		cachex.WithStaleIfError(time.Minute),
 		cachex.WithLogger(a.log),

@@ -59,7 +59,7 @@ func (v *listVersion) bump(ctx context.Context) error {
 
 func newListCache(a *App, c *caches) (func(http.Handler) http.Handler, error) {
 	opts := []cachex.Option{
-		cachex.WithPrefix(a.cfg.AppName + ":cache:http:"),
+		cachex.WithKeyPrefix(a.cfg.AppName + ":cache:http:"),
 		cachex.WithLogger(a.log),
 	}
 	if a.rdb != nil {
