@@ -64,8 +64,8 @@
 //     packages log (a Redis outage, a broken stream) are operational events
 //     a service wants to see; a silent default would hide them. To silence
 //     one, pass slog.New(slog.DiscardHandler).
-//   - Turning a default off is an explicit option (securehdr's
-//     WithoutHeader, jwtauth's WithoutCookies), never an empty string or a
+//   - Turning a default off is an explicit option (jwtauth's
+//     WithoutCookies, cachex's WithoutLocal), never an empty string or a
 //     zero that also means "default".
 //   - HTTP errors are application/problem+json (RFC 9457) with nosniff and
 //     no-store, naming the problem without internals; Go callers get
