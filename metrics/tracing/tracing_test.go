@@ -50,7 +50,7 @@ func setup(t *testing.T, sampler sdktrace.Sampler, routes func(chi.Router)) (*ch
 func attrs(s sdktrace.ReadOnlySpan) map[attribute.Key]string {
 	out := map[attribute.Key]string{}
 	for _, kv := range s.Attributes() {
-		out[kv.Key] = kv.Value.Emit()
+		out[kv.Key] = kv.Value.String()
 	}
 	return out
 }
