@@ -2,14 +2,13 @@ package pool
 
 import (
 	"errors"
-
 	"fmt"
-	"github.com/jackc/pgx/v5"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Defaults applied by Open to zero Config fields.
@@ -33,9 +32,8 @@ var ErrInvalidConfig = errors.New("pool: invalid configuration")
 // MaxIdleTime < 0 never close a connection for age or idleness, PoolTimeout
 // < 0 waits for the caller's context only.
 type Config struct {
-	// URL is postgres://, postgresql://, sqlite:// or file:. Required.
-	// sqlite://:memory: gives every connection its own empty database: use
-	// PoolSize 1 and MaxOverflow -1 with it.
+	// URL is postgres:// or postgresql://, or a URL whose scheme a driver
+	// package registered (see [Driver]). Required.
 	URL string
 	// PoolSize is the number of idle connections kept open. Default 10.
 	PoolSize int
@@ -58,8 +56,8 @@ type Config struct {
 	// SSLMode overrides the URL's sslmode (disable, allow, prefer, require,
 	// verify-ca, verify-full); empty keeps the URL's. Ignored for SQLite.
 	SSLMode string
-	// BusyTimeout is how long SQLite waits for a lock. Default 5s. Ignored
-	// for PostgreSQL.
+	// BusyTimeout is how long SQLite (package pool/sqlite) waits for a
+	// lock. Default 5s. Ignored for PostgreSQL.
 	BusyTimeout time.Duration
 	// SkipPrePing makes Open return without checking the database answers.
 	SkipPrePing bool
@@ -74,28 +72,11 @@ var sslModes = map[string]bool{
 	"disable": true, "allow": true, "prefer": true, "require": true, "verify-ca": true, "verify-full": true,
 }
 
-// driverOf returns "pgx" or "sqlite" for the URL's scheme.
-func driverOf(raw string) (string, error) {
-	switch {
-	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
-		return "pgx", nil
-	case strings.HasPrefix(raw, "sqlite:"), strings.HasPrefix(raw, "file:"):
-		return "sqlite", nil
-	case raw == "":
-		return "", fmt.Errorf("%w: database URL is empty", ErrInvalidConfig)
-	}
-	scheme := "unknown"
-	if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
-		scheme = u.Scheme
-	}
-	return "", fmt.Errorf("%w: unsupported database URL scheme %q (want postgres, postgresql, sqlite or file)", ErrInvalidConfig, scheme)
-}
-
 // Validate reports every problem with c in one error matching
 // ErrInvalidConfig. It never echoes the URL, which may hold a password.
 func (c Config) Validate() error {
 	var errs []error
-	if _, err := driverOf(c.URL); err != nil {
+	if _, err := driverFor(c.URL); err != nil {
 		errs = append(errs, err)
 	}
 	if c.PoolSize < 0 {
@@ -182,7 +163,7 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if v, ok := lookup("DATABASE_URL"); !ok || v == "" {
 		errs = append(errs, fmt.Errorf("%w: DATABASE_URL is not set", ErrInvalidConfig))
-	} else if _, err := driverOf(v); err != nil {
+	} else if _, err := driverFor(v); err != nil {
 		errs = append(errs, fmt.Errorf("DATABASE_URL: %w", err))
 	} else {
 		c.URL = v

@@ -10,9 +10,14 @@
 //     statement timeout is a session setting sent at connect time; a
 //     cancelled context sends a cancel request to the server, so the query
 //     stops there too rather than running on after the client left.
-//   - sqlite://path, sqlite:///absolute/path or file:path through the pure Go
-//     modernc.org/sqlite driver, with WAL journaling, a busy timeout and
-//     foreign keys on.
+//   - any other scheme through a [Driver] that a driver package registered,
+//     as database/sql drivers do: importing
+//     [github.com/covetgo/covet/pool/sqlite] adds sqlite://path and file:path
+//     through the pure Go modernc.org/sqlite driver, with WAL journaling, a
+//     busy timeout and foreign keys on.
+//
+// You link only what you import: a PostgreSQL program links neither SQLite
+// nor Prometheus.
 //
 // [Config] maps the usual pool settings: PoolSize connections are kept idle,
 // MaxOverflow more may be opened under load (database/sql's max open is
@@ -45,9 +50,9 @@
 //
 // # Observability
 //
-// [Collector] exports database/sql pool statistics to Prometheus through
-// collectors.NewDBStatsCollector; [ReadyCheck] returns a func(ctx) error for
-// a readiness endpoint.
+// The package exports no collector or check of its own: the metrics
+// package's RegisterDB exports an *sql.DB's pool statistics to Prometheus,
+// and the health package's SQLPing turns it into a readiness check.
 //
 // # Resource pools
 //

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/pool"
+	_ "github.com/covetgo/covet/pool/sqlite" // sqlite: URLs
 	"github.com/jmoiron/sqlx"
 )
 
@@ -23,7 +24,7 @@ func ExampleOpen() {
 	}
 	defer db.Close()
 	fmt.Println("max open:", db.Stats().MaxOpenConnections)
-	fmt.Println("ready:", pool.ReadyCheck(db, time.Second)(ctx) == nil)
+	fmt.Println("ready:", db.PingContext(ctx) == nil)
 	// Output:
 	// max open: 8
 	// ready: true

@@ -2,13 +2,11 @@ package pool
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 // ErrConnect is matched (errors.Is) by Open's error when the database did not
@@ -35,25 +32,23 @@ func Open(ctx context.Context, cfg Config) (*sqlx.DB, error) {
 		return nil, err
 	}
 	c := cfg.withDefaults()
-	driver, _ := driverOf(c.URL)
+	d, err := driverFor(c.URL)
+	if err != nil {
+		return nil, err
+	}
 	var db *sqlx.DB
-	switch driver {
-	case "pgx":
+	if d == nil {
 		cc, err := pgxConfig(c)
 		if err != nil {
 			return nil, err
 		}
 		db = sqlx.NewDb(stdlib.OpenDB(*cc), "pgx")
-	default:
-		dsn, err := sqliteDSN(c)
+	} else {
+		sdb, name, err := d.Open(c)
 		if err != nil {
 			return nil, err
 		}
-		sdb, err := sql.Open("sqlite", dsn)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-		}
-		db = sqlx.NewDb(sdb, "sqlite")
+		db = sqlx.NewDb(sdb, name)
 	}
 	db.SetMaxOpenConns(c.MaxOpen())
 	db.SetMaxIdleConns(c.PoolSize)
@@ -104,47 +99,6 @@ func pgxConfig(c Config) (*pgx.ConnConfig, error) {
 		cc.Tracer = c.QueryTracer
 	}
 	return cc, nil
-}
-
-// sqliteDSN turns sqlite://path, sqlite:///abs/path or file:path into a
-// modernc DSN with WAL, a busy timeout and foreign keys.
-func sqliteDSN(c Config) (string, error) {
-	raw := c.URL
-	var path, query string
-	switch {
-	case strings.HasPrefix(raw, "sqlite://"):
-		rest := strings.TrimPrefix(raw, "sqlite://")
-		path, query, _ = strings.Cut(rest, "?")
-	case strings.HasPrefix(raw, "sqlite:"):
-		path, query, _ = strings.Cut(strings.TrimPrefix(raw, "sqlite:"), "?")
-	default:
-		path, query, _ = strings.Cut(strings.TrimPrefix(raw, "file:"), "?")
-	}
-	if path == "" {
-		return "", fmt.Errorf("%w: SQLite URL has no path", ErrInvalidConfig)
-	}
-	q, err := url.ParseQuery(query)
-	if err != nil {
-		return "", fmt.Errorf("%w: SQLite URL query does not parse", ErrInvalidConfig)
-	}
-	has := func(name string) bool {
-		for _, p := range q["_pragma"] {
-			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(p)), name) {
-				return true
-			}
-		}
-		return false
-	}
-	if !has("journal_mode") && path != ":memory:" {
-		q.Add("_pragma", "journal_mode(WAL)")
-	}
-	if !has("busy_timeout") {
-		q.Add("_pragma", "busy_timeout("+strconv.FormatInt(c.BusyTimeout.Milliseconds(), 10)+")")
-	}
-	if !has("foreign_keys") {
-		q.Add("_pragma", "foreign_keys(1)")
-	}
-	return "file:" + path + "?" + q.Encode(), nil
 }
 
 // prePing pings db until it answers or the connect deadline passes.

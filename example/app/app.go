@@ -33,6 +33,7 @@ import (
 	"github.com/covetgo/covet/metrics"
 	"github.com/covetgo/covet/metrics/tracing"
 	"github.com/covetgo/covet/pool"
+	_ "github.com/covetgo/covet/pool/sqlite" // the embedded default database
 	"github.com/covetgo/covet/ratelimit"
 	"github.com/covetgo/covet/securehdr"
 	"github.com/covetgo/covet/stream"
@@ -347,7 +348,7 @@ func (a *App) setupHealth() error {
 		health.WithDescription(a.cfg.AppName + " API"),
 		health.WithConnCounter(a.conns),
 		health.WithDiskPath(a.cfg.DataDir),
-		health.WithCheck("database", pool.ReadyCheck(a.db, 2*time.Second), health.WithComponentType("datastore")),
+		health.WithCheck("database", health.SQLPing(a.db), health.WithComponentType("datastore"), health.WithTimeout(2*time.Second)),
 		health.WithStatusHook(func(c health.Change) {
 			level := slog.LevelWarn
 			if c.To == health.StatusPass {
