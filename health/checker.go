@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,8 +123,6 @@ type config struct {
 	description string
 	hideOutput  bool
 	hook        func(Change)
-	diskPath    string
-	conns       *ConnCounter
 	now         func() time.Time
 	ticker      func(time.Duration) (<-chan time.Time, func())
 	after       func(time.Duration) (<-chan time.Time, func())
@@ -238,14 +235,13 @@ type Checker struct {
 	maxTimeout time.Duration // the longest check timeout: how long a run can last
 
 	drainOnly *snapshot // served when draining before any run
-	sys       *sampler
 }
 
 // New returns a Checker with the given options, or an error naming the first
 // invalid one. With WithInterval the background runs start at once; call
 // Close to stop them.
 func New(opts ...Option) (*Checker, error) {
-	cfg := config{ttl: DefaultCacheTTL, diskPath: "/"}
+	cfg := config{ttl: DefaultCacheTTL}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -270,11 +266,6 @@ func New(opts ...Option) (*Checker, error) {
 	if cfg.interval < 0 {
 		return nil, fmt.Errorf("%w: negative interval %v", ErrInvalidConfig, cfg.interval)
 	}
-	if fi, err := os.Stat(cfg.diskPath); err != nil {
-		return nil, fmt.Errorf("%w: disk path: %w", ErrInvalidConfig, err)
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("%w: disk path %q is not a directory", ErrInvalidConfig, cfg.diskPath)
-	}
 	c := &Checker{cfg: cfg, byName: make(map[string]*check, len(cfg.checks)), now: cfg.now}
 	for _, cc := range cfg.checks {
 		if err := validName(cc.name); err != nil {
@@ -297,7 +288,6 @@ func New(opts ...Option) (*Checker, error) {
 	c.start = c.now()
 	c.closing = make(chan struct{})
 	c.drainOnly = c.newSnapshot(Report{Status: StatusPass, Time: c.start}, c.start)
-	c.sys = newSampler(c)
 	if cfg.interval > 0 {
 		tick, stop := cfg.ticker(cfg.interval)
 		c.wg.Add(1)

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // ErrStatus is wrapped by the HTTP check's error when the dependency answers
@@ -16,6 +14,9 @@ import (
 var ErrStatus = errors.New("health: unexpected status")
 
 // Pinger is what SQLPing needs: *sql.DB, *sql.Conn and *sqlx.DB have it.
+// Other clients need no interface of their own: a CheckFunc is one line,
+// such as func(ctx context.Context) error { return rdb.Ping(ctx).Err() } for
+// go-redis, so this package links no client library.
 type Pinger interface {
 	PingContext(ctx context.Context) error
 }
@@ -27,18 +28,6 @@ func SQLPing(db Pinger) CheckFunc {
 	return func(ctx context.Context) error {
 		if err := db.PingContext(ctx); err != nil {
 			return fmt.Errorf("sql ping: %w", err)
-		}
-		return nil
-	}
-}
-
-// RedisPing returns a check that sends PING through c (a *redis.Client,
-// *redis.ClusterClient, *redis.Ring or failover client). On a cluster client
-// the PING goes to one node.
-func RedisPing(c redis.UniversalClient) CheckFunc {
-	return func(ctx context.Context) error {
-		if err := c.Ping(ctx).Err(); err != nil {
-			return fmt.Errorf("redis ping: %w", err)
 		}
 		return nil
 	}

@@ -9,10 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/covetgo/covet/internal/testenv"
-	"github.com/redis/go-redis/v9"
 )
 
 // closedAddr returns a loopback address nothing listens on.
@@ -51,32 +49,6 @@ func TestSQLPingPostgres(t *testing.T) {
 	}
 	if e := b.Checks["down:responseTime"][0]; e.Status != StatusFail || !strings.HasPrefix(e.Output, "sql ping: ") {
 		t.Fatalf("down = %+v; want a failed sql ping", e)
-	}
-}
-
-func TestRedisPing(t *testing.T) {
-	r := testenv.NewRedis(t)
-	down := redis.NewClient(&redis.Options{Addr: closedAddr(t), MaxRetries: -1, DialTimeout: time.Second})
-	defer down.Close()
-	tests := []struct {
-		name   string
-		client redis.UniversalClient
-		ok     bool
-	}{
-		{"up", r.Client, true},
-		{"cluster", testenv.RedisCluster(t), true},
-		{"closed port", down, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := RedisPing(tt.client)(context.Background())
-			if (err == nil) != tt.ok {
-				t.Fatalf("RedisPing() = %v; want ok=%v", err, tt.ok)
-			}
-			if err != nil && !strings.HasPrefix(err.Error(), "redis ping: ") {
-				t.Fatalf("RedisPing() = %q; want a redis ping error", err)
-			}
-		})
 	}
 }
 

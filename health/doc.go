@@ -10,15 +10,19 @@
 //   - [Checker.Readiness] (typically /ready): runs the checks; 200 when every
 //     critical check passes, 503 when one fails; a failing non-critical check
 //     gives status warn and still 200.
-//   - [Checker.SystemHandler] (typically /metrics/health): CPU, memory, disk,
-//     goroutines, uptime, version and open connections (counted by a
-//     [ConnCounter] wired to http.Server.ConnState). Mount it internally.
+//   - [Checker.CheckHandler] (typically /ready/name): one check alone.
+//
+// Host figures (CPU, memory, disk, open connections) are served by the
+// subpackage [github.com/covetgo/covet/health/system], so that a service that
+// only needs probes does not link gopsutil.
 //
 // # Checks
 //
-// Ready-made checks: [SQLPing] for *sql.DB and *sqlx.DB, [RedisPing] for any
-// go-redis UniversalClient, [HTTPGet] for an HTTP dependency. Any function
-// with the CheckFunc signature works too.
+// Ready-made checks: [SQLPing] for *sql.DB and *sqlx.DB, [HTTPGet] for an
+// HTTP dependency. Any function with the CheckFunc signature works too, and
+// any client is one line away from one, so the package imports none:
+//
+//	health.WithCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 //
 // Each check has its own timeout (default 2 s) and runs in parallel with the
 // others; a panic becomes a failure ([ErrPanic]), a timeout [ErrTimeout].
@@ -68,25 +72,23 @@
 //
 // # Mounting
 //
-// With the standard ServeMux, name the check with a {check} wildcard:
+// The handlers never read the URL path, so they answer the same wherever
+// they are mounted: under http.StripPrefix, in a chi sub-router or behind a
+// gateway that rewrites paths. A single check is named either explicitly,
+// with [Checker.CheckHandler], or by the router, through a {check} path
+// value (a ServeMux wildcard or a chi parameter):
 //
 //	mux.Handle("GET /health", checker.Liveness())
 //	mux.Handle("GET /ready", checker.Readiness())
 //	mux.Handle("GET /ready/{check}", checker.Readiness())
-//	mux.Handle("GET /metrics/health", checker.SystemHandler())
 //
-// or strip a prefix (the handler reads the check name from what is left of
-// the path, and answers for every check when nothing is left):
+//	db, err := checker.CheckHandler("database") // fails for an unknown name
+//	mux.Handle("GET /ready/db", db)
 //
-//	mux.Handle("/ready", checker.Readiness())
-//	mux.Handle("/ready/", http.StripPrefix("/ready", checker.Readiness()))
-//
-// With chi, use a {check} parameter or a wildcard, or Mount:
+// With chi:
 //
 //	r.Get("/ready", checker.Readiness().ServeHTTP)
 //	r.Get("/ready/{check}", checker.Readiness().ServeHTTP)
-//	// or: r.Handle("/ready/*", checker.Readiness())
-//	// or: r.Mount("/ready", checker.Readiness())
 //
 // # Graceful shutdown
 //

@@ -43,7 +43,6 @@ func Example() {
 	mux.Handle("GET /health", checker.Liveness())
 	mux.Handle("GET /ready", checker.Readiness())
 	mux.Handle("GET /ready/{check}", checker.Readiness())
-	mux.Handle("GET /metrics/health", checker.SystemHandler())
 
 	probe(mux, "/ready?verbose")
 	probe(mux, "/ready?verbose&exclude=cache")
@@ -61,8 +60,7 @@ func Example() {
 	// ready check failed
 }
 
-// Mounting on chi: a {check} parameter (or a "/ready/*" wildcard, or Mount)
-// gives each check its own path.
+// Mounting on chi: a {check} parameter gives each check its own path.
 func ExampleChecker_Readiness_chi() {
 	checker, err := health.New(health.WithCheck("database", func(ctx context.Context) error { return nil }))
 	if err != nil {
@@ -81,21 +79,32 @@ func ExampleChecker_Readiness_chi() {
 	// ready check passed
 }
 
-// Mounting under a prefix with http.StripPrefix.
-func ExampleChecker_Readiness_stripPrefix() {
+// Mounting in a sub-mux under a prefix with http.StripPrefix, with one
+// check on a route of its own.
+func ExampleChecker_CheckHandler() {
 	checker, err := health.New(health.WithCheck("database", func(ctx context.Context) error { return nil }))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer checker.Close()
+	db, err := checker.CheckHandler("database")
+	if err != nil {
+		log.Fatal(err)
+	}
 
+	svc := http.NewServeMux()
+	svc.Handle("GET /ready", checker.Readiness())
+	svc.Handle("GET /ready/db", db)
 	mux := http.NewServeMux()
-	mux.Handle("/ready", checker.Readiness())
-	mux.Handle("/ready/", http.StripPrefix("/ready", checker.Readiness()))
+	mux.Handle("/svc/", http.StripPrefix("/svc", svc))
 
-	probe(mux, "/ready/database?verbose")
+	probe(mux, "/svc/ready?verbose")
+	probe(mux, "/svc/ready/db?verbose")
 	// Output:
-	// GET /ready/database?verbose -> 200
+	// GET /svc/ready?verbose -> 200
+	// [+]database ok
+	// ready check passed
+	// GET /svc/ready/db?verbose -> 200
 	// [+]database ok
 	// ready check passed
 }
@@ -129,8 +138,7 @@ func ExampleChecker_Shutdown() {
 	defer checker.Close()
 	mux := http.NewServeMux()
 	mux.Handle("GET /ready", checker.Readiness())
-	var conns health.ConnCounter
-	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: mux, ConnState: conns.ConnState, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -158,7 +166,9 @@ func ExampleSQLPing() {
 	}
 	checker, err := health.New(
 		health.WithCheck("database", health.SQLPing(db), health.WithComponentType("datastore")),
-		health.WithCheck("redis", health.RedisPing(rdb), health.WithComponentType("datastore"), health.WithTimeout(time.Second)),
+		// Any client is one line away from a check: no adapter needed.
+		health.WithCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+			health.WithComponentType("datastore"), health.WithTimeout(time.Second)),
 		health.WithCheck("payments", payments, health.WithCritical(false)),
 		health.WithHiddenOutput(),
 	)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/covetgo/covet/internal/problem"
 )
 
 // Media types of the responses.
@@ -12,7 +14,7 @@ const (
 	// ContentTypeHealth is the IETF health check response media type.
 	ContentTypeHealth = "application/health+json"
 	// ContentTypeProblem is the RFC 9457 problem details media type.
-	ContentTypeProblem = "application/problem+json"
+	ContentTypeProblem = problem.ContentType
 )
 
 // Header values shared by every response. They are assigned to the header
@@ -22,8 +24,6 @@ const (
 var (
 	hdrHealthJSON = []string{ContentTypeHealth}
 	hdrPlainText  = []string{"text/plain; charset=utf-8"}
-	hdrJSON       = []string{"application/json"}
-	hdrProblem    = []string{ContentTypeProblem}
 	hdrNoStore    = []string{"no-store"}
 	hdrNoSniff    = []string{"nosniff"}
 )
@@ -175,22 +175,9 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
-type problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-}
-
 // writeProblem writes an RFC 9457 problem details response.
 func writeProblem(w http.ResponseWriter, code int, detail string) {
-	data, _ := json.Marshal(problem{Type: "about:blank", Title: http.StatusText(code), Status: code, Detail: detail})
-	h := w.Header()
-	h["Content-Type"] = hdrProblem
-	h["Cache-Control"] = hdrNoStore
-	h["X-Content-Type-Options"] = hdrNoSniff
-	w.WriteHeader(code)
-	_, _ = w.Write(append(data, '\n'))
+	problem.Error(w, code, detail)
 }
 
 func writeBody(w http.ResponseWriter, ct []string, code int, body []byte) {

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -15,17 +16,33 @@ import (
 //     unknown names are ignored and reported in the ?verbose listing, so a
 //     renamed check never breaks a probe.
 //
-// A request for a single check answers for that check alone (503 when it
-// fails, critical or not; 404 for an unknown name). The check name is taken
-// from the route: a ServeMux pattern with a {check} wildcard, a chi route
-// ending in "*" or with a {check} parameter, or the path left by
-// http.StripPrefix. See the package documentation for mounting examples.
+// Mounted on a route with a {check} wildcard (a ServeMux pattern or a chi
+// parameter), it answers for the check the router matched alone: 503 when it
+// fails, critical or not; 404 for an unknown name. The name comes only from
+// the router's path value, never from the URL path, so the handler answers
+// the same wherever it is mounted (behind http.StripPrefix, in a sub-router).
+// [Checker.CheckHandler] serves one check at a fixed route.
 //
 // Only GET and HEAD are allowed. While draining, probes are answered from
 // the last run without running the checks again.
-func (c *Checker) Readiness() http.Handler { return readiness{c} }
+func (c *Checker) Readiness() http.Handler { return readiness{c: c} }
 
-type readiness struct{ c *Checker }
+// CheckHandler returns a readiness handler for the named check alone: 200
+// when it passes, 503 when it fails, critical or not; ?verbose gives the
+// plain-text line. It fails when no check has that name.
+func (c *Checker) CheckHandler(name string) (http.Handler, error) {
+	if _, ok := c.byName[name]; !ok {
+		return nil, fmt.Errorf("%w: no check named %q", ErrInvalidConfig, name)
+	}
+	return readiness{c: c, name: name}, nil
+}
+
+// readiness serves every check, or only the one named by name or, when name
+// is empty, by the router's {check} path value.
+type readiness struct {
+	c    *Checker
+	name string
+}
 
 func (h readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := h.c
@@ -33,7 +50,10 @@ func (h readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w)
 		return
 	}
-	name := checkName(r)
+	name := h.name
+	if name == "" {
+		name = checkName(r)
+	}
 	draining := c.draining.Load()
 	var s *snapshot
 	if draining {
@@ -132,52 +152,12 @@ func (c *Checker) exclude(results []Result, values []string) (kept []Result, unk
 	return kept, unknown
 }
 
-// checkName finds the single check a request asks for, or "" for all.
+// checkName returns the router's {check} path value, or "" for all checks.
 func checkName(r *http.Request) string {
-	if p := r.Pattern; p != "" {
-		// Path values can be inherited from an outer chi router, so they
-		// count only when the matched pattern is the one that declares them.
-		if strings.Contains(p, "{check") {
-			if v := r.PathValue("check"); v != "" {
-				return v
-			}
-		}
-		if strings.HasSuffix(p, "*") {
-			if v := strings.Trim(r.PathValue("*"), "/"); v != "" {
-				return v
-			}
-		}
-	}
-	if stripped(r) {
-		return strings.Trim(r.URL.Path, "/")
+	// Path values can be inherited from an outer chi router, so they count
+	// only when the matched pattern is the one that declares them.
+	if strings.Contains(r.Pattern, "{check") {
+		return r.PathValue("check")
 	}
 	return ""
-}
-
-// stripped reports whether a prefix was removed from the request's path
-// (http.StripPrefix), by comparing it with the path of the request line.
-func stripped(r *http.Request) bool {
-	uri := r.RequestURI
-	if uri == "" {
-		return false
-	}
-	if i := strings.IndexByte(uri, '?'); i >= 0 {
-		uri = uri[:i]
-	}
-	if uri[0] != '/' { // absolute form: scheme://host/path
-		i := strings.Index(uri, "://")
-		if i < 0 {
-			return false
-		}
-		j := strings.IndexByte(uri[i+3:], '/')
-		if j < 0 {
-			return false
-		}
-		uri = uri[i+3+j:]
-	}
-	p := r.URL.RawPath
-	if p == "" {
-		p = r.URL.Path
-	}
-	return len(p) < len(uri) && strings.HasSuffix(uri, p)
 }

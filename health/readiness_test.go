@@ -151,26 +151,39 @@ func TestReadinessCriticalFailure(t *testing.T) {
 }
 
 // routers mounts the readiness handler in every documented way.
-func routers(c *Checker) map[string]http.Handler {
+func routers(t testing.TB, c *Checker) map[string]http.Handler {
+	t.Helper()
 	h := c.Readiness()
 	mux := http.NewServeMux()
 	mux.Handle("GET /ready", h)
 	mux.Handle("GET /ready/{check}", h)
 
+	// The same mux in a sub-mux behind http.StripPrefix.
+	inner := http.NewServeMux()
+	inner.Handle("GET /ready", h)
+	inner.Handle("GET /ready/{check}", h)
 	strip := http.NewServeMux()
-	strip.Handle("/ready", h)
-	strip.Handle("/ready/", http.StripPrefix("/ready", h))
+	strip.Handle("/svc/", http.StripPrefix("/svc", inner))
+
+	// One route per check, named explicitly.
+	explicit := http.NewServeMux()
+	explicit.Handle("GET /ready", h)
+	for _, chk := range c.checks {
+		name := chk.name
+		ch, err := c.CheckHandler(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		explicit.Handle("GET /ready/"+name, ch)
+	}
+	explicit.Handle("GET /ready/{check}", h) // unknown names: 404
 
 	chiParam := chi.NewRouter()
 	chiParam.Get("/ready", h.ServeHTTP)
 	chiParam.Get("/ready/{check}", h.ServeHTTP)
 
-	chiWild := chi.NewRouter()
-	chiWild.Handle("/ready", h)
-	chiWild.Handle("/ready/*", h)
-
 	chiMount := chi.NewRouter()
-	chiMount.Mount("/ready", h)
+	chiMount.Mount("/svc", chiParam)
 
 	// Health routes inside a sub-router mounted under a wildcard: the outer
 	// "*" must not be taken for a check name.
@@ -181,14 +194,18 @@ func routers(c *Checker) map[string]http.Handler {
 	chiNested.Mount("/", sub)
 
 	return map[string]http.Handler{
-		"servemux": mux, "stripprefix": strip, "chi param": chiParam,
-		"chi wildcard": chiWild, "chi mount": chiMount, "chi nested": chiNested,
+		"servemux": mux, "stripprefix": strip, "explicit": explicit, "chi param": chiParam,
+		"chi mount": chiMount, "chi nested": chiNested,
 	}
 }
 
 func TestReadinessPerCheckPaths(t *testing.T) {
 	c := readinessChecker(t)
-	for name, h := range routers(c) {
+	for name, h := range routers(t, c) {
+		prefix := ""
+		if name == "stripprefix" || name == "chi mount" {
+			prefix = "/svc"
+		}
 		t.Run(name, func(t *testing.T) {
 			tests := []struct {
 				target     string
@@ -202,7 +219,7 @@ func TestReadinessPerCheckPaths(t *testing.T) {
 				{"/ready/database?verbose", 200, "", 0},
 			}
 			for _, tt := range tests {
-				rec := get(t, h, tt.target)
+				rec := get(t, h, prefix+tt.target)
 				if rec.Code != tt.wantCode {
 					t.Fatalf("GET %s = %d %s; want %d", tt.target, rec.Code, rec.Body, tt.wantCode)
 				}
@@ -217,11 +234,14 @@ func TestReadinessPerCheckPaths(t *testing.T) {
 					t.Fatalf("GET %s = %+v; want %s with %d checks", tt.target, b, tt.wantStatus, tt.wantChecks)
 				}
 			}
-			rec := get(t, h, "/ready/nope")
+			rec := get(t, h, prefix+"/ready/nope")
 			if rec.Code != 404 || rec.Header().Get("Content-Type") != ContentTypeProblem {
 				t.Fatalf("GET /ready/nope = %d %q; want 404 problem", rec.Code, rec.Header().Get("Content-Type"))
 			}
-			var p problem
+			var p struct {
+				Title  string
+				Status int
+			}
 			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != 404 || p.Title != "Not Found" {
 				t.Fatalf("problem body %q: %+v %v", rec.Body, p, err)
 			}
@@ -229,36 +249,43 @@ func TestReadinessPerCheckPaths(t *testing.T) {
 	}
 }
 
-func TestStripped(t *testing.T) {
-	tests := []struct {
-		uri, path, raw string
-		want           bool
-	}{
-		{"/ready", "/ready", "", false},
-		{"/ready/db", "/db", "", true},
-		{"/ready/", "/", "", true},
-		{"/ready/", "", "", true},
-		{"/ready?x=1", "/ready", "", false},
-		{"http://example.com/ready", "/ready", "", false},
-		{"http://example.com/ready/db", "/db", "", true},
-		{"http://example.com", "/", "", false},
-		{"*", "", "", false},
-		{"/ready/a%20b", "/ready/a b", "", false},
-		{"/ready/a%2Fb", "/ready/a/b", "/ready/a%2Fb", false},
-		{"", "/db", "", false},
+func TestCheckHandler(t *testing.T) {
+	c := readinessChecker(t)
+	if _, err := c.CheckHandler("nope"); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("CheckHandler(%q) error = %v; want one naming it", "nope", err)
 	}
-	for _, tt := range tests {
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		r.RequestURI, r.URL.Path, r.URL.RawPath = tt.uri, tt.path, tt.raw
-		if got := stripped(r); got != tt.want {
-			t.Errorf("stripped(uri %q, path %q) = %v; want %v", tt.uri, tt.path, got, tt.want)
+	h, err := c.CheckHandler("cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fixed name wins over whatever the path says.
+	for _, target := range []string{"/anything", "/ready/database", "/"} {
+		if rec := get(t, h, target); rec.Code != 503 || len(decode(t, rec).Checks) != 1 {
+			t.Fatalf("GET %s = %d %s; want 503 for cache alone", target, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestReadinessIgnoresURLPath checks that the handler mounted at a fixed
+// route answers for every check, whatever prefix was stripped before it.
+func TestReadinessIgnoresURLPath(t *testing.T) {
+	c := readinessChecker(t)
+	h := c.Readiness()
+	mounts := map[string]http.Handler{
+		"/svc/ready":    http.StripPrefix("/svc", h),
+		"/svc/database": http.StripPrefix("/svc", h),
+		"/database":     h,
+	}
+	for target, m := range mounts {
+		if rec := get(t, m, target); rec.Code != 200 || len(decode(t, rec).Checks) != 3 {
+			t.Errorf("GET %s = %d %s; want 200 with every check", target, rec.Code, rec.Body)
 		}
 	}
 }
 
 func TestReadinessMethodNotAllowed(t *testing.T) {
 	c := readinessChecker(t)
-	for _, h := range []http.Handler{c.Readiness(), c.Liveness(), c.SystemHandler()} {
+	for _, h := range []http.Handler{c.Readiness(), c.Liveness()} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ready", nil))
 		if rec.Code != 405 || rec.Header().Get("Allow") != "GET, HEAD" || rec.Header().Get("Content-Type") != ContentTypeProblem {
@@ -421,7 +448,7 @@ func FuzzReadiness(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer func() { _ = c.Close() }()
-	handlers := routers(c)
+	handlers := routers(f, c)
 	f.Fuzz(func(t *testing.T, target string) {
 		if !strings.HasPrefix(target, "/") {
 			target = "/" + target

@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/covetgo/covet/health"
+	"github.com/covetgo/covet/health/system"
 	"github.com/covetgo/covet/jwtauth"
 	"github.com/covetgo/covet/jwtauth/password"
 	"github.com/covetgo/covet/metrics"
@@ -51,7 +52,8 @@ type App struct {
 	secRDB   redis.UniversalClient // security state: REDIS_SECURITY_URL, else rdb
 	users    *Users
 	checker  *health.Checker
-	conns    *health.ConnCounter
+	system   *system.Handler
+	conns    *system.ConnCounter
 	reg      *prometheus.Registry
 	auth     *jwtauth.Default
 	login    *password.Login[loginUser]
@@ -85,10 +87,10 @@ type loginUser struct {
 // unreachable Redis is not an error: the service starts degraded, /ready
 // names redis until it answers, and the client reconnects by itself.
 func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
-	return newApp(ctx, cfg, log, new(health.ConnCounter))
+	return newApp(ctx, cfg, log, new(system.ConnCounter))
 }
 
-func newApp(ctx context.Context, cfg *Config, log *slog.Logger, conns *health.ConnCounter) (_ *App, err error) {
+func newApp(ctx context.Context, cfg *Config, log *slog.Logger, conns *system.ConnCounter) (_ *App, err error) {
 	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry(), conns: conns}
 	defer func() {
 		if err != nil {
@@ -346,8 +348,6 @@ func (a *App) setupHealth() error {
 		health.WithVersion(a.cfg.AppVersion),
 		health.WithServiceID(a.cfg.AppName),
 		health.WithDescription(a.cfg.AppName + " API"),
-		health.WithConnCounter(a.conns),
-		health.WithDiskPath(a.cfg.DataDir),
 		health.WithCheck("database", health.SQLPing(a.db), health.WithComponentType("datastore"), health.WithTimeout(2*time.Second)),
 		health.WithStatusHook(func(c health.Change) {
 			level := slog.LevelWarn
@@ -362,7 +362,8 @@ func (a *App) setupHealth() error {
 		opts = append(opts, health.WithHiddenOutput())
 	}
 	if a.rdb != nil {
-		opts = append(opts, health.WithCheck("redis", health.RedisPing(a.rdb), health.WithComponentType("datastore")))
+		rdb := a.rdb
+		opts = append(opts, health.WithCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() }, health.WithComponentType("datastore")))
 	}
 	if a.cfg.RedisSecurityURL != "" {
 		sec := a.secRDB
@@ -382,7 +383,12 @@ func (a *App) setupHealth() error {
 	if err != nil {
 		return err
 	}
-	a.checker = c
+	sys, err := system.New(system.WithVersion(a.cfg.AppVersion), system.WithConnCounter(a.conns), system.WithDiskPath(a.cfg.DataDir))
+	if err != nil {
+		_ = c.Close()
+		return err
+	}
+	a.checker, a.system = c, sys
 	a.closers = append(a.closers, c.Close)
 	return nil
 }
@@ -516,7 +522,7 @@ func (a *App) routes() (http.Handler, error) {
 
 	a.internal = http.NewServeMux()
 	a.internal.Handle("GET /metrics", metricsHandler)
-	a.internal.Handle("GET /metrics/health", a.checker.SystemHandler())
+	a.internal.Handle("GET /metrics/health", a.system)
 	a.internal.HandleFunc("GET /debug/pprof/", pprof.Index)
 	a.internal.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 	a.internal.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
@@ -660,7 +666,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // listener and the internal endpoints are served on iln (when not nil); when
 // New fails Run stops serving and returns its one-line error.
 func Run(ctx context.Context, cfg *Config, log *slog.Logger, ln, iln net.Listener) error {
-	conns := new(health.ConnCounter)
+	conns := new(system.ConnCounter)
 	var current atomic.Pointer[http.Handler]
 	starting := startingHandler()
 	current.Store(&starting)
@@ -725,7 +731,7 @@ func startingHandler() http.Handler {
 	})
 }
 
-func newServer(log *slog.Logger, h http.Handler, conns *health.ConnCounter) *http.Server {
+func newServer(log *slog.Logger, h http.Handler, conns *system.ConnCounter) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -1,9 +1,11 @@
-package health
+package system
 
 import (
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -33,22 +35,60 @@ func TestConnCounter(t *testing.T) {
 	}
 }
 
-func TestSystemHandler(t *testing.T) {
-	clock := newFakeClock()
+func TestNewInvalid(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []Option
+	}{
+		{"missing disk path", []Option{WithDiskPath("/no/such/dir/anywhere")}},
+		{"disk path is a file", []Option{WithDiskPath("/etc/hostname")}},
+		{"negative ttl", []Option{WithCacheTTL(-time.Second)}},
+	}
+	for _, tt := range tests {
+		if _, err := New(tt.opts...); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("New(%s) = %v; want ErrInvalidConfig", tt.name, err)
+		}
+	}
+}
+
+func get(t *testing.T, h http.Handler, method string) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, "/metrics/health", nil))
+	return rec
+}
+
+// clock is a settable time source for the cache and uptime.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestHandler(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	var cc ConnCounter
 	cc.ConnState(nil, http.StateNew)
 	dir := t.TempDir()
-	c := mustNew(t, withNow(clock.Now), WithVersion("3.1.0"), WithReleaseID("r7"), WithDiskPath(dir), WithConnCounter(&cc))
-	clock.Advance(time.Minute)
-	h := c.SystemHandler()
-	rec := get(t, h, "/metrics/health")
-	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
-		t.Fatalf("GET = %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	h, err := New(func(c *config) { c.now = clk.now }, WithVersion("3.1.0"), WithReleaseID("r7"), WithDiskPath(dir), WithConnCounter(&cc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Minute)
+	rec := get(t, h, http.MethodGet)
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("GET = %d %v", rec.Code, rec.Header())
 	}
 	if strings.Contains(rec.Body.String(), dir) {
 		t.Fatalf("the body discloses the disk path: %s", rec.Body)
 	}
-	var info SystemInfo
+	var info Info
 	if err := json.Unmarshal(rec.Body.Bytes(), &info); err != nil {
 		t.Fatalf("body %q: %v", rec.Body, err)
 	}
@@ -69,12 +109,12 @@ func TestSystemHandler(t *testing.T) {
 	}
 	// Within the TTL the same body is served, read once.
 	cc.ConnState(nil, http.StateNew)
-	if again := get(t, h, "/metrics/health"); again.Body.String() != rec.Body.String() {
+	if again := get(t, h, http.MethodHead); again.Body.String() != rec.Body.String() {
 		t.Fatalf("cached body changed within TTL")
 	}
-	clock.Advance(time.Second)
-	var info2 SystemInfo
-	if err := json.Unmarshal(get(t, h, "/metrics/health").Body.Bytes(), &info2); err != nil {
+	clk.add(time.Second)
+	var info2 Info
+	if err := json.Unmarshal(get(t, h, http.MethodGet).Body.Bytes(), &info2); err != nil {
 		t.Fatal(err)
 	}
 	if *info2.ActiveConnections != 2 {
@@ -82,20 +122,33 @@ func TestSystemHandler(t *testing.T) {
 	}
 }
 
-func TestSystemHandlerConcurrent(t *testing.T) {
-	c := mustNew(t)
-	h := c.SystemHandler()
+func TestHandlerMethodNotAllowed(t *testing.T) {
+	h, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := get(t, h, http.MethodPost)
+	if rec.Code != 405 || rec.Header().Get("Allow") != "GET, HEAD" || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("POST = %d %v; want 405 problem with Allow", rec.Code, rec.Header())
+	}
+}
+
+func TestHandlerConcurrent(t *testing.T) {
+	h, err := New(WithCacheTTL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			if rec := get(t, h, "/metrics/health"); rec.Code != 200 {
+			if rec := get(t, h, http.MethodGet); rec.Code != 200 {
 				t.Errorf("code %d", rec.Code)
 			}
 		})
 	}
 	wg.Wait()
-	if info := c.System(t.Context()); info.ActiveConnections != nil || info.DiskPath != "/" {
-		t.Fatalf("System() = %+v; want no connection figure and disk path /", info)
+	if info := h.Read(t.Context()); info.ActiveConnections != nil || info.DiskPath != "/" {
+		t.Fatalf("Read() = %+v; want no connection figure and disk path /", info)
 	}
 }
 
@@ -112,7 +165,7 @@ func TestCPUPercent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		if got := cpuPercent(&tt.prev, &tt.cur); got != tt.want {
-			t.Errorf("%s: cpuPercent = %v; want %v", tt.name, got, tt.want)
+			t.Errorf("%s: cpuPercent(%v, %v) = %v; want %v", tt.name, tt.prev, tt.cur, got, tt.want)
 		}
 	}
 }
