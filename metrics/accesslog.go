@@ -33,14 +33,15 @@ type AccessLog struct {
 // NewAccessLog returns an AccessLog writing to logger. Options:
 // [WithLevel], [WithRedactedQuery], [WithTraceID]. To record metrics and
 // the log line in one pass, use [New] with [WithLogger] instead.
-func NewAccessLog(logger *slog.Logger, opts ...Option) (*AccessLog, error) {
+func NewAccessLog(logger *slog.Logger, opts ...AccessLogOption) (*AccessLog, error) {
 	if logger == nil {
 		return nil, errorf("logger is nil")
 	}
-	cfg, err := newConfig(append(opts, WithLogger(logger)))
+	cfg, err := accessLogConfig(opts)
 	if err != nil {
 		return nil, err
 	}
+	cfg.logger = logger
 	l := &AccessLog{core: newCore(cfg)}
 	l.core.log = newAccessLogger(cfg)
 	return l, nil

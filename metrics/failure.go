@@ -54,13 +54,13 @@ func (e *PanicError) Unwrap() error {
 // middleware is recovered, reported and re-raised; http.ErrAbortHandler,
 // the deliberate abort, is not reported. Read by [New].
 func WithErrorHook(fn func(ctx context.Context, f Failure)) Option {
-	return func(c *config) {
+	return newOption(func(c *config) {
 		if fn == nil {
 			c.fail("error hook is nil")
 			return
 		}
 		c.errorHook = fn
-	}
+	})
 }
 
 // RecordError records err as the cause of the failure of the request whose

@@ -14,11 +14,11 @@ import (
 // registers those collectors on reg (reusing them if already there); by
 // default it registers nothing. Mount it where you like, ideally on an
 // internal port: metrics reveal routes and traffic.
-func Handler(reg *prometheus.Registry, opts ...Option) (http.Handler, error) {
+func Handler(reg *prometheus.Registry, opts ...HandlerOption) (http.Handler, error) {
 	if reg == nil {
 		return nil, errorf("registry is nil")
 	}
-	cfg, err := newConfig(opts)
+	cfg, err := handlerConfig(opts)
 	if err != nil {
 		return nil, err
 	}

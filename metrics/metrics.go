@@ -45,8 +45,9 @@ type Middleware struct {
 // registered globally. Building several Middlewares on one registry is
 // fine: they share the collectors of the first (its buckets win).
 // Options: [WithBuckets], [WithSizeBuckets], [WithNativeHistograms],
-// [WithConstLabels], [WithTraceID], and [WithLogger] with [WithLevel] and
-// [WithRedactedQuery] to write the access log in the same pass.
+// [WithConstLabels], [WithTraceID], [WithTracer], [WithErrorHook], and
+// [WithLogger] with [WithLevel] and [WithRedactedQuery] to write the access
+// log in the same pass (those two without WithLogger are an error).
 func New(reg prometheus.Registerer, opts ...Option) (*Middleware, error) {
 	if reg == nil {
 		return nil, errorf("registerer is nil")

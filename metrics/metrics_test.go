@@ -30,6 +30,8 @@ func TestNewInvalidConfig(t *testing.T) {
 		{"nil logger", prometheus.NewRegistry(), []Option{WithLogger(nil)}},
 		{"nil level", prometheus.NewRegistry(), []Option{WithLevel(nil)}},
 		{"empty redacted name", prometheus.NewRegistry(), []Option{WithRedactedQuery("")}},
+		{"level without logger", prometheus.NewRegistry(), []Option{WithLevel(DefaultLevel)}},
+		{"redaction without logger", prometheus.NewRegistry(), []Option{WithRedactedQuery("otp")}},
 		{"nil tracer", prometheus.NewRegistry(), []Option{WithTracer(nil)}},
 		{"nil error hook", prometheus.NewRegistry(), []Option{WithErrorHook(nil)}},
 	}

@@ -10,10 +10,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Option configures [New], [NewAccessLog] and [Handler]. Each option's
-// documentation names the constructors that read it; the others ignore it,
-// so one option list can be shared by all three.
-type Option func(*config)
+// Option configures [New]. Each constructor has its own option type, so an
+// option that does not apply to it does not compile: [WithGoCollector] is a
+// [HandlerOption], and metrics.New(reg, metrics.WithGoCollector()) is a
+// compile error rather than a silent no-op.
+type Option interface{ applyNew(*config) }
+
+// AccessLogOption configures [NewAccessLog]. Each is also an [Option]: given
+// to [New], it shapes the access log line New writes with [WithLogger] (New
+// fails when [WithLevel] or [WithRedactedQuery] come without WithLogger).
+type AccessLogOption func(*config)
+
+func (o AccessLogOption) applyNew(c *config) { o(c) }
+
+// HandlerOption configures [Handler].
+type HandlerOption func(*config)
+
+// newOption is an Option for New alone.
+type newOption func(*config)
+
+func (o newOption) applyNew(c *config) { o(c) }
 
 type config struct {
 	durationBuckets []float64
@@ -27,6 +43,7 @@ type config struct {
 	logger   *slog.Logger
 	level    func(status int) slog.Level
 	redacted map[string]struct{}
+	logOnly  []string // log options given, which New needs WithLogger for
 
 	goCollector      bool
 	processCollector bool
@@ -44,7 +61,8 @@ var defaultRedactedQuery = []string{
 	"session", "sig", "signature", "token",
 }
 
-func newConfig(opts []Option) (*config, error) {
+// defaultConfig returns the defaults every constructor starts from.
+func defaultConfig() *config {
 	c := &config{
 		durationBuckets: prometheus.DefBuckets,
 		sizeBuckets:     prometheus.ExponentialBuckets(100, 10, 8),
@@ -54,19 +72,54 @@ func newConfig(opts []Option) (*config, error) {
 	for _, name := range defaultRedactedQuery {
 		c.redacted[name] = struct{}{}
 	}
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		opt(c)
-		if c.err != nil {
-			return nil, c.err
-		}
+	return c
+}
+
+// finish fills the clock and returns the first option error.
+func (c *config) finish() (*config, error) {
+	if c.err != nil {
+		return nil, c.err
 	}
 	if c.now == nil {
 		c.now, c.since = time.Now, time.Since
 	}
 	return c, nil
+}
+
+// newConfig applies the options of New.
+func newConfig(opts []Option) (*config, error) {
+	c := defaultConfig()
+	for _, opt := range opts {
+		if opt != nil {
+			opt.applyNew(c)
+		}
+	}
+	if c.logger == nil && len(c.logOnly) > 0 && c.err == nil {
+		c.fail("%s only shapes the access log: add WithLogger", strings.Join(c.logOnly, " and "))
+	}
+	return c.finish()
+}
+
+// accessLogConfig applies the options of NewAccessLog.
+func accessLogConfig(opts []AccessLogOption) (*config, error) {
+	c := defaultConfig()
+	for _, opt := range opts {
+		if opt != nil {
+			opt(c)
+		}
+	}
+	return c.finish()
+}
+
+// handlerConfig applies the options of Handler.
+func handlerConfig(opts []HandlerOption) (*config, error) {
+	c := defaultConfig()
+	for _, opt := range opts {
+		if opt != nil {
+			opt(c)
+		}
+	}
+	return c.finish()
 }
 
 func (c *config) fail(format string, args ...any) {
@@ -92,20 +145,20 @@ func checkBuckets(c *config, what string, b []float64) {
 // http_request_duration_seconds, in seconds, strictly increasing. The default
 // is [prometheus.DefBuckets] (5 ms to 10 s). Read by [New].
 func WithBuckets(buckets ...float64) Option {
-	return func(c *config) {
+	return newOption(func(c *config) {
 		checkBuckets(c, "duration", buckets)
 		c.durationBuckets = append([]float64(nil), buckets...)
-	}
+	})
 }
 
 // WithSizeBuckets sets the classic histogram buckets of
 // http_response_size_bytes, strictly increasing. The default is 100 B to
 // 1 GB in powers of ten. Read by [New].
 func WithSizeBuckets(buckets ...float64) Option {
-	return func(c *config) {
+	return newOption(func(c *config) {
 		checkBuckets(c, "size", buckets)
 		c.sizeBuckets = append([]float64(nil), buckets...)
-	}
+	})
 }
 
 // WithNativeHistograms makes both histograms also expose Prometheus native
@@ -114,13 +167,13 @@ func WithSizeBuckets(buckets ...float64) Option {
 // Native histograms are only scraped with the protobuf exposition format.
 // Read by [New].
 func WithNativeHistograms() Option {
-	return func(c *config) { c.native = true }
+	return newOption(func(c *config) { c.native = true })
 }
 
 // WithConstLabels adds constant labels (service, version, …) to every
 // series the middleware creates. Read by [New].
 func WithConstLabels(labels prometheus.Labels) Option {
-	return func(c *config) {
+	return newOption(func(c *config) {
 		for name := range labels {
 			switch name {
 			case "method", "endpoint", "status":
@@ -132,7 +185,7 @@ func WithConstLabels(labels prometheus.Labels) Option {
 		for k, v := range labels {
 			c.constLabels[k] = v
 		}
-	}
+	})
 }
 
 // WithTraceID sets the function that returns the trace ID of a request
@@ -141,7 +194,7 @@ func WithConstLabels(labels prometheus.Labels) Option {
 // and duration histogram; [NewAccessLog] logs it as trace_id. The function
 // runs once per request, after the handler, and must be safe for concurrent
 // use.
-func WithTraceID(fn func(ctx context.Context) string) Option {
+func WithTraceID(fn func(ctx context.Context) string) AccessLogOption {
 	return func(c *config) {
 		if fn == nil {
 			c.fail("trace ID function is nil")
@@ -155,20 +208,21 @@ func WithTraceID(fn func(ctx context.Context) string) Option {
 // line of [NewAccessLog] to logger, from the same measurement: one wrapper,
 // one clock reading, one route lookup for both. Read by [New].
 func WithLogger(logger *slog.Logger) Option {
-	return func(c *config) {
+	return newOption(func(c *config) {
 		if logger == nil {
 			c.fail("logger is nil")
 			return
 		}
 		c.logger = logger
-	}
+	})
 }
 
 // WithLevel sets the function that picks the log level of a request from
 // its status code. The default is [DefaultLevel]. Read by [NewAccessLog]
 // and by [New] with [WithLogger].
-func WithLevel(fn func(status int) slog.Level) Option {
+func WithLevel(fn func(status int) slog.Level) AccessLogOption {
 	return func(c *config) {
+		c.logOnly = append(c.logOnly, "WithLevel")
 		if fn == nil {
 			c.fail("level function is nil")
 			return
@@ -181,8 +235,9 @@ func WithLevel(fn func(status int) slog.Level) Option {
 // values the access log replaces with REDACTED. A built-in list (token,
 // access_token, password, secret, api_key, code, signature, …) always
 // applies. Read by [NewAccessLog] and by [New] with [WithLogger].
-func WithRedactedQuery(names ...string) Option {
+func WithRedactedQuery(names ...string) AccessLogOption {
 	return func(c *config) {
+		c.logOnly = append(c.logOnly, "WithRedactedQuery")
 		for _, n := range names {
 			if n == "" {
 				c.fail("empty query parameter name")
@@ -195,19 +250,19 @@ func WithRedactedQuery(names ...string) Option {
 
 // WithGoCollector makes [Handler] register the Go runtime collector
 // (go_goroutines, go_memstats_*, …) on its registry.
-func WithGoCollector() Option {
+func WithGoCollector() HandlerOption {
 	return func(c *config) { c.goCollector = true }
 }
 
 // WithProcessCollector makes [Handler] register the process collector
 // (process_cpu_seconds_total, process_resident_memory_bytes, …) on its
 // registry.
-func WithProcessCollector() Option {
+func WithProcessCollector() HandlerOption {
 	return func(c *config) { c.processCollector = true }
 }
 
 // withNow injects the clock; tests use it to get exact durations.
-func withNow(now func() time.Time) Option {
+func withNow(now func() time.Time) AccessLogOption {
 	return func(c *config) {
 		c.now = now
 		c.since = func(t time.Time) time.Duration { return now().Sub(t) }

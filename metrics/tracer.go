@@ -45,11 +45,11 @@ type RequestEnd struct {
 // going through the middleware is recovered, handed to t.End as the error
 // and re-raised. Read by [New].
 func WithTracer(t Tracer) Option {
-	return func(c *config) {
+	return newOption(func(c *config) {
 		if t == nil {
 			c.fail("tracer is nil")
 			return
 		}
 		c.tracer = t
-	}
+	})
 }
