@@ -3,15 +3,17 @@ package jwtauth
 import (
 	"errors"
 	"net/http"
+
+	"github.com/covetgo/covet/internal/problem"
 )
 
 // Problem bodies (RFC 9457) are fixed strings: they name the problem and
 // never why a token failed, which would help an attacker tune forgeries.
 var (
-	problemUnauthorized = []byte(`{"type":"about:blank","title":"Unauthorized","status":401,"detail":"A valid access token is required."}`)
-	problemCSRF         = []byte(`{"type":"about:blank","title":"Forbidden","status":403,"detail":"The request failed cross-site request forgery checks."}`)
-	problemForbidden    = []byte(`{"type":"about:blank","title":"Forbidden","status":403,"detail":"The access token does not permit this request."}`)
-	problemUnavailable  = []byte(`{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"Authentication is temporarily unavailable."}`)
+	problemUnauthorized = problem.Body(http.StatusUnauthorized, "", "A valid access token is required.")
+	problemCSRF         = problem.Body(http.StatusForbidden, "", "The request failed cross-site request forgery checks.")
+	problemForbidden    = problem.Body(http.StatusForbidden, "", "The access token does not permit this request.")
+	problemUnavailable  = problem.Body(http.StatusServiceUnavailable, "", "Authentication is temporarily unavailable.")
 )
 
 // writeError is the default error handler: 401 with WWW-Authenticate for a
@@ -37,9 +39,5 @@ func writeError(w http.ResponseWriter, _ *http.Request, err error) {
 		h.Set("Retry-After", "1")
 		status, body = http.StatusServiceUnavailable, problemUnavailable
 	}
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	problem.Write(w, status, body)
 }

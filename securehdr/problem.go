@@ -3,6 +3,8 @@ package securehdr
 import (
 	"errors"
 	"net/http"
+
+	"github.com/covetgo/covet/internal/problem"
 )
 
 // Errors returned at construction. Wrapped errors name the offending setting;
@@ -31,16 +33,11 @@ type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 // problemHostNotAllowed is an RFC 9457 body: it names the problem but never
 // echoes the offending host back.
-const problemHostNotAllowed = `{"type":"about:blank","title":"Bad Request","status":400,"detail":"The request's host is not served here."}`
+var problemHostNotAllowed = problem.Body(http.StatusBadRequest, "", "The request's host is not served here.")
 
 // DefaultErrorHandler answers 400 Bad Request with an application/problem+json
 // body (RFC 9457) for [ErrHostNotAllowed] and for any other error. The body
 // does not repeat the request's host.
 func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, _ error) {
-	h := w.Header()
-	h["Content-Type"] = []string{"application/problem+json"}
-	h["Cache-Control"] = []string{"no-store"}
-	h.Del("Content-Length")
-	w.WriteHeader(http.StatusBadRequest)
-	_, _ = w.Write([]byte(problemHostNotAllowed))
+	problem.Write(w, http.StatusBadRequest, problemHostNotAllowed)
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/covetgo/covet/internal/problem"
 )
 
 // Errors an export reports; an error after the first byte is also logged.
@@ -200,11 +202,6 @@ func New(opts ...Option) (*Exporter, error) {
 // database's message.
 func WriteProblem(w http.ResponseWriter, _ *http.Request, err error) {
 	status := StatusOf(err)
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
 	title := map[int]string{
 		http.StatusGatewayTimeout:      "Export timed out",
 		http.StatusUnprocessableEntity: "Export too large",
@@ -212,7 +209,7 @@ func WriteProblem(w http.ResponseWriter, _ *http.Request, err error) {
 	if title == "" {
 		title = "Export failed"
 	}
-	fmt.Fprintf(w, `{"type":"about:blank","title":%q,"status":%d}`+"\n", title, status)
+	problem.Write(w, status, problem.Body(status, title, ""))
 }
 
 // StatusOf maps an export error to a status code: 504 for ErrTimeLimit,

@@ -13,10 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/covetgo/covet/internal/problem"
 )
 
-// problem is an RFC 9457 body.
-type problem struct {
+// problemBody is an RFC 9457 body with field errors.
+type problemBody struct {
 	Type   string       `json:"type"`
 	Title  string       `json:"title"`
 	Status int          `json:"status"`
@@ -24,13 +26,20 @@ type problem struct {
 	Errors []FieldError `json:"errors,omitempty"`
 }
 
+// writeProblem answers with an RFC 9457 body through the library's one
+// problem writer (same headers as every package's errors), with the field
+// errors of a rejected body as an extension member.
 func writeProblem(w http.ResponseWriter, status int, detail string, fields ...FieldError) {
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	h.Del("Content-Length")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Errors: fields})
+	if len(fields) == 0 {
+		problem.Error(w, status, detail)
+		return
+	}
+	body, err := json.Marshal(problemBody{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Errors: fields})
+	if err != nil {
+		problem.Error(w, status, detail)
+		return
+	}
+	problem.Write(w, status, append(body, '\n'))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
