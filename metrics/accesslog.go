@@ -3,12 +3,11 @@ package metrics
 import (
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5/middleware"
+	"github.com/covetgo/covet/internal/clientip"
 )
 
 // AccessLog is middleware that writes one structured [log/slog] line per
@@ -121,17 +120,11 @@ func (l *accessLogger) log(r *http.Request, info *requestInfo, e entry) {
 	l.logger.LogAttrs(ctx, level, "http request", attrs[:n]...)
 }
 
-// clientIP returns the address chi's ClientIPFrom… middleware resolved, or
-// the peer address of the connection.
+// clientIP returns the client address (see internal/clientip), or the raw
+// peer address when it holds none, such as a Unix socket's.
 func clientIP(r *http.Request) string {
-	if ip := middleware.GetClientIPAddr(r.Context()); ip.IsValid() {
+	if ip := clientip.Addr(r); ip.IsValid() {
 		return ip.String()
-	}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr().Unmap().String()
-	}
-	if ip, err := netip.ParseAddr(r.RemoteAddr); err == nil {
-		return ip.Unmap().String()
 	}
 	return r.RemoteAddr
 }

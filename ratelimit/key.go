@@ -3,12 +3,11 @@ package ratelimit
 import (
 	"context"
 	"net/http"
-	"net/netip"
 	"strconv"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/covetgo/covet/internal/clientip"
 )
 
 // KeyFunc returns the rate-limit key of a request; "" means the request has
@@ -38,28 +37,16 @@ func KeyByIP(r *http.Request) string {
 
 // appendClientIP appends the [KeyByIP] key of r to b, or nothing.
 func appendClientIP(b []byte, r *http.Request) []byte {
-	ip := middleware.GetClientIPAddr(r.Context())
+	ip := clientip.Addr(r)
 	if !ip.IsValid() {
-		ip = remoteAddr(r.RemoteAddr)
-		if !ip.IsValid() {
-			return b
-		}
+		return b
 	}
-	ip = ip.Unmap().WithZone("")
 	if ip.Is4() {
 		return ip.AppendTo(b)
 	}
 	p, _ := ip.Prefix(64)
 	b = p.Addr().AppendTo(b)
 	return append(b, "/64"...)
-}
-
-func remoteAddr(s string) netip.Addr {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr()
-	}
-	ip, _ := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
-	return ip
 }
 
 // KeyByHeader keys requests by the value of the named request header. The
