@@ -215,15 +215,21 @@ func (h *HTTPCache) baseKey(r *http.Request, user string) string {
 	return b.String()
 }
 
+// variantKey is base plus a digest of the request's values of the headers
+// the response varies on. Those are often credentials (Authorization,
+// Cookie), which must not appear in key names that anyone who can list the
+// Redis keys reads.
 func variantKey(base string, r *http.Request, vary []string) string {
-	var b strings.Builder
-	b.WriteString(base)
-	b.WriteString("\x00vary")
+	d := sha256.New()
 	for _, name := range vary {
-		b.WriteByte(0)
-		b.WriteString(strings.Join(r.Header.Values(name), ","))
+		for _, v := range r.Header.Values(name) {
+			_, _ = io.WriteString(d, v)
+			_, _ = d.Write([]byte{','})
+		}
+		_, _ = d.Write([]byte{0})
 	}
-	return b.String()
+	var sum [sha256.Size]byte
+	return base + "\x00vary\x00" + hex.EncodeToString(d.Sum(sum[:0]))
 }
 
 // serve writes a stored response.

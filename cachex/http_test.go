@@ -284,3 +284,22 @@ func TestHTTPFailedWriteNotStored(t *testing.T) {
 		t.Fatalf("after a failed write X-Cache = %q; want MISS (truncated body not stored)", x)
 	}
 }
+
+func TestVariantKeyHidesHeaderValues(t *testing.T) {
+	req := func(auth string) *http.Request {
+		r := httptest.NewRequest("GET", "/x", nil)
+		r.Header.Set("Authorization", auth)
+		return r
+	}
+	a := variantKey("base", req("Bearer secret-token-a"), []string{"Authorization"})
+	b := variantKey("base", req("Bearer secret-token-b"), []string{"Authorization"})
+	if strings.Contains(a, "secret") || strings.Contains(b, "secret") {
+		t.Errorf("variantKey = %q; holds the header value", a)
+	}
+	if a == b || !strings.HasPrefix(a, "base") {
+		t.Errorf("variantKey for two tokens = %q, %q; want distinct keys under the base", a, b)
+	}
+	if a != variantKey("base", req("Bearer secret-token-a"), []string{"Authorization"}) {
+		t.Errorf("variantKey is not stable")
+	}
+}
