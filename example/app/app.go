@@ -261,7 +261,8 @@ func (a *App) setupAuth(ctx context.Context) error {
 		// While Redis is unavailable each replica counts failed logins in
 		// memory (LocalFallback, the default), so logins keep working.
 		lockout, err = ratelimit.NewRedisLockout(a.secRDB, ratelimit.WithLockoutPrefix(a.cfg.AppName+":lockout:"),
-			ratelimit.WithLockoutLogger(a.log))
+			ratelimit.WithLockoutLogger(a.log),
+			ratelimit.WithLockoutTimeout(max(a.cfg.RedisTimeout, lockoutTimeout)))
 		if err != nil {
 			return err
 		}
@@ -591,10 +592,17 @@ func (a *App) setUserID(next http.Handler) http.Handler {
 	})
 }
 
+// lockoutTimeout is the least a lockout check may wait for Redis. A login
+// already spends tens of milliseconds hashing, and a lockout that cannot be
+// read falls back to one replica's own count, so it gets more than the
+// per-request budget the rate limits live with.
+const lockoutTimeout = 500 * time.Millisecond
+
 func (a *App) rateStore() (ratelimit.Store, error) {
 	if a.secRDB != nil {
 		return ratelimit.NewRedisStore(a.secRDB,
 			ratelimit.WithKeyPrefix(a.cfg.AppName+":rl:"),
+			ratelimit.WithTimeout(a.cfg.RedisTimeout),
 			ratelimit.WithFailurePolicy(ratelimit.LocalFallback),
 			ratelimit.WithLogger(a.log))
 	}

@@ -47,8 +47,12 @@ type Config struct {
 	AdminPassword          string // empty: a random password is generated and logged once
 	SeedUsers              int
 	DrainDelay             time.Duration
-	DataDir                string
-	BackupTarget           string // a directory or s3://bucket/prefix
+	// RedisTimeout bounds each Redis call made while answering a request
+	// (rate limits, the user list's version; the lockout takes at least
+	// lockoutTimeout). Past it the failure policies decide.
+	RedisTimeout time.Duration
+	DataDir      string
+	BackupTarget string // a directory or s3://bucket/prefix
 	// TLSWatchAddr, when set, is the public host:port whose certificate
 	// the readiness checks watch; TLSWatchWarn how long before its expiry
 	// the check warns.
@@ -265,6 +269,14 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			bad("SEED_USERS", "%q is not a whole number from 0 to 10000000", v)
 		}
 		c.SeedUsers = n
+	}
+	c.RedisTimeout = 50 * time.Millisecond
+	if v := getenv("REDIS_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Millisecond || d > 10*time.Second {
+			bad("REDIS_TIMEOUT", "%q is not a duration from 1ms to 10s", v)
+		}
+		c.RedisTimeout = d
 	}
 	c.DrainDelay = 5 * time.Second
 	if v := getenv("DRAIN_DELAY"); v != "" {

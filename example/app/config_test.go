@@ -58,9 +58,9 @@ func TestLoadConfigErrors(t *testing.T) {
 			"ENVIRONMENT": "staging", "ADDR": "nope", "SECRET_KEY": "short", "CORS_ALLOW_ORIGINS": "ftp://x",
 			"TRUSTED_PROXIES": "10.0.0.0/33", "DATABASE_URL": "mysql://x", "REDIS_URL": "http://x", "LOG_LEVEL": "loud",
 			"ADMIN_USERNAME": "a", "SEED_USERS": "-1", "DRAIN_DELAY": "forever", "RATE_LIMIT": "lots", "LOGIN_RATE_LIMIT": "5/fortnight",
-			"DATABASE_POOL_SIZE": "zero", "FORCE_HTTPS": "maybe",
+			"DATABASE_POOL_SIZE": "zero", "FORCE_HTTPS": "maybe", "REDIS_TIMEOUT": "0s",
 		}, []string{"ENVIRONMENT", "ADDR", "SECRET_KEY", "CORS_ALLOW_ORIGINS", "TRUSTED_PROXIES", "DATABASE_URL", "REDIS_URL",
-			"LOG_LEVEL", "ADMIN_USERNAME", "SEED_USERS", "DRAIN_DELAY", "RATE_LIMIT", "LOGIN_RATE_LIMIT", "DATABASE_POOL_SIZE", "FORCE_HTTPS"}},
+			"LOG_LEVEL", "ADMIN_USERNAME", "SEED_USERS", "DRAIN_DELAY", "RATE_LIMIT", "LOGIN_RATE_LIMIT", "DATABASE_POOL_SIZE", "FORCE_HTTPS", "REDIS_TIMEOUT"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

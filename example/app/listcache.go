@@ -35,7 +35,7 @@ func (v *listVersion) get(ctx context.Context) string {
 	if v.a.rdb == nil {
 		return strconv.FormatInt(v.local.Load(), 10)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(ctx, v.a.cfg.RedisTimeout)
 	defer cancel()
 	s, err := v.a.rdb.Get(ctx, v.key()).Result()
 	if err != nil {
