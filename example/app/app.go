@@ -253,7 +253,8 @@ func (a *App) setupAuth(ctx context.Context) error {
 	if a.secRDB != nil {
 		// Calls are bounded (250 ms) and share the breaker; refresh and the
 		// denylist fail closed (503 + Retry-After): see the README.
-		store, err := jwtauth.NewRedisStore(a.secRDB, a.cfg.AppName+":auth:", jwtauth.WithRedisLogger(a.log))
+		store, err := jwtauth.NewRedisStore(a.secRDB, a.cfg.AppName+":auth:", jwtauth.WithRedisLogger(a.log),
+			jwtauth.WithRedisTimeout(max(a.cfg.RedisTimeout, jwtauth.DefaultRedisTimeout)))
 		if err != nil {
 			return err
 		}
