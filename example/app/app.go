@@ -251,7 +251,8 @@ func (a *App) setupAuth(ctx context.Context) error {
 	opts := []jwtauth.Option{jwtauth.WithIssuer(a.cfg.AppName), jwtauth.WithAudience(a.cfg.AppName), jwtauth.WithoutCookies()}
 	var lockout *ratelimit.Lockout
 	if a.secRDB != nil {
-		// Calls are bounded (250 ms) and share the breaker; refresh and the
+		// Calls are bounded (250 ms, or REDIS_TIMEOUT if longer) and share the
+		// breaker; refresh and the
 		// denylist fail closed (503 + Retry-After): see the README.
 		store, err := jwtauth.NewRedisStore(a.secRDB, a.cfg.AppName+":auth:", jwtauth.WithRedisLogger(a.log),
 			jwtauth.WithRedisTimeout(max(a.cfg.RedisTimeout, jwtauth.DefaultRedisTimeout)))
