@@ -112,7 +112,7 @@ func (a *App) tracingOn() bool {
 // child of the request's span. Query parameters stay out of the spans:
 // they include password hashes and e-mail addresses.
 func (a *App) pgxTracer() *otelpgx.Tracer {
-	return otelpgx.NewTracer(otelpgx.WithTracerProvider(a.tp), otelpgx.WithTrimSQLInSpanName())
+	return otelpgx.NewTracer(otelpgx.WithTracerProvider(a.tp))
 }
 
 // traceRedis adds a span per Redis command. The command's arguments stay
@@ -135,9 +135,8 @@ func (a *App) setupSentry() error {
 		Environment: a.cfg.Environment,
 		Release:     a.cfg.AppName + "@" + a.cfg.AppVersion,
 		// No IP addresses, headers or cookies: events are built from
-		// metrics.Failure, which holds none, and this keeps the SDK's
-		// own integrations from adding them.
-		SendDefaultPII: false,
+		// metrics.Failure, which holds none, and the SDK's default of
+		// sending no personal data keeps its integrations from adding them.
 	})
 	if err != nil {
 		return errors.New("SENTRY_DSN: is not a Sentry DSN")
