@@ -69,6 +69,10 @@ type App struct {
 	tp            trace.TracerProvider
 	tracer        *tracing.Tracer
 	reportFailure func(context.Context, metrics.Failure) // nil: not reported
+	migrator      *Migrator
+	// schemaReady is false when the service started on a schema behind its
+	// migrations (MIGRATE_ON_START=false): seeding waits for a later start.
+	schemaReady bool
 }
 
 type loginUser struct {
@@ -78,8 +82,9 @@ type loginUser struct {
 }
 
 // New builds the service: it opens the database (and Redis when configured),
-// creates the schema, seeds demo users and the admin, and assembles the
-// router. Close releases what it opened.
+// checks the schema (applying pending migrations when MIGRATE_ON_START is
+// on), seeds demo users and the admin, and assembles the router. Close
+// releases what it opened.
 //
 // Every error it returns is one line naming the variable or dependency at
 // fault. An unreachable PostgreSQL is retried with backoff for
@@ -126,48 +131,72 @@ func newApp(ctx context.Context, cfg *Config, log *slog.Logger, conns *system.Co
 	return a, nil
 }
 
-func (a *App) openStores(ctx context.Context) error {
-	pcfg, err := pool.ConfigFromLookup(a.lookup)
-	if err != nil && a.cfg.DatabaseURL != "" {
-		return err
+// openDatabase opens DATABASE_URL, or the embedded SQLite file under
+// DATA_DIR, with the DATABASE_* pool settings. It returns the SQLite file's
+// path ("" for PostgreSQL) for the migration lock. tune, when not nil,
+// adjusts the pool settings before the pool opens.
+func openDatabase(ctx context.Context, cfg *Config, lookup func(string) (string, bool), tune func(*pool.Config)) (*sqlx.DB, string, error) {
+	pcfg, err := pool.ConfigFromLookup(lookup)
+	if err != nil && cfg.DatabaseURL != "" {
+		return nil, "", err
 	}
 	// The disk check and backups use DATA_DIR whatever the database.
-	if err := os.MkdirAll(a.cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("DATA_DIR: %w", err)
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, "", fmt.Errorf("DATA_DIR: %w", err)
 	}
-	if a.cfg.DatabaseURL == "" {
-		abs, err := filepath.Abs(filepath.Join(a.cfg.DataDir, "covet.db"))
+	if cfg.DatabaseURL == "" {
+		abs, err := filepath.Abs(filepath.Join(cfg.DataDir, "covet.db"))
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		// Read the other pool settings with the embedded URL in place.
 		pcfg, err = pool.ConfigFromLookup(func(k string) (string, bool) {
 			if k == "DATABASE_URL" {
 				return "sqlite://" + abs, true
 			}
-			return a.lookup(k)
+			return lookup(k)
 		})
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 	}
-	if a.tracingOn() {
-		pcfg.QueryTracer = a.pgxTracer()
+	if tune != nil {
+		tune(&pcfg)
 	}
-	a.db, err = pool.Open(ctx, pcfg)
+	db, err := pool.Open(ctx, pcfg)
+	if err != nil {
+		return nil, "", err
+	}
+	return db, sqlitePathOf(pcfg.URL), nil
+}
+
+func (a *App) openStores(ctx context.Context) error {
+	db, sqlitePath, err := openDatabase(ctx, a.cfg, a.lookup, func(pc *pool.Config) {
+		if a.tracingOn() {
+			pc.QueryTracer = a.pgxTracer()
+		}
+	})
 	if err != nil {
 		if a.cfg.DatabaseURL == "" {
 			return fmt.Errorf("DATA_DIR: embedded database: %w", err)
 		}
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
+	a.db = db
 	a.closers = append(a.closers, a.db.Close)
 	if err := metrics.RegisterDB(a.reg, a.db.DB, "main"); err != nil {
 		return err
 	}
 	a.users = NewUsers(a.db)
-	if err := a.users.Migrate(ctx); err != nil {
-		return fmt.Errorf("database schema: %w", err)
+	lockPath := ""
+	if sqlitePath != "" {
+		lockPath = sqlitePath + ".migrate-lock"
+	}
+	if a.migrator, err = NewMigrator(a.db, lockPath, a.log); err != nil {
+		return err
+	}
+	if err := a.checkSchema(ctx); err != nil {
+		return err
 	}
 	if a.cfg.RedisURL != "" {
 		target, err := parseRedisURL(a.cfg.RedisURL)
@@ -215,6 +244,35 @@ func (a *App) openStores(ctx context.Context) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// checkSchema applies pending migrations when MIGRATE_ON_START is on,
+// refuses a database ahead of the binary across an incompatible migration,
+// and says so when it is ahead across compatible ones only.
+func (a *App) checkSchema(ctx context.Context) error {
+	st, err := a.migrator.State(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(st.Incompatible) > 0:
+		return st.Err()
+	case st.Ahead():
+		a.log.Warn("the database schema is ahead of this binary; serving because the newer migrations are marked compatible",
+			"database_version", st.Current, "binary_version", st.Latest, "compatible_versions", joinVersions(st.Unknown))
+	case st.Behind() && a.cfg.MigrateOnStart:
+		if _, err := a.migrator.Up(ctx, 0); err != nil {
+			return fmt.Errorf("MIGRATE_ON_START: %w", err)
+		}
+		if st, err = a.migrator.State(ctx); err != nil {
+			return err
+		}
+	case st.Behind():
+		a.log.Warn("the database schema is behind this binary; /ready fails (check schema) until `example migrate up` runs",
+			"err", st.Err())
+	}
+	a.schemaReady = !st.Behind()
 	return nil
 }
 
@@ -289,6 +347,9 @@ func (a *App) setupAuth(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if !a.schemaReady {
+		return nil
+	}
 	return a.seed(ctx)
 }
 
@@ -352,6 +413,7 @@ func (a *App) setupHealth() error {
 		health.WithServiceID(a.cfg.AppName),
 		health.WithDescription(a.cfg.AppName + " API"),
 		health.WithCheck("database", health.SQLPing(a.db), health.WithComponentType("datastore"), health.WithTimeout(2*time.Second)),
+		health.WithCheck("schema", a.migrator.Check, health.WithComponentType("datastore")),
 		health.WithStatusHook(func(c health.Change) {
 			level := slog.LevelWarn
 			if c.To == health.StatusPass {

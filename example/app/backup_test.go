@@ -87,3 +87,81 @@ func TestBackupRestore(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreOlderBackupThenMigrate: a backup taken at schema version 1,
+// restored under a binary whose schema is newer, leaves the database behind;
+// migrate up brings it to the binary's version with the backup's rows.
+func TestRestoreOlderBackupThenMigrate(t *testing.T) {
+	for _, tc := range migrationDBs {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			env := baseEnv(t)
+			env["SEED_USERS"] = "7"
+			env["BACKUP_TARGET"] = t.TempDir()
+			for k, v := range tc.env(t) {
+				env[k] = v
+			}
+			getenv := func(k string) string { return env[k] }
+			cfg, err := LoadConfig(getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+			m, closeDB, err := OpenMigrator(ctx, getenv, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeDB()
+			// The older release's schema: version 1.
+			if _, err := m.Down(ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			b, err := NewBackups(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.BackupDatabase(ctx); err != nil {
+				t.Fatalf("BackupDatabase: %v", err)
+			}
+			if _, err := m.Up(ctx, 0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.db.Exec("DELETE FROM users"); err != nil {
+				t.Fatal(err)
+			}
+			if pg := cfg.DatabaseURL != ""; !pg {
+				// The SQLite file is replaced: let go of it first, as the
+				// service must be stopped.
+				_ = closeDB()
+			}
+			if _, err := b.RestoreDatabase(ctx, ""); err != nil {
+				t.Fatalf("RestoreDatabase: %v", err)
+			}
+			m2, close2, err := OpenMigrator(ctx, getenv, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer close2()
+			st := mustState(t, m2)
+			if st.Current != 1 || !st.Behind() {
+				t.Fatalf("after restoring the version 1 backup: %+v; want version 1, behind", st)
+			}
+			if _, err := m2.Up(ctx, 0); err != nil {
+				t.Fatalf("Up after restore: %v", err)
+			}
+			if st := mustState(t, m2); st.Current != m2.Latest() || st.Behind() {
+				t.Fatalf("after Up: %+v", st)
+			}
+			var n int
+			if err := m2.db.Get(&n, "SELECT count(*) FROM users WHERE last_login_at IS NULL"); err != nil || n != 8 {
+				t.Fatalf("restored users with the new column = %d, %v; want 8", n, err)
+			}
+		})
+	}
+}

@@ -63,6 +63,10 @@ type Config struct {
 	// TracerProvider, when set (by tests or a program embedding the
 	// service), replaces the one built from the OTEL_* environment.
 	TracerProvider trace.TracerProvider
+	// MigrateOnStart applies pending migrations when the service starts
+	// (MIGRATE_ON_START; default true in development, false in production,
+	// where a job runs `example migrate up` before the rollout).
+	MigrateOnStart bool
 
 	forceHTTPS       bool                // FORCE_HTTPS, default on in production
 	redisPolicyCheck bool                // REDIS_POLICY_CHECK, default on in production
@@ -316,6 +320,14 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			bad("REDIS_POLICY_CHECK", "%q is not true or false", v)
 		}
 		c.redisPolicyCheck = b
+	}
+	c.MigrateOnStart = !c.Production()
+	if v := getenv("MIGRATE_ON_START"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("MIGRATE_ON_START", "%q is not true or false", v)
+		}
+		c.MigrateOnStart = b
 	}
 	problems = append(problems, validateRates(c)...)
 	problems = append(problems, loadTelemetry(c, getenv)...)

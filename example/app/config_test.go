@@ -17,8 +17,25 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadConfig(empty) = %v", err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.RateLimit != "1000/minute" || c.LoginRateLimit != "5/minute" || c.SeedUsers != 1000 || c.Production() || c.forceHTTPS {
+	if c.Addr != "127.0.0.1:8080" || c.RateLimit != "1000/minute" || c.LoginRateLimit != "5/minute" || c.SeedUsers != 1000 || c.Production() || c.forceHTTPS || !c.MigrateOnStart {
 		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestMigrateOnStartDefault(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"MIGRATE_ON_START": "false"}, false},
+		{map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strings.Repeat("k", 32), "ALLOWED_HOSTS": "a.example", "ADMIN_PASSWORD": "x"}, false},
+		{map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strings.Repeat("k", 32), "ALLOWED_HOSTS": "a.example", "ADMIN_PASSWORD": "x", "MIGRATE_ON_START": "true"}, true},
+	} {
+		c, err := LoadConfig(func(k string) string { return tc.env[k] })
+		if err != nil || c.MigrateOnStart != tc.want {
+			t.Errorf("LoadConfig(%v).MigrateOnStart = %v, %v; want %v", tc.env, c != nil && c.MigrateOnStart, err, tc.want)
+		}
 	}
 }
 
@@ -58,9 +75,9 @@ func TestLoadConfigErrors(t *testing.T) {
 			"ENVIRONMENT": "staging", "ADDR": "nope", "SECRET_KEY": "short", "CORS_ALLOW_ORIGINS": "ftp://x",
 			"TRUSTED_PROXIES": "10.0.0.0/33", "DATABASE_URL": "mysql://x", "REDIS_URL": "http://x", "LOG_LEVEL": "loud",
 			"ADMIN_USERNAME": "a", "SEED_USERS": "-1", "DRAIN_DELAY": "forever", "RATE_LIMIT": "lots", "LOGIN_RATE_LIMIT": "5/fortnight",
-			"DATABASE_POOL_SIZE": "zero", "FORCE_HTTPS": "maybe", "REDIS_TIMEOUT": "0s",
+			"DATABASE_POOL_SIZE": "zero", "FORCE_HTTPS": "maybe", "REDIS_TIMEOUT": "0s", "MIGRATE_ON_START": "sometimes",
 		}, []string{"ENVIRONMENT", "ADDR", "SECRET_KEY", "CORS_ALLOW_ORIGINS", "TRUSTED_PROXIES", "DATABASE_URL", "REDIS_URL",
-			"LOG_LEVEL", "ADMIN_USERNAME", "SEED_USERS", "DRAIN_DELAY", "RATE_LIMIT", "LOGIN_RATE_LIMIT", "DATABASE_POOL_SIZE", "FORCE_HTTPS", "REDIS_TIMEOUT"}},
+			"LOG_LEVEL", "ADMIN_USERNAME", "SEED_USERS", "DRAIN_DELAY", "RATE_LIMIT", "LOGIN_RATE_LIMIT", "DATABASE_POOL_SIZE", "FORCE_HTTPS", "REDIS_TIMEOUT", "MIGRATE_ON_START"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

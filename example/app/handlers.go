@@ -61,6 +61,10 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, "login", err)
 		return
 	}
+	if err := a.users.SetLastLogin(r.Context(), user.ID, time.Now()); err != nil {
+		// The login itself succeeded; a missing stamp is not worth refusing it.
+		a.log.WarnContext(r.Context(), "recording the login time", "err", err)
+	}
 	if newHash != "" {
 		if err := a.users.SetPasswordHash(r.Context(), user.ID, newHash); err != nil {
 			a.log.WarnContext(r.Context(), "storing an upgraded password hash", "err", err)

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"database/sql"
-	_ "embed"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -17,12 +16,6 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
-
-//go:embed schema_postgres.sql
-var schemaPostgres string
-
-//go:embed schema_sqlite.sql
-var schemaSQLite string
 
 // PublicUser is what a user other than an admin sees of another user.
 type PublicUser struct {
@@ -57,29 +50,12 @@ var (
 // Users is the users table.
 type Users struct {
 	db *sqlx.DB
-	pg bool
 }
 
-// NewUsers wraps db; pg tells the SQL dialect.
+// NewUsers wraps db (PostgreSQL or SQLite; queries are rebound for its
+// placeholders). The schema comes from the migrations (Migrator).
 func NewUsers(db *sqlx.DB) *Users {
-	return &Users{db: db, pg: db.DriverName() == "pgx"}
-}
-
-// Migrate creates the schema if it is missing (idempotent).
-func (u *Users) Migrate(ctx context.Context) error {
-	s := schemaSQLite
-	if u.pg {
-		s = schemaPostgres
-	}
-	for _, stmt := range strings.Split(s, ";") {
-		if strings.TrimSpace(stmt) == "" {
-			continue
-		}
-		if _, err := u.db.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-	}
-	return nil
+	return &Users{db: db}
 }
 
 const userCols = "id, username, email, bio, status, created_at"
@@ -120,6 +96,12 @@ func (u *Users) Credentials(ctx context.Context, username string) (id int64, has
 // SetPasswordHash replaces a user's hash (after a rehash on login).
 func (u *Users) SetPasswordHash(ctx context.Context, id int64, hash string) error {
 	_, err := u.db.ExecContext(ctx, u.db.Rebind("UPDATE users SET password_hash = ? WHERE id = ?"), hash, id)
+	return err
+}
+
+// SetLastLogin records a successful login (migration 2's last_login_at).
+func (u *Users) SetLastLogin(ctx context.Context, id int64, at time.Time) error {
+	_, err := u.db.ExecContext(ctx, u.db.Rebind("UPDATE users SET last_login_at = ? WHERE id = ?"), at.UTC().Truncate(time.Microsecond), id)
 	return err
 }
 
