@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -15,7 +16,42 @@ import (
 )
 
 // backupCommand runs "backup", "backup list", "backup prune" and "restore".
+// Flags and help are handled before the configuration is read, so that -h
+// works anywhere.
 func backupCommand(args []string) error {
+	topic := args[0]
+	rest := args[1:]
+	if topic == "backup" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && rest[0] != "help" {
+		switch rest[0] {
+		case "list", "prune":
+			topic += " " + rest[0]
+			rest = rest[1:]
+		default:
+			return usageErr("backup", "unknown backup command %q", rest[0])
+		}
+	}
+	fs := flag.NewFlagSet(topic, flag.ContinueOnError)
+	var (
+		id                           *string
+		dry                          *bool
+		last, daily, weekly, monthly *int
+		maxAge                       *time.Duration
+	)
+	switch topic {
+	case "restore":
+		id = fs.String("id", "", "")
+	case "backup prune":
+		dry = fs.Bool("dry-run", false, "")
+		last = fs.Int("keep-last", 7, "")
+		daily = fs.Int("keep-daily", 7, "")
+		weekly = fs.Int("keep-weekly", 4, "")
+		monthly = fs.Int("keep-monthly", 6, "")
+		maxAge = fs.Duration("max-age", 0, "")
+	}
+	if done, err := parseFlags(os.Stdout, topic, fs, rest); done || err != nil {
+		return err
+	}
+
 	cfg, err := app.LoadConfig(nil)
 	if err != nil {
 		return err
@@ -26,31 +62,15 @@ func backupCommand(args []string) error {
 	if err != nil {
 		return err
 	}
-	sub := ""
-	if len(args) > 1 {
-		sub = args[1]
-	}
-	switch {
-	case args[0] == "restore":
-		fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-		id := fs.String("id", "", "backup ID (default: the latest complete backup)")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
+	switch topic {
+	case "restore":
 		m, err := b.RestoreDatabase(ctx, *id)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "\nrestored backup %s (%s, %s)\n", m.ID, m.Kind, m.Time.Format(time.RFC3339))
+		fmt.Fprintf(os.Stderr, "\nrestored backup %s (%s, %s); run 'example migrate up' if it is older than this binary's schema\n", m.ID, m.Kind, m.Time.Format(time.RFC3339))
 		return nil
-	case sub == "":
-		m, err := b.BackupDatabase(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "\nbackup %s: %d bytes, %d stored, sha256 %s\n", m.ID, m.Size, m.StoredSize, m.SHA256)
-		return nil
-	case sub == "list":
+	case "backup list":
 		list, err := b.List(ctx)
 		if err != nil {
 			return err
@@ -61,17 +81,7 @@ func backupCommand(args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", m.ID, m.Time.Format(time.RFC3339), m.Kind, m.Size, m.StoredSize)
 		}
 		return tw.Flush()
-	case sub == "prune":
-		fs := flag.NewFlagSet("prune", flag.ContinueOnError)
-		dry := fs.Bool("dry-run", false, "only show what would be removed")
-		last := fs.Int("keep-last", 7, "keep the newest N backups")
-		daily := fs.Int("keep-daily", 7, "keep one backup for each of the last N days")
-		weekly := fs.Int("keep-weekly", 4, "keep one backup for each of the last N weeks")
-		monthly := fs.Int("keep-monthly", 6, "keep one backup for each of the last N months")
-		maxAge := fs.Duration("max-age", 0, "remove backups older than this (0: no limit)")
-		if err := fs.Parse(args[2:]); err != nil {
-			return err
-		}
+	case "backup prune":
 		res, err := b.Prune(ctx, backupkit.Policy{KeepLast: *last, KeepDaily: *daily, KeepWeekly: *weekly, KeepMonthly: *monthly, MaxAge: *maxAge}, *dry)
 		if err != nil {
 			return err
@@ -86,7 +96,12 @@ func backupCommand(args []string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("unknown backup command %q\n%s", sub, usage)
+	m, err := b.BackupDatabase(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "\nbackup %s: %d bytes, %d stored, sha256 %s\n", m.ID, m.Size, m.StoredSize, m.SHA256)
+	return nil
 }
 
 // progressBar draws one line on stderr: operation, bytes, rate.

@@ -10,24 +10,27 @@
 //
 // Usage:
 //
-//	example                      serve
-//	example config validate      check the environment and list every problem
-//	example healthcheck          GET /health on ADDR (for container HEALTHCHECK)
-//	example backup               back up the database to BACKUP_TARGET
-//	example backup list          list backups
-//	example backup prune         apply the retention policy (--dry-run)
-//	example restore [--id ID]    restore the latest (or the given) backup
+//	example [serve]                      serve
+//	example migrate up|down|status|redo  schema migrations
+//	example backup [list|prune]          back up the database; list, prune
+//	example restore [-id ID]             restore the latest (or the given) backup
+//	example config validate              check the environment
+//	example healthcheck                  GET /health on ADDR
+//
+// "example help <command>" or "example <command> -h" describes a command,
+// its flags and the environment it reads.
 package main
 
 import (
 	"context"
-	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,10 +38,11 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	err := run(os.Args[1:])
+	if err != nil && err.Error() != "" {
 		fmt.Fprintln(os.Stderr, "example:", err)
-		os.Exit(1)
 	}
+	os.Exit(exitCode(err))
 }
 
 func run(args []string) error {
@@ -46,12 +50,25 @@ func run(args []string) error {
 	if len(args) > 0 {
 		cmd = args[0]
 	}
+	rest := args[min(1, len(args)):]
 	switch cmd {
 	case "", "serve":
+		if done, err := parseFlags(os.Stdout, "serve", flag.NewFlagSet("serve", flag.ContinueOnError), rest); done || err != nil {
+			return err
+		}
 		return serve()
 	case "config":
-		if len(args) < 2 || args[1] != "validate" {
-			return errors.New("usage: example config validate")
+		if len(rest) == 0 || wantsHelp(rest) {
+			if len(rest) == 0 {
+				return usageErr("config", "config needs a command: validate")
+			}
+			return stdoutHelp("config")
+		}
+		if rest[0] != "validate" {
+			return usageErr("config", "unknown config command %q", rest[0])
+		}
+		if done, err := parseFlags(os.Stdout, "config", flag.NewFlagSet("validate", flag.ContinueOnError), rest[1:]); done || err != nil {
+			return err
 		}
 		if _, err := app.LoadConfig(nil); err != nil {
 			return err
@@ -59,25 +76,23 @@ func run(args []string) error {
 		fmt.Println("configuration is valid")
 		return nil
 	case "healthcheck":
+		if done, err := parseFlags(os.Stdout, "healthcheck", flag.NewFlagSet("healthcheck", flag.ContinueOnError), rest); done || err != nil {
+			return err
+		}
 		return healthcheck()
 	case "backup", "restore":
 		return backupCommand(args)
-	case "-h", "--help", "help":
-		fmt.Print(usage)
-		return nil
+	case "migrate":
+		return migrateCommand(os.Stdout, rest)
+	case "help", "-h", "-help", "--help":
+		topic := strings.Join(rest, " ")
+		if _, ok := helpTopics[topic]; !ok {
+			return usageErr("", "unknown help topic %q", topic)
+		}
+		return stdoutHelp(topic)
 	}
-	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	return usageErr("", "unknown command %q", cmd)
 }
-
-const usage = `usage:
-  example                      serve
-  example config validate      check the environment
-  example healthcheck          probe /health on ADDR
-  example backup               back up the database to BACKUP_TARGET
-  example backup list          list backups
-  example backup prune         apply retention (--dry-run to only show)
-  example restore [--id ID]    restore the latest or the given backup
-`
 
 func serve() error {
 	cfg, err := app.LoadConfig(nil)
