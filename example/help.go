@@ -94,6 +94,8 @@ const envDatabase = `
 	DATABASE_URL
 		postgres://user:pass@host:5432/db?sslmode=require, or sqlite://path;
 		empty: the SQLite file DATA_DIR/covet.db.
+	DATABASE_URL_FILE
+		a file holding DATABASE_URL (a mounted secret).
 	DATA_DIR
 		directory of the embedded SQLite database (default "data").
 	DATABASE_POOL_SIZE, DATABASE_MAX_OVERFLOW, DATABASE_POOL_TIMEOUT,

@@ -458,14 +458,29 @@ func sqlitePathOf(u string) string {
 	return filepath.Clean(p)
 }
 
-// OpenMigrator opens the database the service uses (DATABASE_URL, or the
-// SQLite file under DATA_DIR) with a pool of two connections and returns a
+// OpenMigrator opens the database the service uses (DATABASE_URL or
+// DATABASE_URL_FILE, or the SQLite file under DATA_DIR) with a pool of two connections and returns a
 // Migrator for it and the function that closes it. It reads only
 // DATABASE_URL, DATA_DIR and the DATABASE_* pool settings, so a migration job
 // needs no other secret. getenv is os.Getenv when nil; log as in NewMigrator.
 func OpenMigrator(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Migrator, func() error, error) {
 	if getenv == nil {
 		getenv = os.Getenv
+	}
+	// DATABASE_URL may come from DATABASE_URL_FILE, as for the service; no
+	// other secret is read.
+	var problems []string
+	env := getenv
+	getenv = withFiles(func(k string) string {
+		if strings.HasSuffix(k, "_FILE") && k != "DATABASE_URL_FILE" {
+			return ""
+		}
+		return env(k)
+	}, func(name, format string, args ...any) {
+		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
+	})
+	if len(problems) > 0 {
+		return nil, nil, &ConfigError{Problems: problems}
 	}
 	cfg := &Config{DatabaseURL: strings.TrimSpace(getenv("DATABASE_URL")), DataDir: strings.TrimSpace(getenv("DATA_DIR")), getenv: getenv}
 	if cfg.DataDir == "" {

@@ -468,3 +468,23 @@ func TestSQLitePathOf(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenMigratorURLFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "url")
+	if err := os.WriteFile(file, []byte("sqlite://"+filepath.Join(dir, "x.db")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_URL_FILE": file, "SECRET_KEY_FILE": "/nonexistent"}
+	m, db := openMigrator(t, env)
+	if _, err := m.Up(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.db")); err != nil || db.DriverName() != "sqlite" {
+		t.Fatalf("database from DATABASE_URL_FILE: %v", err)
+	}
+	env = map[string]string{"DATABASE_URL_FILE": filepath.Join(dir, "missing")}
+	if _, _, err := OpenMigrator(context.Background(), func(k string) string { return env[k] }, nil); !errors.Is(err, ErrConfig) {
+		t.Fatalf("OpenMigrator with an unreadable DATABASE_URL_FILE = %v; want ErrConfig", err)
+	}
+}
