@@ -179,11 +179,23 @@ Environment:
 	                    (default 127.0.0.1:8081)
 	APP_NAME, APP_VERSION
 	                    service name (Redis key prefix, JWT issuer) and version
-	SECRET_KEY          HS256 signing key, at least 32 bytes (required in production)
+	SECRET_KEY          HS256 signing key, at least 32 bytes (this or SIGNING_KEYS
+	                    is required in production)
+	SIGNING_KEYS        instead of SECRET_KEY: id:secret entries, comma- or
+	                    newline-separated, newest first; the first signs
 	ALLOWED_HOSTS       comma-separated host names (required in production)
 	CORS_ALLOW_ORIGINS  comma-separated origins
 	TRUSTED_PROXIES     CIDRs whose X-Forwarded-* headers are believed
 	REDIS_URL           redis://host:6379/0; empty: in-memory stores
+	REDIS_SECURITY_URL  a Redis of its own for refresh tokens, denylist, lockouts
+	                    and rate limits (default REDIS_URL)
+	REDIS_POLICY_CHECK  refuse a security Redis that may evict keys (default
+	                    true in production)
+	ALLOW_INSECURE_TRANSPORT
+	                    let production reach PostgreSQL and Redis without TLS
+	TLS_WATCH_ADDR, TLS_WATCH_WARN
+	                    public host:443 whose certificate readiness watches,
+	                    and how long before expiry it warns (default 336h)
 	RATE_LIMIT, LOGIN_RATE_LIMIT
 	                    such as 1000/minute and 5/minute
 	LOG_LEVEL           debug, info (default), warn or error
@@ -195,6 +207,10 @@ Environment:
 	MIGRATE_ON_START    apply pending migrations at start (default true in
 	                    development, false in production)
 	BACKUP_TARGET       where backups go (see 'example help backup')
+
+	SECRET_KEY, SIGNING_KEYS, ADMIN_PASSWORD, DATABASE_URL, REDIS_URL,
+	REDIS_SECURITY_URL, S3_ACCESS_KEY and S3_SECRET_KEY may instead come from
+	a file named by NAME_FILE (a mounted secret).
 ` + envDatabase,
 	"migrate": `
 usage: example migrate <command> [flags]
