@@ -29,8 +29,8 @@ func TestMigrateOnStartDefault(t *testing.T) {
 	}{
 		{map[string]string{}, true},
 		{map[string]string{"MIGRATE_ON_START": "false"}, false},
-		{map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strings.Repeat("k", 32), "ALLOWED_HOSTS": "a.example", "ADMIN_PASSWORD": "x"}, false},
-		{map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strings.Repeat("k", 32), "ALLOWED_HOSTS": "a.example", "ADMIN_PASSWORD": "x", "MIGRATE_ON_START": "true"}, true},
+		{prodEnv(nil), false},
+		{prodEnv(map[string]string{"MIGRATE_ON_START": "true"}), true},
 	} {
 		c, err := LoadConfig(func(k string) string { return tc.env[k] })
 		if err != nil || c.MigrateOnStart != tc.want {
