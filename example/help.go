@@ -189,6 +189,8 @@ Environment:
 	REDIS_URL           redis://host:6379/0; empty: in-memory stores
 	REDIS_SECURITY_URL  a Redis of its own for refresh tokens, denylist, lockouts
 	                    and rate limits (default REDIS_URL)
+	REDIS_TIMEOUT       budget of each Redis call on the request path (default
+	                    50ms; token store calls wait at least 250ms)
 	REDIS_POLICY_CHECK  refuse a security Redis that may evict keys (default
 	                    true in production)
 	ALLOW_INSECURE_TRANSPORT
