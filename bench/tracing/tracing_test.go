@@ -36,7 +36,7 @@ func cpuTime() time.Duration {
 type discard struct{}
 
 func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
-func (discard) Shutdown(context.Context) error                            { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
 
 // stack is the chi router with the metrics middleware (and its access log
 // to io.Discard), optionally tracing with tr.
