@@ -205,6 +205,11 @@ Environment:
 	                    the admin account (password required in production)
 	SEED_USERS          demo users created when the table is empty (default 1000)
 	DRAIN_DELAY         serve this long after SIGTERM (default 5s)
+	MAX_IN_FLIGHT       requests served at once before load is shed (default 256;
+	                    probes are never shed)
+	MAX_IN_FLIGHT_BACKLOG, MAX_IN_FLIGHT_WAIT
+	                    how many more may wait for a slot, and how long, before
+	                    a 503 with Retry-After (default 256, 100ms)
 	FORCE_HTTPS         redirect to HTTPS (default true in production)
 	MIGRATE_ON_START    apply pending migrations at start (default true in
 	                    development, false in production)

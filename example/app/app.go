@@ -527,7 +527,11 @@ func (a *App) routes() (http.Handler, error) {
 	// same checks as a real route: the host check first (a redirect built
 	// from an unchecked Host is an open redirect), then the HTTPS
 	// redirect, CORS, the body limit, compression and the global limit.
-	var stack []func(http.Handler) http.Handler
+	// Load shedding comes first: a request over the in-flight bound costs
+	// no more than its 503.
+	stack := []func(http.Handler) http.Handler{
+		newShedder(cfg.MaxInFlight, cfg.MaxInFlightBacklog, cfg.MaxInFlightWait).Handler,
+	}
 	if len(cfg.AllowedHosts) > 0 {
 		hosts, err := securehdr.NewAllowedHosts(cfg.AllowedHosts, securehdr.HostsConfig{TrustedProxies: trusted})
 		if err != nil {

@@ -51,8 +51,14 @@ type Config struct {
 	// (rate limits, the user list's version; the lockout takes at least
 	// lockoutTimeout). Past it the failure policies decide.
 	RedisTimeout time.Duration
-	DataDir      string
-	BackupTarget string // a directory or s3://bucket/prefix
+	// MaxInFlight bounds the requests served at once (probes aside);
+	// MaxInFlightBacklog more wait at most MaxInFlightWait for a slot, the
+	// rest get 503 with Retry-After at once.
+	MaxInFlight        int
+	MaxInFlightBacklog int
+	MaxInFlightWait    time.Duration
+	DataDir            string
+	BackupTarget       string // a directory or s3://bucket/prefix
 	// TLSWatchAddr, when set, is the public host:port whose certificate
 	// the readiness checks watch; TLSWatchWarn how long before its expiry
 	// the check warns.
@@ -289,6 +295,28 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			bad("DRAIN_DELAY", "%q is not a duration from 0s to 5m", v)
 		}
 		c.DrainDelay = d
+	}
+	c.MaxInFlight, c.MaxInFlightBacklog, c.MaxInFlightWait = 256, 256, 100*time.Millisecond
+	if v := getenv("MAX_IN_FLIGHT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			bad("MAX_IN_FLIGHT", "%q is not a whole number from 1 to 1000000", v)
+		}
+		c.MaxInFlight = n
+	}
+	if v := getenv("MAX_IN_FLIGHT_BACKLOG"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1_000_000 {
+			bad("MAX_IN_FLIGHT_BACKLOG", "%q is not a whole number from 0 to 1000000", v)
+		}
+		c.MaxInFlightBacklog = n
+	}
+	if v := getenv("MAX_IN_FLIGHT_WAIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 10*time.Second {
+			bad("MAX_IN_FLIGHT_WAIT", "%q is not a duration from 0s to 10s", v)
+		}
+		c.MaxInFlightWait = d
 	}
 	c.TLSWatchAddr = get("TLS_WATCH_ADDR", "")
 	if c.TLSWatchAddr != "" {

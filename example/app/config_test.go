@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadConfigDefaults(t *testing.T) {
@@ -17,7 +18,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadConfig(empty) = %v", err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.RateLimit != "1000/minute" || c.LoginRateLimit != "5/minute" || c.SeedUsers != 1000 || c.Production() || c.forceHTTPS || !c.MigrateOnStart {
+	if c.Addr != "127.0.0.1:8080" || c.RateLimit != "1000/minute" || c.LoginRateLimit != "5/minute" || c.SeedUsers != 1000 || c.Production() || c.forceHTTPS || !c.MigrateOnStart ||
+		c.MaxInFlight != 256 || c.MaxInFlightBacklog != 256 || c.MaxInFlightWait != 100*time.Millisecond {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -76,8 +78,10 @@ func TestLoadConfigErrors(t *testing.T) {
 			"TRUSTED_PROXIES": "10.0.0.0/33", "DATABASE_URL": "mysql://x", "REDIS_URL": "http://x", "LOG_LEVEL": "loud",
 			"ADMIN_USERNAME": "a", "SEED_USERS": "-1", "DRAIN_DELAY": "forever", "RATE_LIMIT": "lots", "LOGIN_RATE_LIMIT": "5/fortnight",
 			"DATABASE_POOL_SIZE": "zero", "FORCE_HTTPS": "maybe", "REDIS_TIMEOUT": "0s", "MIGRATE_ON_START": "sometimes",
+			"MAX_IN_FLIGHT": "0", "MAX_IN_FLIGHT_BACKLOG": "-1", "MAX_IN_FLIGHT_WAIT": "1h",
 		}, []string{"ENVIRONMENT", "ADDR", "SECRET_KEY", "CORS_ALLOW_ORIGINS", "TRUSTED_PROXIES", "DATABASE_URL", "REDIS_URL",
-			"LOG_LEVEL", "ADMIN_USERNAME", "SEED_USERS", "DRAIN_DELAY", "RATE_LIMIT", "LOGIN_RATE_LIMIT", "DATABASE_POOL_SIZE", "FORCE_HTTPS", "REDIS_TIMEOUT", "MIGRATE_ON_START"}},
+			"LOG_LEVEL", "ADMIN_USERNAME", "SEED_USERS", "DRAIN_DELAY", "RATE_LIMIT", "LOGIN_RATE_LIMIT", "DATABASE_POOL_SIZE", "FORCE_HTTPS", "REDIS_TIMEOUT", "MIGRATE_ON_START",
+			"MAX_IN_FLIGHT:", "MAX_IN_FLIGHT_BACKLOG", "MAX_IN_FLIGHT_WAIT"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
