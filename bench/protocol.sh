@@ -13,6 +13,7 @@
 #   OUT         report directory (default a new temporary directory)
 #   DATABASE_URL, REDIS_URL   the shared servers (defaults: 127.0.0.1)
 #   SMOKE=1     keep every round whatever the load (to try suites out)
+#   STEP, LOAD_ARGS  step length and other flags of the load test (go run ./load -h)
 #
 # Needs: Go, psql/pg_dump, redis-server (a private one is started for the
 # Redis comparisons), wrk (apt-get install wrk).
@@ -155,13 +156,15 @@ run_fullstack() {
 }
 
 run_tracing() {
-  if [ -x tracing/run.sh ]; then
-    bash tracing/run.sh | tee "$OUT/tracing.txt"
-  fi
+  suite tracing -title "tracing: metrics stack with tracing off, on, and otelhttp" -test ./tracing \
+    -arm stack='^BenchmarkTracing$/^stack$' -arm off='^BenchmarkTracing$/^off$' \
+    -arm on='^BenchmarkTracing$/^on$' -arm otelhttp='^BenchmarkTracing$/^otelhttp$' \
+    -overhead on/otelhttp -overhead off/otelhttp
 }
 
 run_load() {
-  go run ./load -step "${STEP:-5s}" $([ "${SMOKE:-0}" = 1 ] && echo -smoke) | tee "$OUT/load.txt"
+  # shellcheck disable=SC2046,SC2086
+  go run ./load -step "${STEP:-5s}" ${LOAD_ARGS:-} $([ "${SMOKE:-0}" = 1 ] && echo -smoke) | tee "$OUT/load.txt"
 }
 
 suites=("$@")
