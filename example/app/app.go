@@ -120,7 +120,16 @@ func newApp(ctx context.Context, cfg *Config, log *slog.Logger, conns *system.Co
 	if a.caches, err = newCaches(a); err != nil {
 		return nil, err
 	}
-	a.exporter, err = stream.New(stream.WithFilename("users.csv"), stream.WithLogger(log))
+	// A database failure before the first byte is a dependency failure
+	// like any other: 503 with Retry-After, not the package's default 500.
+	a.exporter, err = stream.New(stream.WithFilename("users.csv"), stream.WithLogger(log),
+		stream.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+			if stream.StatusOf(err) == http.StatusInternalServerError {
+				a.serverError(w, r, "export users", err)
+				return
+			}
+			stream.WriteProblem(w, r, err)
+		}))
 	if err != nil {
 		return nil, err
 	}
