@@ -330,7 +330,7 @@ func (a *Auth[C, P]) parse(st *ringState[C], token string, p P) error {
 	}
 	c := p.base()
 	switch {
-	case c.Type != TypeAccess:
+	case c.Type != typeAccess:
 		return fmt.Errorf("%w: %w", ErrTokenInvalid, ErrWrongTokenType)
 	case c.Subject == "" || c.ID == "" || c.IssuedAt == 0:
 		return fmt.Errorf("%w: %w", ErrTokenInvalid, ErrMissingClaim)
@@ -345,7 +345,7 @@ func (a *Auth[C, P]) checkRevoked(ctx context.Context, p P) error {
 		return nil
 	}
 	c := p.base()
-	revoked, err := a.cfg.denylist.Revoked(ctx, c.ID, c.Subject, c.Issued())
+	revoked, err := a.cfg.denylist.Revoked(ctx, c.ID, c.Subject, time.Unix(c.IssuedAt, 0))
 	if err != nil {
 		if a.cfg.denylistFailOpen && ctx.Err() == nil {
 			return nil
@@ -368,7 +368,7 @@ func (a *Auth[C, P]) sign(claims C) (token, csrf string, err error) {
 	}
 	st := a.state.Load()
 	k := st.ring.current
-	if !k.CanSign() {
+	if !k.canSign() {
 		return "", "", errors.New("jwtauth: key ring has no signing key")
 	}
 	now := a.cfg.now().Truncate(time.Second)
@@ -379,7 +379,7 @@ func (a *Auth[C, P]) sign(claims C) (token, csrf string, err error) {
 	c.NotBefore = 0
 	c.ExpiresAt = now.Add(a.cfg.accessTTL).Unix()
 	c.ID = randomToken(16)
-	c.Type = TypeAccess
+	c.Type = typeAccess
 	c.CSRF = csrfBinding(csrf)
 	t := jwt.NewWithClaims(k.method, p)
 	t.Header["kid"] = k.id

@@ -2,15 +2,14 @@ package jwtauth
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// TypeAccess is the typ claim of every access token this package issues; a
+// typeAccess is the typ claim of every access token this package issues; a
 // token with any other typ is refused as an access token.
-const TypeAccess = "access"
+const typeAccess = "access"
 
 // Claims are the claims of an access token: the registered ones (RFC 7519
 // §4.1) plus a username, roles, the CSRF binding and the token type. Times
@@ -41,26 +40,14 @@ type Claims struct {
 	ID        string   `json:"jti,omitempty"`
 	// Username is a display name; authorisation uses Subject.
 	Username string `json:"username,omitempty"`
-	// Roles are checked by [Auth.RequireRole].
+	// Roles are checked by [Auth.RequireRole]; a handler checks one with
+	// slices.Contains(c.Roles, role).
 	Roles []string `json:"roles,omitempty"`
 	// CSRF is the SHA-256 of the CSRF token issued with the access token
 	// (base64url); set by the package.
 	CSRF string `json:"csrf,omitempty"`
-	// Type is the typ claim; set by the package to [TypeAccess].
+	// Type is the typ claim; set by the package to "access".
 	Type string `json:"typ"`
-}
-
-// Expires returns exp as a time, or the zero time when absent.
-func (c *Claims) Expires() time.Time { return unixOrZero(c.ExpiresAt) }
-
-// Issued returns iat as a time, or the zero time when absent.
-func (c *Claims) Issued() time.Time { return unixOrZero(c.IssuedAt) }
-
-func unixOrZero(s int64) time.Time {
-	if s == 0 {
-		return time.Time{}
-	}
-	return time.Unix(s, 0)
 }
 
 func numericDate(s int64) *jwt.NumericDate {
@@ -87,9 +74,6 @@ func (c *Claims) GetSubject() (string, error) { return c.Subject, nil }
 
 // GetAudience implements jwt.Claims.
 func (c *Claims) GetAudience() (jwt.ClaimStrings, error) { return c.Audience, nil }
-
-// HasRole reports whether the claims list role.
-func (c *Claims) HasRole(role string) bool { return slices.Contains(c.Roles, role) }
 
 // base gives the package the embedded Claims of any custom claims type.
 func (c *Claims) base() *Claims { return c }

@@ -73,15 +73,20 @@
 //
 // # Outages
 //
-// Every [RedisStore] call has its own deadline ([DefaultRedisTimeout]) and
-// passes through the circuit breaker every covet Redis client shares, so an
-// outage costs one timeout per cooldown; its errors match
-// [ErrStoreUnavailable]. Refresh fails closed: [Auth.Refresh] returns the
+// Every [RedisStore] call has its own deadline ([WithTimeout], 250 ms by
+// default) and passes through the circuit breaker every covet Redis client
+// shares ([WithBreaker]), so an outage costs one timeout per cooldown; its
+// errors match [ErrStoreUnavailable]. Its options are those of the other
+// covet Redis clients: [WithKeyPrefix], [WithTimeout], [WithBreaker],
+// [WithLogger]. Refresh fails closed: [Auth.Refresh] returns the
 // error and the caller answers 503 with Retry-After (a refresh token is never
 // accepted twice, even when a rotation's answer was lost: the retry finds it
 // spent and revokes the family). The denylist fails closed too (the
 // middleware answers 503 with Retry-After) unless [WithDenylistFailOpen]
 // trades honouring recently revoked tokens for serving through the outage.
+// That choice is an option of [New], not of the store, because it covers
+// access tokens only: [Auth.Refresh] never fails open, or a user logged out
+// everywhere could obtain tokens that outlive the outage.
 //
 // # Middleware
 //

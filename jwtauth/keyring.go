@@ -23,19 +23,8 @@ type Key struct {
 	verify any
 }
 
-// ID returns the key ID written to, and matched against, the kid header.
-func (k Key) ID() string { return k.id }
-
-// Algorithm returns the JWS algorithm pinned to the key ("HS256" or "EdDSA").
-func (k Key) Algorithm() string {
-	if k.method == nil {
-		return ""
-	}
-	return k.method.Alg()
-}
-
-// CanSign reports whether the key holds private material.
-func (k Key) CanSign() bool { return k.sign != nil }
+// canSign reports whether the key holds private material.
+func (k Key) canSign() bool { return k.sign != nil }
 
 // HS256Key returns an HMAC-SHA256 key. The secret must be at least
 // 32 bytes of random data; it is copied.
@@ -101,7 +90,7 @@ type KeyRing struct {
 // and previous. Key IDs must be distinct and current must hold a private key
 // (verification-only rings are built with [NewVerifyKeyRing]).
 func NewKeyRing(current Key, previous ...Key) (*KeyRing, error) {
-	if !current.CanSign() {
+	if !current.canSign() {
 		return nil, fmt.Errorf("%w: the current key cannot sign", ErrInvalidConfig)
 	}
 	return newRing(current, append([]Key{current}, previous...))

@@ -34,12 +34,12 @@ func TestKeyConstructors(t *testing.T) {
 			if (err == nil) != tt.ok {
 				t.Fatalf("%s: err = %v; want ok=%v", tt.name, err, tt.ok)
 			}
-			if tt.ok && (k.ID() == "" || k.Algorithm() == "") {
-				t.Errorf("%s: key = %q/%q; want id and algorithm", tt.name, k.ID(), k.Algorithm())
+			if tt.ok && (k.id == "" || k.method == nil) {
+				t.Errorf("%s: key = %q/%v; want id and algorithm", tt.name, k.id, k.method)
 			}
 		})
 	}
-	if (Key{}).Algorithm() != "" || (Key{}).CanSign() {
+	if (Key{}).method != nil || (Key{}).canSign() {
 		t.Error("zero Key has an algorithm or can sign")
 	}
 }

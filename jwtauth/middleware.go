@@ -3,6 +3,7 @@ package jwtauth
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -107,7 +108,7 @@ func (a *Auth[C, P]) RequireRole(roles ...string) func(http.Handler) http.Handle
 				return
 			}
 			for _, role := range want {
-				if c.HasRole(role) {
+				if slices.Contains(c.Roles, role) {
 					next.ServeHTTP(w, r)
 					return
 				}

@@ -49,8 +49,8 @@ func TestRedisStoreOutage(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: blackHole(t), MaxRetries: -1, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second})
 	t.Cleanup(func() { _ = c.Close() })
 	var logs bytes.Buffer
-	s, err := NewRedisStore(c, "t:", WithRedisTimeout(50*time.Millisecond), WithRedisBreaker(2, time.Hour),
-		WithRedisLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	s, err := NewRedisStore(c, WithKeyPrefix("t:"), WithTimeout(50*time.Millisecond), WithBreaker(2, time.Hour),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,14 +86,14 @@ func TestRedisStoreOutage(t *testing.T) {
 		t.Errorf("breaker opening logged %d times; want once", n)
 	}
 	// A caller that gave up is not Redis's fault.
-	s2, _ := NewRedisStore(c, "t:", WithRedisLogger(slog.New(slog.DiscardHandler)))
+	s2, _ := NewRedisStore(c, WithKeyPrefix("t:"), WithLogger(slog.New(slog.DiscardHandler)))
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	if err := s2.RevokeFamily(cctx, "f"); !errors.Is(err, context.Canceled) || errors.Is(err, ErrStoreUnavailable) {
 		t.Errorf("RevokeFamily with a cancelled context = %v; want context.Canceled", err)
 	}
-	for _, o := range []RedisOption{WithRedisTimeout(0), WithRedisBreaker(0, time.Second), WithRedisBreaker(1, 0)} {
-		if _, err := NewRedisStore(c, "t:", o); !errors.Is(err, ErrInvalidConfig) {
+	for _, o := range []RedisOption{WithTimeout(0), WithBreaker(0, time.Second), WithBreaker(1, 0)} {
+		if _, err := NewRedisStore(c, WithKeyPrefix("t:"), o); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("bad option: %v; want ErrInvalidConfig", err)
 		}
 	}

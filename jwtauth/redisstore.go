@@ -15,9 +15,13 @@ import (
 	"github.com/covetgo/covet/internal/redisdeadline"
 )
 
-// DefaultRedisTimeout bounds each call of a [RedisStore] unless
-// [WithRedisTimeout] says otherwise.
-const DefaultRedisTimeout = 250 * time.Millisecond
+// RedisStore defaults, each changed by the option named in its comment.
+const (
+	// defaultRedisTimeout bounds each call ([WithTimeout]).
+	defaultRedisTimeout = 250 * time.Millisecond
+	// defaultKeyPrefix starts every key ([WithKeyPrefix]).
+	defaultKeyPrefix = "jwtauth:"
+)
 
 // ErrStoreUnavailable is matched (errors.Is) by a [RedisStore]'s errors when
 // Redis failed, did not answer within the timeout or its circuit breaker is
@@ -27,30 +31,36 @@ var ErrStoreUnavailable = errors.New("jwtauth: store unavailable")
 
 var errBreakerOpen = errors.New("circuit breaker open")
 
-// RedisOption configures a [RedisStore].
+// RedisOption configures a [RedisStore]; the options of [New] are a
+// different type, so one given to the wrong constructor does not compile.
 type RedisOption func(*redisConfig)
 
 type redisConfig struct {
+	prefix    string
 	timeout   time.Duration
 	threshold int
 	cooldown  time.Duration
 	logger    *slog.Logger
 }
 
-// WithRedisTimeout bounds each Redis call (default [DefaultRedisTimeout]).
-// It must be positive.
-func WithRedisTimeout(d time.Duration) RedisOption { return func(c *redisConfig) { c.timeout = d } }
+// WithKeyPrefix sets the prefix of every key (default "jwtauth:"), so
+// services sharing a Redis keep apart. It must not contain braces, which
+// Redis Cluster reads as a hash tag.
+func WithKeyPrefix(p string) RedisOption { return func(c *redisConfig) { c.prefix = p } }
 
-// WithRedisBreaker sets the circuit breaker: after threshold consecutive
+// WithTimeout bounds each Redis call (default 250 ms). It must be positive.
+func WithTimeout(d time.Duration) RedisOption { return func(c *redisConfig) { c.timeout = d } }
+
+// WithBreaker sets the circuit breaker: after threshold consecutive
 // failures Redis is not called for cooldown, then one call probes it
 // (defaults 5 and 2 s, the same behaviour as every covet Redis client).
-func WithRedisBreaker(threshold int, cooldown time.Duration) RedisOption {
+func WithBreaker(threshold int, cooldown time.Duration) RedisOption {
 	return func(c *redisConfig) { c.threshold, c.cooldown = threshold, cooldown }
 }
 
-// WithRedisLogger sets where breaker transitions are logged, once each
-// (default slog.Default()).
-func WithRedisLogger(l *slog.Logger) RedisOption { return func(c *redisConfig) { c.logger = l } }
+// WithLogger sets where breaker transitions are logged, once each
+// (default slog.Default(), read when the store is built).
+func WithLogger(l *slog.Logger) RedisOption { return func(c *redisConfig) { c.logger = l } }
 
 var (
 	_ RefreshStore = (*RedisStore)(nil)
@@ -63,34 +73,30 @@ var (
 // rotation is one atomic script on one node, also on Redis Cluster. Needs
 // Redis 6.2 or later. Safe for concurrent use.
 //
-// Every call has its own deadline ([WithRedisTimeout]) and passes through a
+// Every call has its own deadline ([WithTimeout]) and passes through a
 // circuit breaker, so an outage costs one timeout per cooldown rather than
 // one per request. Failures return errors matching [ErrStoreUnavailable]:
 // refresh fails closed (503), and the denylist fails closed too unless the
 // [Auth] was built with [WithDenylistFailOpen].
 type RedisStore struct {
-	c      redis.UniversalClient
-	prefix string
-	cfg    redisConfig
-	brk    *breaker.Breaker
-	aware  bool // the client stops at context deadlines by itself
+	c     redis.UniversalClient
+	cfg   redisConfig
+	brk   *breaker.Breaker
+	aware bool // the client stops at context deadlines by itself
 }
 
-// NewRedisStore returns a store that keeps its keys under prefix (for
-// example "myapp:auth:"). The prefix must not contain braces, which Redis
-// Cluster reads as a hash tag.
-func NewRedisStore(client redis.UniversalClient, prefix string, opts ...RedisOption) (*RedisStore, error) {
+// NewRedisStore returns a store over client. It does not contact Redis.
+func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) (*RedisStore, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil redis client", ErrInvalidConfig)
 	}
-	if strings.ContainsAny(prefix, "{}") {
-		return nil, fmt.Errorf("%w: redis key prefix %q must not contain braces", ErrInvalidConfig, prefix)
-	}
-	c := redisConfig{timeout: DefaultRedisTimeout, threshold: breaker.DefaultThreshold, cooldown: breaker.DefaultCooldown}
+	c := redisConfig{prefix: defaultKeyPrefix, timeout: defaultRedisTimeout, threshold: breaker.DefaultThreshold, cooldown: breaker.DefaultCooldown}
 	for _, o := range opts {
 		o(&c)
 	}
 	switch {
+	case strings.ContainsAny(c.prefix, "{}"):
+		return nil, fmt.Errorf("%w: redis key prefix %q must not contain braces", ErrInvalidConfig, c.prefix)
 	case c.timeout <= 0:
 		return nil, fmt.Errorf("%w: redis timeout %v must be positive", ErrInvalidConfig, c.timeout)
 	case c.threshold < 1:
@@ -101,7 +107,7 @@ func NewRedisStore(client redis.UniversalClient, prefix string, opts ...RedisOpt
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
-	s := &RedisStore{c: client, prefix: prefix, cfg: c, aware: redisdeadline.HonoursContext(client)}
+	s := &RedisStore{c: client, cfg: c, aware: redisdeadline.HonoursContext(client)}
 	s.brk = breaker.New(c.threshold, c.cooldown, nil, func(open bool, err error) {
 		if open {
 			c.logger.Error("jwtauth: redis unavailable, circuit breaker open", "err", err, "cooldown", c.cooldown)
@@ -132,12 +138,12 @@ func (s *RedisStore) call(ctx context.Context, fn func(ctx context.Context) erro
 	return fmt.Errorf("%w: redis: %w", ErrStoreUnavailable, err)
 }
 
-func (s *RedisStore) familyKey(family string) string { return s.prefix + "rf:{" + family + "}" }
+func (s *RedisStore) familyKey(family string) string { return s.cfg.prefix + "rf:{" + family + "}" }
 func (s *RedisStore) tokenKey(family, hash string) string {
-	return s.prefix + "rt:{" + family + "}:" + hash
+	return s.cfg.prefix + "rt:{" + family + "}:" + hash
 }
-func (s *RedisStore) jtiKey(jti string) string         { return s.prefix + "jti:" + jti }
-func (s *RedisStore) subjectKey(subject string) string { return s.prefix + "nbf:" + subject }
+func (s *RedisStore) jtiKey(jti string) string         { return s.cfg.prefix + "jti:" + jti }
+func (s *RedisStore) subjectKey(subject string) string { return s.cfg.prefix + "nbf:" + subject }
 
 // A token record is "a|<issued ms>|<expires ms>" while active and starts with
 // "u" once used; the family record holds the subject.

@@ -14,7 +14,7 @@ import (
 func newTestRedisStore(t testing.TB) (*RedisStore, *testenv.Redis) {
 	t.Helper()
 	r := testenv.NewRedis(t)
-	s, err := NewRedisStore(r.Client, r.Prefix)
+	s, err := NewRedisStore(r.Client, WithKeyPrefix(r.Prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestRedisStoreCluster(t *testing.T) {
 		t.Skip("starts a Redis Cluster")
 	}
 	c := testenv.RedisCluster(t)
-	s, err := NewRedisStore(c, "covet-test:"+testenv.RandomID(6)+":")
+	s, err := NewRedisStore(c, WithKeyPrefix("covet-test:"+testenv.RandomID(6)+":"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,13 +39,20 @@ func TestRedisStoreCluster(t *testing.T) {
 }
 
 func TestNewRedisStoreValidates(t *testing.T) {
-	if _, err := NewRedisStore(nil, "p:"); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := NewRedisStore(nil, WithKeyPrefix("p:")); !errors.Is(err, ErrInvalidConfig) {
 		t.Error("NewRedisStore(nil) = nil error")
 	}
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer c.Close()
-	if _, err := NewRedisStore(c, "p:{x}:"); err == nil {
-		t.Error("NewRedisStore(prefix with braces) = nil error")
+	if _, err := NewRedisStore(c, WithKeyPrefix("p:{x}:")); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("NewRedisStore(prefix with braces) = %v; want ErrInvalidConfig", err)
+	}
+	s, err := NewRedisStore(c)
+	if err != nil {
+		t.Fatalf("NewRedisStore() = %v", err)
+	}
+	if got := s.familyKey("f"); got != "jwtauth:rf:{f}" {
+		t.Errorf("familyKey(%q) = %q; want the default prefix jwtauth:", "f", got)
 	}
 }
 
@@ -95,7 +102,7 @@ func TestRedisStoreCorruptRecord(t *testing.T) {
 func TestRedisStoreDown(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	defer c.Close()
-	s, err := NewRedisStore(c, "p:")
+	s, err := NewRedisStore(c, WithKeyPrefix("p:"))
 	if err != nil {
 		t.Fatal(err)
 	}

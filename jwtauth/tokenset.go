@@ -164,7 +164,7 @@ func (a *Auth[C, P]) Revoke(ctx context.Context, claims *Claims) error {
 	if claims == nil || claims.ID == "" || claims.ExpiresAt == 0 {
 		return fmt.Errorf("jwtauth: revoke: %w", ErrMissingClaim)
 	}
-	return a.cfg.denylist.DenyToken(ctx, claims.ID, claims.Expires().Add(a.cfg.leeway))
+	return a.cfg.denylist.DenyToken(ctx, claims.ID, time.Unix(claims.ExpiresAt, 0).Add(a.cfg.leeway))
 }
 
 // RevokeAll logs subject out everywhere: every access token and refresh

@@ -321,8 +321,8 @@ func (a *App) setupAuth(ctx context.Context) error {
 		// Calls are bounded (250 ms, or REDIS_TIMEOUT if longer) and share the
 		// breaker; refresh and the
 		// denylist fail closed (503 + Retry-After): see the README.
-		store, err := jwtauth.NewRedisStore(a.secRDB, a.cfg.AppName+":auth:", jwtauth.WithRedisLogger(a.log),
-			jwtauth.WithRedisTimeout(max(a.cfg.RedisTimeout, jwtauth.DefaultRedisTimeout)))
+		store, err := jwtauth.NewRedisStore(a.secRDB, jwtauth.WithKeyPrefix(a.cfg.AppName+":auth:"),
+			jwtauth.WithLogger(a.log), jwtauth.WithTimeout(max(a.cfg.RedisTimeout, authStoreTimeout)))
 		if err != nil {
 			return err
 		}
@@ -674,6 +674,10 @@ func (a *App) setUserID(next http.Handler) http.Handler {
 // read falls back to one replica's own count, so it gets more than the
 // per-request budget the rate limits live with.
 const lockoutTimeout = 500 * time.Millisecond
+
+// authStoreTimeout is the least a token store call may wait for Redis (the
+// store's own default).
+const authStoreTimeout = 250 * time.Millisecond
 
 func (a *App) rateStore() (ratelimit.Store, error) {
 	if a.secRDB != nil {

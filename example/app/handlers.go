@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -161,7 +162,7 @@ type publicUsersPage struct {
 // isAdmin reports whether the request's token carries the admin role.
 func isAdmin(r *http.Request) bool {
 	c, ok := jwtauth.ClaimsFromContext(r.Context())
-	return ok && c.HasRole(roleAdmin)
+	return ok && slices.Contains(c.Roles, roleAdmin)
 }
 
 // isSelf reports whether the request's token belongs to user id.
