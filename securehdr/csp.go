@@ -6,48 +6,27 @@ import (
 	"strings"
 )
 
-// Directive names a Content-Security-Policy directive. Only the directives
-// declared here are accepted; any other value fails validation.
-type Directive string
+// Source is one source expression of a Content-Security-Policy directive:
+// a quoted keyword such as [Self] or "'unsafe-inline'", a quoted hash
+// ("'sha256-…'"), a scheme ("https:", "data:") or a host
+// ("https://cdn.example.com", "*.example.com"). Keywords and hashes keep
+// their single quotes; hosts and schemes have none. A policy is checked
+// when it is compiled, so a keyword missing its quotes, such as self, is
+// an error at construction rather than a policy that silently allows a
+// host named "self".
+type Source string
 
-// Content-Security-Policy directives (CSP Level 3).
+// The two keyword sources of the default policy. Other keywords are
+// written out ("'unsafe-inline'", "'wasm-unsafe-eval'"); 'strict-dynamic'
+// comes with [CSP.WithStrictDynamic] and nonces with [CSP.WithNonce].
 const (
-	DefaultSrc              Directive = "default-src"
-	ScriptSrc               Directive = "script-src"
-	ScriptSrcElem           Directive = "script-src-elem"
-	ScriptSrcAttr           Directive = "script-src-attr"
-	StyleSrc                Directive = "style-src"
-	StyleSrcElem            Directive = "style-src-elem"
-	StyleSrcAttr            Directive = "style-src-attr"
-	ImgSrc                  Directive = "img-src"
-	FontSrc                 Directive = "font-src"
-	ConnectSrc              Directive = "connect-src"
-	MediaSrc                Directive = "media-src"
-	ObjectSrc               Directive = "object-src"
-	FrameSrc                Directive = "frame-src"
-	ChildSrc                Directive = "child-src"
-	WorkerSrc               Directive = "worker-src"
-	ManifestSrc             Directive = "manifest-src"
-	BaseURI                 Directive = "base-uri"
-	FormAction              Directive = "form-action"
-	FrameAncestors          Directive = "frame-ancestors"
-	Sandbox                 Directive = "sandbox"
-	UpgradeInsecureRequests Directive = "upgrade-insecure-requests"
-	RequireTrustedTypesFor  Directive = "require-trusted-types-for"
-	TrustedTypes            Directive = "trusted-types"
+	// Self allows the page's own origin.
+	Self Source = "'self'"
+	// None allows nothing; it cannot be combined with other sources.
+	None Source = "'none'"
 )
 
-// Quoted keyword sources, ready to pass to [CSP.Set] and [CSP.Add].
-const (
-	Self           = "'self'"
-	None           = "'none'"
-	UnsafeInline   = "'unsafe-inline'"
-	UnsafeEval     = "'unsafe-eval'"
-	UnsafeHashes   = "'unsafe-hashes'"
-	StrictDynamic  = "'strict-dynamic'"
-	ReportSample   = "'report-sample'"
-	WasmUnsafeEval = "'wasm-unsafe-eval'"
-)
+const strictDynamic Source = "'strict-dynamic'"
 
 type directiveKind uint8
 
@@ -60,18 +39,20 @@ const (
 	kindTrustedTypes                      // policy names
 )
 
-var directiveKinds = map[Directive]directiveKind{
-	DefaultSrc: kindSources, ScriptSrc: kindSources, ScriptSrcElem: kindSources,
-	ScriptSrcAttr: kindSources, StyleSrc: kindSources, StyleSrcElem: kindSources,
-	StyleSrcAttr: kindSources, ImgSrc: kindSources, FontSrc: kindSources,
-	ConnectSrc: kindSources, MediaSrc: kindSources, ObjectSrc: kindSources,
-	FrameSrc: kindSources, ChildSrc: kindSources, WorkerSrc: kindSources,
-	ManifestSrc: kindSources, BaseURI: kindSources, FormAction: kindSources,
-	FrameAncestors:          kindAncestors,
-	Sandbox:                 kindSandbox,
-	UpgradeInsecureRequests: kindNoValue,
-	RequireTrustedTypesFor:  kindRequireTT,
-	TrustedTypes:            kindTrustedTypes,
+// directiveKinds lists the directives of CSP Level 3 that a policy may
+// hold; any other name fails validation.
+var directiveKinds = map[string]directiveKind{
+	"default-src": kindSources, "script-src": kindSources, "script-src-elem": kindSources,
+	"script-src-attr": kindSources, "style-src": kindSources, "style-src-elem": kindSources,
+	"style-src-attr": kindSources, "img-src": kindSources, "font-src": kindSources,
+	"connect-src": kindSources, "media-src": kindSources, "object-src": kindSources,
+	"frame-src": kindSources, "child-src": kindSources, "worker-src": kindSources,
+	"manifest-src": kindSources, "base-uri": kindSources, "form-action": kindSources,
+	"frame-ancestors":           kindAncestors,
+	"sandbox":                   kindSandbox,
+	"upgrade-insecure-requests": kindNoValue,
+	"require-trusted-types-for": kindRequireTT,
+	"trusted-types":             kindTrustedTypes,
 }
 
 // keywords are the quoted keyword sources of a source list, without quotes.
@@ -91,15 +72,19 @@ var sandboxTokens = map[string]bool{
 	"allow-storage-access-by-user-activation":  true,
 }
 
-// CSP builds a Content-Security-Policy. Methods record the policy and
-// return the receiver for chaining; nothing is checked until the policy is
-// compiled by [New] or [CSP.Validate], which reject it as a whole with an
-// error wrapping [ErrInvalidCSP]. A CSP is not safe for concurrent use while
-// being built; [New] takes a copy, so later changes do not affect a running
-// middleware. The zero value is an empty policy.
+// CSP builds a Content-Security-Policy. Directives are named as in the
+// specification ("script-src", "frame-ancestors"); only those of CSP
+// Level 3 are accepted. Methods record the policy and return the receiver
+// for chaining; nothing is checked until the policy is compiled by [New]
+// or [CSP.Validate], which reject it as a whole with an error wrapping
+// [ErrInvalidCSP]. The zero value is an empty policy, ready to use:
+// new(CSP).Set("default-src", Self) starts one from nothing, and
+// [DefaultCSP] from the default. A CSP is not safe for concurrent use
+// while being built; [New] takes a copy, so later changes do not affect a
+// running middleware.
 type CSP struct {
 	dirs          []cspDirective
-	nonceIn       []Directive
+	nonceIn       []string
 	strictDynamic bool
 	reportOnly    bool
 	reportGroup   string
@@ -107,12 +92,9 @@ type CSP struct {
 }
 
 type cspDirective struct {
-	name    Directive
+	name    string
 	sources []string
 }
-
-// NewCSP returns an empty policy.
-func NewCSP() *CSP { return &CSP{} }
 
 // DefaultCSP returns the policy [New] uses when none is given:
 //
@@ -122,49 +104,54 @@ func NewCSP() *CSP { return &CSP{} }
 // Everything loads from the page's own origin, plugins and framing are off,
 // forms post only to the origin, and inline event handlers never run.
 func DefaultCSP() *CSP {
-	return NewCSP().
-		Set(DefaultSrc, Self).
-		Set(BaseURI, Self).
-		Set(ObjectSrc, None).
-		Set(FrameAncestors, None).
-		Set(FormAction, Self).
-		Set(ImgSrc, Self, "data:").
-		Set(ScriptSrcAttr, None)
+	return new(CSP).
+		Set("default-src", Self).
+		Set("base-uri", Self).
+		Set("object-src", None).
+		Set("frame-ancestors", None).
+		Set("form-action", Self).
+		Set("img-src", Self, "data:").
+		Set("script-src-attr", None)
 }
 
-func (c *CSP) find(d Directive) int {
+func (c *CSP) find(directive string) int {
 	for i := range c.dirs {
-		if c.dirs[i].name == d {
+		if c.dirs[i].name == directive {
 			return i
 		}
 	}
 	return -1
 }
 
-// Set replaces the sources of directive d, adding the directive if absent.
-// Keywords must be quoted ([Self], "'none'"); hosts and schemes are not.
-func (c *CSP) Set(d Directive, sources ...string) *CSP {
-	src := append([]string(nil), sources...)
-	if i := c.find(d); i >= 0 {
+// Set replaces the sources of directive, adding the directive if absent.
+func (c *CSP) Set(directive string, sources ...Source) *CSP {
+	src := make([]string, len(sources))
+	for i, s := range sources {
+		src[i] = string(s)
+	}
+	if i := c.find(directive); i >= 0 {
 		c.dirs[i].sources = src
 		return c
 	}
-	c.dirs = append(c.dirs, cspDirective{name: d, sources: src})
+	c.dirs = append(c.dirs, cspDirective{name: directive, sources: src})
 	return c
 }
 
-// Add appends sources to directive d, adding the directive if absent.
-func (c *CSP) Add(d Directive, sources ...string) *CSP {
-	if i := c.find(d); i >= 0 {
-		c.dirs[i].sources = append(c.dirs[i].sources, sources...)
-		return c
+// Add appends sources to directive, adding the directive if absent.
+func (c *CSP) Add(directive string, sources ...Source) *CSP {
+	i := c.find(directive)
+	if i < 0 {
+		return c.Set(directive, sources...)
 	}
-	return c.Set(d, sources...)
+	for _, s := range sources {
+		c.dirs[i].sources = append(c.dirs[i].sources, string(s))
+	}
+	return c
 }
 
-// Remove deletes directive d from the policy.
-func (c *CSP) Remove(d Directive) *CSP {
-	if i := c.find(d); i >= 0 {
+// Remove deletes directive from the policy.
+func (c *CSP) Remove(directive string) *CSP {
+	if i := c.find(directive); i >= 0 {
 		c.dirs = append(c.dirs[:i:i], c.dirs[i+1:]...)
 	}
 	return c
@@ -175,16 +162,12 @@ func (c *CSP) Remove(d Directive) *CSP {
 // is created from default-src's sources, so adding a nonce never loosens
 // the policy. The nonce (16 random bytes, base64url) is stored in the
 // request context; templates read it with [NonceFromContext].
-func (c *CSP) WithNonce(directives ...Directive) *CSP {
+func (c *CSP) WithNonce(directives ...string) *CSP {
 	if len(directives) == 0 {
-		directives = []Directive{ScriptSrc}
+		directives = []string{"script-src"}
 	}
 	for _, d := range directives {
-		dup := false
-		for _, have := range c.nonceIn {
-			dup = dup || have == d
-		}
-		if !dup {
+		if !contains(c.nonceIn, d) {
 			c.nonceIn = append(c.nonceIn, d)
 		}
 	}
@@ -249,77 +232,120 @@ func cspErr(format string, a ...any) error {
 
 const noncePlaceholder = "\x00"
 
-func (c *CSP) compile() (*compiledCSP, error) {
-	dirs := make([]cspDirective, 0, len(c.dirs)+2)
-	for _, d := range c.dirs {
-		dirs = append(dirs, cspDirective{name: d.name, sources: append([]string(nil), d.sources...)})
+// directives is the working copy of a policy's directives while it is
+// compiled.
+type directives []cspDirective
+
+func (ds directives) index(name string) int {
+	for i := range ds {
+		if ds[i].name == name {
+			return i
+		}
 	}
-	for _, d := range dirs {
+	return -1
+}
+
+// compile validates the policy and renders its header value.
+func (c *CSP) compile() (*compiledCSP, error) {
+	dirs := make(directives, 0, len(c.dirs)+2)
+	for _, d := range c.dirs {
 		if err := validateDirective(d); err != nil {
 			return nil, err
 		}
+		dirs = append(dirs, cspDirective{name: d.name, sources: append([]string(nil), d.sources...)})
 	}
-	idx := func(name Directive) int {
-		for i := range dirs {
-			if dirs[i].name == name {
-				return i
-			}
+	dirs, err := dirs.withNonces(c.nonceIn)
+	if err != nil {
+		return nil, err
+	}
+	if err := dirs.checkStrictDynamic(c.strictDynamic); err != nil {
+		return nil, err
+	}
+	p := &compiledCSP{key: cspKey}
+	if c.reportOnly {
+		p.key = cspReportOnlyKey
+	}
+	value := dirs.render()
+	if c.reportGroup != "" || c.reportURL != "" {
+		if err := validateReport(c.reportGroup, c.reportURL); err != nil {
+			return nil, err
 		}
-		return -1
+		if value != "" {
+			value += "; "
+		}
+		value += "report-to " + c.reportGroup + "; report-uri " + c.reportURL
+		p.endpoints = c.reportGroup + `="` + c.reportURL + `"`
 	}
-	for _, d := range c.nonceIn {
+	if value == "" {
+		return nil, cspErr("the policy has no directives")
+	}
+	p.parts = strings.Split(value, noncePlaceholder)
+	for _, s := range p.parts {
+		p.size += len(s)
+	}
+	return p, nil
+}
+
+// withNonces adds the nonce placeholder to each directive named, creating
+// it from default-src's sources when absent; 'none' makes way for it.
+func (ds directives) withNonces(names []string) (directives, error) {
+	for _, d := range names {
 		if k, ok := directiveKinds[d]; !ok || k != kindSources {
 			return nil, cspErr("a nonce cannot be added to %q", d)
 		}
-		i := idx(d)
+		i := ds.index(d)
 		if i < 0 {
 			var base []string
-			if j := idx(DefaultSrc); j >= 0 {
-				for _, s := range dirs[j].sources {
-					if s != None {
-						base = append(base, s)
-					}
-				}
+			if j := ds.index("default-src"); j >= 0 {
+				base = ds[j].sources
 			}
-			dirs = append(dirs, cspDirective{name: d, sources: base})
-			i = len(dirs) - 1
+			ds = append(ds, cspDirective{name: d, sources: base})
+			i = len(ds) - 1
 		}
-		src := dirs[i].sources[:0:0]
-		for _, s := range dirs[i].sources {
-			if s != None {
+		src := ds[i].sources[:0:0]
+		for _, s := range ds[i].sources {
+			if s != string(None) {
 				src = append(src, s)
 			}
 		}
-		dirs[i].sources = append(src, noncePlaceholder)
+		ds[i].sources = append(src, noncePlaceholder)
 	}
-	if c.strictDynamic {
-		i := idx(ScriptSrc)
+	return ds, nil
+}
+
+// checkStrictDynamic adds 'strict-dynamic' to script-src when asked, and
+// refuses it wherever script-src has neither a nonce nor a hash to start
+// trust from: such a policy runs no script at all.
+func (ds directives) checkStrictDynamic(add bool) error {
+	i := ds.index("script-src")
+	if add {
 		if i < 0 {
-			return nil, cspErr("'strict-dynamic' needs script-src with a nonce or hash")
+			return cspErr("'strict-dynamic' needs script-src with a nonce or hash")
 		}
-		if !contains(dirs[i].sources, StrictDynamic) {
-			dirs[i].sources = append(dirs[i].sources, StrictDynamic)
-		}
-	}
-	if i := idx(ScriptSrc); i >= 0 && contains(dirs[i].sources, StrictDynamic) {
-		trusted := false
-		for _, s := range dirs[i].sources {
-			trusted = trusted || s == noncePlaceholder || isHashSource(s)
-		}
-		if !trusted {
-			return nil, cspErr("'strict-dynamic' in script-src needs a nonce or hash, or no script runs")
+		if !contains(ds[i].sources, string(strictDynamic)) {
+			ds[i].sources = append(ds[i].sources, string(strictDynamic))
 		}
 	}
-	p := &compiledCSP{key: "Content-Security-Policy"}
-	if c.reportOnly {
-		p.key = "Content-Security-Policy-Report-Only"
+	if i < 0 || !contains(ds[i].sources, string(strictDynamic)) {
+		return nil
 	}
+	for _, s := range ds[i].sources {
+		if s == noncePlaceholder || isHashSource(s) {
+			return nil
+		}
+	}
+	return cspErr("'strict-dynamic' in script-src needs a nonce or hash, or no script runs")
+}
+
+// render writes the directives as a header value, with the nonce
+// placeholder where each nonce goes.
+func (ds directives) render() string {
 	var b strings.Builder
-	for i, d := range dirs {
+	for i, d := range ds {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		b.WriteString(string(d.name))
+		b.WriteString(d.name)
 		for _, s := range d.sources {
 			b.WriteByte(' ')
 			if s == noncePlaceholder {
@@ -329,24 +355,7 @@ func (c *CSP) compile() (*compiledCSP, error) {
 			b.WriteString(s)
 		}
 	}
-	if c.reportGroup != "" || c.reportURL != "" {
-		if err := validateReport(c.reportGroup, c.reportURL); err != nil {
-			return nil, err
-		}
-		if b.Len() > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString("report-to " + c.reportGroup + "; report-uri " + c.reportURL)
-		p.endpoints = c.reportGroup + `="` + c.reportURL + `"`
-	}
-	if b.Len() == 0 {
-		return nil, cspErr("the policy has no directives")
-	}
-	p.parts = strings.Split(b.String(), noncePlaceholder)
-	for _, s := range p.parts {
-		p.size += len(s)
-	}
-	return p, nil
+	return b.String()
 }
 
 func contains(list []string, s string) bool {
@@ -408,7 +417,7 @@ func validateDirective(d cspDirective) error {
 			return err
 		}
 	}
-	if len(d.sources) > 1 && contains(d.sources, None) {
+	if len(d.sources) > 1 && contains(d.sources, string(None)) {
 		return cspErr("%s: 'none' cannot be combined with other sources", d.name)
 	}
 	return nil
@@ -429,7 +438,7 @@ func printableToken(s string) bool {
 	return true
 }
 
-func validateSource(d Directive, kind directiveKind, s string) error {
+func validateSource(d string, kind directiveKind, s string) error {
 	if s[0] == '\'' {
 		if len(s) < 3 || s[len(s)-1] != '\'' {
 			return cspErr("%s: unbalanced quote in %q", d, s)

@@ -15,20 +15,20 @@ func TestCSPValid(t *testing.T) {
 		want string
 	}{
 		{"default", DefaultCSP(), "default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; img-src 'self' data:; script-src-attr 'none'"},
-		{"hosts and schemes", NewCSP().Set(DefaultSrc, Self, "https://cdn.example.com:443/js/", "*.example.org", "https:", "wss://*.example.net:*", "*", "blob:"), "default-src 'self' https://cdn.example.com:443/js/ *.example.org https: wss://*.example.net:* * blob:"},
-		{"keywords", NewCSP().Set(ScriptSrc, Self, UnsafeEval, WasmUnsafeEval, ReportSample, UnsafeHashes, sha256Src), "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval' 'report-sample' 'unsafe-hashes' " + sha256Src},
-		{"strict dynamic with hash", NewCSP().Set(ScriptSrc, sha256Src, StrictDynamic), "script-src " + sha256Src + " 'strict-dynamic'"},
-		{"no-value", NewCSP().Set(UpgradeInsecureRequests), "upgrade-insecure-requests"},
-		{"sandbox", NewCSP().Set(Sandbox).Set(Sandbox, "allow-scripts", "allow-forms"), "sandbox allow-scripts allow-forms"},
-		{"sandbox empty", NewCSP().Set(Sandbox), "sandbox"},
-		{"trusted types", NewCSP().Set(RequireTrustedTypesFor, "'script'").Set(TrustedTypes, "default", "dompurify", "'allow-duplicates'"), "require-trusted-types-for 'script'; trusted-types default dompurify 'allow-duplicates'"},
-		{"add and remove", DefaultCSP().Remove(ImgSrc).Remove(ScriptSrcAttr).Remove(ChildSrc).Add(ConnectSrc, Self).Add(ConnectSrc, "https://api.example.com").Add(DefaultSrc, "data:"), "default-src 'self' data:; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; connect-src 'self' https://api.example.com"},
-		{"ancestors", NewCSP().Set(FrameAncestors, Self, "https://partner.example.com"), "frame-ancestors 'self' https://partner.example.com"},
-		{"nonce from default none", NewCSP().Set(DefaultSrc, None).WithNonce().WithNonce(ScriptSrc), "default-src 'none'; script-src 'nonce-{nonce}'"},
-		{"nonce replaces none", NewCSP().Set(ScriptSrc, None).WithNonce(), "script-src 'nonce-{nonce}'"},
-		{"nonce no default", NewCSP().Set(ObjectSrc, None).WithNonce(StyleSrc), "object-src 'none'; style-src 'nonce-{nonce}'"},
-		{"report only", NewCSP().Set(DefaultSrc, Self).ReportTo("csp-1", "https://r.example.com/r?x=1"), "default-src 'self'; report-to csp-1; report-uri https://r.example.com/r?x=1"},
-		{"report alone", NewCSP().ReportTo("g_1", "/r"), "report-to g_1; report-uri /r"},
+		{"hosts and schemes", new(CSP).Set("default-src", Self, "https://cdn.example.com:443/js/", "*.example.org", "https:", "wss://*.example.net:*", "*", "blob:"), "default-src 'self' https://cdn.example.com:443/js/ *.example.org https: wss://*.example.net:* * blob:"},
+		{"keywords", new(CSP).Set("script-src", Self, "'unsafe-eval'", "'wasm-unsafe-eval'", "'report-sample'", "'unsafe-hashes'", sha256Src), "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval' 'report-sample' 'unsafe-hashes' " + sha256Src},
+		{"strict dynamic with hash", new(CSP).Set("script-src", sha256Src, "'strict-dynamic'"), "script-src " + sha256Src + " 'strict-dynamic'"},
+		{"no-value", new(CSP).Set("upgrade-insecure-requests"), "upgrade-insecure-requests"},
+		{"sandbox", new(CSP).Set("sandbox").Set("sandbox", "allow-scripts", "allow-forms"), "sandbox allow-scripts allow-forms"},
+		{"sandbox empty", new(CSP).Set("sandbox"), "sandbox"},
+		{"trusted types", new(CSP).Set("require-trusted-types-for", "'script'").Set("trusted-types", "default", "dompurify", "'allow-duplicates'"), "require-trusted-types-for 'script'; trusted-types default dompurify 'allow-duplicates'"},
+		{"add and remove", DefaultCSP().Remove("img-src").Remove("script-src-attr").Remove("child-src").Add("connect-src", Self).Add("connect-src", "https://api.example.com").Add("default-src", "data:"), "default-src 'self' data:; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; connect-src 'self' https://api.example.com"},
+		{"ancestors", new(CSP).Set("frame-ancestors", Self, "https://partner.example.com"), "frame-ancestors 'self' https://partner.example.com"},
+		{"nonce from default none", new(CSP).Set("default-src", None).WithNonce().WithNonce("script-src"), "default-src 'none'; script-src 'nonce-{nonce}'"},
+		{"nonce replaces none", new(CSP).Set("script-src", None).WithNonce(), "script-src 'nonce-{nonce}'"},
+		{"nonce no default", new(CSP).Set("object-src", None).WithNonce("style-src"), "object-src 'none'; style-src 'nonce-{nonce}'"},
+		{"report only", new(CSP).Set("default-src", Self).ReportTo("csp-1", "https://r.example.com/r?x=1"), "default-src 'self'; report-to csp-1; report-uri https://r.example.com/r?x=1"},
+		{"report alone", new(CSP).ReportTo("g_1", "/r"), "report-to g_1; report-uri /r"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,53 +47,52 @@ func TestCSPInvalid(t *testing.T) {
 		name string
 		csp  *CSP
 	}{
-		{"empty", NewCSP()},
 		{"zero value", &CSP{}},
-		{"unquoted self", NewCSP().Set(DefaultSrc, "self")},
-		{"unquoted none", NewCSP().Set(DefaultSrc, "NONE")},
-		{"unquoted unsafe-inline", NewCSP().Set(ScriptSrc, "unsafe-inline")},
-		{"unquoted nonce", NewCSP().Set(ScriptSrc, "nonce-abc")},
-		{"unquoted hash", NewCSP().Set(ScriptSrc, "sha256-abc")},
-		{"static nonce", NewCSP().Set(ScriptSrc, "'nonce-abcdefabcdefabcdef'")},
-		{"semicolon", NewCSP().Set(DefaultSrc, "'self'; script-src *")},
-		{"semicolon alone", NewCSP().Set(DefaultSrc, "example.com;")},
-		{"comma", NewCSP().Set(DefaultSrc, "a.com,b.com")},
-		{"space", NewCSP().Set(DefaultSrc, "a.com b.com")},
-		{"newline", NewCSP().Set(DefaultSrc, "a.com\n")},
-		{"empty source", NewCSP().Set(DefaultSrc, "")},
-		{"non-ascii", NewCSP().Set(DefaultSrc, "bücher.example")},
-		{"unknown keyword", NewCSP().Set(DefaultSrc, "'selff'")},
-		{"unbalanced", NewCSP().Set(DefaultSrc, "'self")},
-		{"lone quote", NewCSP().Set(DefaultSrc, "'")},
-		{"inner quote", NewCSP().Set(DefaultSrc, "a'b.com")},
-		{"bad hash", NewCSP().Set(ScriptSrc, "'sha256-abc'")},
-		{"unknown directive", NewCSP().Set(Directive("script-source"), Self)},
-		{"report-uri direct", NewCSP().Set(Directive("report-uri"), "/r")},
-		{"no sources", NewCSP().Set(ScriptSrc)},
-		{"none combined", NewCSP().Set(ScriptSrc, None, Self)},
-		{"value on upgrade", NewCSP().Set(UpgradeInsecureRequests, Self)},
-		{"sandbox token", NewCSP().Set(Sandbox, "allow-everything")},
-		{"require tt", NewCSP().Set(RequireTrustedTypesFor, "script")},
-		{"trusted types name", NewCSP().Set(TrustedTypes, "a!b")},
-		{"ancestors keyword", NewCSP().Set(FrameAncestors, UnsafeInline)},
-		{"ancestors hash", NewCSP().Set(FrameAncestors, sha256Src)},
-		{"bad host", NewCSP().Set(DefaultSrc, "exa_mple.com")},
-		{"bad port", NewCSP().Set(DefaultSrc, "example.com:http")},
-		{"long port", NewCSP().Set(DefaultSrc, "example.com:123456")},
-		{"empty label", NewCSP().Set(DefaultSrc, "example..com")},
-		{"bad scheme", NewCSP().Set(DefaultSrc, "1http://example.com")},
-		{"query", NewCSP().Set(DefaultSrc, "https://example.com/a?b")},
-		{"only star dot", NewCSP().Set(DefaultSrc, "*.")},
-		{"strict dynamic alone", NewCSP().Set(ScriptSrc, Self, StrictDynamic)},
-		{"strict dynamic no script-src", NewCSP().Set(DefaultSrc, Self).WithStrictDynamic()},
-		{"nonce on ancestors", NewCSP().Set(DefaultSrc, Self).WithNonce(FrameAncestors)},
-		{"nonce on unknown", NewCSP().Set(DefaultSrc, Self).WithNonce("bogus-src")},
-		{"report group", NewCSP().Set(DefaultSrc, Self).ReportTo("a b", "/r")},
-		{"report group empty", NewCSP().Set(DefaultSrc, Self).ReportTo("", "/r")},
-		{"report http", NewCSP().Set(DefaultSrc, Self).ReportTo("g", "http://r.example.com/")},
-		{"report protocol-relative", NewCSP().Set(DefaultSrc, Self).ReportTo("g", "//r.example.com/")},
-		{"report quote", NewCSP().Set(DefaultSrc, Self).ReportTo("g", `/r"x`)},
-		{"report https empty host", NewCSP().Set(DefaultSrc, Self).ReportTo("g", "https:///x")},
+		{"unquoted self", new(CSP).Set("default-src", "self")},
+		{"unquoted none", new(CSP).Set("default-src", "NONE")},
+		{"unquoted unsafe-inline", new(CSP).Set("script-src", "unsafe-inline")},
+		{"unquoted nonce", new(CSP).Set("script-src", "nonce-abc")},
+		{"unquoted hash", new(CSP).Set("script-src", "sha256-abc")},
+		{"static nonce", new(CSP).Set("script-src", "'nonce-abcdefabcdefabcdef'")},
+		{"semicolon", new(CSP).Set("default-src", "'self'; script-src *")},
+		{"semicolon alone", new(CSP).Set("default-src", "example.com;")},
+		{"comma", new(CSP).Set("default-src", "a.com,b.com")},
+		{"space", new(CSP).Set("default-src", "a.com b.com")},
+		{"newline", new(CSP).Set("default-src", "a.com\n")},
+		{"empty source", new(CSP).Set("default-src", "")},
+		{"non-ascii", new(CSP).Set("default-src", "bücher.example")},
+		{"unknown keyword", new(CSP).Set("default-src", "'selff'")},
+		{"unbalanced", new(CSP).Set("default-src", "'self")},
+		{"lone quote", new(CSP).Set("default-src", "'")},
+		{"inner quote", new(CSP).Set("default-src", "a'b.com")},
+		{"bad hash", new(CSP).Set("script-src", "'sha256-abc'")},
+		{"unknown directive", new(CSP).Set("script-source", Self)},
+		{"report-uri direct", new(CSP).Set("report-uri", "/r")},
+		{"no sources", new(CSP).Set("script-src")},
+		{"none combined", new(CSP).Set("script-src", None, Self)},
+		{"value on upgrade", new(CSP).Set("upgrade-insecure-requests", Self)},
+		{"sandbox token", new(CSP).Set("sandbox", "allow-everything")},
+		{"require tt", new(CSP).Set("require-trusted-types-for", "script")},
+		{"trusted types name", new(CSP).Set("trusted-types", "a!b")},
+		{"ancestors keyword", new(CSP).Set("frame-ancestors", "'unsafe-inline'")},
+		{"ancestors hash", new(CSP).Set("frame-ancestors", sha256Src)},
+		{"bad host", new(CSP).Set("default-src", "exa_mple.com")},
+		{"bad port", new(CSP).Set("default-src", "example.com:http")},
+		{"long port", new(CSP).Set("default-src", "example.com:123456")},
+		{"empty label", new(CSP).Set("default-src", "example..com")},
+		{"bad scheme", new(CSP).Set("default-src", "1http://example.com")},
+		{"query", new(CSP).Set("default-src", "https://example.com/a?b")},
+		{"only star dot", new(CSP).Set("default-src", "*.")},
+		{"strict dynamic alone", new(CSP).Set("script-src", Self, "'strict-dynamic'")},
+		{"strict dynamic no script-src", new(CSP).Set("default-src", Self).WithStrictDynamic()},
+		{"nonce on ancestors", new(CSP).Set("default-src", Self).WithNonce("frame-ancestors")},
+		{"nonce on unknown", new(CSP).Set("default-src", Self).WithNonce("bogus-src")},
+		{"report group", new(CSP).Set("default-src", Self).ReportTo("a b", "/r")},
+		{"report group empty", new(CSP).Set("default-src", Self).ReportTo("", "/r")},
+		{"report http", new(CSP).Set("default-src", Self).ReportTo("g", "http://r.example.com/")},
+		{"report protocol-relative", new(CSP).Set("default-src", Self).ReportTo("g", "//r.example.com/")},
+		{"report quote", new(CSP).Set("default-src", Self).ReportTo("g", `/r"x`)},
+		{"report https empty host", new(CSP).Set("default-src", Self).ReportTo("g", "https:///x")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,14 +111,14 @@ func TestCSPInvalid(t *testing.T) {
 }
 
 func TestCSPBuilderIsolation(t *testing.T) {
-	srcs := []string{Self}
-	c := NewCSP().Set(DefaultSrc, srcs...)
+	srcs := []Source{Self}
+	c := new(CSP).Set("default-src", srcs...)
 	srcs[0] = "evil"
 	m, err := New(Config{CSP: c})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Set(DefaultSrc, "*")
+	c.Set("default-src", "*")
 	if got := m.static[0][1]; got != "default-src 'self'" {
 		t.Errorf("compiled policy changed with the builder: %q", got)
 	}
@@ -139,7 +138,7 @@ func FuzzCSP(f *testing.F) {
 	f.Add("report-to", "g", "\r\nX: y")
 	f.Add("style-src", "'nonce-abc'", "https://x/y z")
 	f.Fuzz(func(t *testing.T, name, a, b string) {
-		c := NewCSP().Set(Directive(name), a, b)
+		c := new(CSP).Set(name, Source(a), Source(b))
 		if err := c.Validate(); err != nil {
 			if !errors.Is(err, ErrInvalidCSP) {
 				t.Fatalf("error %v does not wrap ErrInvalidCSP", err)

@@ -15,6 +15,7 @@ import (
 func ExampleNew() {
 	hdr, err := securehdr.New(securehdr.Config{
 		Override:       map[string]string{"X-Frame-Options": "SAMEORIGIN"},
+		Omit:           []string{"X-XSS-Protection"},
 		TrustedProxies: []string{"10.0.0.0/8"},
 	})
 	if err != nil {
@@ -31,20 +32,23 @@ func ExampleNew() {
 	fmt.Println(w.Code)
 	fmt.Println(w.Header().Get("X-Frame-Options"))
 	fmt.Println(w.Header().Get("Strict-Transport-Security"))
+	fmt.Println(w.Header().Values("X-XSS-Protection"))
 	// Output:
 	// 404
 	// SAMEORIGIN
 	// max-age=31536000; includeSubDomains
+	// []
 }
 
 func ExampleCSP() {
 	policy := securehdr.DefaultCSP().
-		Set(securehdr.ConnectSrc, securehdr.Self, "https://api.example.com").
+		Set("connect-src", securehdr.Self, "https://api.example.com").
 		WithNonce().
 		WithStrictDynamic()
 	fmt.Println(policy)
 
-	err := securehdr.NewCSP().Set(securehdr.ScriptSrc, "self").Validate()
+	// The zero value is an empty policy.
+	err := new(securehdr.CSP).Set("script-src", "self").Validate()
 	fmt.Println(errors.Is(err, securehdr.ErrInvalidCSP), err)
 	// Output:
 	// default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; img-src 'self' data:; script-src-attr 'none'; connect-src 'self' https://api.example.com; script-src 'self' 'nonce-{nonce}' 'strict-dynamic'
@@ -70,38 +74,32 @@ func ExampleNonceFromContext() {
 	// Output: 22 true
 }
 
-func ExampleNewRedirect() {
-	rd, err := securehdr.NewRedirect(securehdr.RedirectConfig{ExemptPaths: []string{"/healthz"}})
+// A public listener behind a load balancer: the host is checked first,
+// then plain HTTP is redirected, except for the probes.
+func ExampleConfig_redirect() {
+	hdr, err := securehdr.New(securehdr.Config{
+		TrustedProxies: []string{"10.0.0.0/8"},
+		AllowedHosts:   []string{"example.com", "*.example.com"},
+		RedirectHTTPS:  true,
+		ExemptPaths:    []string{"/healthz"},
+	})
 	if err != nil {
 		panic(err)
 	}
-	h := rd.Handler(http.NotFoundHandler())
-	for _, target := range []string{"http://example.com/orders?id=7", "http://example.com/healthz"} {
+	h := hdr.Handler(http.NotFoundHandler())
+	for _, target := range []string{
+		"http://WWW.Example.com.:80/orders?id=7",
+		"http://attacker.test/orders",
+		"http://10.1.2.3/healthz",
+	} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("POST", target, nil))
-		fmt.Println(w.Code, w.Header().Get("Location"))
+		fmt.Println(strings.TrimSpace(fmt.Sprint(w.Code, " ", w.Header().Get("Location"))))
 	}
 	// Output:
-	// 308 https://example.com/orders?id=7
+	// 308 https://www.example.com/orders?id=7
+	// 400
 	// 404
-}
-
-func ExampleNewAllowedHosts() {
-	hosts, err := securehdr.NewAllowedHosts([]string{"example.com", "*.example.com"}, securehdr.HostsConfig{})
-	if err != nil {
-		panic(err)
-	}
-	h := hosts.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	for _, host := range []string{"WWW.Example.com.:443", "attacker.test"} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Host = host
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		fmt.Println(host, w.Code)
-	}
-	// Output:
-	// WWW.Example.com.:443 200
-	// attacker.test 400
 }
 
 func ExampleNewCORS() {

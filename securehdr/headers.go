@@ -14,26 +14,63 @@ import (
 
 // Config configures [New]. The zero value sends the default headers listed
 // in the package documentation, the [DefaultCSP] policy, and HSTS on HTTPS
-// requests, trusting no proxy.
+// requests, trusting no proxy, checking no host and redirecting nothing.
 type Config struct {
 	// CSP is the Content-Security-Policy. Nil means [DefaultCSP]. New takes
 	// a copy.
 	CSP *CSP
 
-	// Override replaces default headers or adds headers by name. An empty
-	// value removes the header, which is how CSP and HSTS are switched off;
-	// otherwise those two are built from CSP and HSTS, so a non-empty value
-	// for Content-Security-Policy(-Report-Only) or Strict-Transport-Security
-	// is an error.
-	Override map[string]string
-
 	// HSTS tunes Strict-Transport-Security.
 	HSTS HSTS
 
-	// TrustedProxies lists the CIDRs or addresses of proxies whose
-	// X-Forwarded-Proto is believed. Requests from anywhere else count as
-	// HTTPS only when the connection itself is TLS.
+	// Override replaces default header values or adds headers, by name.
+	// Values may not be empty (list a header in Omit to stop sending it),
+	// and Content-Security-Policy(-Report-Only) and
+	// Strict-Transport-Security are set through CSP and HSTS, not here.
+	Override map[string]string
+
+	// Omit lists default headers not to send, by name:
+	// "Content-Security-Policy" switches the policy off,
+	// "Strict-Transport-Security" switches HSTS off. Naming a header that
+	// is not a default, or one that Override also sets, is an error.
+	Omit []string
+
+	// TrustedProxies lists the CIDRs or addresses of the reverse proxies
+	// whose X-Forwarded-Proto and X-Forwarded-Host are believed, for every
+	// decision the middleware makes: HSTS, the HTTPS redirect and the host
+	// check. From any other peer those headers are ignored, so a client
+	// cannot skip the redirect or pass the host check by sending them.
 	TrustedProxies []string
+
+	// AllowedHosts, when not empty, refuses requests for any other host,
+	// which defeats DNS rebinding and Host-header poisoning of generated
+	// links. Hosts are compared once normalised ([NormalizeHost]); an entry
+	// "*.example.com" matches any subdomain of example.com but not
+	// example.com itself. The host is checked before any redirect is built.
+	AllowedHosts []string
+
+	// RedirectHTTPS answers plain-HTTP requests with 308 Permanent Redirect
+	// (method and body kept) to the same URL over HTTPS. Without
+	// RedirectHost the target host comes from the request: set
+	// AllowedHosts too, so redirects stay on hosts the service owns.
+	RedirectHTTPS bool
+
+	// RedirectHost, when set, is the host[:port] to redirect to, instead
+	// of the request's host without its port.
+	RedirectHost string
+
+	// ExemptPaths are URL paths that skip the host check and the redirect
+	// (they still get the headers), such as health probes that
+	// orchestrators send over plain HTTP to a pod address. An entry is an
+	// exact path, or a subtree when it ends in "/", as in ServeMux. They
+	// are validated even when neither check is on, so a service may
+	// declare its probes whatever its environment enables.
+	ExemptPaths []string
+
+	// ErrorHandler writes the refusal of a request whose host is not
+	// allowed, or not valid enough to build a redirect; nil means
+	// [DefaultErrorHandler]. It receives [ErrHostNotAllowed].
+	ErrorHandler ErrorHandler
 }
 
 // HSTS tunes the Strict-Transport-Security header, which is sent only on
@@ -63,21 +100,25 @@ var defaultHeaders = [...][2]string{
 }
 
 const (
-	hstsKey = "Strict-Transport-Security"
-	year    = 365 * 24 * time.Hour
+	cspKey           = "Content-Security-Policy"
+	cspReportOnlyKey = "Content-Security-Policy-Report-Only"
+	hstsKey          = "Strict-Transport-Security"
+	year             = 365 * 24 * time.Hour
 	// nonceBytes is the entropy of a CSP nonce; CSP asks for at least 128 bits.
 	nonceBytes = 16
 )
 
 var nonceLen = base64.RawURLEncoding.EncodedLen(nonceBytes)
 
-// Headers is the security-headers middleware built by [New]. It is safe for
-// concurrent use.
+// Headers is the middleware built by [New]: security headers, and the
+// host check and HTTPS redirect when configured. It is safe for concurrent
+// use.
 type Headers struct {
 	static  [][2]string // canonical key, value; written on every response
 	csp     *compiledCSP
 	hsts    string
 	proxies proxies
+	guard   *guard // host check and redirect; nil when neither is on
 }
 
 // New validates cfg and returns the middleware. Errors wrap
@@ -88,86 +129,127 @@ func New(cfg Config) (*Headers, error) {
 	if m.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
-	override := make(map[string]string, len(cfg.Override))
-	for k, v := range cfg.Override {
-		if !validHeaderName(k) {
-			return nil, fmt.Errorf("%w: header name %q", ErrInvalidConfig, k)
-		}
-		if !validHeaderValue(v) {
-			return nil, fmt.Errorf("%w: header %s: value %q holds a control character or surrounding space", ErrInvalidConfig, k, v)
-		}
-		ck := http.CanonicalHeaderKey(k)
-		if _, dup := override[ck]; dup {
-			return nil, fmt.Errorf("%w: header %s overridden twice", ErrInvalidConfig, ck)
-		}
-		override[ck] = v
+	override, omit, err := headerChanges(cfg.Override, cfg.Omit)
+	if err != nil {
+		return nil, err
 	}
-	cspOff, hstsOff := false, false
-	for _, k := range [...]string{"Content-Security-Policy", "Content-Security-Policy-Report-Only", hstsKey} {
-		v, ok := override[k]
-		if !ok {
-			continue
+	if omit[cspKey] {
+		if cfg.CSP != nil {
+			return nil, fmt.Errorf("%w: Config.CSP is set but Omit drops the policy", ErrInvalidConfig)
 		}
-		if v != "" {
-			return nil, fmt.Errorf("%w: set %s through Config.CSP or Config.HSTS, not Override", ErrInvalidConfig, k)
-		}
-		if k == hstsKey {
-			hstsOff = true
-		} else {
-			cspOff = true
-		}
-		delete(override, k)
+	} else if err := m.setPolicy(cfg.CSP, override); err != nil {
+		return nil, err
 	}
-	if cspOff && cfg.CSP != nil {
-		return nil, fmt.Errorf("%w: Config.CSP is set but Override removes the policy", ErrInvalidConfig)
-	}
-	if !cspOff {
-		policy := cfg.CSP
-		if policy == nil {
-			policy = DefaultCSP()
-		}
-		if m.csp, err = policy.compile(); err != nil {
-			return nil, err
-		}
-		if !m.csp.nonced() {
-			m.static = append(m.static, [2]string{m.csp.key, m.csp.parts[0]})
-		}
-		if m.csp.endpoints != "" {
-			if _, ok := override["Reporting-Endpoints"]; !ok {
-				m.static = append(m.static, [2]string{"Reporting-Endpoints", m.csp.endpoints})
-			}
-		}
-		if !m.csp.nonced() {
-			m.csp = nil
-		}
-	}
-	for _, kv := range defaultHeaders {
-		k := http.CanonicalHeaderKey(kv[0])
-		if v, ok := override[k]; ok {
-			delete(override, k)
-			if v == "" {
-				continue
-			}
-			kv[1] = v
-		}
-		m.static = append(m.static, [2]string{k, kv[1]})
-	}
-	extra := make([]string, 0, len(override))
-	for k := range override {
-		extra = append(extra, k)
-	}
-	slices.Sort(extra)
-	for _, k := range extra {
-		if v := override[k]; v != "" {
-			m.static = append(m.static, [2]string{k, v})
-		}
-	}
-	if !hstsOff {
+	m.static = appendHeaders(m.static, override, omit)
+	if !omit[hstsKey] {
 		if m.hsts, err = cfg.HSTS.value(); err != nil {
 			return nil, err
 		}
 	}
+	if m.guard, err = newGuard(cfg); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// headerChanges validates Override and Omit and returns them keyed by
+// canonical header name.
+func headerChanges(set map[string]string, omitted []string) (override map[string]string, omit map[string]bool, err error) {
+	override = make(map[string]string, len(set))
+	for k, v := range set {
+		if !validHeaderName(k) {
+			return nil, nil, fmt.Errorf("%w: header name %q", ErrInvalidConfig, k)
+		}
+		if v == "" {
+			return nil, nil, fmt.Errorf("%w: header %s: empty value (list it in Omit to stop sending it)", ErrInvalidConfig, k)
+		}
+		if !validHeaderValue(v) {
+			return nil, nil, fmt.Errorf("%w: header %s: value %q holds a control character or surrounding space", ErrInvalidConfig, k, v)
+		}
+		ck := http.CanonicalHeaderKey(k)
+		if _, dup := override[ck]; dup {
+			return nil, nil, fmt.Errorf("%w: header %s overridden twice", ErrInvalidConfig, ck)
+		}
+		if ck == cspKey || ck == cspReportOnlyKey || ck == hstsKey {
+			return nil, nil, fmt.Errorf("%w: set %s through Config.CSP or Config.HSTS, not Override", ErrInvalidConfig, ck)
+		}
+		override[ck] = v
+	}
+	omit = make(map[string]bool, len(omitted))
+	for _, k := range omitted {
+		ck := http.CanonicalHeaderKey(k)
+		if !isDefaultHeader(ck) {
+			return nil, nil, fmt.Errorf("%w: Omit: %q is not a header sent by default", ErrInvalidConfig, k)
+		}
+		if _, ok := override[ck]; ok {
+			return nil, nil, fmt.Errorf("%w: header %s is both overridden and omitted", ErrInvalidConfig, ck)
+		}
+		omit[ck] = true
+	}
+	return override, omit, nil
+}
+
+func isDefaultHeader(canonical string) bool {
+	if canonical == cspKey || canonical == hstsKey {
+		return true
+	}
+	for _, kv := range defaultHeaders {
+		if http.CanonicalHeaderKey(kv[0]) == canonical {
+			return true
+		}
+	}
+	return false
+}
+
+// setPolicy compiles the policy (nil means [DefaultCSP]). A policy without
+// a nonce becomes a static header; one with a nonce is kept for Handler.
+func (m *Headers) setPolicy(policy *CSP, override map[string]string) error {
+	if policy == nil {
+		policy = DefaultCSP()
+	}
+	p, err := policy.compile()
+	if err != nil {
+		return err
+	}
+	if p.nonced() {
+		m.csp = p
+	} else {
+		m.static = append(m.static, [2]string{p.key, p.parts[0]})
+	}
+	if p.endpoints != "" {
+		if _, ok := override["Reporting-Endpoints"]; !ok {
+			m.static = append(m.static, [2]string{"Reporting-Endpoints", p.endpoints})
+		}
+	}
+	return nil
+}
+
+// appendHeaders appends the default headers, changed by override and
+// omit, then the added headers in name order.
+func appendHeaders(static [][2]string, override map[string]string, omit map[string]bool) [][2]string {
+	used := 0
+	for _, kv := range defaultHeaders {
+		k := http.CanonicalHeaderKey(kv[0])
+		if omit[k] {
+			continue
+		}
+		if v, ok := override[k]; ok {
+			kv[1] = v
+			used++
+		}
+		static = append(static, [2]string{k, kv[1]})
+	}
+	extra := make([]string, 0, len(override)-used)
+	for k := range override {
+		if !isDefaultHeader(k) {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	for _, k := range extra {
+		static = append(static, [2]string{k, override[k]})
+	}
+	return static
 }
 
 func (h HSTS) value() (string, error) {
@@ -191,17 +273,20 @@ func (h HSTS) value() (string, error) {
 	return v, nil
 }
 
-// Handler sets the headers on w before calling next, so they are present
-// on every response, errors included. A later handler may still change or
-// delete them. When the policy uses a nonce, next sees a request whose
-// context carries it ([NonceFromContext]).
+// Handler sets the headers on w, then checks the host and redirects
+// plain-HTTP requests when configured, then calls next. The headers are
+// set first so that every response, refusals and errors included, carries
+// them; a later handler may still change or delete them. When the policy
+// uses a nonce, next sees a request whose context carries it
+// ([NonceFromContext]).
 func (m *Headers) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		n := len(m.static)
-		https := m.hsts != "" && m.proxies.isHTTPS(r)
+		https := (m.hsts != "" || m.guard != nil) && m.proxies.isHTTPS(r)
+		sendHSTS := https && m.hsts != ""
 		total := n
-		if https {
+		if sendHSTS {
 			total++
 		}
 		if m.csp != nil {
@@ -215,15 +300,20 @@ func (m *Headers) Handler(next http.Handler) http.Handler {
 			vals[i] = kv[1]
 			h[kv[0]] = vals[i : i+1 : i+1]
 		}
-		if https {
+		if sendHSTS {
 			vals[n] = m.hsts
 			h[hstsKey] = vals[n : n+1 : n+1]
 			n++
 		}
+		nonce := ""
 		if m.csp != nil {
-			value, nonce := m.csp.withNonce()
-			vals[n] = value
+			vals[n], nonce = m.csp.withNonce()
 			h[m.csp.key] = vals[n : n+1 : n+1]
+		}
+		if m.guard != nil && !m.guard.pass(w, r, m.proxies, https) {
+			return
+		}
+		if m.csp != nil {
 			r = r.WithContext(&nonceContext{Context: r.Context(), nonce: nonce})
 		}
 		next.ServeHTTP(w, r)
@@ -295,7 +385,7 @@ func validHeaderName(s string) bool {
 }
 
 // validHeaderValue rejects control characters (so no header injection) and
-// surrounding whitespace. The empty string is valid: it means "remove".
+// surrounding whitespace.
 func validHeaderValue(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if ch := s[i]; (ch < ' ' && ch != '\t') || ch == 0x7f {

@@ -88,15 +88,15 @@ func TestHeaderValuesNotShared(t *testing.T) {
 	}
 }
 
-func TestOverride(t *testing.T) {
-	m := mustNew(t, Config{Override: map[string]string{
-		"x-frame-options":              "SAMEORIGIN",
-		"X-XSS-Protection":             "",
-		"Cross-Origin-Embedder-Policy": "require-corp",
-		"A-Extra":                      "1",
-		"Content-Security-Policy":      "",
-		"Strict-Transport-Security":    "",
-	}})
+func TestOverrideAndOmit(t *testing.T) {
+	m := mustNew(t, Config{
+		Override: map[string]string{
+			"x-frame-options":              "SAMEORIGIN",
+			"Cross-Origin-Embedder-Policy": "require-corp",
+			"A-Extra":                      "1",
+		},
+		Omit: []string{"X-XSS-Protection", "content-security-policy", "Strict-Transport-Security"},
+	})
 	r := httptest.NewRequest("GET", "https://example.com/", nil)
 	w := serve(m.Handler(okHandler), r)
 	h := w.Header()
@@ -107,6 +107,9 @@ func TestOverride(t *testing.T) {
 		if _, ok := h[k]; ok {
 			t.Errorf("%s still sent", k)
 		}
+	}
+	if got := h.Get("Referrer-Policy"); got != "strict-origin-when-cross-origin" {
+		t.Errorf("Referrer-Policy = %q; want the default", got)
 	}
 }
 
@@ -122,14 +125,20 @@ func TestConfigErrors(t *testing.T) {
 		{"padded value", Config{Override: map[string]string{"X-A": " 1"}}, ErrInvalidConfig},
 		{"duplicate", Config{Override: map[string]string{"x-a": "1", "X-A": "2"}}, ErrInvalidConfig},
 		{"csp via override", Config{Override: map[string]string{"content-security-policy": "default-src *"}}, ErrInvalidConfig},
+		{"report-only via override", Config{Override: map[string]string{"Content-Security-Policy-Report-Only": "default-src *"}}, ErrInvalidConfig},
 		{"hsts via override", Config{Override: map[string]string{hstsKey: "max-age=1"}}, ErrInvalidConfig},
+		{"empty override", Config{Override: map[string]string{"X-XSS-Protection": ""}}, ErrInvalidConfig},
+		{"omit unknown", Config{Omit: []string{"X-Powered-By"}}, ErrInvalidConfig},
+		{"omit and override", Config{Omit: []string{"X-Frame-Options"}, Override: map[string]string{"x-frame-options": "SAMEORIGIN"}}, ErrInvalidConfig},
+		{"csp set and omitted", Config{CSP: DefaultCSP(), Omit: []string{"Content-Security-Policy"}}, ErrInvalidConfig},
 		{"bad proxy", Config{TrustedProxies: []string{"10.0.0.0/33"}}, ErrInvalidConfig},
 		{"bad proxy addr", Config{TrustedProxies: []string{"proxy.local"}}, ErrInvalidConfig},
 		{"negative hsts", Config{HSTS: HSTS{MaxAge: -time.Second}}, ErrInvalidConfig},
 		{"preload short", Config{HSTS: HSTS{MaxAge: time.Hour, Preload: true}}, ErrInvalidConfig},
 		{"preload no subdomains", Config{HSTS: HSTS{Preload: true, ExcludeSubdomains: true}}, ErrInvalidConfig},
-		{"bad csp", Config{CSP: NewCSP().Set(ScriptSrc, "self")}, ErrInvalidCSP},
-		{"csp set and removed", Config{CSP: DefaultCSP(), Override: map[string]string{"Content-Security-Policy": ""}}, ErrInvalidConfig},
+		{"bad csp", Config{CSP: new(CSP).Set("script-src", "self")}, ErrInvalidCSP},
+		{"bad exempt path without checks", Config{ExemptPaths: []string{"healthz"}}, ErrInvalidConfig},
+		{"redirect host without redirect", Config{AllowedHosts: []string{"example.com"}, RedirectHost: "example.com"}, ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,7 +196,7 @@ func TestHSTS(t *testing.T) {
 }
 
 func TestNonce(t *testing.T) {
-	m := mustNew(t, Config{CSP: DefaultCSP().WithNonce(ScriptSrc, StyleSrc).WithStrictDynamic().ReportTo("csp", "/csp-report")})
+	m := mustNew(t, Config{CSP: DefaultCSP().WithNonce("script-src", "style-src").WithStrictDynamic().ReportTo("csp", "/csp-report")})
 	var seen []string
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen = append(seen, NonceFromContext(r.Context()))
@@ -294,5 +303,16 @@ func TestNonceConcurrent(t *testing.T) {
 			t.Fatalf("nonce %q issued twice", n)
 		}
 		seen[n] = true
+	}
+}
+
+func TestExemptPathsWithoutChecks(t *testing.T) {
+	m := mustNew(t, Config{ExemptPaths: []string{"/healthz", "/ready/"}})
+	if m.guard != nil {
+		t.Fatal("a guard without a host check or redirect")
+	}
+	w := serve(m.Handler(okHandler), httptest.NewRequest("GET", "http://any.example/healthz", nil))
+	if w.Code != 200 || w.Header().Get("X-Frame-Options") != "DENY" {
+		t.Errorf("exempt path without checks: %d %v", w.Code, w.Header())
 	}
 }

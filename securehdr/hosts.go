@@ -10,44 +10,52 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// HostsConfig configures [NewAllowedHosts]. The zero value checks the Host
-// header only and answers refused requests with [DefaultErrorHandler].
-type HostsConfig struct {
-	// TrustedProxies lists the CIDRs or addresses of proxies whose
-	// X-Forwarded-Host is checked instead of Host.
-	TrustedProxies []string
-	// ErrorHandler writes the refusal; nil means [DefaultErrorHandler]. It
-	// receives [ErrHostNotAllowed].
-	ErrorHandler ErrorHandler
-}
-
-// AllowedHosts refuses requests for hosts it does not serve, which defeats
-// DNS rebinding and Host-header poisoning of generated links. It is safe
-// for concurrent use.
-type AllowedHosts struct {
-	exact    map[string]struct{}
-	suffixes []string // ".example.com" for "*.example.com"
-	proxies  proxies
+// guard is the host check and the HTTPS redirect of [Headers], which share
+// the request's host and scheme as the trusted proxies report them.
+type guard struct {
+	hosts    bool                // check the host
+	exact    map[string]struct{} // normalised allowed hosts
+	suffixes []string            // ".example.com" for "*.example.com"
+	redirect bool                // redirect plain HTTP
+	target   string              // fixed redirect host[:port], or ""
+	exempt   map[string]struct{} // exact exempt paths
+	subtrees []string            // exempt path prefixes ending in "/"
 	onError  ErrorHandler
 }
 
-// NewAllowedHosts returns a middleware that passes only requests whose
-// host, once normalised (lower case, port and trailing dot removed,
-// internationalised names in their ASCII form, IPv6 literals in brackets),
-// is one of hosts. An entry "*.example.com" matches any subdomain of
-// example.com but not example.com itself. Errors wrap [ErrInvalidConfig].
-func NewAllowedHosts(hosts []string, cfg HostsConfig) (*AllowedHosts, error) {
-	if len(hosts) == 0 {
-		return nil, fmt.Errorf("%w: no allowed hosts", ErrInvalidConfig)
+// newGuard returns nil when cfg asks for neither a host check nor a
+// redirect. ExemptPaths are validated either way, so that a service can
+// declare its probes once whatever its environment turns on.
+func newGuard(cfg Config) (*guard, error) {
+	g := &guard{redirect: cfg.RedirectHTTPS, onError: cfg.ErrorHandler}
+	if g.onError == nil {
+		g.onError = DefaultErrorHandler
 	}
-	a := &AllowedHosts{exact: make(map[string]struct{}, len(hosts)), onError: cfg.ErrorHandler}
-	if a.onError == nil {
-		a.onError = DefaultErrorHandler
-	}
-	var err error
-	if a.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
+	if err := g.allow(cfg.AllowedHosts); err != nil {
 		return nil, err
 	}
+	if err := g.exemptPaths(cfg.ExemptPaths); err != nil {
+		return nil, err
+	}
+	if cfg.RedirectHost != "" {
+		if !cfg.RedirectHTTPS {
+			return nil, fmt.Errorf("%w: RedirectHost without RedirectHTTPS", ErrInvalidConfig)
+		}
+		var err error
+		if g.target, err = redirectTarget(cfg.RedirectHost); err != nil {
+			return nil, err
+		}
+	}
+	if !g.hosts && !g.redirect {
+		return nil, nil
+	}
+	return g, nil
+}
+
+// allow records the allowed hosts in normal form.
+func (g *guard) allow(hosts []string) error {
+	g.hosts = len(hosts) > 0
+	g.exact = make(map[string]struct{}, len(hosts))
 	for _, h := range hosts {
 		wild := strings.HasPrefix(h, "*.")
 		name := strings.TrimPrefix(h, "*.")
@@ -56,42 +64,54 @@ func NewAllowedHosts(hosts []string, cfg HostsConfig) (*AllowedHosts, error) {
 		}
 		n, ok := NormalizeHost(name)
 		if !ok || strings.HasPrefix(n, "[") && wild {
-			return nil, fmt.Errorf("%w: allowed host %q", ErrInvalidConfig, h)
+			return fmt.Errorf("%w: allowed host %q", ErrInvalidConfig, h)
 		}
 		if wild {
-			a.suffixes = append(a.suffixes, "."+n)
+			g.suffixes = append(g.suffixes, "."+n)
 		} else {
-			a.exact[n] = struct{}{}
+			g.exact[n] = struct{}{}
 		}
 	}
-	return a, nil
+	return nil
 }
 
-// Handler passes allowed requests to next and refuses the others.
-func (a *AllowedHosts) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if a.proxies != nil && r.Header["X-Forwarded-Host"] != nil && a.proxies.trusts(r) {
-			host = firstValue(r, "X-Forwarded-Host")
-		}
-		if !a.Allowed(host) {
-			a.onError(w, r, ErrHostNotAllowed)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// Allowed reports whether host (as found in a Host header) is allowed.
-func (a *AllowedHosts) Allowed(host string) bool {
-	n, ok := NormalizeHost(host)
-	if !ok {
-		return false
-	}
-	if _, ok := a.exact[n]; ok {
+// pass reports whether the request goes on to the next handler, after
+// answering it itself when the host is refused or the request redirected.
+func (g *guard) pass(w http.ResponseWriter, r *http.Request, p proxies, https bool) bool {
+	if g.exempted(r.URL.Path) {
 		return true
 	}
-	for _, s := range a.suffixes {
+	redirect := g.redirect && !https
+	host := ""
+	if g.hosts || redirect && g.target == "" {
+		raw := r.Host
+		if r.Header["X-Forwarded-Host"] != nil && p.trusts(r) {
+			raw = firstValue(r, "X-Forwarded-Host")
+		}
+		var ok bool
+		host, ok = NormalizeHost(raw)
+		if !ok || g.hosts && !g.allowed(host) {
+			g.onError(w, r, ErrHostNotAllowed)
+			return false
+		}
+	}
+	if !redirect {
+		return true
+	}
+	if g.target != "" {
+		host = g.target
+	}
+	w.Header()["Location"] = []string{"https://" + host + r.URL.RequestURI()}
+	w.WriteHeader(http.StatusPermanentRedirect)
+	return false
+}
+
+// allowed reports whether the normalised host n is allowed.
+func (g *guard) allowed(n string) bool {
+	if _, ok := g.exact[n]; ok {
+		return true
+	}
+	for _, s := range g.suffixes {
 		if len(n) > len(s) && strings.HasSuffix(n, s) {
 			return true
 		}

@@ -68,31 +68,41 @@ func TestNormalizeHostNoAlloc(t *testing.T) {
 }
 
 func TestAllowedHosts(t *testing.T) {
-	a, err := NewAllowedHosts([]string{"Example.com.", "*.api.example.com", "::1", "bücher.example", "10.0.0.1"}, HostsConfig{TrustedProxies: []string{"10.0.0.0/8"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustNew(t, Config{
+		AllowedHosts:   []string{"Example.com.", "*.api.example.com", "::1", "bücher.example", "10.0.0.1"},
+		TrustedProxies: []string{"10.0.0.0/8"},
+		ExemptPaths:    []string{"/healthz", "/ready/"},
+	})
 	tests := []struct {
 		host, fwd, remote string
 		want              int
+		path              string
 	}{
-		{"example.com", "", "", 200},
-		{"EXAMPLE.COM.:443", "", "", 200},
-		{"v1.api.example.com", "", "", 200},
-		{"a.b.api.example.com", "", "", 200},
-		{"api.example.com", "", "", 400},
-		{"evilapi.example.com", "", "", 400},
-		{"[::1]:8080", "", "", 200},
-		{"xn--bcher-kva.example", "", "", 200},
-		{"10.0.0.1", "", "", 200},
-		{"evil.com", "", "", 400},
-		{"", "", "", 400},
-		{"evil.com", "example.com", "203.0.113.1:1", 400}, // untrusted peer: X-Forwarded-Host ignored
-		{"internal:8080", "example.com", "10.0.0.9:1", 200},
-		{"example.com", "evil.com, example.com", "10.0.0.9:1", 400},
+		{"example.com", "", "", 200, ""},
+		{"EXAMPLE.COM.:443", "", "", 200, ""},
+		{"v1.api.example.com", "", "", 200, ""},
+		{"a.b.api.example.com", "", "", 200, ""},
+		{"api.example.com", "", "", 400, ""},
+		{"evilapi.example.com", "", "", 400, ""},
+		{"[::1]:8080", "", "", 200, ""},
+		{"xn--bcher-kva.example", "", "", 200, ""},
+		{"10.0.0.1", "", "", 200, ""},
+		{"evil.com", "", "", 400, ""},
+		{"", "", "", 400, ""},
+		{"evil.com", "example.com", "203.0.113.1:1", 400, ""}, // untrusted peer: X-Forwarded-Host ignored
+		{"internal:8080", "example.com", "10.0.0.9:1", 200, ""},
+		{"example.com", "evil.com, example.com", "10.0.0.9:1", 400, ""},
+		{"evil.com", "", "", 200, "/healthz"},
+		{"evil.com", "", "", 400, "/healthz/x"},
+		{"evil.com", "", "", 200, "/ready/db"},
+		{"evil.com", "", "", 400, "/ready"},
 	}
 	for _, tt := range tests {
-		r := httptest.NewRequest("GET", "/", nil)
+		path := tt.path
+		if path == "" {
+			path = "/"
+		}
+		r := httptest.NewRequest("GET", path, nil)
 		r.Host = tt.host
 		if tt.fwd != "" {
 			r.Header.Set("X-Forwarded-Host", tt.fwd)
@@ -102,7 +112,10 @@ func TestAllowedHosts(t *testing.T) {
 		}
 		w := serve(a.Handler(okHandler), r)
 		if w.Code != tt.want {
-			t.Errorf("host %q fwd %q from %q: status %d; want %d", tt.host, tt.fwd, tt.remote, w.Code, tt.want)
+			t.Errorf("host %q fwd %q from %q path %q: status %d; want %d", tt.host, tt.fwd, tt.remote, path, w.Code, tt.want)
+		}
+		if w.Header().Get("X-Frame-Options") != "DENY" {
+			t.Errorf("host %q: response without the security headers", tt.host)
 		}
 		if w.Code == 400 {
 			body, _ := io.ReadAll(w.Body)
@@ -118,13 +131,10 @@ func TestAllowedHosts(t *testing.T) {
 
 func TestAllowedHostsErrorHandler(t *testing.T) {
 	var got error
-	a, err := NewAllowedHosts([]string{"example.com"}, HostsConfig{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+	a := mustNew(t, Config{AllowedHosts: []string{"example.com"}, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 		got = err
 		w.WriteHeader(http.StatusMisdirectedRequest)
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := httptest.NewRequest("GET", "http://other.example/", nil)
 	if w := serve(a.Handler(okHandler), r); w.Code != http.StatusMisdirectedRequest || !errors.Is(got, ErrHostNotAllowed) {
 		t.Errorf("custom handler: %d, %v", w.Code, got)
@@ -132,13 +142,10 @@ func TestAllowedHostsErrorHandler(t *testing.T) {
 }
 
 func TestAllowedHostsConfigErrors(t *testing.T) {
-	for _, hosts := range [][]string{nil, {""}, {"a b"}, {"*.[::1]"}, {"*."}, {"example.com/x"}} {
-		if _, err := NewAllowedHosts(hosts, HostsConfig{}); !errors.Is(err, ErrInvalidConfig) {
-			t.Errorf("NewAllowedHosts(%q) = %v; want ErrInvalidConfig", hosts, err)
+	for _, hosts := range [][]string{{""}, {"a b"}, {"*.[::1]"}, {"*."}, {"example.com/x"}} {
+		if _, err := New(Config{AllowedHosts: hosts}); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("New(AllowedHosts: %q) = %v; want ErrInvalidConfig", hosts, err)
 		}
-	}
-	if _, err := NewAllowedHosts([]string{"example.com"}, HostsConfig{TrustedProxies: []string{"x"}}); !errors.Is(err, ErrInvalidConfig) {
-		t.Errorf("bad proxy: %v", err)
 	}
 }
 
@@ -173,11 +180,7 @@ func FuzzNormalizeHost(f *testing.F) {
 }
 
 func BenchmarkAllowedHosts(b *testing.B) {
-	a, err := NewAllowedHosts([]string{"example.com", "*.example.org"}, HostsConfig{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := a.Handler(okHandler)
+	h := mustNew(b, Config{AllowedHosts: []string{"example.com", "*.example.org"}}).Handler(okHandler)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

@@ -11,7 +11,8 @@ import (
 // branch on them with [errors.Is].
 var (
 	// ErrInvalidConfig reports a setting that cannot work: a malformed header
-	// name or value, CIDR, path or host.
+	// name or value, CIDR, path or host, or a setting that does not apply
+	// (RedirectHost without RedirectHTTPS).
 	ErrInvalidConfig = errors.New("securehdr: invalid configuration")
 	// ErrInvalidCSP reports a Content-Security-Policy that does not validate:
 	// an unknown directive, an unquoted keyword such as self, a source holding
@@ -23,8 +24,9 @@ var (
 	ErrInsecureCORS = errors.New("securehdr: insecure cors configuration")
 )
 
-// ErrHostNotAllowed is passed to an [ErrorHandler] when a request's Host is
-// not in the allowed list.
+// ErrHostNotAllowed is passed to an [ErrorHandler] when a request's host is
+// not in [Config.AllowedHosts], or is not valid enough to build the HTTPS
+// redirect.
 var ErrHostNotAllowed = errors.New("securehdr: host not allowed")
 
 // ErrorHandler writes the response for a request that a middleware refuses.

@@ -10,12 +10,14 @@ import (
 )
 
 func TestRedirect(t *testing.T) {
-	base := RedirectConfig{TrustedProxies: []string{"10.0.0.0/8"}, ExemptPaths: []string{"/healthz", "/readyz"}}
+	base := Config{RedirectHTTPS: true, TrustedProxies: []string{"10.0.0.0/8"}, ExemptPaths: []string{"/healthz", "/readyz"}}
 	fixed := base
-	fixed.Host = "WWW.Example.com:8443"
+	fixed.RedirectHost = "WWW.Example.com:8443"
+	hosts := base
+	hosts.AllowedHosts = []string{"example.com"}
 	tests := []struct {
 		name         string
-		cfg          RedirectConfig
+		cfg          Config
 		method, url  string
 		remote       string
 		hdr          map[string]string
@@ -35,14 +37,14 @@ func TestRedirect(t *testing.T) {
 		{"spoofed proto", base, "GET", "http://example.com/", "203.0.113.1:9", map[string]string{"X-Forwarded-Proto": "https"}, false, 308, "https://example.com/"},
 		{"trusted host", base, "GET", "http://internal/", "10.1.1.1:9", map[string]string{"X-Forwarded-Proto": "http", "X-Forwarded-Host": "Public.example.com"}, false, 308, "https://public.example.com/"},
 		{"spoofed host", base, "GET", "http://example.com/", "203.0.113.1:9", map[string]string{"X-Forwarded-Host": "evil.com"}, false, 308, "https://example.com/"},
+		{"host checked first", hosts, "GET", "http://evil.example/", "203.0.113.1:9", nil, false, 400, ""},
+		{"allowed host", hosts, "GET", "http://Example.com/x", "203.0.113.1:9", nil, false, 308, "https://example.com/x"},
+		{"trusted https passes host check", hosts, "GET", "http://example.com/", "10.1.1.1:9", map[string]string{"X-Forwarded-Proto": "https"}, false, 200, ""},
 		{"bad host", base, "GET", "http://example.com/", "10.1.1.1:9", map[string]string{"X-Forwarded-Host": "evil.com/x"}, false, 400, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rd, err := NewRedirect(tt.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			rd := mustNew(t, tt.cfg)
 			r := httptest.NewRequest(tt.method, tt.url, strings.NewReader("body"))
 			r.RemoteAddr = tt.remote
 			r.TLS = nil
@@ -61,30 +63,26 @@ func TestRedirect(t *testing.T) {
 }
 
 func TestRedirectConfigErrors(t *testing.T) {
-	for _, cfg := range []RedirectConfig{
-		{TrustedProxies: []string{"nope"}},
-		{ExemptPaths: []string{"healthz"}},
-		{ExemptPaths: []string{"/a b"}},
-		{ExemptPaths: []string{"/a?b"}},
-		{Host: "exa mple.com"},
-		{Host: "example.com:"},
-		{Host: "example.com:99999"},
+	for _, cfg := range []Config{
+		{RedirectHTTPS: true, TrustedProxies: []string{"nope"}},
+		{RedirectHTTPS: true, ExemptPaths: []string{"healthz"}},
+		{RedirectHTTPS: true, ExemptPaths: []string{"/a b"}},
+		{RedirectHTTPS: true, ExemptPaths: []string{"/a?b"}},
+		{RedirectHTTPS: true, RedirectHost: "exa mple.com"},
+		{RedirectHTTPS: true, RedirectHost: "example.com:"},
+		{RedirectHTTPS: true, RedirectHost: "example.com:99999"},
 	} {
-		if _, err := NewRedirect(cfg); !errors.Is(err, ErrInvalidConfig) {
-			t.Errorf("NewRedirect(%+v) = %v; want ErrInvalidConfig", cfg, err)
+		if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("New(%+v) = %v; want ErrInvalidConfig", cfg, err)
 		}
 	}
-	if _, err := NewRedirect(RedirectConfig{Host: "[::1]"}); err != nil {
-		t.Errorf("NewRedirect(ipv6 host) = %v", err)
+	if _, err := New(Config{RedirectHTTPS: true, RedirectHost: "[::1]"}); err != nil {
+		t.Errorf("New(ipv6 redirect host) = %v", err)
 	}
 }
 
 func BenchmarkRedirect(b *testing.B) {
-	rd, err := NewRedirect(RedirectConfig{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := rd.Handler(okHandler)
+	h := mustNew(b, Config{RedirectHTTPS: true}).Handler(okHandler)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

@@ -491,8 +491,20 @@ func (a *App) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	headers, err := securehdr.New(securehdr.Config{TrustedProxies: trusted})
+	// Security headers on every response; the host check, then the HTTPS
+	// redirect, on everything but the probes, which orchestrators send
+	// over plain HTTP to a pod address (a redirect built from an unchecked
+	// Host would be an open redirect, so the check comes first).
+	headers, err := securehdr.New(securehdr.Config{
+		TrustedProxies: trusted,
+		AllowedHosts:   cfg.AllowedHosts,
+		RedirectHTTPS:  cfg.forceHTTPS,
+		ExemptPaths:    probePaths,
+	})
 	if err != nil {
+		if len(cfg.AllowedHosts) > 0 {
+			return nil, fmt.Errorf("ALLOWED_HOSTS: %w", err)
+		}
 		return nil, err
 	}
 	limitStore, err := a.rateStore()
@@ -533,27 +545,12 @@ func (a *App) routes() (http.Handler, error) {
 
 	// Everything but the probes goes through the public stack, before
 	// routing, so that a preflight or an unknown path is answered by the
-	// same checks as a real route: the host check first (a redirect built
-	// from an unchecked Host is an open redirect), then the HTTPS
-	// redirect, CORS, the body limit, compression and the global limit.
-	// Load shedding comes first: a request over the in-flight bound costs
-	// no more than its 503.
+	// same checks as a real route: after the host check and redirect
+	// above, load shedding (a request over the in-flight bound costs no
+	// more than its 503), CORS, the body limit, compression and the global
+	// limit.
 	stack := []func(http.Handler) http.Handler{
 		newShedder(cfg.MaxInFlight, cfg.MaxInFlightBacklog, cfg.MaxInFlightWait).Handler,
-	}
-	if len(cfg.AllowedHosts) > 0 {
-		hosts, err := securehdr.NewAllowedHosts(cfg.AllowedHosts, securehdr.HostsConfig{TrustedProxies: trusted})
-		if err != nil {
-			return nil, fmt.Errorf("ALLOWED_HOSTS: %w", err)
-		}
-		stack = append(stack, hosts.Handler)
-	}
-	if cfg.forceHTTPS {
-		redirect, err := securehdr.NewRedirect(securehdr.RedirectConfig{TrustedProxies: trusted})
-		if err != nil {
-			return nil, err
-		}
-		stack = append(stack, redirect.Handler)
 	}
 	if len(cfg.CORSAllowOrigins) > 0 {
 		cors, err := securehdr.NewCORS(securehdr.CORSConfig{
@@ -618,6 +615,9 @@ const roleAdmin = "admin"
 func probePath(path string) bool {
 	return path == "/health" || path == "/ready" || strings.HasPrefix(path, "/ready/")
 }
+
+// probePaths are the probes in securehdr's ExemptPaths form.
+var probePaths = []string{"/health", "/ready", "/ready/"}
 
 // exceptProbes runs stack in front of every request but the probes.
 func exceptProbes(stack ...func(http.Handler) http.Handler) func(http.Handler) http.Handler {

@@ -183,7 +183,7 @@ func covetStack(r chi.Router, auth *jwtauth.Default) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := securehdr.New(securehdr.Config{Override: map[string]string{"Strict-Transport-Security": ""}})
+	h, err := securehdr.New(securehdr.Config{Omit: []string{"Strict-Transport-Security"}})
 	if err != nil {
 		log.Fatal(err)
 	}
