@@ -65,8 +65,8 @@
 //     a service wants to see; a silent default would hide them. To silence
 //     one, pass slog.New(slog.DiscardHandler).
 //   - Turning a default off is an explicit option (jwtauth's
-//     WithoutCookies, cachex's WithoutLocal), never an empty string or a
-//     zero that also means "default".
+//     WithoutCookies, cachex's WithoutLocal, securehdr's Config.Omit),
+//     never an empty string or a zero that also means "default".
 //   - HTTP errors are application/problem+json (RFC 9457) with nosniff and
 //     no-store, naming the problem without internals; Go callers get
 //     sentinels they can match with errors.Is, and every HTTP-facing type
