@@ -20,7 +20,7 @@ import (
 // address: a raw X-Forwarded-For header is never trusted. request_id comes
 // from [RequestID], else a well-formed X-Request-ID header, else a fresh
 // one, and is echoed in the response. user_id is whatever inner code set
-// with [WithUserID] or [SetUserID]. Headers are never logged, so neither
+// with [WithUserID]. Headers are never logged, so neither
 // Authorization nor cookies are; secret query parameters are redacted.
 //
 // The level follows the status: 5xx error, 4xx warn, else info (see

@@ -74,7 +74,7 @@ func TestAccessLogLine(t *testing.T) {
 		if got := RequestIDFromContext(r.Context()); got != "req-1" {
 			t.Errorf("RequestIDFromContext = %q; want req-1", got)
 		}
-		SetUserID(r, "u-7")
+		_ = WithUserID(r.Context(), "u-7") // the innermost handler: only the log needs it
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = w.Write([]byte("done"))
 	})

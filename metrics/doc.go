@@ -75,7 +75,7 @@
 // well-formed incoming X-Request-ID is kept, anything else replaced by a
 // generated ID, and the ID is echoed in the response and available through
 // [RequestIDFromContext]. Authentication code reports the user with
-// [WithUserID] or [SetUserID]; the outer access log sees it.
+// [WithUserID]; the outer access log sees it.
 //
 // # Helpers
 //

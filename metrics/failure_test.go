@@ -73,8 +73,7 @@ func TestErrorHook(t *testing.T) {
 			r.Use(m.Handler)
 			r.Use(func(next http.Handler) http.Handler {
 				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					SetUserID(r, "u-7")
-					next.ServeHTTP(w, r)
+					next.ServeHTTP(w, r.WithContext(WithUserID(r.Context(), "u-7")))
 				})
 			})
 			r.Get("/things/{id}", tt.handler)
@@ -139,7 +138,7 @@ func TestErrorHookSharesAccessLogInfo(t *testing.T) {
 	var rec hookRecorder
 	m, _ := newTestMiddleware(t, WithErrorHook(rec.hook))
 	h := al.Handler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		SetUserID(r, "u-9")
+		_ = WithUserID(r.Context(), "u-9")
 		w.WriteHeader(http.StatusInternalServerError)
 	})))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"net/http"
 	"sync/atomic"
 )
 
@@ -33,9 +32,13 @@ func infoFrom(ctx context.Context) *requestInfo {
 // ID. When ctx comes from a request served inside [AccessLog] (or a
 // [Middleware] built [WithLogger]), the access log line of that request
 // also records the ID, even though the log middleware only sees its own,
-// outer request. Authentication code calls it once the user is known:
+// outer request. Authentication code calls it once the user is known and
+// passes the new request on:
 //
-//	r = r.WithContext(metrics.WithUserID(r.Context(), claims.Subject))
+//	next.ServeHTTP(w, r.WithContext(metrics.WithUserID(r.Context(), claims.Subject)))
+//
+// A handler with nothing further to call may ignore the returned context:
+// the access log has its copy already.
 //
 // The ID is logged as given: pass an opaque identifier, never an e-mail
 // address or other personal data your logging policy forbids.
@@ -46,22 +49,9 @@ func WithUserID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, userIDKey, id)
 }
 
-// SetUserID records the user ID for the access log of r without creating a
-// new request; it is for middleware that cannot replace the request it
-// passes on. It reports whether an access log was there to receive it.
-// Code that also wants [UserIDFromContext] to see the ID further in should
-// use [WithUserID].
-func SetUserID(r *http.Request, id string) bool {
-	info := infoFrom(r.Context())
-	if info == nil {
-		return false
-	}
-	info.userID.Store(&id)
-	return true
-}
-
-// UserIDFromContext returns the user ID set by [WithUserID] or
-// [SetUserID], or "" when there is none.
+// UserIDFromContext returns the user ID set by [WithUserID], or "" when
+// there is none. From the context of an outer middleware it returns the ID
+// that inner code set for the same request.
 func UserIDFromContext(ctx context.Context) string {
 	if id, ok := ctx.Value(userIDKey).(string); ok {
 		return id

@@ -663,7 +663,7 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 func (a *App) setUserID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, ok := jwtauth.ClaimsFromContext(r.Context()); ok {
-			metrics.SetUserID(r, c.Subject)
+			r = r.WithContext(metrics.WithUserID(r.Context(), c.Subject))
 		}
 		next.ServeHTTP(w, r)
 	})
