@@ -13,8 +13,9 @@
 //   - [github.com/covetgo/covet/securehdr]: security headers, CSP with
 //     per-request nonces, HTTPS redirect, allowed hosts and CORS.
 //   - [github.com/covetgo/covet/ratelimit]: GCRA, sliding and fixed windows
-//     over memory or Redis, 429 responses with RateLimit headers, and account
-//     lockout.
+//     over memory or Redis and 429 responses with RateLimit headers;
+//     [github.com/covetgo/covet/ratelimit/lockout] locks accounts after
+//     repeated failed logins.
 //   - [github.com/covetgo/covet/pool]: sqlx databases opened with validated
 //     pool settings, and a generic bounded resource pool.
 //   - [github.com/covetgo/covet/cachex]: a typed two-tier cache (in-process and
@@ -32,7 +33,7 @@
 //
 // Packages never import each other. Where two must cooperate, the consumer
 // declares a one-method interface or a context accessor and the service wires
-// them: jwtauth/password consults a lockout interface that ratelimit's lockout
+// them: jwtauth/password consults a lockout interface that ratelimit/lockout
 // satisfies; the access log reads a user ID that the auth middleware sets. The
 // example command (go run ./example) is a complete service that composes every
 // package on chi, and the place to copy from.
@@ -55,10 +56,8 @@
 //     every constructor error caused by a bad setting matches it with
 //     errors.Is.
 //   - A Redis-backed type takes its key prefix as an option of its
-//     constructor, WithKeyPrefix (ratelimit's lockout, whose options share
-//     the package with the store's, spells it WithLockoutPrefix). Each has
-//     its own non-empty default, and a prefix may not hold braces, so hash
-//     tags stay the package's to place.
+//     constructor, WithKeyPrefix. Each has its own non-empty default, and a
+//     prefix may not hold braces, so hash tags stay the package's to place.
 //   - A type that logs takes its logger through WithLogger and otherwise
 //     uses slog.Default(), read once at construction. Failures these
 //     packages log (a Redis outage, a broken stream) are operational events

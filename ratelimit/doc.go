@@ -1,6 +1,7 @@
 // Package ratelimit limits request rates per client, route or user, in
-// process memory or in Redis shared by every replica, and locks accounts
-// after repeated failed logins.
+// process memory or in Redis shared by every replica. Locking accounts after
+// repeated failed logins is the subpackage
+// [github.com/covetgo/covet/ratelimit/lockout].
 //
 // # Limiting requests
 //
@@ -56,25 +57,16 @@
 // every request. Failures and policy decisions are reported through
 // log/slog and an optional hook ([WithEventHook]).
 //
-// # Lockout
-//
-// [Lockout] counts failures per account over a window and locks the account
-// for a time that doubles with each lock; a success resets it. It has
-// memory ([NewLockout]) and Redis ([NewRedisLockout]) forms and a three-method
-// set (Check, Fail, Succeed) that an authentication package can declare as
-// its own interface.
-//
 // # Outages
 //
-// Every Redis call (limiter and lockout) has its own deadline, and both
-// share one circuit-breaker behaviour: after 5
-// consecutive failures Redis is left alone for 2 s, then
-// a single call probes it, so an outage costs one timeout per cooldown rather
-// than one per request; each opening and closing is logged once. While Redis
-// is unavailable the [FailurePolicy] decides: a [RedisStore] defaults to
-// [FailOpen], a Redis [Lockout] to [LocalFallback] (failures are counted per
-// replica in memory, so guessing stays bounded); with [FailClosed] a lockout
-// returns an error matching [ErrUnavailable], to be answered with 503.
+// Every Redis call has its own deadline, and every covet Redis client
+// (this store, the lockout, the token store, the cache) shares one
+// circuit-breaker behaviour: after 5 consecutive failures Redis is left
+// alone for 2 s, then a single call probes it, so an outage costs one
+// timeout per cooldown rather than one per request; each opening and
+// closing is logged once. While Redis is unavailable the [FailurePolicy]
+// decides: a [RedisStore] defaults to [FailOpen]; the lockout takes the
+// same policies and defaults to [LocalFallback].
 //
 // [draft-ietf-httpapi-ratelimit-headers-10]: https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/10/
 package ratelimit

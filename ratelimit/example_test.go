@@ -67,26 +67,6 @@ func ExampleKeyBy() {
 	// 5:alice|17:GET /reports/{id}
 }
 
-func ExampleLockout() {
-	lock, err := ratelimit.NewLockout(ratelimit.WithMaxFailures(3))
-	if err != nil {
-		panic(err)
-	}
-	ctx := context.Background()
-	for i := 1; i <= 3; i++ {
-		until, _ := lock.Fail(ctx, "bob")
-		fmt.Println("failure", i, "locked:", !until.IsZero())
-	}
-	_ = lock.Succeed(ctx, "bob")
-	until, _ := lock.Check(ctx, "bob")
-	fmt.Println("after success locked:", !until.IsZero())
-	// Output:
-	// failure 1 locked: false
-	// failure 2 locked: false
-	// failure 3 locked: true
-	// after success locked: false
-}
-
 func ExampleNewRedisStore() {
 	// ContextTimeoutEnabled lets go-redis itself stop at the store's
 	// per-call timeout.

@@ -36,6 +36,7 @@ import (
 	"github.com/covetgo/covet/pool"
 	_ "github.com/covetgo/covet/pool/sqlite" // the embedded default database
 	"github.com/covetgo/covet/ratelimit"
+	"github.com/covetgo/covet/ratelimit/lockout"
 	"github.com/covetgo/covet/securehdr"
 	"github.com/covetgo/covet/stream"
 )
@@ -316,7 +317,7 @@ func (a *App) setupAuth(ctx context.Context) error {
 		return fmt.Errorf("SIGNING_KEYS: %w", err)
 	}
 	opts := []jwtauth.Option{jwtauth.WithIssuer(a.cfg.AppName), jwtauth.WithAudience(a.cfg.AppName), jwtauth.WithoutCookies()}
-	var lockout *ratelimit.Lockout
+	var lock *lockout.Lockout
 	if a.secRDB != nil {
 		// Calls are bounded (250 ms, or REDIS_TIMEOUT if longer) and share the
 		// breaker; refresh and the
@@ -329,16 +330,15 @@ func (a *App) setupAuth(ctx context.Context) error {
 		opts = append(opts, jwtauth.WithRefreshStore(store), jwtauth.WithDenylist(store))
 		// While Redis is unavailable each replica counts failed logins in
 		// memory (LocalFallback, the default), so logins keep working.
-		lockout, err = ratelimit.NewRedisLockout(a.secRDB, ratelimit.WithLockoutPrefix(a.cfg.AppName+":lockout:"),
-			ratelimit.WithLockoutLogger(a.log),
-			ratelimit.WithLockoutTimeout(max(a.cfg.RedisTimeout, lockoutTimeout)))
+		lock, err = lockout.NewRedis(a.secRDB, lockout.WithKeyPrefix(a.cfg.AppName+":lockout:"),
+			lockout.WithLogger(a.log), lockout.WithTimeout(max(a.cfg.RedisTimeout, lockoutTimeout)))
 		if err != nil {
 			return err
 		}
 	} else {
 		store := jwtauth.NewMemoryStore()
 		opts = append(opts, jwtauth.WithRefreshStore(store), jwtauth.WithDenylist(store))
-		lockout, err = ratelimit.NewLockout()
+		lock, err = lockout.New()
 		if err != nil {
 			return err
 		}
@@ -352,7 +352,7 @@ func (a *App) setupAuth(ctx context.Context) error {
 	if a.policy, err = password.NewPolicy(); err != nil {
 		return err
 	}
-	a.login, err = password.NewLogin(a.hasher, a.lookupLogin, lockout)
+	a.login, err = password.NewLogin(a.hasher, a.lookupLogin, lock)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@
 // # Login
 //
 // [Login] runs a dummy hash for unknown accounts so timing does not reveal
-// which exist, and consults a [Lockout] after too many failures; covet's
-// ratelimit lockout satisfies that interface without either package
-// importing the other.
+// which exist, and consults a [Lockout] after too many failures; the
+// Lockout of covet's ratelimit/lockout satisfies that interface without
+// either package importing the other.
 package password

@@ -8,7 +8,7 @@ import (
 )
 
 // Lockout counts failed logins per account and locks it after too many. The
-// method set matches covet's ratelimit lockout, which satisfies it without
+// method set matches covet's ratelimit/lockout, which satisfies it without
 // either package importing the other.
 type Lockout interface {
 	// Check returns when the account's lockout ends, or a time not after

@@ -1,4 +1,4 @@
-package ratelimit
+package lockout
 
 import (
 	"bytes"
@@ -9,10 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/ratelimit"
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 )
 
 // The method set an authentication package would declare.
@@ -24,40 +27,56 @@ type accountLocker interface {
 
 var _ accountLocker = (*Lockout)(nil)
 
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
 func TestLockoutErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		opts []LockoutOption
+		opts []Option
 	}{
-		{"zero failures", []LockoutOption{WithMaxFailures(0)}},
-		{"tiny window", []LockoutOption{WithFailureWindow(0)}},
-		{"tiny lock", []LockoutOption{WithLockDuration(0, time.Hour)}},
-		{"max below first", []LockoutOption{WithLockDuration(time.Hour, time.Minute)}},
-		{"huge window", []LockoutOption{WithFailureWindow(10000 * time.Hour)}},
-		{"negative memory", []LockoutOption{WithLockMemory(-1)}},
-		{"brace prefix", []LockoutOption{WithLockoutPrefix("{x")}},
-		{"zero timeout", []LockoutOption{WithLockoutTimeout(0)}},
-		{"zero keys", []LockoutOption{WithLockoutMaxKeys(0)}},
+		{"zero failures", []Option{WithMaxFailures(0)}},
+		{"tiny window", []Option{WithFailureWindow(0)}},
+		{"tiny lock", []Option{WithLockDuration(0, time.Hour)}},
+		{"max below first", []Option{WithLockDuration(time.Hour, time.Minute)}},
+		{"huge window", []Option{WithFailureWindow(10000 * time.Hour)}},
+		{"negative memory", []Option{WithLockMemory(-1)}},
+		{"brace prefix", []Option{WithKeyPrefix("{x")}},
+		{"zero timeout", []Option{WithTimeout(0)}},
+		{"zero keys", []Option{WithMaxKeys(0)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := NewLockout(tt.opts...); !errors.Is(err, ErrInvalidConfig) {
-				t.Fatalf("NewLockout = %v; want ErrInvalidConfig", err)
+			if _, err := New(tt.opts...); !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("New = %v; want ErrInvalidConfig", err)
 			}
 			c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 			defer c.Close()
-			if _, err := NewRedisLockout(c, tt.opts...); !errors.Is(err, ErrInvalidConfig) {
-				t.Fatalf("NewRedisLockout = %v; want ErrInvalidConfig", err)
+			if _, err := NewRedis(c, tt.opts...); !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("NewRedis = %v; want ErrInvalidConfig", err)
 			}
 		})
 	}
-	if _, err := NewRedisLockout(nil); !errors.Is(err, ErrInvalidConfig) {
-		t.Fatalf("NewRedisLockout(nil) = %v", err)
+	if _, err := NewRedis(nil); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("NewRedis(nil) = %v", err)
+	}
+}
+
+// The Redis-only options are refused by New rather than ignored.
+func TestNewRefusesRedisOptions(t *testing.T) {
+	for _, o := range []Option{WithKeyPrefix("p:"), WithTimeout(time.Second), WithFailurePolicy(ratelimit.FailOpen),
+		WithBreaker(3, time.Second), WithLogger(slog.Default())} {
+		if _, err := New(WithMaxKeys(10), o); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "NewRedis only") {
+			t.Errorf("New(Redis-only option) = %v; want ErrInvalidConfig naming NewRedis", err)
+		}
+	}
+	if _, err := New(WithMaxKeys(10), WithMaxFailures(2), WithFailureWindow(time.Minute),
+		WithLockDuration(time.Minute, time.Hour), WithLockMemory(time.Hour)); err != nil {
+		t.Errorf("New(memory options) = %v", err)
 	}
 }
 
 func TestLockDuration(t *testing.T) {
-	c := lockoutConfig{base: time.Minute, max: 10 * time.Minute}
+	c := config{base: time.Minute, max: 10 * time.Minute}
 	for lvl, want := range map[int64]time.Duration{1: time.Minute, 2: 2 * time.Minute, 4: 8 * time.Minute, 5: 10 * time.Minute, 500: 10 * time.Minute} {
 		if got := c.lockDuration(lvl); got != want {
 			t.Errorf("lockDuration(%d) = %v; want %v", lvl, got, want)
@@ -65,13 +84,14 @@ func TestLockDuration(t *testing.T) {
 	}
 }
 
-func TestLockoutMemory(t *testing.T) {
-	clk := newClock()
-	l, err := NewLockout(WithMaxFailures(3), WithFailureWindow(time.Minute), WithLockDuration(time.Minute, 3*time.Minute), WithLockMemory(time.Hour))
+// The memory tests run on synctest's fake clock: time.Sleep moves it.
+func TestLockoutMemory(t *testing.T) { synctest.Test(t, testLockoutMemory) }
+
+func testLockoutMemory(t *testing.T) {
+	l, err := New(WithMaxFailures(3), WithFailureWindow(time.Minute), WithLockDuration(time.Minute, 3*time.Minute), WithLockMemory(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.now = clk.Now
 	ctx := context.Background()
 	mustZero := func(tm time.Time, err error) {
 		t.Helper()
@@ -82,12 +102,12 @@ func TestLockoutMemory(t *testing.T) {
 	// Failures spread beyond the window do not lock.
 	mustZero(l.Fail(ctx, "bob"))
 	mustZero(l.Fail(ctx, "bob"))
-	clk.Add(61 * time.Second)
+	time.Sleep(61 * time.Second)
 	mustZero(l.Fail(ctx, "bob"))
 	mustZero(l.Fail(ctx, "bob"))
 	// The third within the window locks for 1m.
 	until, err := l.Fail(ctx, "bob")
-	if err != nil || !until.Equal(clk.Now().Add(time.Minute)) {
+	if err != nil || !until.Equal(time.Now().Add(time.Minute)) {
 		t.Fatalf("third failure: %v, %v; want locked for 1m", until, err)
 	}
 	if got, _ := l.Check(ctx, "bob"); !got.Equal(until) {
@@ -100,47 +120,47 @@ func TestLockoutMemory(t *testing.T) {
 	mustZero(l.Check(ctx, "alice"))
 	// The next lock doubles, then caps.
 	for _, want := range []time.Duration{2 * time.Minute, 3 * time.Minute, 3 * time.Minute} {
-		clk.Add(4 * time.Minute)
+		time.Sleep(4 * time.Minute)
 		mustZero(l.Check(ctx, "bob"))
 		var got time.Time
 		for i := 0; i < 3; i++ {
 			got, _ = l.Fail(ctx, "bob")
 		}
-		if !got.Equal(clk.Now().Add(want)) {
-			t.Fatalf("lock = %v; want %v", got.Sub(clk.Now()), want)
+		if !got.Equal(time.Now().Add(want)) {
+			t.Fatalf("lock = %v; want %v", time.Until(got), want)
 		}
 	}
 	// Success resets everything.
-	clk.Add(4 * time.Minute)
+	time.Sleep(4 * time.Minute)
 	if err := l.Succeed(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
 		mustZero(l.Fail(ctx, "bob"))
 	}
-	if got, _ := l.Fail(ctx, "bob"); !got.Equal(clk.Now().Add(time.Minute)) {
-		t.Fatalf("lock after success = %v; want back to 1m", got.Sub(clk.Now()))
+	if got, _ := l.Fail(ctx, "bob"); !got.Equal(time.Now().Add(time.Minute)) {
+		t.Fatalf("lock after success = %v; want back to 1m", time.Until(got))
 	}
 	// The lock level is forgotten after the lock memory.
-	clk.Add(2 * time.Hour)
+	time.Sleep(2 * time.Hour)
 	for i := 0; i < 2; i++ {
 		mustZero(l.Fail(ctx, "bob"))
 	}
-	if got, _ := l.Fail(ctx, "bob"); !got.Equal(clk.Now().Add(time.Minute)) {
-		t.Fatalf("lock after memory = %v; want 1m", got.Sub(clk.Now()))
+	if got, _ := l.Fail(ctx, "bob"); !got.Equal(time.Now().Add(time.Minute)) {
+		t.Fatalf("lock after memory = %v; want 1m", time.Until(got))
 	}
 }
 
-func TestLockoutMemoryCap(t *testing.T) {
-	clk := newClock()
-	l, err := NewLockout(WithLockoutMaxKeys(50))
+func TestLockoutMemoryCap(t *testing.T) { synctest.Test(t, testLockoutMemoryCap) }
+
+func testLockoutMemoryCap(t *testing.T) {
+	l, err := New(WithMaxKeys(50))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.now = clk.Now
 	ctx := context.Background()
 	for i := 0; i < 2000; i++ {
-		clk.Add(time.Second)
+		time.Sleep(time.Second)
 		if _, err := l.Fail(ctx, "acct"+strconv.Itoa(i)); err != nil {
 			t.Fatal(err)
 		}
@@ -153,8 +173,8 @@ func TestLockoutMemoryCap(t *testing.T) {
 func TestLockoutRedis(t *testing.T) {
 	redisTargets(t, func(t *testing.T, c redis.UniversalClient, prefix string) {
 		ctx := context.Background()
-		l, err := NewRedisLockout(c, WithLockoutPrefix(prefix), WithMaxFailures(3),
-			WithLockDuration(time.Minute, 3*time.Minute), WithLockoutTimeout(5*time.Second))
+		l, err := NewRedis(c, WithKeyPrefix(prefix), WithMaxFailures(3),
+			WithLockDuration(time.Minute, 3*time.Minute), WithTimeout(5*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +210,7 @@ func TestLockoutRedis(t *testing.T) {
 		// Redis down with FailClosed: errors reach the caller.
 		dead := redis.NewClient(&redis.Options{Addr: closedPort(t), MaxRetries: -1})
 		defer dead.Close()
-		ld, _ := NewRedisLockout(dead, WithLockoutFailurePolicy(FailClosed))
+		ld, _ := NewRedis(dead, WithFailurePolicy(ratelimit.FailClosed))
 		if _, err := ld.Check(ctx, "x"); err == nil {
 			t.Fatal("Check on a dead Redis returned no error")
 		}
@@ -203,8 +223,8 @@ func TestLockoutRedis(t *testing.T) {
 func TestLockoutRedisGrowth(t *testing.T) {
 	rd := testenv.NewRedis(t)
 	ctx := context.Background()
-	l, err := NewRedisLockout(rd.Client, WithLockoutPrefix(rd.Prefix), WithMaxFailures(1),
-		WithLockDuration(time.Millisecond, 4*time.Millisecond), WithLockoutTimeout(5*time.Second))
+	l, err := NewRedis(rd.Client, WithKeyPrefix(rd.Prefix), WithMaxFailures(1),
+		WithLockDuration(time.Millisecond, 4*time.Millisecond), WithTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +254,30 @@ func TestLockoutRedisGrowth(t *testing.T) {
 	}
 }
 
+// redisTargets runs fn against a single Redis and a Redis Cluster.
+func redisTargets(t *testing.T, run func(t *testing.T, c redis.UniversalClient, prefix string)) {
+	t.Run("single", func(t *testing.T) {
+		rd := testenv.NewRedis(t)
+		run(t, rd.Client, rd.Prefix)
+	})
+	t.Run("cluster", func(t *testing.T) {
+		cc := testenv.RedisCluster(t)
+		run(t, cc, "covet-test:"+testenv.RandomID(6)+":")
+	})
+}
+
+// closedPort is an address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
 // downClient is a client of an address nothing listens on.
 func downClient(t *testing.T) *redis.Client {
 	t.Helper()
@@ -251,19 +295,19 @@ func downClient(t *testing.T) *redis.Client {
 func TestLockoutRedisDown(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
-		policy     FailurePolicy
+		policy     ratelimit.FailurePolicy
 		wantLocked bool
 		wantErr    error
 	}{
-		{LocalFallback, true, nil},
-		{FailOpen, false, nil},
-		{FailClosed, false, ErrUnavailable},
+		{ratelimit.LocalFallback, true, nil},
+		{ratelimit.FailOpen, false, nil},
+		{ratelimit.FailClosed, false, ErrUnavailable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.policy.String(), func(t *testing.T) {
 			var logs bytes.Buffer
-			l, err := NewRedisLockout(downClient(t), WithMaxFailures(3), WithLockoutFailurePolicy(tc.policy),
-				WithLockoutBreaker(2, time.Hour), WithLockoutLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			l, err := NewRedis(downClient(t), WithMaxFailures(3), WithFailurePolicy(tc.policy),
+				WithBreaker(2, time.Hour), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -291,31 +335,31 @@ func TestLockoutRedisDown(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewRedisLockout(downClient(t), WithLockoutFailurePolicy(9)); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := NewRedis(downClient(t), WithFailurePolicy(9)); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("unknown policy: %v; want ErrInvalidConfig", err)
 	}
-	if _, err := NewRedisLockout(downClient(t), WithLockoutBreaker(0, time.Second)); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := NewRedis(downClient(t), WithBreaker(0, time.Second)); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("zero threshold: %v; want ErrInvalidConfig", err)
 	}
-	if _, err := NewRedisLockout(downClient(t), WithLockoutBreaker(1, 0)); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := NewRedis(downClient(t), WithBreaker(1, 0)); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("zero cooldown: %v; want ErrInvalidConfig", err)
 	}
 }
 
 func TestLockoutRecoversAfterOutage(t *testing.T) {
 	rd := testenv.NewRedis(t)
-	l, err := NewRedisLockout(rd.Client, WithLockoutPrefix(rd.Prefix), WithLockoutBreaker(1, time.Second),
-		WithLockoutLogger(slog.New(slog.DiscardHandler)))
+	l, err := NewRedis(rd.Client, WithKeyPrefix(rd.Prefix), WithBreaker(1, time.Second),
+		WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := newClock()
-	l.now = clk.Now
+	now := time.Now()
+	l.now = func() time.Time { return now }
 	l.brk.Failure(errors.New("simulated outage")) // threshold 1: open
 	if _, err := l.Fail(context.Background(), "bob"); err != nil {
 		t.Fatalf("Fail while open = %v; want the local fallback", err)
 	}
-	clk.Add(time.Second)
+	now = now.Add(time.Second)
 	if _, err := l.Check(context.Background(), "bob"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package ratelimit
+package lockout
 
 import (
 	"context"
@@ -13,28 +13,46 @@ import (
 
 	"github.com/covetgo/covet/internal/breaker"
 	"github.com/covetgo/covet/internal/redisdeadline"
+	"github.com/covetgo/covet/ratelimit"
 )
 
-// ErrUnavailable is matched (errors.Is) by the errors of a Redis [Lockout]
-// with the [FailClosed] policy while Redis is unavailable.
-var ErrUnavailable = errors.New("ratelimit: redis unavailable")
+// ErrInvalidConfig is wrapped by every constructor error caused by a bad
+// argument or option.
+var ErrInvalidConfig = errors.New("lockout: invalid configuration")
+
+// ErrUnavailable is matched (errors.Is) by the errors of a Redis lockout
+// with the [ratelimit.FailClosed] policy while Redis is unavailable; answer
+// it with 503.
+var ErrUnavailable = errors.New("lockout: redis unavailable")
 
 var errBreakerOpen = errors.New("circuit breaker open")
 
-// Lockout defaults.
+// Defaults, each changed by the option named in its comment.
 const (
-	defaultMaxFailures  = 5
-	defaultLockWindow   = 15 * time.Minute
-	defaultLockDuration = time.Minute
-	defaultMaxLock      = time.Hour
-	defaultLockMemory   = 24 * time.Hour
-	defaultLockoutKeys  = 100_000
+	defaultMaxFailures  = 5                // WithMaxFailures
+	defaultLockWindow   = 15 * time.Minute // WithFailureWindow
+	defaultLockDuration = time.Minute      // WithLockDuration
+	defaultMaxLock      = time.Hour        // WithLockDuration
+	defaultLockMemory   = 24 * time.Hour   // WithLockMemory
+	defaultMaxKeys      = 100_000          // WithMaxKeys
+	defaultKeyPrefix    = "lockout:"       // WithKeyPrefix
+	defaultTimeout      = 50 * time.Millisecond
+	// maxPeriod bounds every duration, as ratelimit bounds its periods.
+	maxPeriod = 366 * 24 * time.Hour
+	// sweepEvery is how many failures a memory lockout records between
+	// bounded sweeps; sweepBudget is how many entries one sweep may visit;
+	// evictSample is how many entries are compared when a full lockout must
+	// forget one.
+	sweepEvery  = 256
+	sweepBudget = 32
+	evictSample = 8
 )
 
-// LockoutOption configures a [Lockout].
-type LockoutOption func(*lockoutConfig)
+// Option configures a [Lockout]. Options marked "Redis only" are refused by
+// [New] with [ErrInvalidConfig] rather than ignored.
+type Option func(*config)
 
-type lockoutConfig struct {
+type config struct {
 	maxFailures int64
 	window      time.Duration
 	base, max   time.Duration
@@ -42,82 +60,91 @@ type lockoutConfig struct {
 	prefix      string
 	timeout     time.Duration
 	maxKeys     int
-	policy      FailurePolicy
+	policy      ratelimit.FailurePolicy
 	threshold   int
 	cooldown    time.Duration
 	logger      *slog.Logger
+	redisOnly   []string // Redis-only options given, by name
 }
 
 // WithMaxFailures sets how many failures within the window lock an account
 // (default 5).
-func WithMaxFailures(n int) LockoutOption {
-	return func(c *lockoutConfig) { c.maxFailures = int64(n) }
+func WithMaxFailures(n int) Option {
+	return func(c *config) { c.maxFailures = int64(n) }
 }
 
 // WithFailureWindow sets the observation window: failures older than this,
 // counted from the first failure of the window, are forgotten (default
 // 15 minutes).
-func WithFailureWindow(d time.Duration) LockoutOption {
-	return func(c *lockoutConfig) { c.window = d }
+func WithFailureWindow(d time.Duration) Option {
+	return func(c *config) { c.window = d }
 }
 
 // WithLockDuration sets the first lock's length and the longest a lock may
 // grow to: each further lock, until a success or until the account has been
-// quiet for the lock memory, doubles (defaults 1 minute
-// and 1 hour).
-func WithLockDuration(first, longest time.Duration) LockoutOption {
-	return func(c *lockoutConfig) { c.base, c.max = first, longest }
+// quiet for the lock memory, doubles (defaults 1 minute and 1 hour).
+func WithLockDuration(first, longest time.Duration) Option {
+	return func(c *config) { c.base, c.max = first, longest }
 }
 
 // WithLockMemory sets how long after its last lock an account's lock level
 // is remembered (default 24 hours).
-func WithLockMemory(d time.Duration) LockoutOption {
-	return func(c *lockoutConfig) { c.memory = d }
+func WithLockMemory(d time.Duration) Option {
+	return func(c *config) { c.memory = d }
 }
 
-// WithLockoutPrefix sets the Redis key prefix (default "lockout:"); it must
-// not contain '{' or '}'.
-func WithLockoutPrefix(p string) LockoutOption { return func(c *lockoutConfig) { c.prefix = p } }
+// WithMaxKeys caps the accounts tracked in memory (default 100,000): by a
+// memory lockout, and by a Redis lockout's [ratelimit.LocalFallback]. At the
+// cap, expired entries are dropped first; otherwise the entry closest to
+// expiry among a small sample is forgotten.
+func WithMaxKeys(n int) Option { return func(c *config) { c.maxKeys = n } }
 
-// WithLockoutTimeout bounds each Redis call (default 50 ms).
-func WithLockoutTimeout(d time.Duration) LockoutOption {
-	return func(c *lockoutConfig) { c.timeout = d }
+// WithKeyPrefix sets the prefix of every Redis key (default "lockout:"); it
+// must not contain '{' or '}'. Redis only.
+func WithKeyPrefix(p string) Option {
+	return func(c *config) { c.prefix = p; c.redisOnly = append(c.redisOnly, "WithKeyPrefix") }
 }
 
-// WithLockoutFailurePolicy sets what a Redis lockout decides while Redis
-// fails, is slower than the timeout or its circuit breaker is open (default
-// [LocalFallback]: each replica counts failures in its own memory, so
-// guessing stays bounded per replica; [FailOpen] skips the lockout;
-// [FailClosed] returns an error matching [ErrUnavailable], which the caller
-// should answer with 503). Ignored by a memory lockout.
-func WithLockoutFailurePolicy(p FailurePolicy) LockoutOption {
-	return func(c *lockoutConfig) { c.policy = p }
+// WithTimeout bounds each Redis call (default 50 ms). Redis only.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) { c.timeout = d; c.redisOnly = append(c.redisOnly, "WithTimeout") }
 }
 
-// WithLockoutBreaker sets the circuit breaker of a Redis lockout, which
-// behaves as a [RedisStore]'s (defaults 5 failures
-// and 2 s).
-func WithLockoutBreaker(threshold int, cooldown time.Duration) LockoutOption {
-	return func(c *lockoutConfig) { c.threshold, c.cooldown = threshold, cooldown }
+// WithFailurePolicy sets what the lockout decides while Redis fails, is
+// slower than the timeout or its circuit breaker is open (default
+// [ratelimit.LocalFallback]: each replica counts failures in its own memory,
+// so guessing stays bounded per replica; [ratelimit.FailOpen] skips the
+// lockout; [ratelimit.FailClosed] returns an error matching
+// [ErrUnavailable]). Redis only.
+func WithFailurePolicy(p ratelimit.FailurePolicy) Option {
+	return func(c *config) { c.policy = p; c.redisOnly = append(c.redisOnly, "WithFailurePolicy") }
 }
 
-// WithLockoutLogger sets where breaker transitions are logged, once each
-// (default slog.Default()).
-func WithLockoutLogger(l *slog.Logger) LockoutOption { return func(c *lockoutConfig) { c.logger = l } }
+// WithBreaker sets the circuit breaker, which behaves as a
+// [ratelimit.RedisStore]'s (defaults 5 failures and 2 s). Redis only.
+func WithBreaker(threshold int, cooldown time.Duration) Option {
+	return func(c *config) {
+		c.threshold, c.cooldown = threshold, cooldown
+		c.redisOnly = append(c.redisOnly, "WithBreaker")
+	}
+}
 
-// WithLockoutMaxKeys caps the accounts a memory lockout tracks (default
-// 100,000). At the cap, expired entries are dropped first;
-// otherwise the entry closest to expiry among a small sample is forgotten.
-func WithLockoutMaxKeys(n int) LockoutOption { return func(c *lockoutConfig) { c.maxKeys = n } }
+// WithLogger sets where breaker transitions are logged, once each (default
+// slog.Default(), read at construction). Redis only: a memory lockout logs
+// nothing.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l; c.redisOnly = append(c.redisOnly, "WithLogger") }
+}
 
 // Lockout locks an account after repeated failures (typically failed logins):
-// after MaxFailures failures within the window the account is locked for the
-// lock duration, which doubles with each further lock up to the maximum; a
-// success resets everything.
+// after the maximum number of failures within the window the account is
+// locked for the lock duration, which doubles with each further lock up to
+// the longest; a success resets everything.
 //
 // Its method set is Check, Fail and Succeed, so an authentication package can
 // declare the same three methods in an interface of its own and accept a
-// *Lockout without importing this package:
+// *Lockout without importing this package (jwtauth/password's Lockout is
+// such an interface):
 //
 //	type Lockout interface {
 //		Check(ctx context.Context, account string) (lockedUntil time.Time, err error)
@@ -126,10 +153,11 @@ func WithLockoutMaxKeys(n int) LockoutOption { return func(c *lockoutConfig) { c
 //	}
 //
 // Lockout is keyed by account, not by client, so that a distributed guessing
-// attack is stopped too; pair it with a per-IP [Limiter] so that one client
-// cannot lock many accounts cheaply. A Lockout is safe for concurrent use.
+// attack is stopped too; pair it with a per-IP [ratelimit.Limiter] so that
+// one client cannot lock many accounts cheaply. A Lockout is safe for
+// concurrent use.
 type Lockout struct {
-	cfg    lockoutConfig
+	cfg    config
 	mem    *lockMem
 	client redis.UniversalClient
 	brk    *breaker.Breaker
@@ -137,12 +165,12 @@ type Lockout struct {
 	now    func() time.Time
 }
 
-func lockoutDefaults(opts []LockoutOption) (lockoutConfig, error) {
-	c := lockoutConfig{
+func newConfig(opts []Option) (config, error) {
+	c := config{
 		maxFailures: defaultMaxFailures, window: defaultLockWindow,
 		base: defaultLockDuration, max: defaultMaxLock, memory: defaultLockMemory,
-		prefix: "lockout:", timeout: defaultRedisTimeout, maxKeys: defaultLockoutKeys,
-		policy: LocalFallback, threshold: defaultBreakerThreshold, cooldown: defaultBreakerCooldown,
+		prefix: defaultKeyPrefix, timeout: defaultTimeout, maxKeys: defaultMaxKeys,
+		policy: ratelimit.LocalFallback, threshold: breaker.DefaultThreshold, cooldown: breaker.DefaultCooldown,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -159,12 +187,12 @@ func lockoutDefaults(opts []LockoutOption) (lockoutConfig, error) {
 	case c.memory < 0:
 		return c, fmt.Errorf("%w: lock memory %v must not be negative", ErrInvalidConfig, c.memory)
 	case strings.ContainsAny(c.prefix, "{}"):
-		return c, fmt.Errorf("%w: lockout prefix %q must not contain '{' or '}'", ErrInvalidConfig, c.prefix)
+		return c, fmt.Errorf("%w: key prefix %q must not contain '{' or '}'", ErrInvalidConfig, c.prefix)
 	case c.timeout <= 0:
 		return c, fmt.Errorf("%w: timeout %v must be positive", ErrInvalidConfig, c.timeout)
 	case c.maxKeys < 1:
 		return c, fmt.Errorf("%w: max keys %d must be positive", ErrInvalidConfig, c.maxKeys)
-	case c.policy > LocalFallback:
+	case c.policy > ratelimit.LocalFallback:
 		return c, fmt.Errorf("%w: unknown failure policy %v", ErrInvalidConfig, c.policy)
 	case c.threshold < 1:
 		return c, fmt.Errorf("%w: breaker threshold %d must be at least 1", ErrInvalidConfig, c.threshold)
@@ -177,28 +205,33 @@ func lockoutDefaults(opts []LockoutOption) (lockoutConfig, error) {
 	return c, nil
 }
 
-// NewLockout returns a lockout kept in process memory (one replica only).
-func NewLockout(opts ...LockoutOption) (*Lockout, error) {
-	c, err := lockoutDefaults(opts)
+// New returns a lockout kept in process memory (one replica only). The
+// Redis-only options are refused.
+func New(opts ...Option) (*Lockout, error) {
+	c, err := newConfig(opts)
 	if err != nil {
 		return nil, err
+	}
+	if len(c.redisOnly) > 0 {
+		return nil, fmt.Errorf("%w: %s applies to NewRedis only", ErrInvalidConfig, c.redisOnly[0])
 	}
 	return &Lockout{cfg: c, mem: &lockMem{m: make(map[string]*lockState)}, now: time.Now}, nil
 }
 
-// NewRedisLockout returns a lockout shared through Redis: each call is one
-// Lua script using Redis TIME, keys carry a hash tag and expire when idle.
+// NewRedis returns a lockout shared through Redis: each call is one Lua
+// script using Redis TIME, keys carry a hash tag and expire when idle. It
+// does not contact Redis.
 //
 // Each call is bounded by the timeout. When Redis fails or is too slow the
-// [FailurePolicy] decides (default [LocalFallback]), and a circuit breaker
-// stops an outage from costing the timeout on every login: after the
+// failure policy decides (default [ratelimit.LocalFallback]), and a circuit
+// breaker stops an outage from costing the timeout on every login: after the
 // threshold of consecutive failures Redis is left alone for the cooldown,
 // then one call probes it. Each breaker transition is logged once.
-func NewRedisLockout(client redis.UniversalClient, opts ...LockoutOption) (*Lockout, error) {
+func NewRedis(client redis.UniversalClient, opts ...Option) (*Lockout, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil redis client", ErrInvalidConfig)
 	}
-	c, err := lockoutDefaults(opts)
+	c, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -206,11 +239,11 @@ func NewRedisLockout(client redis.UniversalClient, opts ...LockoutOption) (*Lock
 		aware: redisdeadline.HonoursContext(client)}
 	l.brk = breaker.New(c.threshold, c.cooldown, func() time.Time { return l.now() }, func(open bool, err error) {
 		if open {
-			c.logger.Error("ratelimit: lockout: redis unavailable, circuit breaker open",
+			c.logger.Error("lockout: redis unavailable, circuit breaker open",
 				"err", err, "cooldown", c.cooldown, "policy", c.policy.String())
 			return
 		}
-		c.logger.Info("ratelimit: lockout: redis available again, circuit breaker closed")
+		c.logger.Info("lockout: redis available again, circuit breaker closed")
 	})
 	return l, nil
 }
@@ -219,7 +252,7 @@ func NewRedisLockout(client redis.UniversalClient, opts ...LockoutOption) (*Lock
 // when the caller gave up, which is not Redis's fault.
 func (l *Lockout) redisFailed(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("ratelimit: lockout: %w", ctx.Err())
+		return fmt.Errorf("lockout: %w", ctx.Err())
 	}
 	l.brk.Failure(err)
 	return nil
@@ -230,7 +263,7 @@ func (l *Lockout) unavailable(err error) error {
 	if err == nil {
 		err = errBreakerOpen
 	}
-	return fmt.Errorf("ratelimit: lockout: %w: %w", ErrUnavailable, err)
+	return fmt.Errorf("lockout: %w: %w", ErrUnavailable, err)
 }
 
 // Check returns when account's lock ends, or the zero time if it is not
@@ -264,9 +297,9 @@ func (l *Lockout) Succeed(ctx context.Context, account string) error {
 			}
 		}
 		switch l.cfg.policy {
-		case FailClosed:
+		case ratelimit.FailClosed:
 			return l.unavailable(err)
-		case FailOpen:
+		case ratelimit.FailOpen:
 			return nil
 		}
 	}
@@ -279,7 +312,7 @@ func (l *Lockout) Succeed(ctx context.Context, account string) error {
 func (l *Lockout) redisKey(account string) string { return l.cfg.prefix + "{" + account + "}" }
 
 // lockDuration is the length of the level-th lock (level >= 1).
-func (c *lockoutConfig) lockDuration(level int64) time.Duration {
+func (c *config) lockDuration(level int64) time.Duration {
 	d := c.base
 	for i := int64(1); i < level && d < c.max; i++ {
 		d *= 2
@@ -350,9 +383,9 @@ func (l *Lockout) do(ctx context.Context, account string, fail bool) (time.Time,
 			}
 		}
 		switch l.cfg.policy {
-		case FailClosed:
+		case ratelimit.FailClosed:
 			return time.Time{}, l.unavailable(err)
-		case FailOpen:
+		case ratelimit.FailOpen:
 			return time.Time{}, nil
 		}
 	}
@@ -373,7 +406,7 @@ type lockState struct {
 	exp          time.Time
 }
 
-func (m *lockMem) do(c *lockoutConfig, account string, now time.Time, fail bool) time.Time {
+func (m *lockMem) do(c *config, account string, now time.Time, fail bool) time.Time {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st, ok := m.m[account]
