@@ -50,6 +50,20 @@ func BenchmarkMiddleware(b *testing.B) {
 		r.Get("/users/{id}", benchHandler().ServeHTTP)
 		runBench(b, r, "/users/42")
 	})
+	b.Run("chi-nested", func(b *testing.B) {
+		// A sub-router: the route is joined from two patterns per request,
+		// "/api/v1/*" and "/users/{userID}/orders/{orderID}" (40 bytes).
+		m, err := New(prometheus.NewRegistry())
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := chi.NewRouter()
+		r.Use(m.Handler)
+		r.Route("/api/v1", func(r chi.Router) {
+			r.Get("/users/{userID}/orders/{orderID}", benchHandler().ServeHTTP)
+		})
+		runBench(b, r, "/api/v1/users/42/orders/7")
+	})
 	b.Run("servemux", func(b *testing.B) {
 		m, err := New(prometheus.NewRegistry())
 		if err != nil {

@@ -63,8 +63,7 @@ const (
 // router ran: chi fills its route context and ServeMux sets r.Pattern while
 // routing.
 //
-// buf is scratch space for joining the patterns of nested chi routers; the
-// returned string may alias it and must not be kept.
+// buf is scratch space for joining the patterns of nested chi routers.
 func rawRoute(r *http.Request, rctx *chi.Context, buf []byte) (string, uint8) {
 	if rctx != nil {
 		switch n := len(rctx.RoutePatterns); {
@@ -75,7 +74,9 @@ func rawRoute(r *http.Request, rctx *chi.Context, buf []byte) (string, uint8) {
 			for _, p := range rctx.RoutePatterns {
 				buf = append(buf, p...)
 			}
-			return unsafeString(buf), srcChi
+			// Joined patterns up to 32 bytes stay on the stack; a longer
+			// one costs an allocation (48 bytes for a 40-byte route).
+			return string(buf), srcChi
 		}
 	}
 	if r.Pattern != "" {
