@@ -231,58 +231,103 @@ func (m *Manager) Backup(ctx context.Context, src Source) (Manifest, error) {
 	}
 	start := m.now()
 	id := newID(start)
-	up, err := m.store.Create(ctx, m.prefix+id+dataSuffix)
+	p, err := m.newPipeline(ctx, m.prefix+id+dataSuffix, start)
 	if err != nil {
 		return Manifest{}, err
 	}
-	sink := &errWriter{w: up}
-	stored := &hashWriter{w: sink, h: sha256.New()}
-	var enc io.WriteCloser = nopWriteCloser{stored}
-	if len(m.recipients) > 0 {
-		if enc, err = age.Encrypt(stored, m.recipients...); err != nil {
-			_ = up.Abort()
-			return Manifest{}, fmt.Errorf("backupkit: encrypt: %w", err)
-		}
-	}
-	compressed := &hashWriter{w: enc, h: sha256.New()}
-	cw, err := m.compressor(compressed)
+	info, err := src.Backup(ctx, p.raw)
 	if err != nil {
-		_ = up.Abort()
+		return Manifest{}, p.sourceFailed(err)
+	}
+	if err := p.commit(ctx); err != nil {
 		return Manifest{}, err
 	}
-	raw := &progressWriter{w: cw, m: m, op: "backup", start: start}
+	p.raw.report(true)
+	man := m.newManifest(id, start, info, p)
+	if err := m.writeManifest(ctx, man); err != nil {
+		// Without its manifest the data is an incomplete backup; remove it
+		// now rather than wait for retention.
+		_ = m.store.Delete(context.WithoutCancel(ctx), man.Object)
+		return Manifest{}, err
+	}
+	return man, nil
+}
 
-	info, err := src.Backup(ctx, raw)
+// pipeline is the chain a backup's bytes pass through, source side first:
+// progress and size (raw), compression, the hash of the compressed stream,
+// encryption, the hash of the stored bytes, and the store's upload.
+type pipeline struct {
+	up         Upload
+	sink       *errWriter
+	stored     *hashWriter
+	enc        io.WriteCloser
+	compressed *hashWriter
+	cw         io.WriteCloser
+	raw        *progressWriter
+}
+
+// newPipeline starts the upload of object name and builds the chain in front
+// of it.
+func (m *Manager) newPipeline(ctx context.Context, name string, start time.Time) (*pipeline, error) {
+	up, err := m.store.Create(ctx, name)
 	if err != nil {
-		// Stop the compressor's goroutines before the upload goes away
-		// under them; what they flush is discarded by the abort.
-		_ = cw.Close()
-		_ = up.Abort()
-		if werr := sink.failed(); werr != nil {
-			// The source stopped because the store did.
-			return Manifest{}, fmt.Errorf("backupkit: store: %w", werr)
-		}
-		if !errors.Is(err, ErrSourceFailed) {
-			err = fmt.Errorf("%w: %w", ErrSourceFailed, err)
-		}
-		return Manifest{}, err
+		return nil, err
 	}
-	err = cw.Close()
+	p := &pipeline{up: up, sink: &errWriter{w: up}}
+	p.stored = &hashWriter{w: p.sink, h: sha256.New()}
+	p.enc = nopWriteCloser{p.stored}
+	if len(m.recipients) > 0 {
+		if p.enc, err = age.Encrypt(p.stored, m.recipients...); err != nil {
+			_ = up.Abort()
+			return nil, fmt.Errorf("backupkit: encrypt: %w", err)
+		}
+	}
+	p.compressed = &hashWriter{w: p.enc, h: sha256.New()}
+	if p.cw, err = m.compressor(p.compressed); err != nil {
+		_ = up.Abort()
+		return nil, err
+	}
+	p.raw = &progressWriter{w: p.cw, m: m, op: "backup", start: start}
+	return p, nil
+}
+
+// sourceFailed aborts the upload after the source returned err and says
+// whose fault it was: the store's when its upload had failed, else the
+// source's ([ErrSourceFailed]).
+func (p *pipeline) sourceFailed(err error) error {
+	// Stop the compressor's goroutines before the upload goes away under
+	// them; what they flush is discarded by the abort.
+	_ = p.cw.Close()
+	_ = p.up.Abort()
+	if werr := p.sink.failed(); werr != nil {
+		// The source stopped because the store did.
+		return fmt.Errorf("backupkit: store: %w", werr)
+	}
+	if !errors.Is(err, ErrSourceFailed) {
+		err = fmt.Errorf("%w: %w", ErrSourceFailed, err)
+	}
+	return err
+}
+
+// commit flushes the compressor and the encryption and commits the upload,
+// or aborts it.
+func (p *pipeline) commit(ctx context.Context) error {
+	err := p.cw.Close()
 	if err == nil {
-		err = enc.Close()
+		err = p.enc.Close()
 	}
 	if err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {
-		_ = up.Abort()
-		return Manifest{}, fmt.Errorf("backupkit: backup: %w", err)
+		_ = p.up.Abort()
+		return fmt.Errorf("backupkit: backup: %w", err)
 	}
-	if err := up.Commit(); err != nil {
-		return Manifest{}, err
-	}
-	raw.report(true)
+	return p.up.Commit()
+}
 
+// newManifest describes the backup p has just committed.
+func (m *Manager) newManifest(id string, start time.Time, info SourceInfo, p *pipeline) Manifest {
 	man := Manifest{
 		Version:        manifestVersion,
 		ID:             id,
@@ -295,23 +340,17 @@ func (m *Manager) Backup(ctx context.Context, src Source) (Manifest, error) {
 		ToolVersion:    info.ToolVersion,
 		ServerVersion:  info.ServerVersion,
 		Object:         m.prefix + id + dataSuffix,
-		Size:           raw.n,
-		CompressedSize: compressed.n,
-		StoredSize:     stored.n,
-		SHA256:         hex.EncodeToString(compressed.h.Sum(nil)),
-		StoredSHA256:   hex.EncodeToString(stored.h.Sum(nil)),
+		Size:           p.raw.n,
+		CompressedSize: p.compressed.n,
+		StoredSize:     p.stored.n,
+		SHA256:         hex.EncodeToString(p.compressed.h.Sum(nil)),
+		StoredSHA256:   hex.EncodeToString(p.stored.h.Sum(nil)),
 		Compression:    m.comp,
 	}
 	if len(m.recipients) > 0 {
 		man.Encryption = "age"
 	}
-	if err := m.writeManifest(ctx, man); err != nil {
-		// Without its manifest the data is an incomplete backup; remove it
-		// now rather than wait for retention.
-		_ = m.store.Delete(context.WithoutCancel(ctx), man.Object)
-		return Manifest{}, err
-	}
-	return man, nil
+	return man
 }
 
 func (m *Manager) compressor(w io.Writer) (io.WriteCloser, error) {

@@ -106,7 +106,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 // flipByte changes one byte in the middle of a stored object.
-func flipByte(t *testing.T, s *DirStore, name string, at func(size int64) int64) {
+func flipByte(t *testing.T, s *dirStore, name string, at func(size int64) int64) {
 	t.Helper()
 	rc, err := s.Open(context.Background(), name)
 	if err != nil {
@@ -213,7 +213,7 @@ func TestSourceFailureLeavesNothing(t *testing.T) {
 	if len(objs) != 0 {
 		t.Fatalf("store holds %v after a failed backup; want nothing", objs)
 	}
-	if _, err := m.Latest(ctx); !errors.Is(err, ErrNotFound) {
+	if _, err := m.Get(ctx, ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Latest = %v; want ErrNotFound", err)
 	}
 	if _, err := m.Backup(ctx, nil); !errors.Is(err, ErrInvalidConfig) {
@@ -311,7 +311,7 @@ func TestGetAndLatest(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	m := mustManager(t, s)
 	m.now = clock.now
-	if _, err := m.Latest(ctx); !errors.Is(err, ErrNotFound) {
+	if _, err := m.Get(ctx, ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Latest on an empty store = %v; want ErrNotFound", err)
 	}
 	var ids []string
@@ -331,7 +331,7 @@ func TestGetAndLatest(t *testing.T) {
 	up, _ = s.Create(ctx, "README.txt")
 	_ = up.Commit()
 
-	latest, err := m.Latest(ctx)
+	latest, err := m.Get(ctx, "")
 	if err != nil || latest.ID != ids[2] {
 		t.Fatalf("Latest = %v, %v; want %s", latest.ID, err, ids[2])
 	}

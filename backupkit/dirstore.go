@@ -13,23 +13,25 @@ import (
 	"strings"
 )
 
-// tmpPrefix starts the base name of every file a DirStore is still writing;
+// tmpPrefix starts the base name of every file a dirStore is still writing;
 // List never shows such files.
 const tmpPrefix = ".tmp-"
 
-// DirStore keeps backups as files in a local directory. Each object is written
-// to a temporary name in its final directory, synced, and renamed into place
-// on Commit, so a crash never leaves a half-written file under a real name.
-// It is safe for concurrent use.
-type DirStore struct {
+// dirStore is what [NewDirStore] returns.
+type dirStore struct {
 	dir string
 }
 
-var _ Store = (*DirStore)(nil)
+var _ Store = (*dirStore)(nil)
 
 // NewDirStore returns a store rooted at dir, creating it (mode 0700) if it
 // does not exist.
-func NewDirStore(dir string) (*DirStore, error) {
+//
+// The store keeps backups as files in a local directory. Each object is written
+// to a temporary name in its final directory, synced, and renamed into place
+// on Commit, so a crash never leaves a half-written file under a real name.
+// It is safe for concurrent use.
+func NewDirStore(dir string) (Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: dir store: empty directory", ErrInvalidConfig)
 	}
@@ -43,10 +45,10 @@ func NewDirStore(dir string) (*DirStore, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%w: dir store: %s is not a directory", ErrInvalidConfig, dir)
 	}
-	return &DirStore{dir: dir}, nil
+	return &dirStore{dir: dir}, nil
 }
 
-func (s *DirStore) path(name string) (string, error) {
+func (s *dirStore) path(name string) (string, error) {
 	if !validName(name) {
 		return "", fmt.Errorf("backupkit: invalid object name %q: %w", name, ErrUnsafePath)
 	}
@@ -59,7 +61,7 @@ func validName(name string) bool {
 }
 
 // Create implements [Store].
-func (s *DirStore) Create(ctx context.Context, name string) (Upload, error) {
+func (s *dirStore) Create(ctx context.Context, name string) (Upload, error) {
 	p, err := s.path(name)
 	if err != nil {
 		return nil, err
@@ -127,7 +129,7 @@ func (u *dirUpload) Abort() error {
 }
 
 // Open implements [Store].
-func (s *DirStore) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+func (s *dirStore) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	p, err := s.path(name)
 	if err != nil {
 		return nil, err
@@ -143,7 +145,7 @@ func (s *DirStore) Open(ctx context.Context, name string) (io.ReadCloser, error)
 }
 
 // List implements [Store].
-func (s *DirStore) List(ctx context.Context, prefix string) ([]Object, error) {
+func (s *dirStore) List(ctx context.Context, prefix string) ([]Object, error) {
 	var out []Object
 	err := filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -181,7 +183,7 @@ func (s *DirStore) List(ctx context.Context, prefix string) ([]Object, error) {
 }
 
 // Delete implements [Store].
-func (s *DirStore) Delete(ctx context.Context, name string) error {
+func (s *dirStore) Delete(ctx context.Context, name string) error {
 	p, err := s.path(name)
 	if err != nil {
 		return err

@@ -40,10 +40,11 @@ func TestNewDirStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(s.dir, 0o500); err != nil {
+	dir := s.(*dirStore).dir
+	if err := os.Chmod(dir, 0o500); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Chmod(s.dir, 0o700)
+	defer os.Chmod(dir, 0o700)
 	if os.Geteuid() != 0 {
 		if _, err := s.Create(context.Background(), "x"); err == nil {
 			t.Fatal("Create in a read-only directory succeeded")

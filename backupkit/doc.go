@@ -9,7 +9,7 @@
 // default, parallel [Gzip] as an option), SHA-256 and optional age encryption
 // ([WithRecipients]) straight into a [Store]: no temporary files, and memory
 // bounded by block size × concurrency (compression) and part size × part
-// concurrency ([S3Store]). The data object is committed only when the source
+// concurrency ([NewS3Store]). The data object is committed only when the source
 // finished successfully (pg_dump or redis-cli exited 0); otherwise the upload
 // is aborted and the error wraps [ErrSourceFailed].
 //
@@ -22,17 +22,23 @@
 //
 // # Sources and targets
 //
-//   - [PostgresSource] runs pg_dump (custom format by default, or plain SQL;
+//   - [NewPostgresSource] runs pg_dump (custom format by default, or plain SQL;
 //     with [WithJobs] several pg_dump jobs write the directory format, which
-//     is streamed as a tar); [PostgresTarget] restores with pg_restore or
+//     is streamed as a tar); [NewPostgresTarget] restores with pg_restore or
 //     psql in a single transaction (pg_restore -j when restoring with jobs).
-//   - [DirectorySource] builds a tar in-process (modes, symbolic links,
-//     exclude patterns); [DirectoryTarget] extracts it through a staging
+//   - [NewDirectorySource] builds a tar in-process (modes, symbolic links,
+//     exclude patterns); [NewDirectoryTarget] extracts it through a staging
 //     directory and refuses entries that would escape ([ErrUnsafePath]).
-//   - [RedisSource] copies an RDB with redis-cli --rdb, falling back to
-//     BGSAVE where SYNC is refused; [FileTarget] places the file for the
+//   - [NewRedisSource] copies an RDB with redis-cli --rdb, falling back to
+//     BGSAVE where SYNC is refused; [NewFileTarget] places the file for the
 //     operator.
-//   - [ReaderSource] and [WriterTarget] take any stream.
+//   - [NewReaderSource] and [NewWriterTarget] take any stream.
+//
+// The constructors return the [Source], [Target] and [Store] interfaces:
+// the implementations have no methods of their own, and a service adds its
+// own implementation of any of the three the same way. A store serves one
+// or many backup sets: [WithPrefix] names a set's objects (for S3, it is the
+// key prefix).
 //
 // # Restore and verify
 //

@@ -51,13 +51,13 @@ func newFakeS3(t testing.TB) *minio.Client {
 	return c
 }
 
-func newDirStore(t testing.TB) *DirStore {
+func newDirStore(t testing.TB) *dirStore {
 	t.Helper()
 	s, err := NewDirStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s.(*dirStore)
 }
 
 func mustManager(t testing.TB, s Store, opts ...Option) *Manager {

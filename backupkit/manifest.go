@@ -159,9 +159,9 @@ func (m *Manager) List(ctx context.Context) ([]Manifest, error) {
 	return out, nil
 }
 
-// Latest returns the manifest of the newest complete backup, or an error
+// latest returns the manifest of the newest complete backup, or an error
 // wrapping [ErrNotFound] when there is none.
-func (m *Manager) Latest(ctx context.Context) (Manifest, error) {
+func (m *Manager) latest(ctx context.Context) (Manifest, error) {
 	es, err := m.entries(ctx)
 	if err != nil {
 		return Manifest{}, err
@@ -174,10 +174,11 @@ func (m *Manager) Latest(ctx context.Context) (Manifest, error) {
 	return Manifest{}, fmt.Errorf("backupkit: no complete backup: %w", ErrNotFound)
 }
 
-// Get returns the manifest of backup id; an empty id means [Manager.Latest].
+// Get returns the manifest of backup id; an empty id means the newest
+// complete backup, and when there is none the error wraps [ErrNotFound].
 func (m *Manager) Get(ctx context.Context, id string) (Manifest, error) {
 	if id == "" {
-		return m.Latest(ctx)
+		return m.latest(ctx)
 	}
 	man, err := m.readManifest(ctx, id)
 	if errors.Is(err, ErrNotFound) {

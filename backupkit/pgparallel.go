@@ -32,7 +32,7 @@ func WithJobs(n int) PostgresOption { return func(c *pgConfig) { c.jobs = n } }
 
 // dumpDirectory runs pg_dump -Fd into a temporary directory and streams it
 // to w as a tar archive of its (flat) files.
-func (s *PostgresSource) dumpDirectory(ctx context.Context, args, env []string, w io.Writer) error {
+func (s *pgSource) dumpDirectory(ctx context.Context, args, env []string, w io.Writer) error {
 	tmp, err := os.MkdirTemp("", "backupkit-pgdump-*")
 	if err != nil {
 		return err
@@ -40,7 +40,7 @@ func (s *PostgresSource) dumpDirectory(ctx context.Context, args, env []string, 
 	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "dump")
 	args = append(args, "--format=directory", "--jobs="+strconv.Itoa(max(s.c.jobs, 1)),
-		fmt.Sprintf("--compress=%d", s.c.zlevel), "--file="+dir)
+		"--compress=0", "--file="+dir)
 	args = append(args, s.c.extra...)
 	if err := run(ctx, s.c.tool("pg_dump"), args, env, nil, nil); err != nil {
 		return err
@@ -95,7 +95,7 @@ func tarFile(tw *tar.Writer, dir, name string) error {
 
 // restoreDirectory unpacks a directory-format backup into a temporary
 // directory and runs pg_restore on it with the target's jobs.
-func (t *PostgresTarget) restoreDirectory(ctx context.Context, r io.Reader, m Manifest, dbname string, env []string) error {
+func (t *pgTarget) restoreDirectory(ctx context.Context, r io.Reader, m Manifest, dbname string, env []string) error {
 	tmp, err := os.MkdirTemp("", "backupkit-pgrestore-*")
 	if err != nil {
 		return err

@@ -24,45 +24,55 @@ const (
 	PlainFormat = "plain"
 )
 
-// PostgresOption configures a [PostgresSource] or a [PostgresTarget].
+// PostgresOption configures [NewPostgresSource], [NewPostgresTarget] and
+// [NewScratchDatabase]. An option that only a source or only a target uses
+// (its documentation says which) is refused by the other with
+// [ErrInvalidConfig] rather than ignored.
 type PostgresOption func(*pgConfig)
 
 type pgConfig struct {
-	format  string
-	bin     string
-	extra   []string
-	zlevel  int
-	noOwner bool
-	clean   bool
-	jobs    int
+	format     string
+	bin        string
+	extra      []string
+	noOwner    bool
+	clean      bool
+	jobs       int
+	sourceOnly []string // source-only options given, by name
+	targetOnly []string // target-only options given, by name
 }
 
 // WithFormat chooses [CustomFormat] (default), [PlainFormat] or
-// [DirectoryFormat] for a dump.
-func WithFormat(f string) PostgresOption { return func(c *pgConfig) { c.format = f } }
+// [DirectoryFormat] for a dump. Source only: a restore reads the format
+// from the manifest.
+func WithFormat(f string) PostgresOption {
+	return func(c *pgConfig) { c.format = f; c.sourceOnly = append(c.sourceOnly, "WithFormat") }
+}
 
 // WithBinDir runs pg_dump, pg_restore and psql from dir instead of $PATH.
 func WithBinDir(dir string) PostgresOption { return func(c *pgConfig) { c.bin = dir } }
 
 // WithArgs passes extra arguments to pg_dump (for a source) or to
 // pg_restore/psql (for a target), for example "--exclude-table=audit_log".
+// They come after the package's own, so they win: pg_dump's compression is
+// off (--compress=0) because the [Manager]'s pipeline compresses in parallel
+// and compressing twice only costs time, and "--compress=6" turns it on.
 func WithArgs(args ...string) PostgresOption {
 	return func(c *pgConfig) { c.extra = append(c.extra, args...) }
 }
 
-// WithDumpCompression sets pg_dump's own compression level for the custom
-// format. The default, 0, leaves compression to the [Manager]'s pipeline,
-// which compresses in parallel; compressing twice only costs time.
-func WithDumpCompression(level int) PostgresOption { return func(c *pgConfig) { c.zlevel = level } }
-
 // WithNoOwner restores without ownership and privilege commands (pg_restore
 // --no-owner --no-privileges), for a server whose roles differ from the one
-// dumped.
-func WithNoOwner() PostgresOption { return func(c *pgConfig) { c.noOwner = true } }
+// dumped. Target only; a plain-format dump, restored by psql, carries its
+// ownership commands as written.
+func WithNoOwner() PostgresOption {
+	return func(c *pgConfig) { c.noOwner = true; c.targetOnly = append(c.targetOnly, "WithNoOwner") }
+}
 
 // WithClean drops existing objects before recreating them (pg_restore
-// --clean --if-exists). Plain-format dumps ignore it.
-func WithClean() PostgresOption { return func(c *pgConfig) { c.clean = true } }
+// --clean --if-exists). Target only; plain-format dumps ignore it.
+func WithClean() PostgresOption {
+	return func(c *pgConfig) { c.clean = true; c.targetOnly = append(c.targetOnly, "WithClean") }
+}
 
 func newPGConfig(connString string, opts []PostgresOption) (*pgConfig, *pgconn.Config, error) {
 	c := &pgConfig{format: CustomFormat}
@@ -83,9 +93,6 @@ func newPGConfig(connString string, opts []PostgresOption) (*pgConfig, *pgconn.C
 		}
 	default:
 		return nil, nil, fmt.Errorf("%w: unknown postgres format %q", ErrInvalidConfig, c.format)
-	}
-	if c.zlevel < 0 || c.zlevel > 9 {
-		return nil, nil, fmt.Errorf("%w: pg_dump compression %d is outside 0–9", ErrInvalidConfig, c.zlevel)
 	}
 	cfg, err := pgconn.ParseConfig(connString)
 	if err != nil {
@@ -118,29 +125,34 @@ func connArgs(connString string, cfg *pgconn.Config) (string, []string) {
 	return connString, env
 }
 
-// PostgresSource dumps one database with pg_dump.
-type PostgresSource struct {
+// pgSource is what [NewPostgresSource] returns.
+type pgSource struct {
 	conn string
 	cfg  *pgconn.Config
 	c    *pgConfig
 }
 
-var _ Source = (*PostgresSource)(nil)
+var _ Source = (*pgSource)(nil)
 
 // NewPostgresSource returns a source that runs pg_dump on connString (a URL or
 // keyword/value string). The dump is the custom format by default, without
 // pg_dump's own compression.
-func NewPostgresSource(connString string, opts ...PostgresOption) (*PostgresSource, error) {
+//
+// The source dumps one database with pg_dump.
+func NewPostgresSource(connString string, opts ...PostgresOption) (Source, error) {
 	c, cfg, err := newPGConfig(connString, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &PostgresSource{conn: connString, cfg: cfg, c: c}, nil
+	if len(c.targetOnly) > 0 {
+		return nil, fmt.Errorf("%w: %s applies to a restore target only", ErrInvalidConfig, c.targetOnly[0])
+	}
+	return &pgSource{conn: connString, cfg: cfg, c: c}, nil
 }
 
 // Backup implements [Source]. A pg_dump that exits non-zero gives an error
 // wrapping [ErrSourceFailed] with the end of pg_dump's stderr.
-func (s *PostgresSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
+func (s *pgSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
 	info := SourceInfo{Kind: "postgres", Format: s.c.format, Database: s.cfg.Database, Tool: "pg_dump"}
 	// The versions are looked up while the dump runs, not before it.
 	versions := make(chan struct{})
@@ -156,7 +168,7 @@ func (s *PostgresSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, e
 	case DirectoryFormat:
 		err = s.dumpDirectory(ctx, args, env, w)
 	case CustomFormat:
-		args = append(args, "--format=custom", fmt.Sprintf("--compress=%d", s.c.zlevel))
+		args = append(args, "--format=custom", "--compress=0")
 		err = run(ctx, s.c.tool("pg_dump"), append(args, s.c.extra...), env, nil, w)
 	default:
 		args = append(args, "--format=plain")
@@ -182,33 +194,38 @@ func serverVersion(ctx context.Context, cfg *pgconn.Config) string {
 	return conn.ParameterStatus("server_version")
 }
 
-// PostgresTarget restores into an existing database: custom archives with
-// pg_restore, plain dumps with psql. Both run as a single transaction and stop
-// at the first error, so a failed or refused restore leaves the database as
-// it was.
-type PostgresTarget struct {
+// pgTarget is what [NewPostgresTarget] returns.
+type pgTarget struct {
 	conn string
 	cfg  *pgconn.Config
 	c    *pgConfig
 }
 
-var _ Target = (*PostgresTarget)(nil)
+var _ Target = (*pgTarget)(nil)
 
 // NewPostgresTarget returns a target restoring into the database connString
 // names.
-func NewPostgresTarget(connString string, opts ...PostgresOption) (*PostgresTarget, error) {
+//
+// The target restores into an existing database: custom archives with
+// pg_restore, plain dumps with psql. Both run as a single transaction and stop
+// at the first error, so a failed or refused restore leaves the database as
+// it was.
+func NewPostgresTarget(connString string, opts ...PostgresOption) (Target, error) {
 	c, cfg, err := newPGConfig(connString, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &PostgresTarget{conn: connString, cfg: cfg, c: c}, nil
+	if len(c.sourceOnly) > 0 {
+		return nil, fmt.Errorf("%w: %s applies to a source only", ErrInvalidConfig, c.sourceOnly[0])
+	}
+	return &pgTarget{conn: connString, cfg: cfg, c: c}, nil
 }
 
 // ErrWrongKind: the backup's kind or format does not fit the target.
 var ErrWrongKind = errors.New("backupkit: backup does not fit this target")
 
 // Restore implements [Target].
-func (t *PostgresTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
+func (t *pgTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
 	if m.Kind != "postgres" {
 		return fmt.Errorf("backupkit: %s backup into postgres: %w", m.Kind, ErrWrongKind)
 	}

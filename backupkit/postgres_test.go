@@ -209,27 +209,28 @@ func TestPostgresOptions(t *testing.T) {
 		name string
 		conn string
 		opts []PostgresOption
-		ok   bool
+		ok   bool // for a source
+		tok  bool // for a target
 	}{
-		{"url", "postgres://u:pw@localhost/db", nil, true},
-		{"keywords", "host=localhost dbname=db", []PostgresOption{WithFormat(PlainFormat)}, true},
-		{"format", "postgres://localhost/db", []PostgresOption{WithFormat("tar")}, false},
-		{"zlevel", "postgres://localhost/db", []PostgresOption{WithDumpCompression(11)}, false},
-		{"bad url", "postgres://%zz", nil, false},
-		{"jobs", "postgres://localhost/db", []PostgresOption{WithJobs(4)}, true},
-		{"directory", "postgres://localhost/db", []PostgresOption{WithFormat(DirectoryFormat)}, true},
-		{"negative jobs", "postgres://localhost/db", []PostgresOption{WithJobs(-1)}, false},
-		{"plain in parallel", "postgres://localhost/db", []PostgresOption{WithFormat(PlainFormat), WithJobs(2)}, false},
+		{"url", "postgres://u:pw@localhost/db", nil, true, true},
+		{"keywords", "host=localhost dbname=db", []PostgresOption{WithFormat(PlainFormat)}, true, false},
+		{"format", "postgres://localhost/db", []PostgresOption{WithFormat("tar")}, false, false},
+		{"bad url", "postgres://%zz", nil, false, false},
+		{"jobs", "postgres://localhost/db", []PostgresOption{WithJobs(4)}, true, true},
+		{"directory", "postgres://localhost/db", []PostgresOption{WithFormat(DirectoryFormat)}, true, false},
+		{"negative jobs", "postgres://localhost/db", []PostgresOption{WithJobs(-1)}, false, false},
+		{"plain in parallel", "postgres://localhost/db", []PostgresOption{WithFormat(PlainFormat), WithJobs(2)}, false, false},
+		{"restore options", "postgres://localhost/db", []PostgresOption{WithNoOwner(), WithClean(), WithArgs("-v"), WithBinDir("/x")}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := NewPostgresSource(tt.conn, tt.opts...)
-			if (err == nil) != tt.ok {
+			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrInvalidConfig)) {
 				t.Fatalf("NewPostgresSource(%q) = %v; want ok=%v", tt.conn, err, tt.ok)
 			}
 			_, err = NewPostgresTarget(tt.conn, tt.opts...)
-			if (err == nil) != tt.ok {
-				t.Fatalf("NewPostgresTarget(%q) = %v; want ok=%v", tt.conn, err, tt.ok)
+			if (err == nil) != tt.tok || (err != nil && !errors.Is(err, ErrInvalidConfig)) {
+				t.Fatalf("NewPostgresTarget(%q) = %v; want ok=%v", tt.conn, err, tt.tok)
 			}
 		})
 	}
@@ -251,7 +252,7 @@ func TestPostgresRestoreOptions(t *testing.T) {
 	src := testenv.PostgresDatabase(t)
 	seed(t, src)
 	m := mustManager(t, newDirStore(t))
-	ps, _ := NewPostgresSource(src, WithArgs("--exclude-table=orders"), WithDumpCompression(1), WithBinDir(pgBinDir(t)))
+	ps, _ := NewPostgresSource(src, WithArgs("--exclude-table=orders"), WithArgs("--compress=1"), WithBinDir(pgBinDir(t)))
 	if _, err := m.Backup(ctx, ps); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package backupkit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -14,12 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisSource copies a Redis snapshot (RDB) with redis-cli --rdb, which asks
-// the server for a replication stream (SYNC). Where the server refuses SYNC,
-// as managed Redis often does, it falls back to BGSAVE and reads the RDB file
-// the server wrote: that needs the server's data directory on this machine
-// ([WithRDBPath], or the server's own CONFIG GET dir when allowed).
-type RedisSource struct {
+// redisSource is what [NewRedisSource] returns.
+type redisSource struct {
 	url      string
 	opt      *redis.Options
 	cli      string
@@ -28,47 +23,53 @@ type RedisSource struct {
 	fallback bool
 }
 
-var _ Source = (*RedisSource)(nil)
+var _ Source = (*redisSource)(nil)
 
-// RedisOption configures a [RedisSource].
-type RedisOption func(*RedisSource)
+// RedisOption configures [NewRedisSource].
+type RedisOption func(*redisSource)
 
 // WithRedisCLI runs redis-cli from path instead of $PATH.
-func WithRedisCLI(path string) RedisOption { return func(s *RedisSource) { s.cli = path } }
+func WithRedisCLI(path string) RedisOption { return func(s *redisSource) { s.cli = path } }
 
 // WithRDBPath names the RDB file the server writes on BGSAVE, for the
 // fallback. By default it is asked from the server (CONFIG GET dir and
 // dbfilename).
-func WithRDBPath(path string) RedisOption { return func(s *RedisSource) { s.rdbPath = path } }
+func WithRDBPath(path string) RedisOption { return func(s *redisSource) { s.rdbPath = path } }
 
 // WithoutBGSAVEFallback fails when redis-cli --rdb fails, instead of falling
 // back to BGSAVE.
-func WithoutBGSAVEFallback() RedisOption { return func(s *RedisSource) { s.fallback = false } }
+func WithoutBGSAVEFallback() RedisOption { return func(s *redisSource) { s.fallback = false } }
 
-// WithBGSAVEPoll sets how often the fallback checks whether BGSAVE has
-// finished (default 100ms).
-func WithBGSAVEPoll(d time.Duration) RedisOption { return func(s *RedisSource) { s.poll = d } }
+// withBGSAVEPoll sets how often the fallback checks whether BGSAVE has
+// finished (default 100ms); tests shorten it.
+func withBGSAVEPoll(d time.Duration) RedisOption { return func(s *redisSource) { s.poll = d } }
 
 // NewRedisSource returns a source for the Redis server at rawURL
 // (redis://[user:password@]host:port[/db]).
-func NewRedisSource(rawURL string, opts ...RedisOption) (*RedisSource, error) {
+//
+// The source copies a Redis snapshot (RDB) with redis-cli --rdb, which asks
+// the server for a replication stream (SYNC). Where the server refuses SYNC,
+// as managed Redis often does, it falls back to BGSAVE and reads the RDB file
+// the server wrote: that needs the server's data directory on this machine
+// ([WithRDBPath], or the server's own CONFIG GET dir when allowed).
+func NewRedisSource(rawURL string, opts ...RedisOption) (Source, error) {
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("backupkit: redis url: %w", err)
 	}
-	s := &RedisSource{url: rawURL, opt: opt, cli: "redis-cli", poll: 100 * time.Millisecond, fallback: true}
+	s := &redisSource{url: rawURL, opt: opt, cli: "redis-cli", poll: 100 * time.Millisecond, fallback: true}
 	for _, o := range opts {
 		o(s)
 	}
 	if s.poll <= 0 {
-		return nil, errors.New("backupkit: BGSAVE poll interval must be positive")
+		return nil, fmt.Errorf("%w: BGSAVE poll interval must be positive", ErrInvalidConfig)
 	}
 	return s, nil
 }
 
 // cliArgs returns redis-cli's connection arguments and environment; the
 // password goes in REDISCLI_AUTH, out of the process list.
-func (s *RedisSource) cliArgs() ([]string, []string) {
+func (s *redisSource) cliArgs() ([]string, []string) {
 	env := os.Environ()
 	u, err := url.Parse(s.url)
 	if err == nil && u.User != nil {
@@ -85,7 +86,7 @@ func (s *RedisSource) cliArgs() ([]string, []string) {
 }
 
 // Backup implements [Source].
-func (s *RedisSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
+func (s *redisSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
 	info := SourceInfo{Kind: "redis", Format: "rdb", Tool: "redis-cli", Database: fmt.Sprint(s.opt.DB)}
 	info.ToolVersion = toolVersion(ctx, s.cli)
 	c := redis.NewClient(s.opt)
@@ -109,7 +110,7 @@ func (s *RedisSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, erro
 	return info, nil
 }
 
-func (s *RedisSource) bgsave(ctx context.Context, c *redis.Client, w io.Writer) error {
+func (s *redisSource) bgsave(ctx context.Context, c *redis.Client, w io.Writer) error {
 	p := s.rdbPath
 	if p == "" {
 		dir, err := c.ConfigGet(ctx, "dir").Result()
@@ -148,7 +149,7 @@ func (s *RedisSource) bgsave(ctx context.Context, c *redis.Client, w io.Writer) 
 }
 
 // waitSave waits until no background save is running.
-func (s *RedisSource) waitSave(ctx context.Context, c *redis.Client) error {
+func (s *redisSource) waitSave(ctx context.Context, c *redis.Client) error {
 	t := time.NewTicker(s.poll)
 	defer t.Stop()
 	for {

@@ -26,7 +26,7 @@ func TestRedisRDB(t *testing.T) {
 		{"sync", nil, "redis-cli"},
 		// redis-cli failing without output stands for a server that refuses
 		// SYNC; the source falls back to BGSAVE and reads the file.
-		{"bgsave fallback", []RedisOption{WithRedisCLI("false"), WithBGSAVEPoll(10 * time.Millisecond)}, "BGSAVE"},
+		{"bgsave fallback", []RedisOption{WithRedisCLI("false"), withBGSAVEPoll(10 * time.Millisecond)}, "BGSAVE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,7 +81,7 @@ func TestRedisFailures(t *testing.T) {
 	if _, err := NewRedisSource("http://nope"); err == nil {
 		t.Fatal("NewRedisSource(http://) succeeded")
 	}
-	if _, err := NewRedisSource("redis://localhost", WithBGSAVEPoll(0)); err == nil {
+	if _, err := NewRedisSource("redis://localhost", withBGSAVEPoll(0)); err == nil {
 		t.Fatal("NewRedisSource with a zero poll succeeded")
 	}
 	r := testenv.NewRedis(t)
@@ -91,7 +91,7 @@ func TestRedisFailures(t *testing.T) {
 	if _, err := m.Backup(ctx, src); !errors.Is(err, ErrSourceFailed) {
 		t.Fatalf("Backup with a failing redis-cli = %v; want ErrSourceFailed", err)
 	}
-	src, _ = NewRedisSource(r.URL, WithRedisCLI("false"), WithRDBPath(filepath.Join(t.TempDir(), "missing.rdb")), WithBGSAVEPoll(10*time.Millisecond))
+	src, _ = NewRedisSource(r.URL, WithRedisCLI("false"), WithRDBPath(filepath.Join(t.TempDir(), "missing.rdb")), withBGSAVEPoll(10*time.Millisecond))
 	if _, err := m.Backup(ctx, src); !errors.Is(err, ErrSourceFailed) {
 		t.Fatalf("Backup with an unreadable RDB = %v; want ErrSourceFailed", err)
 	}
@@ -99,7 +99,7 @@ func TestRedisFailures(t *testing.T) {
 		t.Fatalf("failed backups left %v", objs)
 	}
 	src, _ = NewRedisSource("redis://:s3cret@127.0.0.1:1/0")
-	args, env := src.cliArgs()
+	args, env := src.(*redisSource).cliArgs()
 	if containsLine(args, "s3cret") || !containsLine(env, "REDISCLI_AUTH=s3cret") {
 		t.Fatalf("cliArgs = %q; the password must move to REDISCLI_AUTH", args)
 	}

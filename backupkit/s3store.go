@@ -7,17 +7,53 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 
 	"github.com/minio/minio-go/v7"
 )
 
-// DefaultPartSize is the multipart part size an [S3Store] uses unless
-// [WithPartSize] says otherwise. Each concurrent part holds one buffer of this
-// size, so an upload's memory is PartSize × concurrency.
-const DefaultPartSize = 16 << 20
+// defaultPartSize is the multipart part size unless [WithPartSize] says
+// otherwise. Each concurrent part holds one buffer of this size, so an
+// upload's memory is part size × concurrency.
+const defaultPartSize = 16 << 20
 
-// S3Store keeps backups in a bucket of S3-compatible object storage through
+// s3Store is what [NewS3Store] returns.
+type s3Store struct {
+	client  *minio.Client
+	bucket  string
+	part    uint64
+	threads uint
+}
+
+var _ Store = (*s3Store)(nil)
+
+// S3Option configures [NewS3Store].
+type S3Option func(*s3Store)
+
+// WithPartSize sets the multipart part size in bytes (at least 5 MiB, the S3
+// minimum; default 16 MiB).
+func WithPartSize(n int64) S3Option {
+	return func(s *s3Store) {
+		if n < 0 {
+			n = 0
+		}
+		s.part = uint64(n)
+	}
+}
+
+// WithPartConcurrency sets how many parts upload at once (default 1). Memory
+// grows to part size × n.
+func WithPartConcurrency(n int) S3Option {
+	return func(s *s3Store) {
+		if n < 0 {
+			n = 0
+		}
+		s.threads = uint(n)
+	}
+}
+
+// NewS3Store returns a store in bucket, which must already exist.
+//
+// The store keeps backups in a bucket of S3-compatible object storage through
 // minio-go. Uploads stream through multipart upload with an explicit part
 // size (minio-go would otherwise size parts for a 5 TiB object and buffer
 // hundreds of MiB); an upload that is aborted, or whose stream fails, is
@@ -30,53 +66,14 @@ const DefaultPartSize = 16 << 20
 // and answer BadDigest). No trailing CRC headers are sent unless the client
 // itself enables them. The backup's own SHA-256 in the manifest covers the
 // whole object end to end. It is safe for concurrent use.
-type S3Store struct {
-	client  *minio.Client
-	bucket  string
-	prefix  string
-	part    uint64
-	threads uint
-}
-
-var _ Store = (*S3Store)(nil)
-
-// S3Option configures an [S3Store].
-type S3Option func(*S3Store)
-
-// WithPartSize sets the multipart part size in bytes (at least 5 MiB, the S3
-// minimum). The default is [DefaultPartSize].
-func WithPartSize(n int64) S3Option {
-	return func(s *S3Store) {
-		if n < 0 {
-			n = 0
-		}
-		s.part = uint64(n)
-	}
-}
-
-// WithPartConcurrency sets how many parts upload at once (default 1). Memory
-// grows to part size × n.
-func WithPartConcurrency(n int) S3Option {
-	return func(s *S3Store) {
-		if n < 0 {
-			n = 0
-		}
-		s.threads = uint(n)
-	}
-}
-
-// WithKeyPrefix stores every object under prefix (for example "backups/").
-func WithKeyPrefix(prefix string) S3Option { return func(s *S3Store) { s.prefix = prefix } }
-
-// NewS3Store returns a store in bucket, which must already exist.
-func NewS3Store(client *minio.Client, bucket string, opts ...S3Option) (*S3Store, error) {
+func NewS3Store(client *minio.Client, bucket string, opts ...S3Option) (Store, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: s3 store: nil client", ErrInvalidConfig)
 	}
 	if bucket == "" {
 		return nil, fmt.Errorf("%w: s3 store: empty bucket name", ErrInvalidConfig)
 	}
-	s := &S3Store{client: client, bucket: bucket, part: DefaultPartSize, threads: 1}
+	s := &s3Store{client: client, bucket: bucket, part: defaultPartSize, threads: 1}
 	for _, o := range opts {
 		o(s)
 	}
@@ -86,20 +83,17 @@ func NewS3Store(client *minio.Client, bucket string, opts ...S3Option) (*S3Store
 	if s.threads < 1 {
 		return nil, fmt.Errorf("%w: s3 store: part concurrency must be at least 1", ErrInvalidConfig)
 	}
-	if s.prefix != "" && !validName(strings.TrimSuffix(s.prefix, "/")) {
-		return nil, fmt.Errorf("%w: s3 store: invalid key prefix %q", ErrInvalidConfig, s.prefix)
-	}
 	return s, nil
 }
 
-func (s *S3Store) key(name string) (string, error) {
+func (s *s3Store) key(name string) (string, error) {
 	if !validName(name) {
 		return "", fmt.Errorf("backupkit: invalid object name %q: %w", name, ErrUnsafePath)
 	}
-	return s.prefix + name, nil
+	return name, nil
 }
 
-func (s *S3Store) putOptions() minio.PutObjectOptions {
+func (s *s3Store) putOptions() minio.PutObjectOptions {
 	return minio.PutObjectOptions{
 		ContentType:           "application/octet-stream",
 		PartSize:              s.part,
@@ -112,7 +106,7 @@ func (s *S3Store) putOptions() minio.PutObjectOptions {
 
 // Create implements [Store]. The object is uploaded while it is written; it
 // only becomes visible when Commit completes the multipart upload.
-func (s *S3Store) Create(ctx context.Context, name string) (Upload, error) {
+func (s *s3Store) Create(ctx context.Context, name string) (Upload, error) {
 	key, err := s.key(name)
 	if err != nil {
 		return nil, err
@@ -192,7 +186,7 @@ func (u *s3Upload) Abort() error {
 }
 
 // Open implements [Store].
-func (s *S3Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+func (s *s3Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	key, err := s.key(name)
 	if err != nil {
 		return nil, err
@@ -216,20 +210,20 @@ func isNoSuchKey(err error) bool {
 }
 
 // List implements [Store].
-func (s *S3Store) List(ctx context.Context, prefix string) ([]Object, error) {
+func (s *s3Store) List(ctx context.Context, prefix string) ([]Object, error) {
 	var out []Object
-	for o := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
+	for o := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if o.Err != nil {
 			return nil, fmt.Errorf("backupkit: s3 store: list: %w", o.Err)
 		}
-		out = append(out, Object{Name: strings.TrimPrefix(o.Key, s.prefix), Size: o.Size, ModTime: o.LastModified})
+		out = append(out, Object{Name: o.Key, Size: o.Size, ModTime: o.LastModified})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
 // Delete implements [Store].
-func (s *S3Store) Delete(ctx context.Context, name string) error {
+func (s *s3Store) Delete(ctx context.Context, name string) error {
 	key, err := s.key(name)
 	if err != nil {
 		return err

@@ -20,13 +20,12 @@ func TestNewS3StoreValidates(t *testing.T) {
 		ok     bool
 	}{
 		{"defaults", c, "backups", nil, true},
-		{"options", c, "backups", []S3Option{WithPartSize(8 << 20), WithPartConcurrency(2), WithKeyPrefix("db/")}, true},
+		{"options", c, "backups", []S3Option{WithPartSize(8 << 20), WithPartConcurrency(2)}, true},
 		{"nil client", nil, "backups", nil, false},
 		{"no bucket", c, "", nil, false},
 		{"small part", c, "backups", []S3Option{WithPartSize(1 << 20)}, false},
 		{"negative part", c, "backups", []S3Option{WithPartSize(-1)}, false},
 		{"zero threads", c, "backups", []S3Option{WithPartConcurrency(-3)}, false},
-		{"bad prefix", c, "backups", []S3Option{WithKeyPrefix("../")}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +129,7 @@ func storeContract(t *testing.T, s Store, big int) {
 
 func TestS3Store(t *testing.T) {
 	for _, conc := range []int{1, 2} {
-		s, err := NewS3Store(newFakeS3(t), "backups", WithPartSize(5<<20), WithPartConcurrency(conc), WithKeyPrefix("p/"))
+		s, err := NewS3Store(newFakeS3(t), "backups", WithPartSize(5<<20), WithPartConcurrency(conc))
 		if err != nil {
 			t.Fatal(err)
 		}

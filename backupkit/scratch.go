@@ -44,7 +44,7 @@ type ScratchDatabase struct {
 	// URL connects to the scratch database, for the check.
 	URL string
 	// Target restores into it.
-	Target *PostgresTarget
+	Target Target
 	name   string
 	admin  string
 }

@@ -10,25 +10,27 @@ import (
 	"path/filepath"
 )
 
-// ReaderSource backs up whatever an [io.Reader] yields, until io.EOF.
-type ReaderSource struct {
+// readerSource is what [NewReaderSource] returns.
+type readerSource struct {
 	r    io.Reader
 	kind string
 }
 
-var _ Source = (*ReaderSource)(nil)
+var _ Source = (*readerSource)(nil)
 
 // NewReaderSource returns a source reading r; kind names it in the manifest
 // ("stream" when empty). A read error other than io.EOF fails the backup.
-func NewReaderSource(r io.Reader, kind string) *ReaderSource {
+//
+// The source backs up whatever an [io.Reader] yields, until io.EOF.
+func NewReaderSource(r io.Reader, kind string) Source {
 	if kind == "" {
 		kind = "stream"
 	}
-	return &ReaderSource{r: r, kind: kind}
+	return &readerSource{r: r, kind: kind}
 }
 
 // Backup implements [Source].
-func (s *ReaderSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
+func (s *readerSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
 	info := SourceInfo{Kind: s.kind}
 	if _, err := io.Copy(w, ctxReader{ctx, s.r}); err != nil {
 		return info, fmt.Errorf("%w: %w", ErrSourceFailed, err)
@@ -48,31 +50,33 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// FileTarget restores a backup into one file, such as an RDB snapshot placed
-// for the operator to start Redis with. It writes a temporary file next to
-// path, syncs it and renames it into place only when the whole stream has
-// been read and verified. An existing file is never overwritten.
-type FileTarget struct {
+// fileTarget is what [NewFileTarget] returns.
+type fileTarget struct {
 	path string
 	perm fs.FileMode
 }
 
-var _ Target = (*FileTarget)(nil)
+var _ Target = (*fileTarget)(nil)
 
 // NewFileTarget returns a target writing path with permissions perm (0600
 // when zero).
-func NewFileTarget(path string, perm fs.FileMode) (*FileTarget, error) {
+//
+// The target restores a backup into one file, such as an RDB snapshot placed
+// for the operator to start Redis with. It writes a temporary file next to
+// path, syncs it and renames it into place only when the whole stream has
+// been read and verified. An existing file is never overwritten.
+func NewFileTarget(path string, perm fs.FileMode) (Target, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: file target: empty path", ErrInvalidConfig)
 	}
 	if perm == 0 {
 		perm = 0o600
 	}
-	return &FileTarget{path: path, perm: perm}, nil
+	return &fileTarget{path: path, perm: perm}, nil
 }
 
 // Restore implements [Target].
-func (t *FileTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
+func (t *fileTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
 	if _, err := os.Lstat(t.path); err == nil {
 		return fmt.Errorf("backupkit: %s: %w", t.path, ErrTargetNotEmpty)
 	}
@@ -105,18 +109,20 @@ func (t *FileTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error
 	return nil
 }
 
-// WriterTarget hands the restored stream to a writer. The writer sees data
-// before the end of the stream is checked; use it where the consumer can
-// discard a stream that ends in an error.
-type WriterTarget struct{ w io.Writer }
+// writerTarget is what [NewWriterTarget] returns.
+type writerTarget struct{ w io.Writer }
 
-var _ Target = WriterTarget{}
+var _ Target = writerTarget{}
 
 // NewWriterTarget returns a target copying to w.
-func NewWriterTarget(w io.Writer) WriterTarget { return WriterTarget{w: w} }
+//
+// The target hands the restored stream to a writer. The writer sees data
+// before the end of the stream is checked; use it where the consumer can
+// discard a stream that ends in an error.
+func NewWriterTarget(w io.Writer) Target { return writerTarget{w: w} }
 
 // Restore implements [Target].
-func (t WriterTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
+func (t writerTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
 	_, err := io.Copy(t.w, ctxReader{ctx, r})
 	return err
 }

@@ -11,25 +11,28 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
-// DirectorySource archives a directory tree as tar, built in-process. It
-// keeps modes, modification times and symbolic links (as links, never
-// followed) and skips entries matching the exclude patterns.
-type DirectorySource struct {
+// dirSource is what [NewDirectorySource] returns.
+type dirSource struct {
 	root    string
 	exclude []string
 
 	beforeOpen func(rel string) // test hook: runs between the walk and the open
 }
 
-var _ Source = (*DirectorySource)(nil)
+var _ Source = (*dirSource)(nil)
 
 // NewDirectorySource returns a source archiving root. Each exclude pattern
 // ([path.Match] syntax) is matched against an entry's slash-separated path
 // relative to root and against its base name; a matching directory is
 // skipped whole.
-func NewDirectorySource(root string, exclude ...string) (*DirectorySource, error) {
+//
+// The source archives a directory tree as tar, built in-process. It
+// keeps modes, modification times and symbolic links (as links, never
+// followed) and skips entries matching the exclude patterns.
+func NewDirectorySource(root string, exclude ...string) (Source, error) {
 	fi, err := os.Stat(root)
 	if err != nil {
 		return nil, fmt.Errorf("%w: directory source: %w", ErrInvalidConfig, err)
@@ -42,10 +45,10 @@ func NewDirectorySource(root string, exclude ...string) (*DirectorySource, error
 			return nil, fmt.Errorf("%w: exclude pattern %q: %w", ErrInvalidConfig, p, err)
 		}
 	}
-	return &DirectorySource{root: root, exclude: exclude}, nil
+	return &dirSource{root: root, exclude: exclude}, nil
 }
 
-func (s *DirectorySource) excluded(rel string) bool {
+func (s *dirSource) excluded(rel string) bool {
 	for _, p := range s.exclude {
 		if ok, _ := path.Match(p, rel); ok {
 			return true
@@ -62,7 +65,7 @@ func (s *DirectorySource) excluded(rel string) bool {
 // symbolic link between the walk and the read is archived as that link, never
 // followed; one replaced by another regular file (an atomic rename) is
 // archived as the file found at open time; one removed meanwhile is left out.
-func (s *DirectorySource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
+func (s *dirSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
 	info := SourceInfo{Kind: "tar", Format: "tar", Tool: "archive/tar"}
 	root, err := os.OpenRoot(s.root)
 	if err != nil {
@@ -189,7 +192,16 @@ func writeEntry(tw *tar.Writer, root *os.Root, rel string, fi fs.FileInfo, f *os
 	return nil
 }
 
-// DirectoryTarget extracts a tar backup into a directory that must not exist
+// dirTarget is what [NewDirectoryTarget] returns.
+type dirTarget struct {
+	dir string
+}
+
+var _ Target = (*dirTarget)(nil)
+
+// NewDirectoryTarget returns a target extracting into dir.
+//
+// The target extracts a tar backup into a directory that must not exist
 // yet (or be empty). Entries are first extracted into a staging directory next
 // to it, through an [os.Root] so nothing can be written outside; only when
 // the whole archive has been extracted and verified is the staging directory
@@ -197,22 +209,15 @@ func writeEntry(tw *tar.Writer, root *os.Root, rel string, fi fs.FileInfo, f *os
 // symbolic link, or are links pointing outside the tree are refused with
 // [ErrUnsafePath]; hard links, devices and other special files are refused
 // too.
-type DirectoryTarget struct {
-	dir string
-}
-
-var _ Target = (*DirectoryTarget)(nil)
-
-// NewDirectoryTarget returns a target extracting into dir.
-func NewDirectoryTarget(dir string) (*DirectoryTarget, error) {
+func NewDirectoryTarget(dir string) (Target, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: directory target: empty path", ErrInvalidConfig)
 	}
-	return &DirectoryTarget{dir: filepath.Clean(dir)}, nil
+	return &dirTarget{dir: filepath.Clean(dir)}, nil
 }
 
 // Restore implements [Target].
-func (t *DirectoryTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
+func (t *dirTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
 	if m.Format != "tar" {
 		return fmt.Errorf("backupkit: %s backup into a directory: %w", m.Kind, ErrWrongKind)
 	}
@@ -291,42 +296,14 @@ func extract(ctx context.Context, r io.Reader, dir string, limit int64) error {
 			}
 			dirs = append(dirs, dirMode{name, mode})
 		case tar.TypeReg:
-			if err := root.MkdirAll(path.Dir(name), 0o700); err != nil {
-				return fmt.Errorf("backupkit: extract %s: %w", name, err)
-			}
-			f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			n, err := extractFile(root, name, mode, hdr.ModTime, tr, limit)
 			if err != nil {
-				return fmt.Errorf("backupkit: extract %s: %w", name, err)
+				return err
 			}
-			var n int64
-			n, err = io.Copy(f, io.LimitReader(tr, limit+1))
-			if limit -= n; limit < 0 {
-				err = fmt.Errorf("entries hold more data than the archive: %w", ErrUnsafePath)
-			}
-			if err == nil {
-				err = f.Chmod(mode)
-			}
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				if errors.Is(err, ErrChecksum) {
-					return err
-				}
-				return fmt.Errorf("backupkit: extract %s: %w", name, err)
-			}
-			_ = root.Chtimes(name, hdr.ModTime, hdr.ModTime)
+			limit -= n
 		case tar.TypeSymlink:
-			target := hdr.Linkname
-			if target == "" || filepath.IsAbs(target) || strings.Contains(target, `\`) ||
-				!filepath.IsLocal(filepath.FromSlash(path.Join(path.Dir(name), target))) {
-				return fmt.Errorf("backupkit: link %s -> %s points outside the target: %w", name, target, ErrUnsafePath)
-			}
-			if err := root.MkdirAll(path.Dir(name), 0o700); err != nil {
-				return fmt.Errorf("backupkit: extract %s: %w", name, err)
-			}
-			if err := root.Symlink(target, name); err != nil {
-				return fmt.Errorf("backupkit: extract %s: %w", name, err)
+			if err := extractSymlink(root, name, hdr.Linkname); err != nil {
+				return err
 			}
 			links[name] = true
 		default:
@@ -339,6 +316,53 @@ func extract(ctx context.Context, r io.Reader, dir string, limit int64) error {
 		if err := root.Chmod(dirs[i].name, dirs[i].mode); err != nil {
 			return fmt.Errorf("backupkit: extract %s: %w", dirs[i].name, err)
 		}
+	}
+	return nil
+}
+
+// extractFile writes one regular file of at most limit bytes from r and
+// returns how many it wrote; a file longer than limit is refused with
+// [ErrUnsafePath].
+func extractFile(root *os.Root, name string, mode fs.FileMode, mtime time.Time, r io.Reader, limit int64) (int64, error) {
+	if err := root.MkdirAll(path.Dir(name), 0o700); err != nil {
+		return 0, fmt.Errorf("backupkit: extract %s: %w", name, err)
+	}
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("backupkit: extract %s: %w", name, err)
+	}
+	n, err := io.Copy(f, io.LimitReader(r, limit+1))
+	if n > limit {
+		err = fmt.Errorf("entries hold more data than the archive: %w", ErrUnsafePath)
+	}
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if errors.Is(err, ErrChecksum) {
+			return n, err
+		}
+		return n, fmt.Errorf("backupkit: extract %s: %w", name, err)
+	}
+	_ = root.Chtimes(name, mtime, mtime)
+	return n, nil
+}
+
+// extractSymlink creates the link name -> target, refusing a target that is
+// empty, absolute or leads outside the tree.
+func extractSymlink(root *os.Root, name, target string) error {
+	if target == "" || filepath.IsAbs(target) || strings.Contains(target, `\`) ||
+		!filepath.IsLocal(filepath.FromSlash(path.Join(path.Dir(name), target))) {
+		return fmt.Errorf("backupkit: link %s -> %s points outside the target: %w", name, target, ErrUnsafePath)
+	}
+	if err := root.MkdirAll(path.Dir(name), 0o700); err != nil {
+		return fmt.Errorf("backupkit: extract %s: %w", name, err)
+	}
+	if err := root.Symlink(target, name); err != nil {
+		return fmt.Errorf("backupkit: extract %s: %w", name, err)
 	}
 	return nil
 }

@@ -102,13 +102,13 @@ func TestDirectoryRoundTrip(t *testing.T) {
 	}
 }
 
-func mustS3(t *testing.T) *S3Store {
+func mustS3(t *testing.T) *s3Store {
 	t.Helper()
 	s, err := NewS3Store(newFakeS3(t), "backups")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s.(*s3Store)
 }
 
 type tarEntry struct {
@@ -262,7 +262,7 @@ func TestDirectorySourceSwappedForLink(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			src.beforeOpen = func(rel string) {
+			src.(*dirSource).beforeOpen = func(rel string) {
 				if rel != "a.txt" {
 					return
 				}

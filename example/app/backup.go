@@ -33,6 +33,7 @@ func NewBackups(cfg *Config, progress func(backupkit.Progress)) (*Backups, error
 		target = filepath.Join(cfg.DataDir, "backups")
 	}
 	var store backupkit.Store
+	var opts []backupkit.Option
 	if strings.HasPrefix(target, "s3://") {
 		u, err := url.Parse(target)
 		if err != nil || u.Host == "" {
@@ -50,11 +51,14 @@ func NewBackups(cfg *Config, progress func(backupkit.Progress)) (*Backups, error
 		if err != nil {
 			return nil, fmt.Errorf("S3: %w", err)
 		}
-		s, err := backupkit.NewS3Store(client, u.Host, backupkit.WithKeyPrefix(strings.TrimPrefix(u.Path, "/")))
+		s, err := backupkit.NewS3Store(client, u.Host)
 		if err != nil {
 			return nil, err
 		}
 		store = s
+		if p := strings.TrimPrefix(u.Path, "/"); p != "" {
+			opts = append(opts, backupkit.WithPrefix(p))
+		}
 	} else {
 		s, err := backupkit.NewDirStore(target)
 		if err != nil {
@@ -62,7 +66,6 @@ func NewBackups(cfg *Config, progress func(backupkit.Progress)) (*Backups, error
 		}
 		store = s
 	}
-	var opts []backupkit.Option
 	if progress != nil {
 		opts = append(opts, backupkit.WithProgress(progress, 200*time.Millisecond))
 	}
