@@ -157,36 +157,64 @@ func ConfigFromEnv() (Config, error) { return ConfigFromLookup(os.LookupEnv) }
 // ErrInvalidConfig; DATABASE_URL's value is never echoed.
 func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	var c Config
-	var errs []error
-	bad := func(name, val, want string) {
-		errs = append(errs, fmt.Errorf("%w: %s=%q: %s", ErrInvalidConfig, name, val, want))
+	e := envReader{lookup: lookup}
+	e.url(&c)
+	e.sizes(&c)
+	e.durations(&c)
+	e.connection(&c)
+	if err := errors.Join(e.errs...); err != nil {
+		return Config{}, err
 	}
-	if v, ok := lookup("DATABASE_URL"); !ok || v == "" {
-		errs = append(errs, fmt.Errorf("%w: DATABASE_URL is not set", ErrInvalidConfig))
+	return c, nil
+}
+
+// envReader reads the variables of [ConfigFromLookup], collecting one error
+// per bad variable.
+type envReader struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+func (e *envReader) bad(name, val, want string) {
+	e.errs = append(e.errs, fmt.Errorf("%w: %s=%q: %s", ErrInvalidConfig, name, val, want))
+}
+
+// url reads DATABASE_URL, which is required and never echoed.
+func (e *envReader) url(c *Config) {
+	if v, ok := e.lookup("DATABASE_URL"); !ok || v == "" {
+		e.errs = append(e.errs, fmt.Errorf("%w: DATABASE_URL is not set", ErrInvalidConfig))
 	} else if _, err := driverFor(v); err != nil {
-		errs = append(errs, fmt.Errorf("DATABASE_URL: %w", err))
+		e.errs = append(e.errs, fmt.Errorf("DATABASE_URL: %w", err))
 	} else {
 		c.URL = v
 	}
-	if v, ok := lookup("DATABASE_POOL_SIZE"); ok {
+}
+
+// sizes reads DATABASE_POOL_SIZE and DATABASE_MAX_OVERFLOW.
+func (e *envReader) sizes(c *Config) {
+	if v, ok := e.lookup("DATABASE_POOL_SIZE"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 1 {
-			bad("DATABASE_POOL_SIZE", v, "want an integer ≥ 1")
+			e.bad("DATABASE_POOL_SIZE", v, "want an integer ≥ 1")
 		} else {
 			c.PoolSize = n
 		}
 	}
-	if v, ok := lookup("DATABASE_MAX_OVERFLOW"); ok {
+	if v, ok := e.lookup("DATABASE_MAX_OVERFLOW"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		switch {
 		case err != nil || n < 0:
-			bad("DATABASE_MAX_OVERFLOW", v, "want an integer ≥ 0")
+			e.bad("DATABASE_MAX_OVERFLOW", v, "want an integer ≥ 0")
 		case n == 0:
 			c.MaxOverflow = -1
 		default:
 			c.MaxOverflow = n
 		}
 	}
+}
+
+// durations reads the timeouts and lifetimes.
+func (e *envReader) durations(c *Config) {
 	durations := []struct {
 		name  string
 		dst   *time.Duration
@@ -201,7 +229,7 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 		{"DATABASE_BUSY_TIMEOUT", &c.BusyTimeout, false, false},
 	}
 	for _, d := range durations {
-		v, ok := lookup(d.name)
+		v, ok := e.lookup(d.name)
 		if !ok {
 			continue
 		}
@@ -220,31 +248,31 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 			if d.zero {
 				want = "want a duration (\"30s\") or number of seconds, 0 for none"
 			}
-			bad(d.name, v, want)
+			e.bad(d.name, v, want)
 		default:
 			*d.dst = dur
 		}
 	}
-	if v, ok := lookup("DATABASE_SSL_MODE"); ok {
+}
+
+// connection reads DATABASE_SSL_MODE and DATABASE_PRE_PING.
+func (e *envReader) connection(c *Config) {
+	if v, ok := e.lookup("DATABASE_SSL_MODE"); ok {
 		s := strings.TrimSpace(v)
 		if !sslModes[s] {
-			bad("DATABASE_SSL_MODE", v, "want disable, allow, prefer, require, verify-ca or verify-full")
+			e.bad("DATABASE_SSL_MODE", v, "want disable, allow, prefer, require, verify-ca or verify-full")
 		} else {
 			c.SSLMode = s
 		}
 	}
-	if v, ok := lookup("DATABASE_PRE_PING"); ok {
+	if v, ok := e.lookup("DATABASE_PRE_PING"); ok {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
 		if err != nil {
-			bad("DATABASE_PRE_PING", v, "want true or false")
+			e.bad("DATABASE_PRE_PING", v, "want true or false")
 		} else {
 			c.SkipPrePing = !b
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return Config{}, err
-	}
-	return c, nil
 }
 
 // parseDuration accepts a Go duration or a plain number of seconds.
