@@ -103,6 +103,9 @@ const envDatabase = `
 	DATABASE_STATEMENT_TIMEOUT, DATABASE_SSL_MODE, DATABASE_BUSY_TIMEOUT,
 	DATABASE_PRE_PING
 		pool settings (see package pool).
+	DATABASE_CANCEL_TIMEOUT
+		how long a stopped statement may take to acknowledge its
+		cancellation before the connection is dropped (default 100ms).
 `
 
 const envBackup = `
@@ -190,9 +193,12 @@ Environment:
 	REDIS_SECURITY_URL  a Redis of its own for refresh tokens, denylist, lockouts
 	                    and rate limits (default REDIS_URL)
 	REDIS_TIMEOUT       budget of each Redis call on the request path (default
-	                    50ms; token store calls wait at least 250ms)
+	                    50ms; token store and lockout calls wait at least 250ms)
 	REDIS_POLICY_CHECK  refuse a security Redis that may evict keys (default
 	                    true in production)
+	DATABASE_QUERY_TIMEOUT
+	                    budget of a request's database work and of an export's
+	                    wait for its first row (default 2s); then 503
 	ALLOW_INSECURE_TRANSPORT
 	                    let production reach PostgreSQL and Redis without TLS
 	TLS_WATCH_ADDR, TLS_WATCH_WARN

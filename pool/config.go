@@ -20,6 +20,7 @@ const (
 	DefaultMaxIdleTime    = 10 * time.Minute
 	DefaultConnectTimeout = 30 * time.Second
 	DefaultBusyTimeout    = 5 * time.Second
+	DefaultCancelTimeout  = time.Second
 )
 
 // ErrInvalidConfig is matched (errors.Is) by every configuration error from
@@ -53,6 +54,12 @@ type Config struct {
 	// StatementTimeout is PostgreSQL's statement_timeout for every session;
 	// zero keeps the server's setting. Ignored for SQLite.
 	StatementTimeout time.Duration
+	// CancelTimeout is how long a PostgreSQL statement whose context is done
+	// may take to stop: the server is asked at once to cancel it, and the
+	// connection is closed (and the call returns) if the server has not
+	// answered within CancelTimeout, as happens when it is unreachable.
+	// Default 1s. Ignored for SQLite.
+	CancelTimeout time.Duration
 	// SSLMode overrides the URL's sslmode (disable, allow, prefer, require,
 	// verify-ca, verify-full); empty keeps the URL's. Ignored for SQLite.
 	SSLMode string
@@ -88,6 +95,9 @@ func (c Config) Validate() error {
 	if c.StatementTimeout < 0 {
 		errs = append(errs, fmt.Errorf("%w: StatementTimeout %s is negative", ErrInvalidConfig, c.StatementTimeout))
 	}
+	if c.CancelTimeout < 0 {
+		errs = append(errs, fmt.Errorf("%w: CancelTimeout %s is negative", ErrInvalidConfig, c.CancelTimeout))
+	}
 	if c.BusyTimeout < 0 {
 		errs = append(errs, fmt.Errorf("%w: BusyTimeout %s is negative", ErrInvalidConfig, c.BusyTimeout))
 	}
@@ -116,6 +126,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.CancelTimeout == 0 {
+		c.CancelTimeout = DefaultCancelTimeout
 	}
 	if c.BusyTimeout == 0 {
 		c.BusyTimeout = DefaultBusyTimeout
@@ -148,6 +161,7 @@ func ConfigFromEnv() (Config, error) { return ConfigFromLookup(os.LookupEnv) }
 //	DATABASE_MAX_IDLE_TIME      duration, or -1 for never
 //	DATABASE_CONNECT_TIMEOUT    duration
 //	DATABASE_STATEMENT_TIMEOUT  duration (0: server default)
+//	DATABASE_CANCEL_TIMEOUT     duration
 //	DATABASE_SSL_MODE           disable|allow|prefer|require|verify-ca|verify-full
 //	DATABASE_BUSY_TIMEOUT       duration (SQLite)
 //	DATABASE_PRE_PING           boolean (default true)
@@ -226,6 +240,7 @@ func (e *envReader) durations(c *Config) {
 		{"DATABASE_MAX_IDLE_TIME", &c.MaxIdleTime, true, false},
 		{"DATABASE_CONNECT_TIMEOUT", &c.ConnectTimeout, false, false},
 		{"DATABASE_STATEMENT_TIMEOUT", &c.StatementTimeout, false, true},
+		{"DATABASE_CANCEL_TIMEOUT", &c.CancelTimeout, false, false},
 		{"DATABASE_BUSY_TIMEOUT", &c.BusyTimeout, false, false},
 	}
 	for _, d := range durations {

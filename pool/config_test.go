@@ -23,9 +23,10 @@ func TestConfigFromLookup(t *testing.T) {
 			"DATABASE_URL": pg, "DATABASE_POOL_SIZE": "50", "DATABASE_MAX_OVERFLOW": "100",
 			"DATABASE_POOL_TIMEOUT": "30", "DATABASE_POOL_RECYCLE": "1h", "DATABASE_MAX_IDLE_TIME": "-1",
 			"DATABASE_CONNECT_TIMEOUT": "2.5", "DATABASE_STATEMENT_TIMEOUT": "0", "DATABASE_SSL_MODE": "require",
-			"DATABASE_BUSY_TIMEOUT": "1s", "DATABASE_PRE_PING": "false",
+			"DATABASE_BUSY_TIMEOUT": "1s", "DATABASE_PRE_PING": "false", "DATABASE_CANCEL_TIMEOUT": "200ms",
 		}, Config{URL: pg, PoolSize: 50, MaxOverflow: 100, PoolTimeout: 30 * time.Second, Recycle: time.Hour,
-			MaxIdleTime: -1, ConnectTimeout: 2500 * time.Millisecond, SSLMode: "require", BusyTimeout: time.Second, SkipPrePing: true}},
+			MaxIdleTime: -1, ConnectTimeout: 2500 * time.Millisecond, SSLMode: "require", BusyTimeout: time.Second, SkipPrePing: true,
+			CancelTimeout: 200 * time.Millisecond}},
 		{"no overflow", map[string]string{"DATABASE_URL": "sqlite://x.db", "DATABASE_MAX_OVERFLOW": "0", "DATABASE_STATEMENT_TIMEOUT": "5s"},
 			Config{URL: "sqlite://x.db", MaxOverflow: -1, StatementTimeout: 5 * time.Second}},
 	}
@@ -89,6 +90,7 @@ func TestValidate(t *testing.T) {
 		{"connect", Config{URL: "file:a.db", ConnectTimeout: -1}, false},
 		{"statement", Config{URL: "file:a.db", StatementTimeout: -1}, false},
 		{"busy", Config{URL: "file:a.db", BusyTimeout: -1}, false},
+		{"cancel", Config{URL: "postgres://h/db", CancelTimeout: -1}, false},
 		{"ssl", Config{URL: "postgres://h/db", SSLMode: "yes"}, false},
 	}
 	for _, tt := range tests {

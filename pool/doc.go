@@ -9,7 +9,9 @@
 //   - postgres:// or postgresql:// through pgx v5's database/sql driver. The
 //     statement timeout is a session setting sent at connect time; a
 //     cancelled context sends a cancel request to the server, so the query
-//     stops there too rather than running on after the client left.
+//     stops there too rather than running on after the client left; a
+//     server that does not acknowledge it within Config.CancelTimeout (an
+//     unreachable one) has the connection closed, so the call returns.
 //   - any other scheme through a [Driver] that a driver package registered,
 //     as database/sql drivers do: importing
 //     [github.com/covetgo/covet/pool/sqlite] adds sqlite://path and file:path

@@ -90,10 +90,11 @@ func pgxConfig(c Config) (*pgx.ConnConfig, error) {
 		cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(c.StatementTimeout.Milliseconds(), 1), 10)
 	}
 	// A cancelled context asks the server to cancel the running statement
-	// (then closes the socket if it does not stop within a second), instead
-	// of only dropping the connection while the query runs on.
+	// (then closes the socket if it does not stop within CancelTimeout),
+	// instead of only dropping the connection while the query runs on.
+	cancelWait := c.CancelTimeout
 	cc.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: time.Second}
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelWait}
 	}
 	if c.QueryTracer != nil {
 		cc.Tracer = c.QueryTracer

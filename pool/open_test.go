@@ -3,6 +3,8 @@ package pool
 import (
 	"context"
 	"errors"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -64,6 +66,110 @@ func TestOpenPostgresCancelStopsServerQuery(t *testing.T) {
 		return n == 0
 	})
 }
+
+// TestOpenPostgresCancelTimeout freezes the path to the server (it accepts
+// and never answers, as a black-holed database does): a call whose context
+// ends returns within CancelTimeout after it, not only when the server
+// comes back.
+func TestOpenPostgresCancelTimeout(t *testing.T) {
+	pg := testenv.NewPostgres(t)
+	u, err := url.Parse(pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw := newFreezer(t, u.Host)
+	u.Host = fw.addr
+	db, err := Open(context.Background(), Config{URL: u.String(), PoolSize: 1, CancelTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fw.freeze()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = db.ExecContext(ctx, "SELECT 1")
+	took := time.Since(start)
+	if err == nil {
+		t.Fatal("query through a frozen path returned nil")
+	}
+	// 200 ms expected; the default CancelTimeout alone would be 1 s.
+	if took > 900*time.Millisecond {
+		t.Errorf("query returned after %v; want about 100ms + CancelTimeout 100ms", took)
+	}
+}
+
+// freezer forwards TCP to a server until frozen; then it keeps every
+// connection open and forwards nothing, in either direction.
+type freezer struct {
+	addr   string
+	frozen chan struct{}
+}
+
+func newFreezer(t *testing.T, target string) *freezer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{addr: ln.Addr().String(), frozen: make(chan struct{})}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	track := func(c net.Conn) {
+		mu.Lock()
+		conns = append(conns, c)
+		mu.Unlock()
+	}
+	pipe := func(dst, src net.Conn) {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				select {
+				case <-f.frozen:
+					continue // swallowed
+				default:
+				}
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			track(c)
+			track(up)
+			wg.Go(func() { pipe(up, c) })
+			wg.Go(func() { pipe(c, up) })
+		}
+	})
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return f
+}
+
+func (f *freezer) freeze() { close(f.frozen) }
 
 // waitFor polls an external condition (another process's state) until it
 // holds, failing after 10s.

@@ -182,6 +182,12 @@ func openDatabase(ctx context.Context, cfg *Config, lookup func(string) (string,
 
 func (a *App) openStores(ctx context.Context) error {
 	db, sqlitePath, err := openDatabase(ctx, a.cfg, a.lookup, func(pc *pool.Config) {
+		if _, set := a.lookup("DATABASE_CANCEL_TIMEOUT"); !set {
+			// A request's database work ends DATABASE_QUERY_TIMEOUT after it
+			// starts; a server that does not acknowledge the cancellation
+			// gets this much longer before the connection is dropped.
+			pc.CancelTimeout = cancelTimeout
+		}
 		if a.tracingOn() {
 			pc.QueryTracer = a.pgxTracer()
 		}
@@ -198,6 +204,7 @@ func (a *App) openStores(ctx context.Context) error {
 		return err
 	}
 	a.users = NewUsers(a.db)
+	a.users.timeout = a.cfg.DatabaseQueryTimeout
 	lockPath := ""
 	if sqlitePath != "" {
 		lockPath = sqlitePath + ".migrate-lock"
@@ -214,6 +221,7 @@ func (a *App) openStores(ctx context.Context) error {
 			return fmt.Errorf("REDIS_URL: %w", err)
 		}
 		c := target.client()
+		c.AddHook(&redisBudget{after: a.cfg.RedisTimeout})
 		a.rdb = c
 		a.closers = append(a.closers, c.Close)
 		if err := a.traceRedis(c); err != nil {
@@ -235,6 +243,7 @@ func (a *App) openStores(ctx context.Context) error {
 			return fmt.Errorf("REDIS_SECURITY_URL: %w", err)
 		}
 		c := target.client()
+		c.AddHook(&redisBudget{after: a.cfg.RedisTimeout})
 		a.secRDB = c
 		a.closers = append(a.closers, c.Close)
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -412,6 +421,11 @@ func (a *App) seed(ctx context.Context) error {
 	return nil
 }
 
+// checkTimeout bounds the database and Redis readiness checks. A ping takes
+// milliseconds; with the checks' 1 s cache, a dependency that stops
+// answering (or answers seconds late) shows on /ready within 2 s.
+const checkTimeout = 800 * time.Millisecond
+
 func (a *App) setupHealth() error {
 	statusGauge, err := healthStatusGauge(a.reg)
 	if err != nil {
@@ -421,7 +435,7 @@ func (a *App) setupHealth() error {
 		health.WithVersion(a.cfg.AppVersion),
 		health.WithServiceID(a.cfg.AppName),
 		health.WithDescription(a.cfg.AppName + " API"),
-		health.WithCheck("database", health.SQLPing(a.db), health.WithComponentType("datastore"), health.WithTimeout(2*time.Second)),
+		health.WithCheck("database", health.SQLPing(a.db), health.WithComponentType("datastore"), health.WithTimeout(checkTimeout)),
 		health.WithCheck("schema", a.migrator.Check, health.WithComponentType("datastore")),
 		health.WithStatusHook(func(c health.Change) {
 			level := slog.LevelWarn
@@ -437,11 +451,11 @@ func (a *App) setupHealth() error {
 	}
 	if a.rdb != nil {
 		rdb := a.rdb
-		opts = append(opts, health.WithCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() }, health.WithComponentType("datastore")))
+		opts = append(opts, health.WithCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() }, health.WithComponentType("datastore"), health.WithTimeout(checkTimeout)))
 	}
 	if a.cfg.RedisSecurityURL != "" {
 		sec := a.secRDB
-		opts = append(opts, health.WithCheck("redis-security", func(ctx context.Context) error { return sec.Ping(ctx).Err() }, health.WithComponentType("datastore")))
+		opts = append(opts, health.WithCheck("redis-security", func(ctx context.Context) error { return sec.Ping(ctx).Err() }, health.WithComponentType("datastore"), health.WithTimeout(checkTimeout)))
 	}
 	if a.cfg.TLSWatchAddr != "" {
 		// The public endpoint's certificate, as clients see it: warn
@@ -530,7 +544,7 @@ func (a *App) routes() (http.Handler, error) {
 	}
 
 	r := chi.NewRouter()
-	r.Use(metrics.RequestID)
+	r.Use(metrics.RequestID, withRedisBudget)
 	if len(cfg.TrustedProxies) > 0 {
 		r.Use(middleware.ClientIPFromXFF(trusted...))
 	} else {
@@ -669,11 +683,17 @@ func (a *App) setUserID(next http.Handler) http.Handler {
 	})
 }
 
-// lockoutTimeout is the least a lockout check may wait for Redis. A login
-// already spends tens of milliseconds hashing, and a lockout that cannot be
-// read falls back to one replica's own count, so it gets more than the
-// per-request budget the rate limits live with.
-const lockoutTimeout = 500 * time.Millisecond
+// cancelTimeout is the example's DATABASE_CANCEL_TIMEOUT default (the pool's
+// is 1 s): a request stopped by DATABASE_QUERY_TIMEOUT answers at most this
+// much later, even when the server never answers the cancel request.
+const cancelTimeout = 100 * time.Millisecond
+
+// lockoutTimeout is the least a lockout call may wait for Redis: more than
+// the rate limits' budget, since a lockout that cannot be read falls back to
+// one replica's own count, and as long as the token store's, so that a login
+// whose first Redis call meets an outage still answers well within 1 s
+// (later calls get REDIS_TIMEOUT: see redisBudget).
+const lockoutTimeout = 250 * time.Millisecond
 
 // authStoreTimeout is the least a token store call may wait for Redis (the
 // store's own default).

@@ -51,6 +51,12 @@ type Config struct {
 	// (rate limits, the user list's version; the lockout takes at least
 	// lockoutTimeout). Past it the failure policies decide.
 	RedisTimeout time.Duration
+	// DatabaseQueryTimeout bounds the database work of one request, from
+	// waiting for a connection to the last row of a lookup, and an export's
+	// wait for its first row (DATABASE_QUERY_TIMEOUT, default 2s). Past it
+	// the request gets 503 with Retry-After, so a database that accepts
+	// connections and never answers cannot hold requests.
+	DatabaseQueryTimeout time.Duration
 	// MaxInFlight bounds the requests served at once (probes aside);
 	// MaxInFlightBacklog more wait at most MaxInFlightWait for a slot, the
 	// rest get 503 with Retry-After at once.
@@ -287,6 +293,14 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			bad("REDIS_TIMEOUT", "%q is not a duration from 1ms to 10s", v)
 		}
 		c.RedisTimeout = d
+	}
+	c.DatabaseQueryTimeout = 2 * time.Second
+	if v := getenv("DATABASE_QUERY_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Millisecond || d > 5*time.Minute {
+			bad("DATABASE_QUERY_TIMEOUT", "%q is not a duration from 1ms to 5m", v)
+		}
+		c.DatabaseQueryTimeout = d
 	}
 	c.DrainDelay = 5 * time.Second
 	if v := getenv("DRAIN_DELAY"); v != "" {

@@ -12,33 +12,69 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
 
 	"github.com/covetgo/covet/internal/testenv"
 )
 
-// faultBound is the p99 bound of every answer under a fault: the longest
-// budget on the request path (the database statement and connect budget the
-// pool is given below, 2s) plus a margin for a loaded two-core machine
-// running the race detector.
-const faultBound = 2*time.Second + 1500*time.Millisecond
+// faultMargin is what the fault suite allows above a configured budget. The
+// issue's bound is the budget plus 100 ms; the suite runs under the race
+// detector on a two-core machine shared with other builds (load average
+// above the core count is usual), where a request that hashes a password
+// (argon2id, tens of milliseconds alone) or waits for a scheduler slot can
+// add several hundred milliseconds that have nothing to do with the fault.
+// 900 ms keeps the suite honest: a request that waits for a second budget
+// (two sequential timeouts, or a dependency without a deadline) fails it.
+const faultMargin = 900 * time.Millisecond
+
+// redisRouteBound is the issue's promise for Redis: with Redis refused,
+// black-holed or frozen, login and every authenticated route answer within
+// 1 s, asserted per route.
+const redisRouteBound = time.Second
+
+// readyWithin is how soon /ready must reflect a fault (2 s, plus the
+// margin), and recoverWithin how soon it must answer 200 after the fault
+// ends (5 s, plus the margin).
+const (
+	readyWithin   = 2*time.Second + faultMargin
+	recoverWithin = 5*time.Second + faultMargin
+)
 
 // TestFaults runs the service on the real PostgreSQL and Redis with a
 // toxiproxy between it and each of them, injects each fault under a mix of
 // logins, refreshes, lists, creates, exports and probes, and checks what the
-// README promises: no 500, bounded latency, /ready following the fault and
-// recovery without a restart.
+// README promises: no 500, answers within the request-path budget (the
+// database's DATABASE_QUERY_TIMEOUT; the Redis budgets are far shorter),
+// login and authenticated routes within 1 s while Redis is down or frozen,
+// /ready following the fault and recovery without a restart, and no
+// goroutine left behind. Redis is a private redis-server, so that it can be
+// frozen (SIGSTOP) as well.
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault suite skipped in -short mode")
 	}
+	// Registered first, so it runs after every other cleanup: the service,
+	// its pools and the proxies are all stopped by then.
+	leakOpts := []goleak.Option{goleak.IgnoreCurrent(),
+		// go-redis starts this once per process and never stops it.
+		goleak.IgnoreTopFunction("github.com/redis/go-redis/v9/maintnotifications.(*CircuitBreakerManager).cleanupLoop"),
+		// toxiproxy's own link goroutines can outlive a stopped proxy;
+		// they belong to the test's fault injector, not to the service.
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*ToxicStub).Run"),
+	}
+	t.Cleanup(func() {
+		faultClient.CloseIdleConnections()
+		goleak.VerifyNone(t, leakOpts...)
+	})
 	pg := testenv.NewPostgres(t)
-	rd := testenv.NewRedis(t)
+	rdURLReal, rdProc := startRedisProcess(t, "noeviction")
 	api := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 	proxy := func(name, rawURL string) (*toxiproxy.Proxy, string) {
 		u, err := url.Parse(rawURL)
@@ -54,49 +90,82 @@ func TestFaults(t *testing.T) {
 		return p, u.String()
 	}
 	pgProxy, pgURL := proxy("postgres", pg.URL)
-	rdProxy, rdURL := proxy("redis", rd.URL)
+	rdProxy, rdURL := proxy("redis", rdURLReal)
 
 	env := baseEnv(t)
 	env["DATABASE_URL"] = pgURL
 	env["REDIS_URL"] = rdURL
-	env["APP_NAME"] = strings.TrimSuffix(rd.Prefix, ":")
 	env["LOGIN_RATE_LIMIT"] = "100000/minute"
 	env["DATABASE_POOL_SIZE"] = "6"
 	s := startServer(t, env)
+	// Every budget on the request path is the example's default; the
+	// longest is the database's: DATABASE_QUERY_TIMEOUT, then at most
+	// DATABASE_CANCEL_TIMEOUT for a server that ignores the cancellation.
+	dbBound := s.app.cfg.DatabaseQueryTimeout + cancelTimeout + faultMargin
 
 	tok := faultLogin(t, s)
 	var created sync.Map // username -> acknowledged with 201
 	var seq atomic.Int64
 	var table []string
 
-	faults := []struct {
+	// The same load with every dependency healthy: what a login costs here
+	// without any fault. Under the race detector argon2id takes about three
+	// times as long, and four clients share two loaded cores, so a healthy
+	// login alone can take several hundred milliseconds; the Redis bound for
+	// login below is 1 s on top of that cost (without -race a healthy login
+	// takes tens of milliseconds, and the bound is 1 s).
+	healthy := startFaultLoad(s, tok, &created, &seq)
+	time.Sleep(2 * time.Second)
+	base := healthy.stop()
+	loginBase := base.routeP99("login")
+	table = append(table, fmt.Sprintf("| none | none | %s | %v | %s | | |", base.codeList(), base.p99().Round(time.Millisecond), base.routeList()))
+	tok = faultLogin(t, s)
+
+	type fault struct {
 		name  string
 		start func(p *toxiproxy.Proxy)
 		stop  func(p *toxiproxy.Proxy)
-	}{
-		{"refused", func(p *toxiproxy.Proxy) { p.Stop() }, func(p *toxiproxy.Proxy) { _ = p.Start() }},
-		{"reset", func(p *toxiproxy.Proxy) { addToxic(t, p, "reset_peer", `{"timeout":0}`) }, resetToxics},
-		{"latency 2s", func(p *toxiproxy.Proxy) { addToxic(t, p, "latency", `{"latency":2000}`) }, resetToxics},
-		{"black hole", func(p *toxiproxy.Proxy) { addToxic(t, p, "timeout", `{"timeout":0}`) }, resetToxics},
-		{"restart", func(p *toxiproxy.Proxy) { p.Stop(); _ = p.Start() }, func(*toxiproxy.Proxy) {}},
+		// restart: the dependency goes away and comes back as soon as
+		// /ready has seen it gone.
+		restart bool
 	}
+	faults := []fault{
+		{name: "refused", start: func(p *toxiproxy.Proxy) { p.Stop() }, stop: func(p *toxiproxy.Proxy) { _ = p.Start() }},
+		{name: "reset", start: func(p *toxiproxy.Proxy) { addToxic(t, p, "reset_peer", `{"timeout":0}`) }, stop: resetToxics},
+		{name: "latency 2s", start: func(p *toxiproxy.Proxy) { addToxic(t, p, "latency", `{"latency":2000}`) }, stop: resetToxics},
+		{name: "black hole", start: func(p *toxiproxy.Proxy) { addToxic(t, p, "timeout", `{"timeout":0}`) }, stop: resetToxics},
+		{name: "restart", start: func(p *toxiproxy.Proxy) { p.Stop() }, stop: func(p *toxiproxy.Proxy) { _ = p.Start() }, restart: true},
+	}
+	// A frozen Redis (kill -STOP) accepts connections and never answers,
+	// on the connections it already has too.
+	frozen := fault{name: "frozen",
+		start: func(*toxiproxy.Proxy) { _ = rdProc.Signal(syscall.SIGSTOP) },
+		stop:  func(*toxiproxy.Proxy) { _ = rdProc.Signal(syscall.SIGCONT) }}
+	t.Cleanup(func() { _ = rdProc.Signal(syscall.SIGCONT) })
 	deps := []struct {
 		name, check string
 		p           *toxiproxy.Proxy
-	}{{"redis", "redis", rdProxy}, {"postgres", "database", pgProxy}}
+		faults      []fault
+	}{
+		{"redis", "redis", rdProxy, append(slices.Clone(faults), frozen)},
+		{"postgres", "database", pgProxy, faults},
+	}
 	for _, d := range deps {
-		for _, f := range faults {
+		for _, f := range d.faults {
 			t.Run(d.name+"/"+f.name, func(t *testing.T) {
 				begin := time.Now()
 				f.start(d.p)
 				load := startFaultLoad(s, tok, &created, &seq)
-				if f.name != "restart" && f.name != "latency 2s" {
-					waitReady(t, s, d.check, 503, 2*time.Second+faultBound)
+				defer load.stop() // on a failed wait too: no client outlives the phase
+				waitReady(t, s, d.check, 503, readyWithin)
+				seen := time.Since(begin)
+				if !f.restart {
+					time.Sleep(time.Second)
 				}
-				time.Sleep(time.Second)
 				f.stop(d.p)
-				faultLasted := time.Since(begin)
-				waitReady(t, s, "", 200, 5*time.Second+faultBound)
+				ended := time.Now()
+				waitReady(t, s, "", 200, recoverWithin)
+				recovered := time.Since(ended)
 				st := load.stop()
 				for code := range st.codes {
 					if code >= 500 && code != 503 {
@@ -106,22 +175,25 @@ func TestFaults(t *testing.T) {
 				if st.missingRetry > 0 {
 					t.Errorf("%d 503s without Retry-After", st.missingRetry)
 				}
-				bound := faultBound
-				if d.name == "postgres" && f.name == "black hole" {
-					// No deadline of the service's own covers a PostgreSQL
-					// that accepts and never answers: statement_timeout is
-					// enforced by the server, so requests wait until the
-					// fault ends (README, outage section). Bounded by the
-					// fault's length here, so a hang would still fail.
-					bound = faultLasted + faultBound
+				if p99 := st.p99(); p99 > dbBound {
+					t.Errorf("p99 = %v; want within %v", p99, dbBound)
 				}
-				if p99 := st.p99(); p99 > bound {
-					t.Errorf("p99 = %v; want within %v", p99, bound)
+				if d.name == "redis" && (f.name == "refused" || f.name == "black hole" || f.name == "frozen") {
+					for _, route := range []string{"login", "refresh", "get", "list"} {
+						bound := redisRouteBound
+						if route == "login" {
+							bound += loginBase
+						}
+						if p99 := st.routeP99(route); p99 > bound {
+							t.Errorf("%s p99 = %v; want within %v while Redis is %s (healthy login p99 %v)", route, p99, bound, f.name, loginBase)
+						}
+					}
 				}
 				if st.reused > 0 {
 					t.Errorf("a refresh token was accepted twice (%d times)", st.reused)
 				}
-				table = append(table, fmt.Sprintf("| %s | %s | %s | %v |", d.name, f.name, st.codeList(), st.p99().Round(time.Millisecond)))
+				table = append(table, fmt.Sprintf("| %s | %s | %s | %v | %s | %v | %v |", d.name, f.name, st.codeList(),
+					st.p99().Round(time.Millisecond), st.routeList(), seen.Round(10*time.Millisecond), recovered.Round(10*time.Millisecond)))
 			})
 			tok = faultLogin(t, s)
 		}
@@ -134,7 +206,8 @@ func TestFaults(t *testing.T) {
 		}
 		return true
 	})
-	t.Logf("fault table (p99 bound %v):\n| dependency | fault | statuses | p99 |\n|---|---|---|---|\n%s", faultBound, strings.Join(table, "\n"))
+	t.Logf("fault table (p99 bound %v; Redis routes %v):\n| dependency | fault | statuses | p99 | p99 by route | /ready 503 after | 200 again after |\n|---|---|---|---|---|---|---|\n%s",
+		dbBound, redisRouteBound, strings.Join(table, "\n"))
 }
 
 func addToxic(t *testing.T, p *toxiproxy.Proxy, typ, attrs string) {
@@ -230,17 +303,34 @@ type faultStats struct {
 	mu           sync.Mutex
 	codes        map[int]int
 	lat          []time.Duration
+	byRoute      map[string][]time.Duration
 	missingRetry int
 	reused       int
 }
 
-func (st *faultStats) p99() time.Duration {
-	if len(st.lat) == 0 {
+func p99Of(lat []time.Duration) time.Duration {
+	if len(lat) == 0 {
 		return 0
 	}
-	slices.Sort(st.lat)
-	return st.lat[(len(st.lat)*99)/100]
+	lat = slices.Clone(lat)
+	slices.Sort(lat)
+	return lat[(len(lat)*99)/100]
 }
+
+func (st *faultStats) routeP99(route string) time.Duration { return p99Of(st.byRoute[route]) }
+
+// routeList is "login 0.41s, refresh …" in the mix's order.
+func (st *faultStats) routeList() string {
+	var out []string
+	for _, r := range []string{"login", "refresh", "get", "list", "create", "export"} {
+		if lat := st.byRoute[r]; len(lat) > 0 {
+			out = append(out, fmt.Sprintf("%s %v", r, p99Of(lat).Round(10*time.Millisecond)))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func (st *faultStats) p99() time.Duration { return p99Of(st.lat) }
 
 func (st *faultStats) codeList() string {
 	var keys []int
@@ -256,28 +346,32 @@ func (st *faultStats) codeList() string {
 }
 
 type faultLoad struct {
+	once sync.Once
 	done chan struct{}
 	wg   sync.WaitGroup
 	st   *faultStats
 }
 
 func (l *faultLoad) stop() *faultStats {
-	close(l.done)
+	l.once.Do(func() { close(l.done) })
 	l.wg.Wait()
 	return l.st
 }
 
 // startFaultLoad runs four workers, each cycling through the mix.
 func startFaultLoad(s *server, tok tokens, created *sync.Map, seq *atomic.Int64) *faultLoad {
-	l := &faultLoad{done: make(chan struct{}), st: &faultStats{codes: map[int]int{}}}
+	l := &faultLoad{done: make(chan struct{}), st: &faultStats{codes: map[int]int{}, byRoute: map[string][]time.Duration{}}}
 	var refreshMu sync.Mutex
 	refresh := tok.refresh
 	used := map[string]bool{}
-	record := func(code int, h http.Header, d time.Duration) {
+	record := func(route string, code int, h http.Header, d time.Duration) {
 		l.st.mu.Lock()
 		defer l.st.mu.Unlock()
 		l.st.codes[code]++
 		l.st.lat = append(l.st.lat, d)
+		if route != "" {
+			l.st.byRoute[route] = append(l.st.byRoute[route], d)
+		}
 		if code == 503 && h.Get("Retry-After") == "" {
 			l.st.missingRetry++
 		}
@@ -290,16 +384,16 @@ func startFaultLoad(s *server, tok tokens, created *sync.Map, seq *atomic.Int64)
 					return
 				default:
 				}
-				switch (i + w) % 6 {
+				switch (i + w) % 7 {
 				case 0:
 					c, h, _, d := faultDo(s, "POST", "/auth/login", "", map[string]string{"username": s.admin, "password": s.adminPW})
-					record(c, h, d)
+					record("login", c, h, d)
 				case 1:
 					refreshMu.Lock()
 					rt := refresh
 					refreshMu.Unlock()
 					c, h, body, d := faultDo(s, "POST", "/auth/refresh", "", map[string]string{"refresh_token": rt})
-					record(c, h, d)
+					record("refresh", c, h, d)
 					if c == 200 {
 						var v struct {
 							RefreshToken string `json:"refresh_token"`
@@ -319,23 +413,26 @@ func startFaultLoad(s *server, tok tokens, created *sync.Map, seq *atomic.Int64)
 					}
 				case 2:
 					c, h, _, d := faultDo(s, "GET", "/api/v1/users?limit=20", tok.access, nil)
-					record(c, h, d)
+					record("list", c, h, d)
 				case 3:
 					name := fmt.Sprintf("fault_%d", seq.Add(1))
 					c, h, _, d := faultDo(s, "POST", "/api/v1/users", tok.access, map[string]string{"username": name, "email": name + "@example.com", "password": "a long enough password 1"})
-					record(c, h, d)
+					record("create", c, h, d)
 					if c == 201 {
 						created.Store(name, true)
 					}
 				case 4:
 					c, h, _, d := faultDo(s, "GET", "/export/users.csv", tok.access, nil)
-					record(c, h, d)
+					record("export", c, h, d)
 				case 5:
+					c, h, _, d := faultDo(s, "GET", fmt.Sprintf("/api/v1/users/%d", 1+(i%100)), tok.access, nil)
+					record("get", c, h, d)
+				case 6:
 					c, h, _, d := faultDo(s, "GET", "/ready", "", nil)
 					if c != 200 && c != 503 {
-						record(c, h, d)
+						record("", c, h, d)
 					} else {
-						record(200, h, d) // probes: 503 is their job
+						record("", 200, h, d) // probes: 503 is their job
 					}
 				}
 			}

@@ -294,9 +294,32 @@ func passwordMessage(err error) error {
 	return errors.New("is not acceptable")
 }
 
+// errNoFirstRow is the cause of an export stopped because the database had
+// not started answering within DATABASE_QUERY_TIMEOUT.
+var errNoFirstRow = errors.New("the database did not start answering the export in time")
+
+// handleExportUsers streams the users table. The query must start answering
+// within DATABASE_QUERY_TIMEOUT (503 with Retry-After otherwise, like any
+// request); once rows flow the export may run as long as it needs, since a
+// large table takes longer than any per-request budget.
 func (a *App) handleExportUsers(w http.ResponseWriter, r *http.Request) {
-	err := a.exporter.Query(w, r, a.db, "SELECT id, username, email, bio, status, created_at FROM users ORDER BY id")
-	if err != nil && !errors.Is(err, context.Canceled) {
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	deadline := time.AfterFunc(a.cfg.DatabaseQueryTimeout, func() { cancel(errNoFirstRow) })
+	rows, err := a.db.QueryxContext(ctx, "SELECT id, username, email, bio, status, created_at FROM users ORDER BY id")
+	if !deadline.Stop() && err == nil {
+		// The deadline fired as the first answer came: the rows are dead.
+		_ = rows.Close()
+		err = context.Cause(ctx)
+	}
+	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, errNoFirstRow) {
+			err = cause // not the client's cancellation: answer 503
+		}
+		a.serverError(w, r, "export users", err)
+		return
+	}
+	if err := a.exporter.Rows(w, r.WithContext(ctx), rows); err != nil && !errors.Is(err, context.Canceled) {
 		a.log.WarnContext(r.Context(), "export users", "err", err)
 	}
 }

@@ -102,18 +102,34 @@ func scrub(err error) error {
 
 // client builds the client for t. Per-call deadlines (rate limits, cache)
 // are enforced on the connection instead of a goroutine per call.
+// dialAttempts is the example's go-redis DialerRetries unless the URL sets
+// dialer_retries: go-redis's default (5 attempts 100 ms apart) turns a
+// refused connection into half a second of waiting, longer than any
+// request-path budget; a refused dial should fail at once and let the
+// failure policies answer.
+const dialAttempts = 1
+
 func (t *redisTarget) client() redis.UniversalClient {
 	switch t.mode {
 	case redisCluster:
 		o := *t.cluster
 		o.ContextTimeoutEnabled = true
+		if o.DialerRetries == 0 {
+			o.DialerRetries = dialAttempts
+		}
 		return redis.NewClusterClient(&o)
 	case redisSentinel:
 		o := *t.sentinel
 		o.ContextTimeoutEnabled = true
+		if o.DialerRetries == 0 {
+			o.DialerRetries = dialAttempts
+		}
 		return redis.NewFailoverClient(&o)
 	}
 	o := *t.single
 	o.ContextTimeoutEnabled = true
+	if o.DialerRetries == 0 {
+		o.DialerRetries = dialAttempts
+	}
 	return redis.NewClient(&o)
 }

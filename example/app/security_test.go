@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -385,6 +386,14 @@ func tokenKID(t *testing.T, tok string) string {
 // returns its URL; the shared server's configuration is never changed.
 func startRedis(t *testing.T, policy string) string {
 	t.Helper()
+	u, _ := startRedisProcess(t, policy)
+	return u
+}
+
+// startRedisProcess is startRedis that also returns the server's process,
+// for tests that freeze it.
+func startRedisProcess(t *testing.T, policy string) (string, *os.Process) {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if testenv.RequireServices() {
@@ -410,7 +419,7 @@ func startRedis(t *testing.T, policy string) string {
 	defer c.Close()
 	for i := 0; ; i++ {
 		if c.Ping(context.Background()).Err() == nil {
-			return u
+			return u, cmd.Process
 		}
 		if i > 200 {
 			t.Fatalf("private redis-server on port %d did not answer", port)

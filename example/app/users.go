@@ -50,6 +50,18 @@ var (
 // Users is the users table.
 type Users struct {
 	db *sqlx.DB
+	// timeout, when positive, bounds each call made while answering a
+	// request (DATABASE_QUERY_TIMEOUT): a database that accepts and never
+	// answers costs a request this long, not until it answers.
+	timeout time.Duration
+}
+
+// bound returns ctx with the per-call deadline, when there is one.
+func (u *Users) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if u.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, u.timeout)
 }
 
 // NewUsers wraps db (PostgreSQL or SQLite; queries are rebound for its
@@ -62,6 +74,8 @@ const userCols = "id, username, email, bio, status, created_at"
 
 // Get returns one user or ErrNotFound.
 func (u *Users) Get(ctx context.Context, id int64) (User, error) {
+	ctx, cancel := u.bound(ctx)
+	defer cancel()
 	var out User
 	err := u.db.GetContext(ctx, &out, u.db.Rebind("SELECT "+userCols+" FROM users WHERE id = ?"), id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -73,6 +87,8 @@ func (u *Users) Get(ctx context.Context, id int64) (User, error) {
 // Page returns up to limit users with id > after, in id order (keyset
 // pagination: each page costs its own size).
 func (u *Users) Page(ctx context.Context, after int64, limit int) ([]User, error) {
+	ctx, cancel := u.bound(ctx)
+	defer cancel()
 	out := []User{}
 	err := u.db.SelectContext(ctx, &out, u.db.Rebind("SELECT "+userCols+" FROM users WHERE id > ? ORDER BY id LIMIT ?"), after, limit)
 	return out, err
@@ -86,6 +102,8 @@ func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpa
 // Credentials returns the user's ID and password hash by username, in any
 // case.
 func (u *Users) Credentials(ctx context.Context, username string) (id int64, hash, status string, err error) {
+	ctx, cancel := u.bound(ctx)
+	defer cancel()
 	row := u.db.QueryRowxContext(ctx, u.db.Rebind("SELECT id, password_hash, status FROM users WHERE username = ?"), NormalizeUsername(username))
 	if err = row.Scan(&id, &hash, &status); errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
@@ -95,12 +113,16 @@ func (u *Users) Credentials(ctx context.Context, username string) (id int64, has
 
 // SetPasswordHash replaces a user's hash (after a rehash on login).
 func (u *Users) SetPasswordHash(ctx context.Context, id int64, hash string) error {
+	ctx, cancel := u.bound(ctx)
+	defer cancel()
 	_, err := u.db.ExecContext(ctx, u.db.Rebind("UPDATE users SET password_hash = ? WHERE id = ?"), hash, id)
 	return err
 }
 
 // SetLastLogin records a successful login (migration 2's last_login_at).
 func (u *Users) SetLastLogin(ctx context.Context, id int64, at time.Time) error {
+	ctx, cancel := u.bound(ctx)
+	defer cancel()
 	_, err := u.db.ExecContext(ctx, u.db.Rebind("UPDATE users SET last_login_at = ? WHERE id = ?"), at.UTC().Truncate(time.Microsecond), id)
 	return err
 }
@@ -109,6 +131,8 @@ func (u *Users) SetLastLogin(ctx context.Context, id int64, at time.Time) error 
 // ErrDuplicate. Both are stored normalised (lower case), so uniqueness
 // ignores case.
 func (u *Users) Create(ctx context.Context, in NewUser, hash string) (User, error) {
+	ctx, cancel := u.bound(ctx)
+	defer cancel()
 	in.Username = NormalizeUsername(in.Username)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	var id int64
