@@ -182,26 +182,14 @@ func (cw *copyWriter) endHeader() error {
 
 func (cw *copyWriter) rawCol() bool { return cw.col < len(cw.raw) && cw.raw[cw.col] }
 
-// step consumes a prefix of p and returns the rest.
+// step consumes a prefix of p and returns the rest. The states that copy a
+// field's body, where most bytes go, are handled here; the others at a
+// field's edges have methods of their own.
 func (cw *copyWriter) step(p []byte) ([]byte, error) {
 	s := cw.s
 	switch cw.st {
 	case stFieldStart:
-		c := p[0]
-		switch c {
-		case '"':
-			s.buf = append(s.buf, '"')
-			cw.st = stQuotedStart
-			return p[1:], nil
-		case ',':
-			s.buf = append(s.buf, ',')
-			cw.col++
-			return p[1:], nil
-		case '\n':
-			return p[1:], cw.endRow()
-		}
-		cw.quoted = false
-		return cw.first(p)
+		return cw.fieldStart(p)
 	case stQuotedStart:
 		if p[0] == '"' {
 			s.buf = append(s.buf, '"')
@@ -229,43 +217,81 @@ func (cw *copyWriter) step(p []byte) ([]byte, error) {
 		cw.st = stQuotedQuote
 		return p[i+1:], nil
 	case stQuotedQuote:
-		if p[0] == '"' {
-			s.buf = append(s.buf, '"')
-			cw.st = stQuoted
-			return p[1:], nil
-		}
-		cw.st = stFieldStart
-		if p[0] != ',' && p[0] != '\n' {
-			return nil, fmt.Errorf("stream: malformed COPY output after a quoted field")
-		}
-		return p, nil
+		return cw.afterQuote(p)
 	case stPending:
-		for i, c := range p {
-			if (!cw.quoted && (c == ',' || c == '\n')) || (cw.quoted && c == '"') {
-				if cw.quoted {
-					cw.st = stPendingQuote
-					return p[i+1:], nil
-				}
-				cw.decide(decideEnd)
-				return p[i:], nil
-			}
-			cw.pending = append(cw.pending, c)
-			if cw.decide(decideByte) {
-				return p[i+1:], nil
-			}
-		}
-		return nil, nil
+		return cw.pendingBytes(p), nil
 	default: // stPendingQuote
-		if p[0] == '"' { // an escaped quote: not a number
-			cw.pending = append(cw.pending, '"', '"')
-			cw.decide(decideQuote)
-			return p[1:], nil
-		}
-		cw.decide(decideEnd)
-		s.buf = append(s.buf, '"')
-		cw.st = stFieldStart
-		return p, nil
+		return cw.pendingQuote(p), nil
 	}
+}
+
+// fieldStart handles the byte before a field: an opening quote, the comma
+// of an empty field, the newline that ends the row, or the field's first
+// content byte.
+func (cw *copyWriter) fieldStart(p []byte) ([]byte, error) {
+	switch p[0] {
+	case '"':
+		cw.s.buf = append(cw.s.buf, '"')
+		cw.st = stQuotedStart
+		return p[1:], nil
+	case ',':
+		cw.s.buf = append(cw.s.buf, ',')
+		cw.col++
+		return p[1:], nil
+	case '\n':
+		return p[1:], cw.endRow()
+	}
+	cw.quoted = false
+	return cw.first(p)
+}
+
+// afterQuote handles the byte after a quote inside a quoted field: a second
+// quote (an escaped one) or the delimiter that ends the field.
+func (cw *copyWriter) afterQuote(p []byte) ([]byte, error) {
+	if p[0] == '"' {
+		cw.s.buf = append(cw.s.buf, '"')
+		cw.st = stQuoted
+		return p[1:], nil
+	}
+	cw.st = stFieldStart
+	if p[0] != ',' && p[0] != '\n' {
+		return nil, fmt.Errorf("stream: malformed COPY output after a quoted field")
+	}
+	return p, nil
+}
+
+// pendingBytes holds a field's first bytes until [copyWriter.decide] knows
+// whether the field needs neutralising.
+func (cw *copyWriter) pendingBytes(p []byte) []byte {
+	for i, c := range p {
+		if (!cw.quoted && (c == ',' || c == '\n')) || (cw.quoted && c == '"') {
+			if cw.quoted {
+				cw.st = stPendingQuote
+				return p[i+1:]
+			}
+			cw.decide(decideEnd)
+			return p[i:]
+		}
+		cw.pending = append(cw.pending, c)
+		if cw.decide(decideByte) {
+			return p[i+1:]
+		}
+	}
+	return nil
+}
+
+// pendingQuote handles the byte after a quote met while bytes are pending:
+// an escaped quote, or the end of the quoted field.
+func (cw *copyWriter) pendingQuote(p []byte) []byte {
+	if p[0] == '"' { // an escaped quote: not a number
+		cw.pending = append(cw.pending, '"', '"')
+		cw.decide(decideQuote)
+		return p[1:]
+	}
+	cw.decide(decideEnd)
+	cw.s.buf = append(cw.s.buf, '"')
+	cw.st = stFieldStart
+	return p
 }
 
 // indexDelim returns the index of the first comma or newline in p, or -1;
