@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	"unsafe"
 )
 
 // ErrEmptyKey is passed to the error handler when a request has no key and
@@ -236,8 +235,9 @@ func (l *Limiter) writeFields(h http.Header, d Decision) {
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, reset, 10)
 		// b is never written again, so the string may share its bytes
-		// (they are in f.buf unless a long policy name outgrew it).
-		f.v[0], f.v[1] = l.policy, unsafe.String(&b[0], len(b))
+		// (they are in f.buf unless a long policy name outgrew it); built with
+		// -tags purego, it is a copy.
+		f.v[0], f.v[1] = l.policy, bytesString(b)
 		h["Ratelimit-Policy"] = f.v[0:1:1]
 		h["Ratelimit"] = f.v[1:2:2]
 	}
