@@ -103,6 +103,8 @@ type Manager struct {
 	progress   func(Progress)
 	every      time.Duration
 	now        func() time.Time
+	blockSet   bool // WithBlockSize was given
+	concSet    bool // WithConcurrency was given
 }
 
 // Option configures a [Manager].
@@ -116,16 +118,18 @@ func WithCompression(c Compression) Option { return func(m *Manager) { m.comp = 
 
 // WithCompressionLevel sets the level: 1–9 for gzip (default 6, as gzip's),
 // 1–4 for zstd (fastest, default, better, best; default 1, fastest: a
-// backup should cost little more than the dump itself).
+// backup should cost little more than the dump itself); 0 means the
+// default. A level with [NoCompression] is refused.
 func WithCompressionLevel(level int) Option { return func(m *Manager) { m.level = level } }
 
 // WithConcurrency sets how many blocks compress at once (default GOMAXPROCS).
 // With [WithBlockSize] it bounds the compressor's memory: about block size ×
-// concurrency × 2.
-func WithConcurrency(n int) Option { return func(m *Manager) { m.conc = n } }
+// concurrency × 2. It is refused with [NoCompression].
+func WithConcurrency(n int) Option { return func(m *Manager) { m.conc, m.concSet = n, true } }
 
-// WithBlockSize sets the gzip block size in bytes (default 1 MiB).
-func WithBlockSize(n int) Option { return func(m *Manager) { m.block = n } }
+// WithBlockSize sets the gzip block size in bytes (default 1 MiB, at least
+// 64 KiB). It is refused with any compression but [Gzip].
+func WithBlockSize(n int) Option { return func(m *Manager) { m.block, m.blockSet = n, true } }
 
 // WithRecipients encrypts backups to the given age recipients.
 func WithRecipients(r ...age.Recipient) Option {
@@ -179,8 +183,14 @@ func New(store Store, opts ...Option) (*Manager, error) {
 			return nil, fmt.Errorf("%w: zstd level %d is outside 1–4", ErrInvalidConfig, m.level)
 		}
 	case NoCompression:
+		if m.level != 0 || m.concSet {
+			return nil, fmt.Errorf("%w: a compression level or concurrency with no compression", ErrInvalidConfig)
+		}
 	default:
 		return nil, fmt.Errorf("%w: unknown compression %q", ErrInvalidConfig, m.comp)
+	}
+	if m.blockSet && m.comp != Gzip {
+		return nil, fmt.Errorf("%w: WithBlockSize applies to gzip only", ErrInvalidConfig)
 	}
 	if m.conc < 1 {
 		return nil, fmt.Errorf("%w: concurrency %d is under 1", ErrInvalidConfig, m.conc)

@@ -106,6 +106,7 @@ func WithDenylist(d Denylist) Option { return func(c *config) { c.denylist = d }
 // honouring, for the outage's length, tokens revoked before it; fail closed
 // never honours a revoked token but makes every authenticated route wait for
 // the store. Choose by what a revoked token could still do in your service.
+// It needs [WithDenylist]; alone it is refused by [New].
 func WithDenylistFailOpen() Option { return func(c *config) { c.denylistFailOpen = true } }
 
 // WithCookies sets the names of the access, refresh and CSRF cookies
@@ -201,6 +202,8 @@ func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P],
 		return nil, fmt.Errorf("%w: max token size %d outside [256, 65536]", ErrInvalidConfig, cfg.maxTokenSize)
 	case cfg.cacheSize < 0 || cfg.cacheSize > maxVerifiedCache:
 		return nil, fmt.Errorf("%w: verified cache size %d outside [0, %d]", ErrInvalidConfig, cfg.cacheSize, maxVerifiedCache)
+	case cfg.denylistFailOpen && cfg.denylist == nil:
+		return nil, fmt.Errorf("%w: WithDenylistFailOpen without WithDenylist", ErrInvalidConfig)
 	}
 	for _, a := range cfg.audience {
 		if a == "" {

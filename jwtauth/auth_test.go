@@ -122,6 +122,7 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"__Host- refresh with a path", []Option{WithRefreshCookiePath("/auth/refresh")}},
 		{"relative refresh path", []Option{WithCookies("a", "r", "c"), WithRefreshCookiePath("auth")}},
 		{"bad trusted origin", []Option{WithTrustedOrigins("not a url")}},
+		{"fail open without a denylist", []Option{WithDenylistFailOpen()}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

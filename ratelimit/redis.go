@@ -130,7 +130,8 @@ func WithLogger(l *slog.Logger) RedisOption { return func(c *redisConfig) { c.lo
 // it must be fast and safe for concurrent use.
 func WithEventHook(f func(RedisEvent)) RedisOption { return func(c *redisConfig) { c.hook = f } }
 
-// WithFallbackOptions configures the [MemoryStore] used by [LocalFallback].
+// WithFallbackOptions configures the [MemoryStore] used by [LocalFallback];
+// with another policy it is refused.
 func WithFallbackOptions(opts ...MemoryOption) RedisOption {
 	return func(c *redisConfig) { c.fallback = opts }
 }
@@ -190,6 +191,8 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) (*RedisSto
 		return nil, fmt.Errorf("%w: breaker threshold %d must be at least 1", ErrInvalidConfig, c.threshold)
 	case c.cooldown <= 0:
 		return nil, fmt.Errorf("%w: breaker cooldown %v must be positive", ErrInvalidConfig, c.cooldown)
+	case c.fallback != nil && c.policy != LocalFallback:
+		return nil, fmt.Errorf("%w: WithFallbackOptions needs the LocalFallback policy", ErrInvalidConfig)
 	}
 	if c.logger == nil {
 		c.logger = slog.Default()

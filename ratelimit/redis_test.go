@@ -227,6 +227,7 @@ func TestNewRedisStoreErrors(t *testing.T) {
 		{"zero threshold", []RedisOption{WithBreaker(0, time.Second)}},
 		{"zero cooldown", []RedisOption{WithBreaker(1, 0)}},
 		{"bad fallback", []RedisOption{WithFailurePolicy(LocalFallback), WithFallbackOptions(WithShards(0))}},
+		{"fallback options without LocalFallback", []RedisOption{WithFallbackOptions(WithShards(4))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
