@@ -143,12 +143,16 @@ func WithFallbackOptions(opts ...MemoryOption) RedisOption {
 // Redis Cluster, and any [redis.UniversalClient] (single, Cluster, Sentinel)
 // may be used.
 //
-// Each call is bounded by a timeout. Build the client with
-// ContextTimeoutEnabled so that go-redis itself stops at the deadline;
-// otherwise each call runs in its own goroutine, abandoned at the deadline,
-// which costs a little more per decision. Failures feed a circuit breaker so an
-// outage costs one timeout per cooldown rather than per request, and the
-// [FailurePolicy] decides in the meantime (such decisions have
+// Each call is bounded by a timeout (or the caller's deadline, if sooner).
+// Build the client with ContextTimeoutEnabled so that go-redis itself stops
+// at the deadline: then calls that start within the same sixteenth of the
+// timeout (at most 5 ms) share one deadline and one timer, so a deadline may
+// be late by that much, and a caller cancelled during a call waits for it to
+// end, at most the timeout. Otherwise each call runs in its own goroutine,
+// abandoned at the deadline, which costs a little more per decision.
+// Failures feed a circuit breaker so an outage costs one timeout per
+// cooldown rather than per request, and the [FailurePolicy] decides in the
+// meantime (such decisions have
 // Decision.Degraded set and a nil error).
 //
 // A RedisStore is safe for concurrent use.
@@ -161,6 +165,7 @@ type RedisStore struct {
 
 	lastArgs atomic.Pointer[argsCache]
 	brk      *breaker.Breaker
+	bound    *redisdeadline.Bound // per-call deadline
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -197,7 +202,8 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) (*RedisSto
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
-	s := &RedisStore{client: client, cfg: c, now: time.Now, ctxAware: redisdeadline.HonoursContext(client)}
+	s := &RedisStore{client: client, cfg: c, now: time.Now, ctxAware: redisdeadline.HonoursContext(client),
+		bound: redisdeadline.NewBound(c.timeout)}
 	s.brk = breaker.New(c.threshold, c.cooldown, func() time.Time { return s.now() }, func(open bool, err error) {
 		if open {
 			c.logger.Error("ratelimit: redis unavailable, circuit breaker open",
@@ -383,15 +389,23 @@ type scriptResult struct {
 }
 
 // run runs the script within the per-call timeout. A client built with
-// ContextTimeoutEnabled stops at the deadline by itself; any other client
-// would wait for its own read and dial timeouts (seconds), so the call runs
-// in a goroutine that is abandoned at the deadline and finishes on its own.
+// ContextTimeoutEnabled stops at the deadline by itself, and gets it from
+// s.bound, which shares one timer among the calls that start within the
+// same tick instead of starting one per call; the caller's cancellation is
+// checked first, and a call in flight runs to its end or to the deadline.
+// Any other client would wait for its own read and dial timeouts
+// (seconds), so the call runs in a goroutine that is abandoned at the
+// deadline, or when the caller gives up, and whose context is cancelled
+// then so that go-redis stops its dials and waits for it.
 func (s *RedisStore) run(ctx context.Context, keys []string, args ...any) ([]int64, error) {
-	cctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
-	defer cancel()
 	if s.ctxAware {
-		return takeScript.Run(cctx, s.client, keys, args...).Int64Slice()
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return takeScript.Run(s.bound.Context(ctx), s.client, keys, args...).Int64Slice()
 	}
+	cctx, cancel := context.WithTimeout(ctx, s.bound.Timeout())
+	defer cancel()
 	ch := make(chan scriptResult, 1)
 	go func() {
 		v, err := takeScript.Run(cctx, s.client, keys, args...).Int64Slice()
