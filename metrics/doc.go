@@ -42,7 +42,11 @@
 //
 // [WithTraceID] supplies a function returning the trace ID of a request;
 // when it returns one, the request counter and duration histogram carry it
-// as a trace_id exemplar, and the access log prints it. [Handler] serves
+// as a trace_id exemplar, and the access log prints it. The counter and
+// each duration bucket take a new exemplar at most every 10 ms, since
+// recording one costs client_golang several allocations: a busy route pays
+// for a few hundred a second rather than one per request, and each bucket
+// still holds a recent trace at any scrape interval. [Handler] serves
 // OpenMetrics, the format that exposes exemplars.
 //
 // # Tracing and error reporting

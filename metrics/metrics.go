@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -82,7 +84,8 @@ type instruments struct {
 	size     *prometheus.HistogramVec
 	inFlight *inFlightGauge
 
-	series cowMap[seriesKey, *series]
+	durationBounds []float64 // the duration histogram's bucket bounds
+	series         cowMap[seriesKey, *series]
 }
 
 type seriesKey struct {
@@ -101,6 +104,13 @@ type series struct {
 	size     prometheus.Observer
 	exAdd    prometheus.ExemplarAdder
 	exObs    prometheus.ExemplarObserver
+
+	// When the counter and each duration bucket last took an exemplar
+	// (offsets from core.base; 0: never). bounds are the duration
+	// buckets' upper bounds; exAt has one more entry, for +Inf.
+	exCount atomic.Int64
+	exAt    []atomic.Int64
+	bounds  []float64
 }
 
 func newInstruments(reg prometheus.Registerer, cfg *config) (*instruments, error) {
@@ -123,7 +133,7 @@ func newInstruments(reg prometheus.Registerer, cfg *config) (*instruments, error
 			o.NativeHistogramMinResetDuration = time.Hour
 		}
 	}
-	inst := &instruments{}
+	inst := &instruments{durationBounds: cfg.durationBuckets}
 	inst.series.max = maxSeriesCache
 	var err error
 	if inst.requests, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -165,19 +175,54 @@ func (in *instruments) lookup(method uint8, code int, raw string, src uint8) *se
 	s.size = in.size.WithLabelValues(m, s.endpoint)
 	s.exAdd, _ = s.requests.(prometheus.ExemplarAdder)
 	s.exObs, _ = s.duration.(prometheus.ExemplarObserver)
+	s.bounds = in.durationBounds
+	s.exAt = make([]atomic.Int64, len(s.bounds)+1)
 	in.series.store(seriesKey{route: strings.Clone(raw), src: src, method: method, code: uint16(code)}, s)
 	return s
 }
 
-func (s *series) observe(d time.Duration, bytes int64, traceID string) {
+// exemplarEvery is how often the request counter and each duration bucket
+// of a series take a new exemplar. client_golang allocates about six
+// objects per exemplar; at this rate a busy route pays for a few hundred a
+// second rather than one per request, and every bucket's exemplar is still
+// far fresher than any scrape interval.
+const exemplarEvery = 10 * time.Millisecond
+
+// takeExemplar reports whether the instrument whose last exemplar was at
+// *last may take one now (both offsets from core.base), and records it.
+func takeExemplar(last *atomic.Int64, now time.Duration) bool {
+	l := last.Load()
+	if l != 0 && int64(now)-l < int64(exemplarEvery) {
+		return false
+	}
+	return last.CompareAndSwap(l, max(int64(now), 1))
+}
+
+// observe records one request that ended at now (an offset from
+// core.base) after d.
+func (s *series) observe(now, d time.Duration, bytes int64, traceID string) {
 	secs := d.Seconds()
-	if traceID != "" && s.exAdd != nil && s.exObs != nil && validExemplar(traceID) {
-		ex := prometheus.Labels{exemplarTraceIDName: traceID}
-		s.exAdd.AddWithExemplar(1, ex)
-		s.exObs.ObserveWithExemplar(secs, ex)
-	} else {
+	if traceID == "" || s.exAdd == nil || s.exObs == nil {
 		s.requests.Inc()
 		s.duration.Observe(secs)
+	} else {
+		// The bucket secs falls in is the first with an upper bound >= secs.
+		onCount := takeExemplar(&s.exCount, now)
+		onBucket := takeExemplar(&s.exAt[sort.SearchFloat64s(s.bounds, secs)], now)
+		var ex prometheus.Labels
+		if (onCount || onBucket) && validExemplar(traceID) {
+			ex = prometheus.Labels{exemplarTraceIDName: traceID}
+		}
+		if onCount && ex != nil {
+			s.exAdd.AddWithExemplar(1, ex)
+		} else {
+			s.requests.Inc()
+		}
+		if onBucket && ex != nil {
+			s.exObs.ObserveWithExemplar(secs, ex)
+		} else {
+			s.duration.Observe(secs)
+		}
 	}
 	s.size.Observe(float64(bytes))
 }
@@ -297,7 +342,8 @@ func (c *core) requestInfo(ctx context.Context, w http.ResponseWriter, r *http.R
 }
 
 func (c *core) finish(r *http.Request, rctx *chi.Context, rec *recorder, start time.Duration, panicked bool, info *requestInfo, panicValue any, stack []byte) {
-	elapsed := c.since(c.base) - start
+	now := c.since(c.base)
+	elapsed := now - start
 	status := rec.status(panicked)
 	bytes := rec.written()
 	if !panicked {
@@ -330,7 +376,7 @@ func (c *core) finish(r *http.Request, rctx *chi.Context, rec *recorder, start t
 		traceID = c.traceID(r.Context())
 	}
 	if s != nil {
-		s.observe(elapsed, bytes, traceID)
+		s.observe(now, elapsed, bytes, traceID)
 	}
 	if c.log != nil {
 		c.log.log(r, info, entry{

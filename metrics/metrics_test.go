@@ -392,13 +392,61 @@ func TestEndpointLabel(t *testing.T) {
 	}
 }
 
+// TestExemplarEvery: the counter and each duration bucket take a new
+// exemplar at most every exemplarEvery; other buckets are not held back.
+func TestExemplarEvery(t *testing.T) {
+	m, reg := newTestMiddleware(t)
+	s := m.core.inst.lookup(0, 200, "/items", srcMux)
+	const fast, slow = 2 * time.Millisecond, 3 * time.Second
+	exemplars := func() (counter string, buckets map[float64]string) {
+		t.Helper()
+		c := metric(t, reg, RequestsTotalName, "endpoint=/items,method=GET,status=200").GetCounter()
+		if l := c.GetExemplar().GetLabel(); len(l) == 1 {
+			counter = l[0].GetValue()
+		}
+		buckets = map[float64]string{}
+		for _, b := range metric(t, reg, DurationName, "endpoint=/items,method=GET").GetHistogram().GetBucket() {
+			if l := b.GetExemplar().GetLabel(); len(l) == 1 {
+				buckets[b.GetUpperBound()] = l[0].GetValue()
+			}
+		}
+		return counter, buckets
+	}
+	base := time.Second
+	steps := []struct {
+		at      time.Duration
+		d       time.Duration
+		id      string
+		counter string
+		fast    string // exemplar of the 5 ms bucket
+		slow    string // exemplar of the 5 s bucket
+	}{
+		{base, fast, "a1", "a1", "a1", ""},
+		{base + exemplarEvery/2, fast, "b2", "a1", "a1", ""},   // held back
+		{base + exemplarEvery/2, slow, "c3", "a1", "a1", "c3"}, // another bucket
+		{base + exemplarEvery, fast, "d4", "d4", "d4", "c3"},   // due again
+		{base + exemplarEvery, slow, "e5", "d4", "d4", "c3"},   // held back
+	}
+	for i, st := range steps {
+		s.observe(st.at, st.d, 1, st.id)
+		c, b := exemplars()
+		if c != st.counter || b[0.005] != st.fast || b[5] != st.slow {
+			t.Fatalf("after step %d: counter %q, 5ms bucket %q, 5s bucket %q; want %q, %q, %q",
+				i, c, b[0.005], b[5], st.counter, st.fast, st.slow)
+		}
+	}
+	if got := counterValue(t, reg, "endpoint=/items,method=GET,status=200"); got != float64(len(steps)) {
+		t.Errorf("counter = %v; want %d: a held-back exemplar still counts", got, len(steps))
+	}
+}
+
 func TestInvalidUTF8Route(t *testing.T) {
 	m, reg := newTestMiddleware(t)
 	s := m.core.inst.lookup(0, 200, "/bad\xff", srcMux)
 	if s.endpoint != UnmatchedEndpoint {
 		t.Errorf("endpoint = %q; want %q", s.endpoint, UnmatchedEndpoint)
 	}
-	s.observe(time.Second, 1, "")
+	s.observe(time.Second, time.Second, 1, "")
 	if got := counterValue(t, reg, "endpoint=unmatched,method=GET,status=200"); got != 1 {
 		t.Errorf("counter = %v; want 1", got)
 	}
