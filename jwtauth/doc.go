@@ -107,8 +107,7 @@
 // hash bound into the signed access token (signed double submit).
 // [Auth.SetCookies] sets __Host- cookies: HttpOnly, Secure, SameSite.
 //
-// Built with -tags purego, the package uses no unsafe (each token is
-// copied once more, to be hashed for the verified-token cache).
+// Built with -tags purego (or covet_purego), the package uses no unsafe.
 //
 // [golang-jwt]: https://pkg.go.dev/github.com/golang-jwt/jwt/v5
 package jwtauth
