@@ -104,6 +104,34 @@ run_jwtauth() {
     -arm bare='^BenchmarkHS256$/^bare$' -arm covet='^BenchmarkHS256$/^covet$' \
     -arm covet-denylist='^BenchmarkHS256$/^covet-denylist-memory$' -arm go-chi-jwtauth='^BenchmarkHS256$/^go-chi-jwtauth$' \
     -overhead covet/go-chi-jwtauth
+  suite jwtauth-alone -title "jwtauth: HS256, middleware alone" -test ./jwtauth \
+    -arm bare='^BenchmarkOverhead$/^bare$' -arm covet='^BenchmarkOverhead$/^covet$' \
+    -arm go-chi-jwtauth='^BenchmarkOverhead$/^go-chi-jwtauth$' \
+    -overhead covet/go-chi-jwtauth
+}
+
+# What unsafe buys: ratelimit and jwtauth each keep one unsafe conversion,
+# and -tags purego builds them without it. purego also turns off the
+# standard library's assembly (crypto, hash/maphash), which both middlewares
+# use, so the comparison is built with -tags covet_purego instead: the same
+# plain conversion, nothing else changed. Each package's bench test binary
+# is built twice (default and covet_purego); an arm runs one binary on the
+# middleware-alone benchmark's bare and covet sub-benchmarks in one process
+# (unsafe/arm.sh) and reports covet's overhead over bare. The base arm is the
+# default build, so the per-round ratio column is purego/default of that
+# overhead: 1.10× or more is what keeping unsafe needs.
+run_unsafe() {
+  local pkg
+  for pkg in ratelimit jwtauth; do
+    go test -c -o "$work/unsafe-$pkg-default.test" "./$pkg"
+    go test -c -tags covet_purego -o "$work/unsafe-$pkg-purego.test" "./$pkg"
+  done
+  suite unsafe-ratelimit -title "unsafe: ratelimit, middleware alone, one-key, default vs -tags covet_purego" -metric overhead-cpu-ns/op \
+    -cmd default="bash unsafe/arm.sh $work/unsafe-ratelimit-default.test '^BenchmarkOverhead\$/^one-key\$' 200000x" \
+    -cmd purego="bash unsafe/arm.sh $work/unsafe-ratelimit-purego.test '^BenchmarkOverhead\$/^one-key\$' 200000x"
+  suite unsafe-jwtauth -title "unsafe: jwtauth, middleware alone, default vs -tags covet_purego" -metric overhead-cpu-ns/op \
+    -cmd default="bash unsafe/arm.sh $work/unsafe-jwtauth-default.test '^BenchmarkOverhead\$' $BENCHTIME" \
+    -cmd purego="bash unsafe/arm.sh $work/unsafe-jwtauth-purego.test '^BenchmarkOverhead\$' $BENCHTIME"
 }
 
 run_cachex() {
@@ -168,6 +196,6 @@ run_load() {
 }
 
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(health metrics securehdr ratelimit jwtauth cachex pool stream backup fullstack tracing load)
+[ ${#suites[@]} -eq 0 ] && suites=(health metrics securehdr ratelimit jwtauth cachex pool stream backup unsafe fullstack tracing load)
 for s in "${suites[@]}"; do "run_$s"; done
 echo "reports in $OUT" >&2

@@ -295,7 +295,12 @@ func report(all []*round, arms []arm, base, metric string, overheads, ratios []s
 				seen = append(seen, u)
 			}
 		}
-		slices.SortFunc(seen, func(x, y string) int { return unitRank(x) - unitRank(y) })
+		slices.SortFunc(seen, func(x, y string) int {
+			if d := unitRank(x) - unitRank(y); d != 0 {
+				return d
+			}
+			return strings.Compare(x, y) // a stable order for units ranked alike
+		})
 		for _, u := range seen {
 			if !slices.Contains(units, u) {
 				units = append(units, u)
