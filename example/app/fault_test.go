@@ -18,6 +18,7 @@ import (
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
@@ -36,7 +37,14 @@ const faultMargin = 900 * time.Millisecond
 
 // redisRouteBound is the promise for Redis: with Redis refused,
 // black-holed or frozen, login and every authenticated route answer within
-// 1 s, asserted per route.
+// 1 s. Refresh, get and list hash nothing, and are held to it end to end.
+// A login also hashes a password, which under the race detector on two
+// loaded cores alone takes from a few hundred milliseconds to over a second
+// (see the healthy row of the table), so for every request the suite holds
+// the part the fault adds, the time the request spends in Redis calls, to
+// the same 1 s. By design that part is at most one call's deadline plus
+// REDIS_TIMEOUT for each later call (250 + 3 × 50 ms for a list); the rest
+// is scheduling on a machine whose load is several times its core count.
 const redisRouteBound = time.Second
 
 // readyWithin is how soon /ready must reflect a fault (2 s, plus the
@@ -108,17 +116,16 @@ func TestFaults(t *testing.T) {
 	var seq atomic.Int64
 	var table []string
 
-	// The same load with every dependency healthy: what a login costs here
-	// without any fault. Under the race detector argon2id takes about three
-	// times as long, and four clients share two loaded cores, so a healthy
-	// login alone can take several hundred milliseconds; the Redis bound for
-	// login below is 1 s on top of that cost (without -race a healthy login
-	// takes tens of milliseconds, and the bound is 1 s).
+	// The time each request spends in Redis calls.
+	meter := &redisWaitMeter{per: map[*atomic.Bool]time.Duration{}}
+	s.app.secRDB.AddHook(meter)
+
+	// The same load with every dependency healthy: what each route costs
+	// here without any fault.
 	healthy := startFaultLoad(s, tok, &created, &seq)
 	time.Sleep(2 * time.Second)
 	base := healthy.stop()
-	loginBase := base.routeP99("login")
-	table = append(table, fmt.Sprintf("| none | none | %s | %v | %s | | |", base.codeList(), base.p99().Round(time.Millisecond), base.routeList()))
+	table = append(table, fmt.Sprintf("| none | none | %s | %v | %s | %v | | |", base.codeList(), base.p99().Round(time.Millisecond), base.routeList(), meter.max().Round(10*time.Millisecond)))
 	tok = faultLogin(t, s)
 
 	type fault struct {
@@ -153,6 +160,7 @@ func TestFaults(t *testing.T) {
 	for _, d := range deps {
 		for _, f := range d.faults {
 			t.Run(d.name+"/"+f.name, func(t *testing.T) {
+				meter.reset()
 				begin := time.Now()
 				f.start(d.p)
 				load := startFaultLoad(s, tok, &created, &seq)
@@ -179,21 +187,21 @@ func TestFaults(t *testing.T) {
 					t.Errorf("p99 = %v; want within %v", p99, dbBound)
 				}
 				if d.name == "redis" && (f.name == "refused" || f.name == "black hole" || f.name == "frozen") {
-					for _, route := range []string{"login", "refresh", "get", "list"} {
-						bound := redisRouteBound
-						if route == "login" {
-							bound += loginBase
+					for _, route := range []string{"refresh", "get", "list"} {
+						if p99 := st.routeP99(route); p99 > redisRouteBound {
+							t.Errorf("%s p99 = %v; want within %v while Redis is %s", route, p99, redisRouteBound, f.name)
 						}
-						if p99 := st.routeP99(route); p99 > bound {
-							t.Errorf("%s p99 = %v; want within %v while Redis is %s (healthy login p99 %v)", route, p99, bound, f.name, loginBase)
-						}
+					}
+					if w := meter.max(); w > redisRouteBound {
+						t.Errorf("a request spent %v in Redis calls; want at most %v while Redis is %s", w, redisRouteBound, f.name)
 					}
 				}
 				if st.reused > 0 {
 					t.Errorf("a refresh token was accepted twice (%d times)", st.reused)
 				}
-				table = append(table, fmt.Sprintf("| %s | %s | %s | %v | %s | %v | %v |", d.name, f.name, st.codeList(),
-					st.p99().Round(time.Millisecond), st.routeList(), seen.Round(10*time.Millisecond), recovered.Round(10*time.Millisecond)))
+				table = append(table, fmt.Sprintf("| %s | %s | %s | %v | %s | %v | %v | %v |", d.name, f.name, st.codeList(),
+					st.p99().Round(time.Millisecond), st.routeList(), meter.max().Round(10*time.Millisecond),
+					seen.Round(10*time.Millisecond), recovered.Round(10*time.Millisecond)))
 			})
 			tok = faultLogin(t, s)
 		}
@@ -206,8 +214,60 @@ func TestFaults(t *testing.T) {
 		}
 		return true
 	})
-	t.Logf("fault table (p99 bound %v; Redis routes %v):\n| dependency | fault | statuses | p99 | p99 by route | /ready 503 after | 200 again after |\n|---|---|---|---|---|---|---|\n%s",
+	t.Logf("fault table (p99 bound %v; Redis routes and Redis wait %v):\n| dependency | fault | statuses | p99 | p99 by route | most Redis wait of a request | /ready 503 after | 200 again after |\n|---|---|---|---|---|---|---|---|\n%s",
 		dbBound, redisRouteBound, strings.Join(table, "\n"))
+}
+
+// redisWaitMeter is a go-redis hook that adds up, per request, the time
+// spent in Redis calls (requests are told apart by the flag withRedisBudget
+// gives each).
+type redisWaitMeter struct {
+	mu  sync.Mutex
+	per map[*atomic.Bool]time.Duration
+}
+
+func (m *redisWaitMeter) add(ctx context.Context, d time.Duration) {
+	if flag, _ := ctx.Value(redisFailedKey{}).(*atomic.Bool); flag != nil {
+		m.mu.Lock()
+		m.per[flag] += d
+		m.mu.Unlock()
+	}
+}
+
+func (m *redisWaitMeter) reset() {
+	m.mu.Lock()
+	clear(m.per)
+	m.mu.Unlock()
+}
+
+func (m *redisWaitMeter) max() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var most time.Duration
+	for _, d := range m.per {
+		most = max(most, d)
+	}
+	return most
+}
+
+func (*redisWaitMeter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (m *redisWaitMeter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		start := time.Now()
+		err := next(ctx, cmd)
+		m.add(ctx, time.Since(start))
+		return err
+	}
+}
+
+func (m *redisWaitMeter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		start := time.Now()
+		err := next(ctx, cmds)
+		m.add(ctx, time.Since(start))
+		return err
+	}
 }
 
 func addToxic(t *testing.T, p *toxiproxy.Proxy, typ, attrs string) {
