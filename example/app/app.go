@@ -487,21 +487,7 @@ func (a *App) routes() (http.Handler, error) {
 	for i, p := range cfg.TrustedProxies {
 		trusted[i] = p.String()
 	}
-	// One pass for metrics, access log, the request's span and failure
-	// reports, all named by the same route pattern.
-	mwOpts := []metrics.Option{
-		metrics.WithLogger(a.accessLog),
-		metrics.WithRedactedQuery("token", "access_token", "refresh_token"),
-		metrics.WithTracer(a.tracer),
-	}
-	if a.reportFailure != nil {
-		mwOpts = append(mwOpts, metrics.WithErrorHook(a.reportFailure))
-	}
-	mw, err := metrics.New(a.reg, mwOpts...)
-	if err != nil {
-		return nil, err
-	}
-	metricsHandler, err := metrics.Handler(a.reg, metrics.WithGoCollector(), metrics.WithProcessCollector())
+	mw, metricsHandler, err := a.metricsMiddleware()
 	if err != nil {
 		return nil, err
 	}
@@ -521,24 +507,7 @@ func (a *App) routes() (http.Handler, error) {
 		}
 		return nil, err
 	}
-	limitStore, err := a.rateStore()
-	if err != nil {
-		return nil, err
-	}
-	rate, err := ratelimit.ParseRate(cfg.RateLimit)
-	if err != nil {
-		return nil, fmt.Errorf("RATE_LIMIT: %w", err)
-	}
-	global, err := ratelimit.New(limitStore, rate, ratelimit.WithName("global"))
-	if err != nil {
-		return nil, err
-	}
-	loginRate, err := ratelimit.ParseRate(cfg.LoginRateLimit)
-	if err != nil {
-		return nil, fmt.Errorf("LOGIN_RATE_LIMIT: %w", err)
-	}
-	loginLimit, err := ratelimit.New(limitStore, loginRate, ratelimit.WithName("login"),
-		ratelimit.WithKeyFunc(ratelimit.KeyBy(ratelimit.KeyByIP, func(*http.Request) string { return "login" })))
+	global, loginLimit, err := a.rateLimits()
 	if err != nil {
 		return nil, err
 	}
@@ -563,6 +532,83 @@ func (a *App) routes() (http.Handler, error) {
 	// above, load shedding (a request over the in-flight bound costs no
 	// more than its 503), CORS, the body limit, compression and the global
 	// limit.
+	stack, err := a.publicStack(global)
+	if err != nil {
+		return nil, err
+	}
+	r.Use(exceptProbes(stack...))
+	r.Use(middleware.GetHead)
+
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { writeProblem(w, http.StatusNotFound, "") })
+	r.MethodNotAllowed(methodNotAllowed)
+
+	// Probes: no host check, redirect, CORS or rate limit, so that
+	// orchestrators, which use pod addresses and plain HTTP, always get in.
+	// Metrics, system figures and pprof are on the internal listener only.
+	r.Get("/health", a.checker.Liveness().ServeHTTP)
+	r.Get("/ready", a.checker.Readiness().ServeHTTP)
+	r.Get("/ready/{check}", a.checker.Readiness().ServeHTTP)
+
+	a.mountAPI(r, loginLimit)
+
+	a.internal = internalMux(metricsHandler, a.system)
+	return r, nil
+}
+
+// metricsMiddleware returns the one pass for metrics, access log, the
+// request's span and failure reports, all named by the same route pattern,
+// and the /metrics handler of the internal listener.
+func (a *App) metricsMiddleware() (*metrics.Middleware, http.Handler, error) {
+	mwOpts := []metrics.Option{
+		metrics.WithLogger(a.accessLog),
+		metrics.WithRedactedQuery("token", "access_token", "refresh_token"),
+		metrics.WithTracer(a.tracer),
+	}
+	if a.reportFailure != nil {
+		mwOpts = append(mwOpts, metrics.WithErrorHook(a.reportFailure))
+	}
+	mw, err := metrics.New(a.reg, mwOpts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	metricsHandler, err := metrics.Handler(a.reg, metrics.WithGoCollector(), metrics.WithProcessCollector())
+	if err != nil {
+		return nil, nil, err
+	}
+	return mw, metricsHandler, nil
+}
+
+// rateLimits builds the global limit and the login limit (per client
+// address) over one store: Redis when configured, else memory.
+func (a *App) rateLimits() (global, login *ratelimit.Limiter, err error) {
+	limitStore, err := a.rateStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	rate, err := ratelimit.ParseRate(a.cfg.RateLimit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("RATE_LIMIT: %w", err)
+	}
+	if global, err = ratelimit.New(limitStore, rate, ratelimit.WithName("global")); err != nil {
+		return nil, nil, err
+	}
+	loginRate, err := ratelimit.ParseRate(a.cfg.LoginRateLimit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("LOGIN_RATE_LIMIT: %w", err)
+	}
+	login, err = ratelimit.New(limitStore, loginRate, ratelimit.WithName("login"),
+		ratelimit.WithKeyFunc(ratelimit.KeyBy(ratelimit.KeyByIP, func(*http.Request) string { return "login" })))
+	if err != nil {
+		return nil, nil, err
+	}
+	return global, login, nil
+}
+
+// publicStack is what every request but the probes goes through, in
+// order: load shedding, CORS (when configured), the body limit,
+// compression and the global rate limit.
+func (a *App) publicStack(global *ratelimit.Limiter) ([]func(http.Handler) http.Handler, error) {
+	cfg := a.cfg
 	stack := []func(http.Handler) http.Handler{
 		newShedder(cfg.MaxInFlight, cfg.MaxInFlightBacklog, cfg.MaxInFlightWait).Handler,
 	}
@@ -579,20 +625,11 @@ func (a *App) routes() (http.Handler, error) {
 		}
 		stack = append(stack, cors.Handler)
 	}
-	stack = append(stack, bodyLimit(MaxBodyBytes), middleware.Compress(5), global.Handler)
-	r.Use(exceptProbes(stack...))
-	r.Use(middleware.GetHead)
+	return append(stack, bodyLimit(MaxBodyBytes), middleware.Compress(5), global.Handler), nil
+}
 
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) { writeProblem(w, http.StatusNotFound, "") })
-	r.MethodNotAllowed(methodNotAllowed)
-
-	// Probes: no host check, redirect, CORS or rate limit, so that
-	// orchestrators, which use pod addresses and plain HTTP, always get in.
-	// Metrics, system figures and pprof are on the internal listener only.
-	r.Get("/health", a.checker.Liveness().ServeHTTP)
-	r.Get("/ready", a.checker.Readiness().ServeHTTP)
-	r.Get("/ready/{check}", a.checker.Readiness().ServeHTTP)
-
+// mountAPI mounts the authentication routes, the users API and the export.
+func (a *App) mountAPI(r chi.Router, loginLimit *ratelimit.Limiter) {
 	r.With(loginLimit.Handler).Post("/auth/login", a.handleLogin)
 	r.Post("/auth/refresh", a.handleRefresh)
 	r.With(a.auth.Optional).Post("/auth/logout", a.handleLogout)
@@ -608,17 +645,21 @@ func (a *App) routes() (http.Handler, error) {
 		r.Use(a.auth.Handler, a.setUserID, a.auth.RequireRole(roleAdmin))
 		r.Get("/users.csv", a.handleExportUsers)
 	})
+}
 
-	a.internal = http.NewServeMux()
-	a.internal.Handle("GET /metrics", metricsHandler)
-	a.internal.Handle("GET /metrics/health", a.system)
-	a.internal.HandleFunc("GET /debug/pprof/", pprof.Index)
-	a.internal.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	a.internal.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	a.internal.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	a.internal.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
-	a.internal.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	return r, nil
+// internalMux serves the internal listener: metrics, system figures and
+// pprof.
+func internalMux(metricsHandler, system http.Handler) *http.ServeMux {
+	m := http.NewServeMux()
+	m.Handle("GET /metrics", metricsHandler)
+	m.Handle("GET /metrics/health", system)
+	m.HandleFunc("GET /debug/pprof/", pprof.Index)
+	m.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return m
 }
 
 // roleAdmin is the role that may create users and export them all.

@@ -110,157 +110,255 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	var problems []string
-	bad := func(name, format string, args ...any) {
-		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
+	e := &envReader{}
+	e.getenv = withFiles(getenv, e.bad)
+	c := e.basics()
+	e.listeners(c)
+	e.signingKeys(c)
+	e.origins(c)
+	e.stores(c)
+	e.production(c)
+	e.logAndAdmin(c)
+	e.limits(c)
+	e.switches(c)
+	problems := e.problems
+	problems = append(problems, validateRates(c)...)
+	problems = append(problems, loadTelemetry(c, e.getenv)...)
+	problems = append(problems, validatePoolEnv(e.getenv)...)
+	if len(problems) > 0 {
+		return nil, &ConfigError{Problems: problems}
 	}
-	getenv = withFiles(getenv, bad)
-	get := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
+	return c, nil
+}
+
+// envReader reads variables and collects every problem with them, so that
+// LoadConfig reports all of them at once.
+type envReader struct {
+	getenv   func(string) string
+	problems []string
+}
+
+func (e *envReader) bad(name, format string, args ...any) {
+	e.problems = append(e.problems, name+": "+fmt.Sprintf(format, args...))
+}
+
+// get returns the trimmed value of name, or def when it is empty.
+func (e *envReader) get(name, def string) string {
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// list splits a comma-separated variable, dropping empty entries.
+func (e *envReader) list(name string) []string {
+	var out []string
+	for _, p := range strings.Split(e.getenv(name), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// boolean reads a true/false variable, def when unset.
+func (e *envReader) boolean(name string, def bool) bool {
+	v := e.getenv(name)
+	if v == "" {
 		return def
 	}
-	list := func(name string) []string {
-		var out []string
-		for _, p := range strings.Split(getenv(name), ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-		return out
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.bad(name, "%q is not true or false", v)
 	}
-	c := &Config{
-		Environment:      strings.ToLower(get("ENVIRONMENT", "development")),
-		Addr:             get("ADDR", "127.0.0.1:8080"),
-		InternalAddr:     get("INTERNAL_ADDR", "127.0.0.1:8081"),
-		AppName:          get("APP_NAME", "covet-example"),
-		AppVersion:       get("APP_VERSION", "dev"),
-		AllowedHosts:     list("ALLOWED_HOSTS"),
-		CORSAllowOrigins: list("CORS_ALLOW_ORIGINS"),
-		DatabaseURL:      get("DATABASE_URL", ""),
-		RedisURL:         get("REDIS_URL", ""),
-		RedisSecurityURL: get("REDIS_SECURITY_URL", ""),
-		RateLimit:        get("RATE_LIMIT", "1000/minute"),
-		LoginRateLimit:   get("LOGIN_RATE_LIMIT", "5/minute"),
-		AdminUsername:    NormalizeUsername(get("ADMIN_USERNAME", "admin")),
-		AdminPassword:    getenv("ADMIN_PASSWORD"),
-		DataDir:          get("DATA_DIR", "data"),
-		BackupTarget:     get("BACKUP_TARGET", ""),
+	return b
+}
+
+// duration reads a duration within [lo, hi], def when unset.
+func (e *envReader) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v := e.getenv(name)
+	if v == "" {
+		return def
 	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		e.bad(name, "%q is not a duration from %s to %s", v, shortDuration(lo), shortDuration(hi))
+	}
+	return d
+}
+
+// shortDuration writes 5m rather than 5m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	return s
+}
+
+// integer reads a whole number within [lo, hi], def when unset.
+func (e *envReader) integer(name string, def, lo, hi int) int {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		e.bad(name, "%q is not a whole number from %d to %d", v, lo, hi)
+	}
+	return n
+}
+
+// basics reads the plain settings, which need no validation of their own
+// or are validated by the steps after.
+func (e *envReader) basics() *Config {
+	return &Config{
+		Environment:      strings.ToLower(e.get("ENVIRONMENT", "development")),
+		Addr:             e.get("ADDR", "127.0.0.1:8080"),
+		InternalAddr:     e.get("INTERNAL_ADDR", "127.0.0.1:8081"),
+		AppName:          e.get("APP_NAME", "covet-example"),
+		AppVersion:       e.get("APP_VERSION", "dev"),
+		AllowedHosts:     e.list("ALLOWED_HOSTS"),
+		CORSAllowOrigins: e.list("CORS_ALLOW_ORIGINS"),
+		DatabaseURL:      e.get("DATABASE_URL", ""),
+		RedisURL:         e.get("REDIS_URL", ""),
+		RedisSecurityURL: e.get("REDIS_SECURITY_URL", ""),
+		RateLimit:        e.get("RATE_LIMIT", "1000/minute"),
+		LoginRateLimit:   e.get("LOGIN_RATE_LIMIT", "5/minute"),
+		AdminUsername:    NormalizeUsername(e.get("ADMIN_USERNAME", "admin")),
+		AdminPassword:    e.getenv("ADMIN_PASSWORD"),
+		DataDir:          e.get("DATA_DIR", "data"),
+		BackupTarget:     e.get("BACKUP_TARGET", ""),
+		getenv:           e.getenv,
+	}
+}
+
+// listeners checks ENVIRONMENT and the two listen addresses.
+func (e *envReader) listeners(c *Config) {
 	switch c.Environment {
 	case "development", "production":
 	default:
-		bad("ENVIRONMENT", "%q is not development or production", c.Environment)
+		e.bad("ENVIRONMENT", "%q is not development or production", c.Environment)
 	}
 	if _, _, err := splitHostPort(c.Addr); err != nil {
-		bad("ADDR", "%v", err)
+		e.bad("ADDR", "%v", err)
 	}
 	if _, _, err := splitHostPort(c.InternalAddr); err != nil {
-		bad("INTERNAL_ADDR", "%v", err)
+		e.bad("INTERNAL_ADDR", "%v", err)
 	} else if c.InternalAddr == c.Addr {
-		bad("INTERNAL_ADDR", "must differ from ADDR: the internal endpoints are never public")
+		e.bad("INTERNAL_ADDR", "must differ from ADDR: the internal endpoints are never public")
 	}
-	switch k, ks := getenv("SECRET_KEY"), getenv("SIGNING_KEYS"); {
+}
+
+// signingKeys reads SECRET_KEY or SIGNING_KEYS (one of them in production).
+func (e *envReader) signingKeys(c *Config) {
+	switch k, ks := e.getenv("SECRET_KEY"), e.getenv("SIGNING_KEYS"); {
 	case k != "" && ks != "":
-		bad("SIGNING_KEYS", "set together with SECRET_KEY; set only one")
+		e.bad("SIGNING_KEYS", "set together with SECRET_KEY; set only one")
 	case ks != "":
 		keys, err := parseSigningKeys(ks)
 		if err != nil {
-			bad("SIGNING_KEYS", "%v", err)
+			e.bad("SIGNING_KEYS", "%v", err)
 		}
 		c.SigningKeys = keys
 	case k != "":
 		if len(k) < 32 {
-			bad("SECRET_KEY", "must be at least 32 bytes, got %d", len(k))
+			e.bad("SECRET_KEY", "must be at least 32 bytes, got %d", len(k))
 		}
 		c.SecretKey = []byte(k)
 		c.SigningKeys = []signingKey{{ID: "k1", Secret: c.SecretKey}}
 	case c.Production():
-		bad("SECRET_KEY", "required in production (at least 32 random bytes), or SIGNING_KEYS")
+		e.bad("SECRET_KEY", "required in production (at least 32 random bytes), or SIGNING_KEYS")
 	}
+}
+
+// origins checks ALLOWED_HOSTS, CORS_ALLOW_ORIGINS and TRUSTED_PROXIES.
+func (e *envReader) origins(c *Config) {
 	if c.Production() && len(c.AllowedHosts) == 0 {
-		bad("ALLOWED_HOSTS", "required in production (comma-separated host names)")
+		e.bad("ALLOWED_HOSTS", "required in production (comma-separated host names)")
 	}
 	for _, h := range c.AllowedHosts {
 		if strings.ContainsAny(h, "/ @") {
-			bad("ALLOWED_HOSTS", "%q is not a host name", h)
+			e.bad("ALLOWED_HOSTS", "%q is not a host name", h)
 		}
 	}
 	for _, o := range c.CORSAllowOrigins {
 		if o == "*" {
 			if c.Production() {
-				bad("CORS_ALLOW_ORIGINS", "a wildcard is refused in production: the API uses credentials")
+				e.bad("CORS_ALLOW_ORIGINS", "a wildcard is refused in production: the API uses credentials")
 			}
 			continue
 		}
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			bad("CORS_ALLOW_ORIGINS", "%q is not an origin like https://app.example.com", o)
+			e.bad("CORS_ALLOW_ORIGINS", "%q is not an origin like https://app.example.com", o)
 		}
 	}
-	for _, p := range list("TRUSTED_PROXIES") {
+	for _, p := range e.list("TRUSTED_PROXIES") {
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
 			a, err2 := netip.ParseAddr(p)
 			if err2 != nil {
-				bad("TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
+				e.bad("TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
 				continue
 			}
 			pfx = netip.PrefixFrom(a, a.BitLen())
 		}
 		c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
 	}
+}
+
+// stores checks the database and Redis URLs.
+func (e *envReader) stores(c *Config) {
 	if c.DatabaseURL != "" {
 		u, err := url.Parse(c.DatabaseURL)
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql" && u.Scheme != "sqlite" && u.Scheme != "file") {
-			bad("DATABASE_URL", "must be a postgres://, sqlite:// or file: URL")
+			e.bad("DATABASE_URL", "must be a postgres://, sqlite:// or file: URL")
 		}
 	}
 	if c.RedisURL != "" {
 		if _, err := parseRedisURL(c.RedisURL); err != nil {
-			bad("REDIS_URL", "%v", err)
+			e.bad("REDIS_URL", "%v", err)
 		}
 	}
 	if c.RedisSecurityURL != "" {
 		if _, err := parseRedisURL(c.RedisSecurityURL); err != nil {
-			bad("REDIS_SECURITY_URL", "%v", err)
+			e.bad("REDIS_SECURITY_URL", "%v", err)
 		}
 		if c.RedisURL == "" {
-			bad("REDIS_SECURITY_URL", "needs REDIS_URL too")
+			e.bad("REDIS_SECURITY_URL", "needs REDIS_URL too")
 		}
 	}
-	if v := getenv("ALLOW_INSECURE_TRANSPORT"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			bad("ALLOW_INSECURE_TRANSPORT", "%q is not true or false", v)
-		}
-		c.AllowInsecureTransport = b
+	c.AllowInsecureTransport = e.boolean("ALLOW_INSECURE_TRANSPORT", false)
+}
+
+// production applies production's rules: replicas share one PostgreSQL and
+// one Redis, both over TLS unless ALLOW_INSECURE_TRANSPORT says otherwise.
+func (e *envReader) production(c *Config) {
+	if !c.Production() {
+		return
 	}
-	// Production runs replicas: each would otherwise have its own SQLite
-	// database and its own limits, lockouts and refresh tokens.
-	if c.Production() {
-		if c.DatabaseURL == "" {
-			bad("DATABASE_URL", "required in production (postgres://…): replicas must share one database")
-		} else if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-			bad("DATABASE_URL", "must be PostgreSQL in production: SQLite is one file on one pod")
-		} else if !c.AllowInsecureTransport && !postgresTLS(c.DatabaseURL) {
-			bad("DATABASE_URL", "production needs TLS to PostgreSQL: sslmode=verify-full (or require); ALLOW_INSECURE_TRANSPORT=true to accept plain TCP on a trusted network")
-		}
-		if c.RedisURL == "" {
-			bad("REDIS_URL", "required in production: replicas must share limits, lockouts and refresh tokens")
-		}
-		for _, name := range []string{"REDIS_URL", "REDIS_SECURITY_URL"} {
-			v := c.RedisURL
-			if name == "REDIS_SECURITY_URL" {
-				v = c.RedisSecurityURL
-			}
-			if v != "" && !c.AllowInsecureTransport && !strings.HasPrefix(v, "rediss://") {
-				bad(name, "production needs TLS to Redis: use rediss://; ALLOW_INSECURE_TRANSPORT=true to accept plain TCP on a trusted network")
-			}
+	switch {
+	case c.DatabaseURL == "":
+		e.bad("DATABASE_URL", "required in production (postgres://…): replicas must share one database")
+	case !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		e.bad("DATABASE_URL", "must be PostgreSQL in production: SQLite is one file on one pod")
+	case !c.AllowInsecureTransport && !postgresTLS(c.DatabaseURL):
+		e.bad("DATABASE_URL", "production needs TLS to PostgreSQL: sslmode=verify-full (or require); ALLOW_INSECURE_TRANSPORT=true to accept plain TCP on a trusted network")
+	}
+	if c.RedisURL == "" {
+		e.bad("REDIS_URL", "required in production: replicas must share limits, lockouts and refresh tokens")
+	}
+	for _, r := range [...]struct{ name, url string }{{"REDIS_URL", c.RedisURL}, {"REDIS_SECURITY_URL", c.RedisSecurityURL}} {
+		if r.url != "" && !c.AllowInsecureTransport && !strings.HasPrefix(r.url, "rediss://") {
+			e.bad(r.name, "production needs TLS to Redis: use rediss://; ALLOW_INSECURE_TRANSPORT=true to accept plain TCP on a trusted network")
 		}
 	}
-	switch lv := strings.ToLower(get("LOG_LEVEL", "info")); lv {
+}
+
+// logAndAdmin reads LOG_LEVEL and checks the admin account.
+func (e *envReader) logAndAdmin(c *Config) {
+	switch lv := strings.ToLower(e.get("LOG_LEVEL", "info")); lv {
 	case "debug":
 		c.LogLevel = slog.LevelDebug
 	case "info":
@@ -270,114 +368,47 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	case "error":
 		c.LogLevel = slog.LevelError
 	default:
-		bad("LOG_LEVEL", "%q is not debug, info, warn or error", lv)
+		e.bad("LOG_LEVEL", "%q is not debug, info, warn or error", lv)
 	}
 	if !validUsername(c.AdminUsername) {
-		bad("ADMIN_USERNAME", "3-50 letters, digits or underscores")
+		e.bad("ADMIN_USERNAME", "3-50 letters, digits or underscores")
 	}
 	if c.Production() && c.AdminPassword == "" {
-		bad("ADMIN_PASSWORD", "required in production")
+		e.bad("ADMIN_PASSWORD", "required in production")
 	}
-	c.SeedUsers = 1000
-	if v := getenv("SEED_USERS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 10_000_000 {
-			bad("SEED_USERS", "%q is not a whole number from 0 to 10000000", v)
-		}
-		c.SeedUsers = n
-	}
-	c.RedisTimeout = 50 * time.Millisecond
-	if v := getenv("REDIS_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Millisecond || d > 10*time.Second {
-			bad("REDIS_TIMEOUT", "%q is not a duration from 1ms to 10s", v)
-		}
-		c.RedisTimeout = d
-	}
-	c.DatabaseQueryTimeout = 2 * time.Second
-	if v := getenv("DATABASE_QUERY_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Millisecond || d > 5*time.Minute {
-			bad("DATABASE_QUERY_TIMEOUT", "%q is not a duration from 1ms to 5m", v)
-		}
-		c.DatabaseQueryTimeout = d
-	}
-	c.DrainDelay = 5 * time.Second
-	if v := getenv("DRAIN_DELAY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > 5*time.Minute {
-			bad("DRAIN_DELAY", "%q is not a duration from 0s to 5m", v)
-		}
-		c.DrainDelay = d
-	}
-	c.MaxInFlight, c.MaxInFlightBacklog, c.MaxInFlightWait = 256, 256, 100*time.Millisecond
-	if v := getenv("MAX_IN_FLIGHT"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1_000_000 {
-			bad("MAX_IN_FLIGHT", "%q is not a whole number from 1 to 1000000", v)
-		}
-		c.MaxInFlight = n
-	}
-	if v := getenv("MAX_IN_FLIGHT_BACKLOG"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 1_000_000 {
-			bad("MAX_IN_FLIGHT_BACKLOG", "%q is not a whole number from 0 to 1000000", v)
-		}
-		c.MaxInFlightBacklog = n
-	}
-	if v := getenv("MAX_IN_FLIGHT_WAIT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > 10*time.Second {
-			bad("MAX_IN_FLIGHT_WAIT", "%q is not a duration from 0s to 10s", v)
-		}
-		c.MaxInFlightWait = d
-	}
-	c.TLSWatchAddr = get("TLS_WATCH_ADDR", "")
+}
+
+// limits reads the numbers and budgets: seeding, timeouts, load shedding
+// and the certificate watch.
+func (e *envReader) limits(c *Config) {
+	c.SeedUsers = e.integer("SEED_USERS", 1000, 0, 10_000_000)
+	c.RedisTimeout = e.duration("REDIS_TIMEOUT", 50*time.Millisecond, time.Millisecond, 10*time.Second)
+	c.DatabaseQueryTimeout = e.duration("DATABASE_QUERY_TIMEOUT", 2*time.Second, time.Millisecond, 5*time.Minute)
+	c.DrainDelay = e.duration("DRAIN_DELAY", 5*time.Second, 0, 5*time.Minute)
+	c.MaxInFlight = e.integer("MAX_IN_FLIGHT", 256, 1, 1_000_000)
+	c.MaxInFlightBacklog = e.integer("MAX_IN_FLIGHT_BACKLOG", 256, 0, 1_000_000)
+	c.MaxInFlightWait = e.duration("MAX_IN_FLIGHT_WAIT", 100*time.Millisecond, 0, 10*time.Second)
+	c.TLSWatchAddr = e.get("TLS_WATCH_ADDR", "")
 	if c.TLSWatchAddr != "" {
 		if _, _, err := splitHostPort(c.TLSWatchAddr); err != nil {
-			bad("TLS_WATCH_ADDR", "%v", err)
+			e.bad("TLS_WATCH_ADDR", "%v", err)
 		}
 	}
 	c.TLSWatchWarn = 14 * 24 * time.Hour
-	if v := getenv("TLS_WATCH_WARN"); v != "" {
+	if v := e.getenv("TLS_WATCH_WARN"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			bad("TLS_WATCH_WARN", "%q is not a duration such as 336h", v)
+			e.bad("TLS_WATCH_WARN", "%q is not a duration such as 336h", v)
 		}
 		c.TLSWatchWarn = d
 	}
-	c.getenv = getenv
-	c.forceHTTPS = c.Production()
-	if v := getenv("FORCE_HTTPS"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			bad("FORCE_HTTPS", "%q is not true or false", v)
-		}
-		c.forceHTTPS = b
-	}
-	c.redisPolicyCheck = c.Production()
-	if v := getenv("REDIS_POLICY_CHECK"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			bad("REDIS_POLICY_CHECK", "%q is not true or false", v)
-		}
-		c.redisPolicyCheck = b
-	}
-	c.MigrateOnStart = !c.Production()
-	if v := getenv("MIGRATE_ON_START"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			bad("MIGRATE_ON_START", "%q is not true or false", v)
-		}
-		c.MigrateOnStart = b
-	}
-	problems = append(problems, validateRates(c)...)
-	problems = append(problems, loadTelemetry(c, getenv)...)
-	problems = append(problems, validatePoolEnv(getenv)...)
-	if len(problems) > 0 {
-		return nil, &ConfigError{Problems: problems}
-	}
-	return c, nil
+}
+
+// switches reads the booleans whose default depends on the environment.
+func (e *envReader) switches(c *Config) {
+	c.forceHTTPS = e.boolean("FORCE_HTTPS", c.Production())
+	c.redisPolicyCheck = e.boolean("REDIS_POLICY_CHECK", c.Production())
+	c.MigrateOnStart = e.boolean("MIGRATE_ON_START", !c.Production())
 }
 
 // ErrConfig is wrapped by configuration errors for errors.Is.
