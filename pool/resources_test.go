@@ -3,19 +3,11 @@ package pool
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type conn struct {
 	id     int
@@ -38,24 +30,26 @@ func (f *factory) new(context.Context) (*conn, error) {
 
 func (f *factory) close(c *conn) { c.closed.Store(true); f.closed.Add(1) }
 
-func newTestResources(t *testing.T, cfg ResourcesConfig[*conn]) (*Resources[*conn], *factory, *fakeClock) {
+// newTestResources returns a pool over a counting factory. Tests that move
+// time run inside synctest.Test and sleep: the pool reads the bubble's fake
+// clock.
+func newTestResources(t *testing.T, cfg ResourcesConfig[*conn]) (*Resources[*conn], *factory) {
 	t.Helper()
 	f := &factory{}
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	cfg.New, cfg.Close = f.new, f.close
 	if cfg.MaintenanceInterval == 0 {
-		cfg.MaintenanceInterval = time.Hour // tests call maintain themselves
+		cfg.MaintenanceInterval = 24 * time.Hour // tests call maintain themselves
 	}
-	p, err := newResources(cfg, clk.now)
+	p, err := newResources(cfg, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	return p, f, clk
+	return p, f
 }
 
 func TestResourcesReuse(t *testing.T) {
-	p, f, _ := newTestResources(t, ResourcesConfig[*conn]{MaxSize: 2})
+	p, f := newTestResources(t, ResourcesConfig[*conn]{MaxSize: 2})
 	ctx := context.Background()
 	r, err := p.Acquire(ctx)
 	if err != nil {
@@ -78,7 +72,11 @@ func TestResourcesReuse(t *testing.T) {
 }
 
 func TestResourcesAcquireTimeoutAndClose(t *testing.T) {
-	p, f, _ := newTestResources(t, ResourcesConfig[*conn]{MaxSize: 1, AcquireTimeout: 20 * time.Millisecond})
+	synctest.Test(t, testResourcesAcquireTimeoutAndClose)
+}
+
+func testResourcesAcquireTimeoutAndClose(t *testing.T) {
+	p, f := newTestResources(t, ResourcesConfig[*conn]{MaxSize: 1, AcquireTimeout: 20 * time.Millisecond})
 	ctx := context.Background()
 	r, err := p.Acquire(ctx)
 	if err != nil {
@@ -95,10 +93,11 @@ func TestResourcesAcquireTimeoutAndClose(t *testing.T) {
 	// Close waits for the resource in use.
 	closed := make(chan struct{})
 	go func() { p.Close(); close(closed) }()
+	synctest.Wait() // Close is blocked, not merely slow
 	select {
 	case <-closed:
 		t.Fatal("Close returned while a resource was in use")
-	case <-time.After(20 * time.Millisecond):
+	default:
 	}
 	r.Release()
 	<-closed
@@ -125,43 +124,47 @@ func TestResourcesLifetimeIdleUses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, _, clk := newTestResources(t, tt.cfg)
-			ctx := context.Background()
-			r, err := p.Acquire(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			first := r.Value()
-			r.Release()
-			clk.add(tt.advance)
-			r, err = p.Acquire(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Release()
-			if fresh := r.Value() != first; fresh != tt.wantFresh {
-				t.Errorf("fresh resource = %v; want %v", fresh, tt.wantFresh)
-			}
-			if tt.wantFresh && !first.closed.Load() {
-				t.Error("expired resource was not closed")
-			}
+			synctest.Test(t, func(t *testing.T) {
+				p, _ := newTestResources(t, tt.cfg)
+				ctx := context.Background()
+				r, err := p.Acquire(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				first := r.Value()
+				r.Release()
+				time.Sleep(tt.advance)
+				r, err = p.Acquire(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Release()
+				if fresh := r.Value() != first; fresh != tt.wantFresh {
+					t.Errorf("fresh resource = %v; want %v", fresh, tt.wantFresh)
+				}
+				if tt.wantFresh && !first.closed.Load() {
+					t.Error("expired resource was not closed")
+				}
+			})
 		})
 	}
 }
 
 func TestResourcesExpiresWhileAcquired(t *testing.T) {
-	p, f, clk := newTestResources(t, ResourcesConfig[*conn]{MaxLifetime: time.Minute})
-	r, _ := p.Acquire(context.Background())
-	clk.add(time.Hour)
-	r.Release()
-	if f.closed.Load() != 1 || p.Stats().Destroyed != 1 {
-		t.Errorf("released an expired resource: closed = %d, stats = %+v", f.closed.Load(), p.Stats())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		p, f := newTestResources(t, ResourcesConfig[*conn]{MaxLifetime: time.Minute})
+		r, _ := p.Acquire(context.Background())
+		time.Sleep(time.Hour)
+		r.Release()
+		if f.closed.Load() != 1 || p.Stats().Destroyed != 1 {
+			t.Errorf("released an expired resource: closed = %d, stats = %+v", f.closed.Load(), p.Stats())
+		}
+	})
 }
 
 func TestResourcesResetValidateDestroy(t *testing.T) {
 	invalid := atomic.Bool{}
-	p, f, _ := newTestResources(t, ResourcesConfig[*conn]{
+	p, f := newTestResources(t, ResourcesConfig[*conn]{
 		Reset: func(c *conn) error {
 			if c.dirty {
 				return errors.New("cannot reset")
@@ -196,11 +199,15 @@ func TestResourcesResetValidateDestroy(t *testing.T) {
 }
 
 func TestResourcesMinIdleAndMaintain(t *testing.T) {
-	p, f, clk := newTestResources(t, ResourcesConfig[*conn]{MinIdle: 2, MaxSize: 3, MaxIdleTime: time.Minute})
+	synctest.Test(t, testResourcesMinIdleAndMaintain)
+}
+
+func testResourcesMinIdleAndMaintain(t *testing.T) {
+	p, f := newTestResources(t, ResourcesConfig[*conn]{MinIdle: 2, MaxSize: 3, MaxIdleTime: time.Minute})
 	if s := p.Stats(); s.Idle != 2 || f.n.Load() != 2 {
 		t.Fatalf("after New: %+v, built %d; want 2 idle", s, f.n.Load())
 	}
-	clk.add(2 * time.Minute)
+	time.Sleep(2 * time.Minute)
 	p.maintain()
 	if s := p.Stats(); s.Idle != 2 || f.closed.Load() != 2 || f.n.Load() != 4 {
 		t.Errorf("after maintain: %+v, built %d, closed %d; want 2 replaced", s, f.n.Load(), f.closed.Load())
@@ -210,7 +217,7 @@ func TestResourcesMinIdleAndMaintain(t *testing.T) {
 		t.Errorf("maintain rebuilt fresh resources: built %d", f.n.Load())
 	}
 	f.fail.Store(true)
-	clk.add(2 * time.Minute)
+	time.Sleep(2 * time.Minute)
 	p.maintain() // best effort: the failing factory leaves the pool below MinIdle
 	if s := p.Stats(); s.Idle != 0 {
 		t.Errorf("after failing maintain: %+v", s)
@@ -221,10 +228,16 @@ func TestResourcesMinIdleAndMaintain(t *testing.T) {
 }
 
 func TestResourcesMaintainLoopStops(t *testing.T) {
-	p, _, _ := newTestResources(t, ResourcesConfig[*conn]{MaxIdleTime: time.Minute, MaintenanceInterval: time.Millisecond})
-	r, _ := p.Acquire(context.Background())
-	r.Release()
-	p.Close() // goleak in TestMain checks the goroutine is gone
+	synctest.Test(t, func(t *testing.T) {
+		p, f := newTestResources(t, ResourcesConfig[*conn]{MaxIdleTime: time.Minute, MaintenanceInterval: time.Second})
+		r, _ := p.Acquire(context.Background())
+		r.Release()
+		time.Sleep(2 * time.Minute) // the loop retires the idle resource
+		if f.closed.Load() != 1 {
+			t.Errorf("maintenance loop closed %d idle resources; want 1", f.closed.Load())
+		}
+		p.Close() // synctest.Test fails if the loop's goroutine outlives the bubble
+	})
 }
 
 func TestNewResourcesInvalid(t *testing.T) {
