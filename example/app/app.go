@@ -421,10 +421,15 @@ func (a *App) seed(ctx context.Context) error {
 	return nil
 }
 
-// checkTimeout bounds the database and Redis readiness checks. A ping takes
-// milliseconds; with the checks' 1 s cache, a dependency that stops
-// answering (or answers seconds late) shows on /ready within 2 s.
-const checkTimeout = 800 * time.Millisecond
+// checkTimeout bounds the database and Redis readiness checks, and
+// checkCacheTTL how long a run's results answer probes. A ping takes
+// milliseconds; a dependency that stops answering (or answers seconds late)
+// shows on /ready within checkCacheTTL + checkTimeout (1.3 s), inside the
+// 2 s the README promises even on a busy machine.
+const (
+	checkTimeout  = 800 * time.Millisecond
+	checkCacheTTL = 500 * time.Millisecond
+)
 
 func (a *App) setupHealth() error {
 	statusGauge, err := healthStatusGauge(a.reg)
@@ -435,8 +440,9 @@ func (a *App) setupHealth() error {
 		health.WithVersion(a.cfg.AppVersion),
 		health.WithServiceID(a.cfg.AppName),
 		health.WithDescription(a.cfg.AppName + " API"),
+		health.WithCacheTTL(checkCacheTTL),
 		health.WithCheck("database", health.SQLPing(a.db), health.WithComponentType("datastore"), health.WithTimeout(checkTimeout)),
-		health.WithCheck("schema", a.migrator.Check, health.WithComponentType("datastore")),
+		health.WithCheck("schema", a.migrator.Check, health.WithComponentType("datastore"), health.WithTimeout(checkTimeout)),
 		health.WithStatusHook(func(c health.Change) {
 			level := slog.LevelWarn
 			if c.To == health.StatusPass {
