@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,21 +12,9 @@ import (
 	"github.com/covetgo/covet/internal/testenv"
 )
 
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
-
 func TestSQLPingPostgres(t *testing.T) {
 	pg := testenv.NewPostgres(t)
-	down, err := sql.Open("pgx", "postgres://postgres@"+closedAddr(t)+"/test?sslmode=disable&connect_timeout=2")
+	down, err := sql.Open("pgx", "postgres://postgres@"+testenv.ClosedAddr(t)+"/test?sslmode=disable&connect_timeout=2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +94,7 @@ func TestHTTPGetDefaultClient(t *testing.T) {
 }
 
 func TestHTTPGetRedactsPassword(t *testing.T) {
-	check, err := HTTPGet(nil, "http://user:s3cret@"+closedAddr(t)+"/x")
+	check, err := HTTPGet(nil, "http://user:s3cret@"+testenv.ClosedAddr(t)+"/x")
 	if err != nil {
 		t.Fatal(err)
 	}

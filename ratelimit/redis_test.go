@@ -241,56 +241,10 @@ func TestNewRedisStoreErrors(t *testing.T) {
 	}
 }
 
-// closedPort returns an address where nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
-
-// silentServer accepts connections and never answers.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	var mu sync.Mutex
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		<-done
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-	})
-	return l.Addr().String()
-}
-
 // TestRedisOutagePolicies: Redis at a closed port or not answering; each
 // policy decides within the per-call timeout.
 func TestRedisOutagePolicies(t *testing.T) {
-	targets := map[string]func(*testing.T) string{"closed port": closedPort, "unresponsive": silentServer}
+	targets := map[string]func(testing.TB) string{"closed port": testenv.ClosedAddr, "unresponsive": testenv.SilentAddr}
 	for tname, addrFn := range targets {
 		for _, policy := range []FailurePolicy{FailOpen, FailClosed, LocalFallback} {
 			for _, ctxTimeout := range []bool{false, true} {

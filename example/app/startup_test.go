@@ -17,18 +17,6 @@ import (
 	"github.com/covetgo/covet/pool"
 )
 
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
-
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	c := &http.Client{Timeout: 5 * time.Second}
@@ -101,7 +89,7 @@ func TestDataDirCreatedWithPostgres(t *testing.T) {
 
 func TestRunWaitsForDatabaseThenExits(t *testing.T) {
 	env := baseEnv(t)
-	env["DATABASE_URL"] = "postgres://postgres@" + closedAddr(t) + "/test?sslmode=disable"
+	env["DATABASE_URL"] = "postgres://postgres@" + testenv.ClosedAddr(t) + "/test?sslmode=disable"
 	env["DATABASE_CONNECT_TIMEOUT"] = "3s"
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -146,7 +134,7 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 	pg := testenv.NewPostgres(t)
 	env := baseEnv(t)
 	env["DATABASE_URL"] = pg.URL
-	env["REDIS_URL"] = "redis://" + closedAddr(t) + "/0"
+	env["REDIS_URL"] = "redis://" + testenv.ClosedAddr(t) + "/0"
 	env["SEED_USERS"] = "0"
 	s := startServer(t, env)
 	want(t, "GET /health", s.do("GET", "/health", "", "", nil), 200)

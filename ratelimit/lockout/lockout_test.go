@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -208,7 +207,7 @@ func TestLockoutRedis(t *testing.T) {
 			t.Fatalf("Check after Succeed = %v", got)
 		}
 		// Redis down with FailClosed: errors reach the caller.
-		dead := redis.NewClient(&redis.Options{Addr: closedPort(t), MaxRetries: -1})
+		dead := redis.NewClient(&redis.Options{Addr: testenv.ClosedAddr(t), MaxRetries: -1})
 		defer dead.Close()
 		ld, _ := NewRedis(dead, WithFailurePolicy(ratelimit.FailClosed))
 		if _, err := ld.Check(ctx, "x"); err == nil {
@@ -266,28 +265,10 @@ func redisTargets(t *testing.T, run func(t *testing.T, c redis.UniversalClient, 
 	})
 }
 
-// closedPort is an address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
-
 // downClient is a client of an address nothing listens on.
 func downClient(t *testing.T) *redis.Client {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	c := redis.NewClient(&redis.Options{Addr: testenv.ClosedAddr(t), MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
