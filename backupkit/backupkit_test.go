@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/covetgo/covet/internal/testenv"
 )
 
 func testData(n int) []byte {
@@ -266,13 +267,13 @@ func TestEncryptedNeedsIdentity(t *testing.T) {
 
 func TestProgress(t *testing.T) {
 	ctx := context.Background()
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	var reports []Progress
 	m := mustManager(t, newDirStore(t), WithProgress(func(p Progress) {
 		reports = append(reports, p)
-		clock.t = clock.t.Add(time.Second)
+		clock.Add(time.Second)
 	}, time.Second))
-	m.now = clock.now
+	m.now = clock.Now
 	data := testData(1 << 20)
 	// Each read moves the clock a second, so each write reports.
 	src := NewReaderSource(&tickReader{r: bytes.NewReader(data), clock: clock}, "")
@@ -298,23 +299,23 @@ func TestProgress(t *testing.T) {
 
 type tickReader struct {
 	r     io.Reader
-	clock *fakeClock
+	clock *testenv.Clock
 }
 
 func (r *tickReader) Read(p []byte) (int, error) {
 	if len(p) > 64<<10 {
 		p = p[:64<<10]
 	}
-	r.clock.t = r.clock.t.Add(time.Second)
+	r.clock.Add(time.Second)
 	return r.r.Read(p)
 }
 
 func TestGetAndLatest(t *testing.T) {
 	ctx := context.Background()
 	s := newDirStore(t)
-	clock := &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	m := mustManager(t, s)
-	m.now = clock.now
+	m.now = clock.Now
 	if _, err := m.Get(ctx, ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Latest on an empty store = %v; want ErrNotFound", err)
 	}
@@ -325,10 +326,10 @@ func TestGetAndLatest(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids = append(ids, man.ID)
-		clock.t = clock.t.Add(time.Hour)
+		clock.Add(time.Hour)
 	}
 	// An incomplete newer backup (data without manifest) is never latest.
-	up, _ := s.Create(ctx, newID(clock.t)+dataSuffix)
+	up, _ := s.Create(ctx, newID(clock.Now())+dataSuffix)
 	_, _ = up.Write([]byte("partial"))
 	_ = up.Commit()
 	// Unrelated objects are ignored.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/covetgo/covet/internal/testenv"
 )
 
 func TestPolicyPlan(t *testing.T) {
@@ -105,9 +107,9 @@ func TestPrune(t *testing.T) {
 		func(t *testing.T) Store { return mustS3(t) },
 	} {
 		s := mk(t)
-		clock := &fakeClock{t: time.Date(2026, 5, 1, 3, 0, 0, 0, time.UTC)}
+		clock := testenv.NewClock(time.Date(2026, 5, 1, 3, 0, 0, 0, time.UTC))
 		m := mustManager(t, s, WithPrefix("db/"))
-		m.now = clock.now
+		m.now = clock.Now
 		var ids []string
 		for range 5 {
 			man, err := m.Backup(ctx, NewReaderSource(strings.NewReader("data"), ""))
@@ -115,10 +117,10 @@ func TestPrune(t *testing.T) {
 				t.Fatal(err)
 			}
 			ids = append(ids, man.ID)
-			clock.t = clock.t.Add(24 * time.Hour)
+			clock.Add(24 * time.Hour)
 		}
 		// An old incomplete backup and another backup set in the same store.
-		old := newID(clock.t.Add(-10 * 24 * time.Hour))
+		old := newID(clock.Now().Add(-10 * 24 * time.Hour))
 		up, _ := s.Create(ctx, "db/"+old+dataSuffix)
 		if err := up.Commit(); err != nil {
 			t.Fatalf("Commit of an empty object: %v", err)

@@ -56,7 +56,7 @@ func TestLocalSetGetDelete(t *testing.T) {
 	if err != nil || got.Name != "ann" {
 		t.Fatalf("Get = %+v, %v; want ann", got, err)
 	}
-	clk.advance(time.Minute)
+	clk.Add(time.Minute)
 	if _, err := c.Get(ctx, "u:7"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get after TTL: %v; want ErrNotFound", err)
 	}
@@ -204,7 +204,7 @@ func TestGetOrLoadNegative(t *testing.T) {
 	if _, err := c.Get(ctx, "k"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get of negative entry = %v; want ErrNotFound", err)
 	}
-	clk.advance(time.Second)
+	clk.Add(time.Second)
 	_, _ = c.GetOrLoad(ctx, "k", time.Minute, loader)
 	if calls.Load() != 2 {
 		t.Fatalf("loader called %d times after negative TTL; want 2", calls.Load())
@@ -246,7 +246,7 @@ func TestStaleWhileRevalidate(t *testing.T) {
 	if v, _ := c.GetOrLoad(ctx, "k", time.Second, loader); v != 1 {
 		t.Fatalf("first = %d; want 1", v)
 	}
-	clk.advance(2 * time.Second)
+	clk.Add(2 * time.Second)
 	_, stale, _ := c.getOrLoad(ctx, "k", nil, func(ctx context.Context) (int, time.Duration, error) {
 		v, err := loader(ctx)
 		return v, time.Second, err
@@ -263,7 +263,7 @@ func TestStaleWhileRevalidate(t *testing.T) {
 		t.Fatalf("stale count = %d; want 1", s.Local.Stale)
 	}
 	// Past the window the value is gone and the load is synchronous.
-	clk.advance(2 * time.Minute)
+	clk.Add(2 * time.Minute)
 	if v, _ := c.GetOrLoad(ctx, "k", time.Second, loader); v != 3 {
 		t.Fatalf("past window = %d; want 3", v)
 	}
@@ -289,7 +289,7 @@ func TestStaleIfError(t *testing.T) {
 	clk := newClock()
 	c := newCache[int](t, withClock(clk), WithJitter(0), WithStaleIfError(time.Minute))
 	_ = c.Set(ctx, "k", 7, time.Second)
-	clk.advance(2 * time.Second)
+	clk.Add(2 * time.Second)
 	v, err := c.GetOrLoad(ctx, "k", time.Second, func(context.Context) (int, error) { return 0, errors.New("db down") })
 	if err != nil || v != 7 {
 		t.Fatalf("stale-if-error = %d, %v; want 7", v, err)
@@ -298,7 +298,7 @@ func TestStaleIfError(t *testing.T) {
 	if err != nil || v != 8 {
 		t.Fatalf("reload = %d, %v; want 8", v, err)
 	}
-	clk.advance(2 * time.Minute)
+	clk.Add(2 * time.Minute)
 	if _, err := c.GetOrLoad(ctx, "k", time.Second, func(context.Context) (int, error) { return 0, errors.New("db down") }); err == nil {
 		t.Fatalf("past the window the error must surface")
 	}
@@ -309,7 +309,7 @@ func TestJitter(t *testing.T) {
 	clk := newClock()
 	c := newCache[int](t, withClock(clk), WithJitter(0.5), withRand(func() float64 { return 1 }))
 	_ = c.Set(ctx, "k", 1, 10*time.Second)
-	clk.advance(5 * time.Second)
+	clk.Add(5 * time.Second)
 	if _, err := c.Get(ctx, "k"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("with full jitter the value must expire at half its TTL: %v", err)
 	}

@@ -39,7 +39,7 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, body)
 }
 
-func newHTTP(t *testing.T, clk *clock, storeOpts []Option, opts ...HTTPOption) *HTTPCache {
+func newHTTP(t *testing.T, clk *testenv.Clock, storeOpts []Option, opts ...HTTPOption) *HTTPCache {
 	t.Helper()
 	store := newCache[Response](t, append([]Option{withClock(clk), WithJitter(0)}, storeOpts...)...)
 	h, err := NewHTTPCache(store, time.Minute, opts...)
@@ -67,7 +67,7 @@ func TestHTTPHitMissAgeETag(t *testing.T) {
 	if got := w1.Header().Get("X-Cache"); got != "MISS" {
 		t.Fatalf("first X-Cache = %q; want MISS", got)
 	}
-	clk.advance(5 * time.Second)
+	clk.Add(5 * time.Second)
 	w2 := do(h, "GET", "/items?a=1&b=2")
 	if got := w2.Header().Get("X-Cache"); got != "HIT" {
 		t.Fatalf("second X-Cache = %q; want HIT (query order must not matter)", got)
@@ -90,7 +90,7 @@ func TestHTTPHitMissAgeETag(t *testing.T) {
 	if o.calls.Load() != 1 {
 		t.Fatalf("origin called %d times; want 1", o.calls.Load())
 	}
-	clk.advance(time.Minute)
+	clk.Add(time.Minute)
 	if got := do(h, "GET", "/items?a=1&b=2").Header().Get("X-Cache"); got != "MISS" {
 		t.Fatalf("after TTL X-Cache = %q; want MISS", got)
 	}
@@ -145,7 +145,7 @@ func TestHTTPMaxAgeAndVary(t *testing.T) {
 	if en2.Header().Get("X-Cache") != "HIT" || en2.Body.String() != en.Body.String() || en2.Header().Get("ETag") != `"v1"` {
 		t.Fatalf("en variant = %q %q", en2.Header().Get("X-Cache"), en2.Body)
 	}
-	clk.advance(11 * time.Second) // s-maxage wins over max-age
+	clk.Add(11 * time.Second) // s-maxage wins over max-age
 	if x := do(h, "GET", "/p", "Accept-Language", "en").Header().Get("X-Cache"); x != "MISS" {
 		t.Fatalf("after s-maxage X-Cache = %q; want MISS", x)
 	}
@@ -185,7 +185,7 @@ func TestHTTPStaleWhileRevalidate(t *testing.T) {
 	hc := newHTTP(t, clk, []Option{WithStaleWhileRevalidate(time.Minute)})
 	h := hc.Handler(o)
 	first := do(h, "GET", "/s")
-	clk.advance(61 * time.Second)
+	clk.Add(61 * time.Second)
 	stale := do(h, "GET", "/s")
 	if stale.Header().Get("X-Cache") != "STALE" || stale.Body.String() != first.Body.String() {
 		t.Fatalf("X-Cache = %q body %q; want STALE with the old body", stale.Header().Get("X-Cache"), stale.Body)

@@ -1,10 +1,10 @@
 package cachex
 
 import (
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/internal/testenv"
 	"go.uber.org/goleak"
 )
 
@@ -15,19 +15,12 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("github.com/redis/go-redis/v9/maintnotifications.(*CircuitBreakerManager).cleanupLoop"))
 }
 
-// clock is a settable time source for tests.
-type clock struct{ ms atomic.Int64 }
-
-func newClock() *clock {
-	c := &clock{}
-	c.ms.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli())
-	return c
+func newClock() *testenv.Clock {
+	return testenv.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
-func (c *clock) now() time.Time          { return time.UnixMilli(c.ms.Load()) }
-func (c *clock) advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
-func withClock(c *clock) Option          { return func(cfg *config) { cfg.now = c.now } }
-func withRand(f func() float64) Option   { return func(cfg *config) { cfg.rand = f } }
+func withClock(c *testenv.Clock) Option { return func(cfg *config) { cfg.now = c.Now } }
+func withRand(f func() float64) Option  { return func(cfg *config) { cfg.rand = f } }
 
 type user struct {
 	ID    int64

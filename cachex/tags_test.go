@@ -116,7 +116,7 @@ func TestTagVersionsBounded(t *testing.T) {
 	rc := redisCache[int](t, r, withClock(clk), WithLocal(1<<20, time.Second))
 	rc.tags.mu.Lock()
 	for i := 0; i < maxTagVersions; i++ {
-		rc.tags.m[fmt.Sprint("old", i)] = tagVer{ver: 1, expires: clk.now()}
+		rc.tags.m[fmt.Sprint("old", i)] = tagVer{ver: 1, expires: clk.Now()}
 	}
 	rc.tags.mu.Unlock()
 	if err := rc.Set(ctx, "k", 1, time.Minute, Tags("fresh")); err != nil {

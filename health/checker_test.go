@@ -121,7 +121,7 @@ func TestCheckIgnoringContext(t *testing.T) {
 		if res := rep.Checks[0]; !errors.Is(res.Err, ErrTimeout) {
 			t.Fatalf("run %d: Err = %v; want ErrTimeout", i, res.Err)
 		}
-		clock.Advance(2 * time.Second)
+		clock.Add(2 * time.Second)
 	}
 	// The runs may all have timed out before the goroutine was scheduled:
 	// wait for it to start before counting.
@@ -132,7 +132,7 @@ func TestCheckIgnoringContext(t *testing.T) {
 	close(release)
 	// Once it has returned, the next run starts it again and passes.
 	for {
-		clock.Advance(2 * time.Second)
+		clock.Add(2 * time.Second)
 		rep, err := c.Report(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -163,7 +163,7 @@ func TestCacheTTL(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("calls within TTL = %d; want 1", n)
 	}
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	if _, err := c.Report(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestStatusHookFiresOnChange(t *testing.T) {
 	ctx := context.Background()
 	step := func(ok bool) {
 		healthy.Store(ok)
-		clock.Advance(2 * time.Second)
+		clock.Add(2 * time.Second)
 		if _, err := c.Report(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -377,7 +377,7 @@ func TestProbesDoNotQueueBehindRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(time.Second) // stale, but within TTL + timeout
+	clock.Add(time.Second) // stale, but within TTL + timeout
 	refreshed := make(chan Report, 1)
 	go func() {
 		rep, _ := c.Report(ctx)
@@ -397,7 +397,7 @@ func TestProbesDoNotQueueBehindRun(t *testing.T) {
 	}
 	// Results older than TTL + the longest timeout are not served while a
 	// run is under way: the caller waits for it.
-	clock.Advance(2 * time.Minute)
+	clock.Add(2 * time.Minute)
 	release = make(chan struct{})
 	go func() {
 		rep, _ := c.Report(ctx)

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/internal/testenv"
 	"go.uber.org/goleak"
 )
 
@@ -21,26 +21,8 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// fakeClock is an injectable clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-}
-
-func (f *fakeClock) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.t
-}
-
-func (f *fakeClock) Advance(d time.Duration) {
-	f.mu.Lock()
-	f.t = f.t.Add(d)
-	f.mu.Unlock()
+func newFakeClock() *testenv.Clock {
+	return testenv.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 }
 
 func withNow(now func() time.Time) Option { return func(c *config) { c.now = now } }

@@ -14,7 +14,7 @@ func TestLiveness(t *testing.T) {
 	var calls atomic.Int32
 	c := mustNew(t, withNow(clock.Now), WithVersion("2.0.1"), WithServiceID("orders"),
 		WithCheck("database", func(context.Context) error { calls.Add(1); return nil }))
-	clock.Advance(90 * time.Second)
+	clock.Add(90 * time.Second)
 	tests := []struct {
 		name  string
 		drain bool

@@ -7,35 +7,18 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/internal/testenv"
 	"github.com/golang-jwt/jwt/v5"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-// clock is a settable time source; it starts at the real time so that
-// stores with their own clock agree with it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock starts at the real time so that stores with their own clock
+// agree with it.
+func newClock() *testenv.Clock { return testenv.NewClock(time.Now().Truncate(time.Second)) }
 
 func testKey(t testing.TB, id string, secret []byte) Key {
 	t.Helper()
@@ -57,7 +40,7 @@ func testRing(t testing.TB, current Key, previous ...Key) *KeyRing {
 
 // newTestAuth returns an Auth on key "k1" with issuer "covet", audience
 // "api" and the returned clock.
-func newTestAuth(t testing.TB, opts ...Option) (*Default, *clock) {
+func newTestAuth(t testing.TB, opts ...Option) (*Default, *testenv.Clock) {
 	t.Helper()
 	clk := newClock()
 	opts = append([]Option{WithIssuer("covet"), WithAudience("api"), withClock(clk.Now)}, opts...)

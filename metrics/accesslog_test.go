@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/internal/testenv"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,9 +61,9 @@ func TestNewAccessLogInvalid(t *testing.T) {
 
 func TestAccessLogLine(t *testing.T) {
 	var logs logLines
-	clock := &fakeClock{t: time.Unix(0, 0), step: 1500 * time.Microsecond}
+	clock := testenv.NewStepClock(time.Unix(0, 0), 1500*time.Microsecond)
 	type traceKey struct{}
-	al, err := NewAccessLog(logs.logger(slog.LevelDebug), withNow(clock.now),
+	al, err := NewAccessLog(logs.logger(slog.LevelDebug), withNow(clock.Now),
 		WithTraceID(func(ctx context.Context) string { s, _ := ctx.Value(traceKey{}).(string); return s }),
 		WithRedactedQuery("Session_Key"))
 	if err != nil {
@@ -264,8 +265,8 @@ func TestAccessLogUserID(t *testing.T) {
 // from the same measurement.
 func TestMiddlewareWithLogger(t *testing.T) {
 	var logs logLines
-	clock := &fakeClock{t: time.Unix(0, 0), step: 2 * time.Millisecond}
-	m, reg := newTestMiddleware(t, WithLogger(logs.logger(slog.LevelInfo)), withNow(clock.now))
+	clock := testenv.NewStepClock(time.Unix(0, 0), 2*time.Millisecond)
+	m, reg := newTestMiddleware(t, WithLogger(logs.logger(slog.LevelInfo)), withNow(clock.Now))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "gone", http.StatusGone)

@@ -5,23 +5,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
-
-// fakeClock advances by step on every reading, so a request measured with
-// two readings lasts exactly step.
-type fakeClock struct {
-	t    time.Time
-	step time.Duration
-}
-
-func (c *fakeClock) now() time.Time {
-	c.t = c.t.Add(c.step)
-	return c.t
-}
 
 func newTestMiddleware(t *testing.T, opts ...Option) (*Middleware, *prometheus.Registry) {
 	t.Helper()

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/internal/testenv"
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -81,8 +82,8 @@ func TestNewRegisterConflict(t *testing.T) {
 }
 
 func TestMiddlewareServeMux(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(0, 0), step: 250 * time.Millisecond}
-	m, reg := newTestMiddleware(t, withNow(clock.now), WithConstLabels(prometheus.Labels{"service": "api"}))
+	clock := testenv.NewStepClock(time.Unix(0, 0), 250*time.Millisecond)
+	m, reg := newTestMiddleware(t, withNow(clock.Now), WithConstLabels(prometheus.Labels{"service": "api"}))
 	var inFlight float64
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {

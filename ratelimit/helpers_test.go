@@ -1,10 +1,10 @@
 package ratelimit
 
 import (
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/internal/testenv"
 	"go.uber.org/goleak"
 )
 
@@ -12,31 +12,13 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// clock is a settable time source for tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+// newClock starts mid-window for every period used in tests, so results do
+// not depend on where a window starts.
+func newClock() *testenv.Clock {
+	return testenv.NewClock(time.Unix(1_800_000_000, 0).Add(7 * time.Second))
 }
 
-func newClock() *clock {
-	// Mid-window for every period used in tests, so results do not depend on
-	// where a window starts.
-	return &clock{t: time.Unix(1_800_000_000, 0).Add(7 * time.Second)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newMem(t testing.TB, c *clock, opts ...MemoryOption) *MemoryStore {
+func newMem(t testing.TB, c *testenv.Clock, opts ...MemoryOption) *MemoryStore {
 	t.Helper()
 	s, err := NewMemoryStore(opts...)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/internal/testenv"
 	"github.com/shirou/gopsutil/v4/cpu"
 )
 
@@ -58,29 +59,16 @@ func get(t *testing.T, h http.Handler, method string) *httptest.ResponseRecorder
 	return rec
 }
 
-// clock is a settable time source for the cache and uptime.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestHandler(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	var cc ConnCounter
 	cc.ConnState(nil, http.StateNew)
 	dir := t.TempDir()
-	h, err := New(func(c *config) { c.now = clk.now }, WithVersion("3.1.0"), WithReleaseID("r7"), WithDiskPath(dir), WithConnCounter(&cc))
+	h, err := New(func(c *config) { c.now = clk.Now }, WithVersion("3.1.0"), WithReleaseID("r7"), WithDiskPath(dir), WithConnCounter(&cc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	rec := get(t, h, http.MethodGet)
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("Cache-Control") != "no-store" {
 		t.Fatalf("GET = %d %v", rec.Code, rec.Header())
@@ -112,7 +100,7 @@ func TestHandler(t *testing.T) {
 	if again := get(t, h, http.MethodHead); again.Body.String() != rec.Body.String() {
 		t.Fatalf("cached body changed within TTL")
 	}
-	clk.add(time.Second)
+	clk.Add(time.Second)
 	var info2 Info
 	if err := json.Unmarshal(get(t, h, http.MethodGet).Body.Bytes(), &info2); err != nil {
 		t.Fatal(err)

@@ -4,25 +4,17 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// TestBreaker runs in a synctest bubble: the breaker reads time.Now, and a
+// cooldown passes with time.Sleep at no real cost.
+func TestBreaker(t *testing.T) { synctest.Test(t, testBreaker) }
 
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func TestBreaker(t *testing.T) {
-	clk := &clock{t: time.Unix(1000, 0)}
+func testBreaker(t *testing.T) {
 	var changes []bool
-	b := New(2, time.Second, clk.now, func(open bool, err error) {
+	b := New(2, time.Second, time.Now, func(open bool, err error) {
 		if open && err == nil {
 			t.Error("opened without an error")
 		}
@@ -44,7 +36,7 @@ func TestBreaker(t *testing.T) {
 	if b.Allow() {
 		t.Fatal("allowed a call while open")
 	}
-	clk.add(time.Second)
+	time.Sleep(time.Second)
 	if !b.Allow() {
 		t.Fatal("no probe after the cooldown")
 	}
@@ -55,7 +47,7 @@ func TestBreaker(t *testing.T) {
 	if b.Allow() {
 		t.Fatal("allowed a call after a failed probe")
 	}
-	clk.add(time.Second)
+	time.Sleep(time.Second)
 	if !b.Allow() {
 		t.Fatal("no probe after the second cooldown")
 	}
