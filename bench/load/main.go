@@ -1,7 +1,9 @@
 // Command load drives the running example service with a realistic mix of
 // requests at fixed rates (an open model: requests leave on schedule whether
 // or not earlier ones have been answered), using vegeta as a library, and
-// finds the highest rate the service holds with a p99 of at most 50 ms and
+// finds the highest rate the service holds with a p99 of at most 50 ms (over
+// every route but the two that hash a password, create and login, whose
+// argon2id cost is by design; they must answer without errors) and
 // no errors. It does so in both modes of the example (embedded SQLite and
 // in-memory stores; PostgreSQL and Redis), and, beside it, for a minimal
 // chi + sqlx program serving the same read routes with no middleware,
@@ -105,7 +107,7 @@ func run() error {
 	if err := gobuild(".", ceilingBin, "./load/ceiling"); err != nil {
 		return err
 	}
-	fmt.Printf("# load test of the example service\n%d cores; step %s; pass: p99 <= %s, no errors, achieved rate >= 95%% of the target\n",
+	fmt.Printf("# load test of the example service\n%d cores; step %s; pass: p99 <= %s (routes that hash a password excluded), no errors, achieved rate >= 95%% of the target\n",
 		quiet.Cores(), *stepDur, *p99Limit)
 	for _, mode := range strings.Split(*modesFlag, ",") {
 		if err := runMode(strings.TrimSpace(mode), work, exampleBin, ceilingBin); err != nil {
@@ -143,7 +145,9 @@ func runMode(mode, work, exampleBin, ceilingBin string) error {
 	switch mode {
 	case "sqlite":
 		data := filepath.Join(work, "data-"+mode)
-		env = append(env, "DATA_DIR="+data)
+		// Empty values: the embedded database and in-memory stores even
+		// when this process's environment names the shared servers.
+		env = append(env, "DATA_DIR="+data, "DATABASE_URL=", "REDIS_URL=", "REDIS_SECURITY_URL=")
 		ceilingDB = "sqlite://" + filepath.Join(data, "covet.db")
 	case "postgres":
 		u, err := freshDatabase(*dbURL, "covet_bench_load")
@@ -558,8 +562,9 @@ type stepResult struct {
 	n          int
 	errors     int
 	errSample  string
-	achieved   float64 // requests sent per second
-	p99        time.Duration
+	achieved   float64       // requests sent per second
+	p99        time.Duration // over every route but those that hash a password
+	p99Hash    time.Duration // over the routes that hash a password (create, login)
 	routes     map[string][]time.Duration
 	cacheHit   int
 	cacheMiss  int
@@ -574,14 +579,18 @@ type stepResult struct {
 func attack(srv *server, s *session, m mix, rate int) *stepResult {
 	atk := vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true), vegeta.Workers(16), vegeta.MaxBody(-1))
 	r := &stepResult{rate: rate, routes: map[string][]time.Duration{}}
-	var all []time.Duration
+	var all, hashing []time.Duration
 	r.load0 = quiet.LoadAvg()
 	mine := []string{"postgres", "redis-server"}
 	busy0, own0, cpu0, t0, subs0 := quiet.Busy(), quiet.SelfCPU()+quiet.ProcCPU(mine...), srv.cpu(), time.Now(), s.subs.Load()
 	for res := range atk.Attack(s.targeter(m), vegeta.Rate{Freq: rate, Per: time.Second}, *stepDur, "step") {
 		route := routeOf(res)
 		r.n++
-		all = append(all, res.Latency)
+		if hashesPassword(route) {
+			hashing = append(hashing, res.Latency)
+		} else {
+			all = append(all, res.Latency)
+		}
 		r.routes[route] = append(r.routes[route], res.Latency)
 		// vegeta also sets Error for every status outside 2xx/3xx; only
 		// a missing response (code 0) or an unexpected status is an error.
@@ -620,9 +629,17 @@ func attack(srv *server, s *session, m mix, rate int) *stepResult {
 	}
 	r.achieved = float64(r.n) / stepDur.Seconds()
 	r.p99 = pct(all, 99)
+	r.p99Hash = pct(hashing, 99)
 	r.pass = r.errors == 0 && r.p99 <= *p99Limit && r.achieved >= 0.95*float64(rate)
 	return r
 }
+
+// hashesPassword reports whether route runs an argon2id hash, whose cost
+// (tens of milliseconds of CPU by design) puts it outside the latency gate:
+// with 6 % of the full mix hashing, a p99 over every route would measure the
+// hash parameters, not the service. Such routes must still answer without
+// errors; their p99 is printed beside the gate's.
+func hashesPassword(route string) bool { return route == "create" || route == "login" }
 
 func pct(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
@@ -680,8 +697,8 @@ func (rs *rateSearch) step() {
 	if !r.pass {
 		verdict = "FAILED"
 	}
-	fmt.Printf("  %-18s %6d req/s: sent %7.0f/s, p99 %6.1f ms, errors %d, server CPU %5.0f µs/req, load %s -> %s, others %.2f cores: %s %s\n",
-		rs.name, r.rate, r.achieved, ms(r.p99), r.errors, r.cpuPerReq*1e6, quiet.FormatLoad(r.load0), quiet.FormatLoad(r.load1), r.foreign, verdict, r.errSample)
+	fmt.Printf("  %-18s %6d req/s: sent %7.0f/s, p99 %6.1f ms (hashing routes %.1f ms), errors %d, server CPU %5.0f µs/req, load %s -> %s, others %.2f cores: %s %s\n",
+		rs.name, r.rate, r.achieved, ms(r.p99), ms(r.p99Hash), r.errors, r.cpuPerReq*1e6, quiet.FormatLoad(r.load0), quiet.FormatLoad(r.load1), r.foreign, verdict, r.errSample)
 	if r.pass {
 		rs.lo, rs.best = r.rate, r
 	} else {
@@ -692,8 +709,10 @@ func (rs *rateSearch) step() {
 		rs.next = rs.lo * 2
 	case rs.hi == 0:
 		rs.next = 0
+	case rs.lo == 0 && rs.hi/2 >= minRate:
+		rs.next = rs.hi / 2 // the first rate failed: halve until one holds
 	case rs.lo == 0:
-		rs.next = 0 // the first rate already failed
+		rs.next = 0
 	case rs.bisected < *bisect:
 		rs.bisected++
 		rs.next = (rs.lo + rs.hi) / 2
@@ -702,17 +721,22 @@ func (rs *rateSearch) step() {
 	}
 }
 
+// minRate is the lowest rate the search tries when the first step fails.
+const minRate = 10
+
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func printSearch(mode string, rs *rateSearch, srv *server) {
 	fmt.Printf("\n### %s, %s\n", rs.name, mode)
-	if rs.best == nil {
-		fmt.Printf("no rate held (first step %d req/s failed)\n", *startRate)
-		return
-	}
 	b := rs.best
-	fmt.Printf("highest rate held: **%d req/s** (next failing step %d req/s); server CPU %.0f µs per request; peak RSS %.1f MiB",
-		b.rate, rs.hi, b.cpuPerReq*1e6, rs.rss)
+	if b == nil {
+		// Show where the time went in the slowest step that failed.
+		b = rs.steps[len(rs.steps)-1]
+		fmt.Printf("no rate held down to %d req/s; the step at %d req/s:", b.rate, b.rate)
+	} else {
+		fmt.Printf("highest rate held: **%d req/s** (next failing step %d req/s);", b.rate, rs.hi)
+	}
+	fmt.Printf(" server CPU %.0f µs per request; peak RSS %.1f MiB", b.cpuPerReq*1e6, rs.rss)
 	if b.cacheHit+b.cacheMiss > 0 {
 		fmt.Printf("; list cache hits %.0f%%", 100*float64(b.cacheHit)/float64(b.cacheHit+b.cacheMiss))
 	}

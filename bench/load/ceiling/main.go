@@ -126,7 +126,9 @@ func open(dsn string) (*sqlx.DB, error) {
 	switch {
 	case strings.HasPrefix(dsn, "sqlite://"):
 		path := strings.TrimPrefix(dsn, "sqlite://")
-		db, err = sqlx.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&mode=ro")
+		// Read-write, though it only reads: a read-only open of a WAL database
+		// fails when no other connection holds its shared-memory file.
+		db, err = sqlx.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 		if err == nil {
 			db.SetMaxOpenConns(4)
 		}
