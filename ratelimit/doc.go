@@ -68,8 +68,5 @@
 // decides: a [RedisStore] defaults to [FailOpen]; the lockout takes the
 // same policies and defaults to [LocalFallback].
 //
-// Built with -tags purego (or covet_purego), the package uses no unsafe,
-// at one more allocation per request for the RateLimit header value.
-//
 // [draft-ietf-httpapi-ratelimit-headers-10]: https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/10/
 package ratelimit

@@ -224,20 +224,18 @@ func (l *Limiter) emptyKey(w http.ResponseWriter, r *http.Request, next http.Han
 func (l *Limiter) writeFields(h http.Header, d Decision) {
 	reset := ceilSeconds(d.ResetAfter)
 	if !l.cfg.noFields {
-		// One allocation for both fields' slices and the RateLimit value's
-		// bytes; capped slices so that an append by a later handler copies
-		// instead of overwriting.
+		// One allocation for both fields' slices and one for the RateLimit
+		// value, built on the stack; capped slices so that an append by a
+		// later handler copies instead of overwriting.
 		f := new(fieldValues)
-		b := append(f.buf[:0], '"')
+		var buf [48]byte // `"name";r=<remaining>;t=<seconds>` with a short name
+		b := append(buf[:0], '"')
 		b = append(b, l.cfg.name...)
 		b = append(b, `";r=`...)
 		b = strconv.AppendInt(b, max(d.Remaining, 0), 10)
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, reset, 10)
-		// b is never written again, so the string may share its bytes
-		// (they are in f.buf unless a long policy name outgrew it); built with
-		// -tags purego, it is a copy.
-		f.v[0], f.v[1] = l.policy, bytesString(b)
+		f.v[0], f.v[1] = l.policy, string(b)
 		h["Ratelimit-Policy"] = f.v[0:1:1]
 		h["Ratelimit"] = f.v[1:2:2]
 	}
@@ -256,10 +254,9 @@ func (l *Limiter) writeFields(h http.Header, d Decision) {
 }
 
 // fieldValues holds the RateLimit-Policy and RateLimit header values of one
-// response: the value slices and the RateLimit value's bytes.
+// response.
 type fieldValues struct {
-	v   [2]string
-	buf [48]byte // `"name";r=<remaining>;t=<seconds>` with a short name
+	v [2]string
 }
 
 // ceilSeconds rounds d up to whole seconds, so a client waiting that long is
