@@ -181,6 +181,43 @@ func openDatabase(ctx context.Context, cfg *Config, lookup func(string) (string,
 }
 
 func (a *App) openStores(ctx context.Context) error {
+	if err := a.openDB(ctx); err != nil {
+		return err
+	}
+	if a.cfg.RedisURL != "" {
+		c, err := a.openRedis(ctx, "REDIS_URL", a.cfg.RedisURL)
+		if err != nil {
+			return err
+		}
+		if err := a.traceRedis(c); err != nil {
+			return err
+		}
+		a.rdb, a.secRDB = c, c
+	}
+	if a.cfg.RedisSecurityURL != "" {
+		c, err := a.openRedis(ctx, "REDIS_SECURITY_URL", a.cfg.RedisSecurityURL)
+		if err != nil {
+			return err
+		}
+		a.secRDB = c
+	}
+	if a.secRDB != nil && a.cfg.redisPolicyCheck {
+		which := "REDIS_URL"
+		if a.cfg.RedisSecurityURL != "" {
+			which = "REDIS_SECURITY_URL"
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := checkNoEviction(pctx, a.log, a.secRDB, which); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openDB opens the database (PostgreSQL at DATABASE_URL, else SQLite
+// under DATA_DIR), registers its pool metrics and checks the schema.
+func (a *App) openDB(ctx context.Context) error {
 	db, sqlitePath, err := openDatabase(ctx, a.cfg, a.lookup, func(pc *pool.Config) {
 		if _, set := a.lookup("DATABASE_CANCEL_TIMEOUT"); !set {
 			// A request's database work ends DATABASE_QUERY_TIMEOUT after it
@@ -212,58 +249,27 @@ func (a *App) openStores(ctx context.Context) error {
 	if a.migrator, err = NewMigrator(a.db, lockPath, a.log); err != nil {
 		return err
 	}
-	if err := a.checkSchema(ctx); err != nil {
-		return err
+	return a.checkSchema(ctx)
+}
+
+// openRedis makes the client for the Redis at url (from the variable
+// named env), with the per-request Redis budget. A Redis that does not
+// answer is not fatal: every Redis-backed part has an outage policy, the
+// client reconnects on its own and /ready names redis until it answers.
+func (a *App) openRedis(ctx context.Context, env, url string) (redis.UniversalClient, error) {
+	target, err := parseRedisURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", env, err)
 	}
-	if a.cfg.RedisURL != "" {
-		target, err := parseRedisURL(a.cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("REDIS_URL: %w", err)
-		}
-		c := target.client()
-		c.AddHook(&redisBudget{after: a.cfg.RedisTimeout})
-		a.rdb = c
-		a.closers = append(a.closers, c.Close)
-		if err := a.traceRedis(c); err != nil {
-			return err
-		}
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		if err := c.Ping(pctx).Err(); err != nil {
-			// Not fatal: every Redis-backed part has an outage policy,
-			// the client reconnects on its own and /ready names redis
-			// until it answers.
-			a.log.Warn("redis at REDIS_URL did not answer: serving degraded until it does", "err", err)
-		}
-		a.secRDB = c
+	c := target.client()
+	c.AddHook(&redisBudget{after: a.cfg.RedisTimeout})
+	a.closers = append(a.closers, c.Close)
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := c.Ping(pctx).Err(); err != nil {
+		a.log.Warn("redis at "+env+" did not answer: serving degraded until it does", "err", err)
 	}
-	if a.cfg.RedisSecurityURL != "" {
-		target, err := parseRedisURL(a.cfg.RedisSecurityURL)
-		if err != nil {
-			return fmt.Errorf("REDIS_SECURITY_URL: %w", err)
-		}
-		c := target.client()
-		c.AddHook(&redisBudget{after: a.cfg.RedisTimeout})
-		a.secRDB = c
-		a.closers = append(a.closers, c.Close)
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		if err := c.Ping(pctx).Err(); err != nil {
-			a.log.Warn("redis at REDIS_SECURITY_URL did not answer: serving degraded until it does", "err", err)
-		}
-	}
-	if a.secRDB != nil && a.cfg.redisPolicyCheck {
-		which := "REDIS_URL"
-		if a.cfg.RedisSecurityURL != "" {
-			which = "REDIS_SECURITY_URL"
-		}
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if err := checkNoEviction(pctx, a.log, a.secRDB, which); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c, nil
 }
 
 // checkSchema applies pending migrations when MIGRATE_ON_START is on,
