@@ -131,9 +131,10 @@ func WaitQuiet(limit float64, maxWait time.Duration, log func(string)) ([3]float
 }
 
 // ProcCPU is the user+system CPU time used so far by every running process
-// whose command name (/proc/PID/comm) is one of names: servers that do part
-// of the measured work without being children of the measuring process
-// (PostgreSQL backends, redis-server, a service under load).
+// whose command name (/proc/PID/comm) is one of names, and by the children
+// it has reaped: servers that do part of the measured work without being
+// children of the measuring process (PostgreSQL backends, redis-server, a
+// service under load).
 func ProcCPU(names ...string) time.Duration {
 	if len(names) == 0 {
 		return 0
@@ -167,12 +168,16 @@ func ProcCPU(names ...string) time.Duration {
 			continue
 		}
 		f := strings.Fields(string(b[close+2:]))
-		if len(f) < 13 {
+		if len(f) < 15 {
 			continue
 		}
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += ut + st
+		// Its own time and its reaped children's: a PostgreSQL backend that
+		// served one pg_dump and exited during the round is gone from /proc,
+		// but the postmaster that reaped it holds its CPU time.
+		for _, i := range []int{11, 12, 13, 14} {
+			t, _ := strconv.ParseInt(f[i], 10, 64)
+			ticks += t
+		}
 	}
 	return time.Duration(ticks) * (time.Second / 100)
 }
