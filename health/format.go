@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/covetgo/covet/internal/problem"
+	"github.com/covetgo/covet/problem"
 )
 
 // Media types of the responses.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/covetgo/covet/internal/clientip"
+	"github.com/covetgo/covet/clientip"
 )
 
 // AccessLog is middleware that writes one structured [log/slog] line per

@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/covetgo/covet/internal/clientip"
+	"github.com/covetgo/covet/clientip"
 )
 
 // KeyFunc returns the rate-limit key of a request; "" means the request has

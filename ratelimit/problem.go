@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/covetgo/covet/internal/problem"
+	"github.com/covetgo/covet/problem"
 )
 
 // Problem bodies (RFC 9457) are constants: they name the problem and

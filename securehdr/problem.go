@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/covetgo/covet/internal/problem"
+	"github.com/covetgo/covet/problem"
 )
 
 // Errors returned at construction. Wrapped errors name the offending setting;

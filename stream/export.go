@@ -13,7 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/covetgo/covet/internal/problem"
+	"github.com/covetgo/covet/problem"
 )
 
 // Errors an export reports; an error after the first byte is also logged.

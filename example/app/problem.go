@@ -14,7 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/covetgo/covet/internal/problem"
+	"github.com/covetgo/covet/problem"
 )
 
 // problemBody is an RFC 9457 body with field errors.
