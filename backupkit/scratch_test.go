@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 )
 
 func TestRestoreChecked(t *testing.T) {

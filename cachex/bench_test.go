@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 )
 
 var benchUser = user{ID: 42, Name: "Ann Example", Email: "ann@example.com", Tags: []string{"admin", "beta"}, Score: 9.5}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 )
 
 // origin is a handler that counts its calls and answers with the body and

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 	"go.uber.org/goleak"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 )
 
 func TestSQLPingPostgres(t *testing.T) {

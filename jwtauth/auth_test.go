@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 	"github.com/golang-jwt/jwt/v5"
 )
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

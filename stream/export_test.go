@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite"
 )

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/cachex"
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 	gocache "github.com/go-redis/cache/v9"
 )
 

@@ -101,7 +101,7 @@ func run() error {
 	}
 	defer os.RemoveAll(work)
 	exampleBin, ceilingBin := filepath.Join(work, "example"), filepath.Join(work, "ceiling")
-	if err := gobuild("..", exampleBin, "./example"); err != nil {
+	if err := gobuild("../example", exampleBin, "."); err != nil {
 		return err
 	}
 	if err := gobuild(".", ceilingBin, "./load/ceiling"); err != nil {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 	"github.com/covetgo/covet/stream"
 	"github.com/jmoiron/sqlx"
 )

@@ -20,7 +20,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 )
 
 var updateSchema = flag.Bool("update-schema", false, "rewrite migrations/schema_*.sql from the migrations (or set UPDATE_SCHEMA=1)")

@@ -21,7 +21,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 )
 
 // raw sends a request with exactly the given headers and body.

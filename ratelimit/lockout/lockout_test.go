@@ -11,7 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/covetgo/covet/internal/testenv"
+	"github.com/covetgo/covet/testenv"
 	"github.com/covetgo/covet/ratelimit"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
