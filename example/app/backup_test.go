@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/covetgo/covet/testenv"
 	"github.com/covetgo/covet/pool"
+	"github.com/covetgo/covet/testenv"
 )
 
 func TestBackupRestore(t *testing.T) {

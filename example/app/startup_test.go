@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/covetgo/covet/testenv"
 	"github.com/covetgo/covet/pool"
+	"github.com/covetgo/covet/testenv"
 )
 
 func get(t *testing.T, url string) (int, string) {

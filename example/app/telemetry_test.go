@@ -19,8 +19,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/covetgo/covet/testenv"
 	"github.com/covetgo/covet/metrics"
+	"github.com/covetgo/covet/testenv"
 )
 
 // syncBuffer is a log destination tests read while the server writes.

@@ -1,0 +1,112 @@
+// Authentication: signing keys, the token service, the password login with
+// its lockout, and the user id handed to the access log.
+
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/covetgo/covet/jwtauth"
+	"github.com/covetgo/covet/jwtauth/password"
+	"github.com/covetgo/covet/metrics"
+	"github.com/covetgo/covet/ratelimit/lockout"
+)
+
+type loginUser struct {
+	ID       int64
+	Username string
+	Admin    bool
+}
+
+func (a *App) setupAuth(ctx context.Context) error {
+	specs := a.cfg.SigningKeys
+	if len(specs) == 0 {
+		secret := make([]byte, 32)
+		_, _ = rand.Read(secret)
+		specs = []signingKey{{ID: "k1", Secret: secret}}
+		a.log.Warn("SECRET_KEY is not set: signing tokens with a random key; tokens die with this process and replicas will not accept each other's")
+	}
+	// The newest key signs; the others only verify, so tokens signed before
+	// a rotation stay valid until they expire.
+	keys := make([]jwtauth.Key, len(specs))
+	for i, k := range specs {
+		var err error
+		if keys[i], err = jwtauth.HS256Key(k.ID, k.Secret); err != nil {
+			return fmt.Errorf("SIGNING_KEYS: key %q: %w", k.ID, err)
+		}
+	}
+	ring, err := jwtauth.NewKeyRing(keys[0], keys[1:]...)
+	if err != nil {
+		return fmt.Errorf("SIGNING_KEYS: %w", err)
+	}
+	opts := []jwtauth.Option{jwtauth.WithIssuer(a.cfg.AppName), jwtauth.WithAudience(a.cfg.AppName), jwtauth.WithoutCookies()}
+	var lock *lockout.Lockout
+	if a.secRDB != nil {
+		// Calls are bounded (250 ms, or REDIS_TIMEOUT if longer) and share the
+		// breaker; refresh and the
+		// denylist fail closed (503 + Retry-After): see the README.
+		store, err := jwtauth.NewRedisStore(a.secRDB, jwtauth.WithKeyPrefix(a.cfg.AppName+":auth:"),
+			jwtauth.WithLogger(a.log), jwtauth.WithTimeout(max(a.cfg.RedisTimeout, authStoreTimeout)))
+		if err != nil {
+			return err
+		}
+		opts = append(opts, jwtauth.WithRefreshStore(store), jwtauth.WithDenylist(store))
+		// While Redis is unavailable each replica counts failed logins in
+		// memory (LocalFallback, the default), so logins keep working.
+		lock, err = lockout.NewRedis(a.secRDB, lockout.WithKeyPrefix(a.cfg.AppName+":lockout:"),
+			lockout.WithLogger(a.log), lockout.WithTimeout(max(a.cfg.RedisTimeout, lockoutTimeout)))
+		if err != nil {
+			return err
+		}
+	} else {
+		store := jwtauth.NewMemoryStore()
+		opts = append(opts, jwtauth.WithRefreshStore(store), jwtauth.WithDenylist(store))
+		lock, err = lockout.New()
+		if err != nil {
+			return err
+		}
+	}
+	if a.auth, err = jwtauth.New[jwtauth.Claims](ring, opts...); err != nil {
+		return err
+	}
+	if a.hasher, err = password.NewHasher(); err != nil {
+		return err
+	}
+	if a.policy, err = password.NewPolicy(); err != nil {
+		return err
+	}
+	a.login, err = password.NewLogin(a.hasher, a.lookupLogin, lock)
+	if err != nil {
+		return err
+	}
+	if !a.schemaReady {
+		return nil
+	}
+	return a.seed(ctx)
+}
+
+func (a *App) lookupLogin(ctx context.Context, account string) (loginUser, string, error) {
+	id, hash, status, err := a.users.Credentials(ctx, account)
+	if errors.Is(err, ErrNotFound) || (err == nil && status != "active") {
+		return loginUser{}, "", password.ErrUnknownAccount
+	}
+	if err != nil {
+		return loginUser{}, "", err
+	}
+	account = NormalizeUsername(account)
+	return loginUser{ID: id, Username: account, Admin: account == a.cfg.AdminUsername}, hash, nil
+}
+
+// setUserID hands the authenticated subject to the access log.
+func (a *App) setUserID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := jwtauth.ClaimsFromContext(r.Context()); ok {
+			r = r.WithContext(metrics.WithUserID(r.Context(), c.Subject))
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,252 @@
+// Routing: the public router with its middleware stacks, the API and
+// export routes, and the internal listener's mux.
+
+package app
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/pprof"
+	"slices"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/covetgo/covet/metrics"
+	"github.com/covetgo/covet/ratelimit"
+	"github.com/covetgo/covet/securehdr"
+)
+
+func (a *App) routes() (http.Handler, error) {
+	cfg := a.cfg
+	trusted := make([]string, len(cfg.TrustedProxies))
+	for i, p := range cfg.TrustedProxies {
+		trusted[i] = p.String()
+	}
+	mw, metricsHandler, err := a.metricsMiddleware()
+	if err != nil {
+		return nil, err
+	}
+	// Security headers on every response; the host check, then the HTTPS
+	// redirect, on everything but the probes, which orchestrators send
+	// over plain HTTP to a pod address (a redirect built from an unchecked
+	// Host would be an open redirect, so the check comes first).
+	headers, err := securehdr.New(securehdr.Config{
+		TrustedProxies: trusted,
+		AllowedHosts:   cfg.AllowedHosts,
+		RedirectHTTPS:  cfg.forceHTTPS,
+		ExemptPaths:    probePaths,
+	})
+	if err != nil {
+		if len(cfg.AllowedHosts) > 0 {
+			return nil, fmt.Errorf("ALLOWED_HOSTS: %w", err)
+		}
+		return nil, err
+	}
+	global, loginLimit, err := a.rateLimits()
+	if err != nil {
+		return nil, err
+	}
+
+	r := chi.NewRouter()
+	r.Use(metrics.RequestID, withRedisBudget)
+	if len(cfg.TrustedProxies) > 0 {
+		r.Use(middleware.ClientIPFromXFF(trusted...))
+	} else {
+		r.Use(middleware.ClientIPFromRemoteAddr)
+	}
+	// The recoverer is outside the metrics middleware, so that a panic
+	// reaches the failure report with the stack that raised it; the
+	// middleware records it as a 500 and raises it again.
+	r.Use(recoverer(a.log))
+	r.Use(mw.Handler)
+	r.Use(headers.Handler)
+
+	// Everything but the probes goes through the public stack, before
+	// routing, so that a preflight or an unknown path is answered by the
+	// same checks as a real route: after the host check and redirect
+	// above, load shedding (a request over the in-flight bound costs no
+	// more than its 503), CORS, the body limit, compression and the global
+	// limit.
+	stack, err := a.publicStack(global)
+	if err != nil {
+		return nil, err
+	}
+	r.Use(exceptProbes(stack...))
+	r.Use(middleware.GetHead)
+
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { writeProblem(w, http.StatusNotFound, "") })
+	r.MethodNotAllowed(methodNotAllowed)
+
+	// Probes: no host check, redirect, CORS or rate limit, so that
+	// orchestrators, which use pod addresses and plain HTTP, always get in.
+	// Metrics, system figures and pprof are on the internal listener only.
+	r.Get("/health", a.checker.Liveness().ServeHTTP)
+	r.Get("/ready", a.checker.Readiness().ServeHTTP)
+	r.Get("/ready/{check}", a.checker.Readiness().ServeHTTP)
+
+	a.mountAPI(r, loginLimit)
+
+	a.internal = internalMux(metricsHandler, a.system)
+	return r, nil
+}
+
+// metricsMiddleware returns the one pass for metrics, access log, the
+// request's span and failure reports, all named by the same route pattern,
+// and the /metrics handler of the internal listener.
+func (a *App) metricsMiddleware() (*metrics.Middleware, http.Handler, error) {
+	mwOpts := []metrics.Option{
+		metrics.WithLogger(a.accessLog),
+		metrics.WithRedactedQuery("token", "access_token", "refresh_token"),
+		metrics.WithTracer(a.tracer),
+	}
+	if a.reportFailure != nil {
+		mwOpts = append(mwOpts, metrics.WithErrorHook(a.reportFailure))
+	}
+	mw, err := metrics.New(a.reg, mwOpts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	metricsHandler, err := metrics.Handler(a.reg, metrics.WithGoCollector(), metrics.WithProcessCollector())
+	if err != nil {
+		return nil, nil, err
+	}
+	return mw, metricsHandler, nil
+}
+
+// rateLimits builds the global limit and the login limit (per client
+// address) over one store: Redis when configured, else memory.
+func (a *App) rateLimits() (global, login *ratelimit.Limiter, err error) {
+	limitStore, err := a.rateStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	rate, err := ratelimit.ParseRate(a.cfg.RateLimit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("RATE_LIMIT: %w", err)
+	}
+	if global, err = ratelimit.New(limitStore, rate, ratelimit.WithName("global")); err != nil {
+		return nil, nil, err
+	}
+	loginRate, err := ratelimit.ParseRate(a.cfg.LoginRateLimit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("LOGIN_RATE_LIMIT: %w", err)
+	}
+	login, err = ratelimit.New(limitStore, loginRate, ratelimit.WithName("login"),
+		ratelimit.WithKeyFunc(ratelimit.KeyBy(ratelimit.KeyByIP, func(*http.Request) string { return "login" })))
+	if err != nil {
+		return nil, nil, err
+	}
+	return global, login, nil
+}
+
+// publicStack is what every request but the probes goes through, in
+// order: load shedding, CORS (when configured), the body limit,
+// compression and the global rate limit.
+func (a *App) publicStack(global *ratelimit.Limiter) ([]func(http.Handler) http.Handler, error) {
+	cfg := a.cfg
+	stack := []func(http.Handler) http.Handler{
+		newShedder(cfg.MaxInFlight, cfg.MaxInFlightBacklog, cfg.MaxInFlightWait).Handler,
+	}
+	if len(cfg.CORSAllowOrigins) > 0 {
+		cors, err := securehdr.NewCORS(securehdr.CORSConfig{
+			AllowedOrigins:   cfg.CORSAllowOrigins,
+			AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodHead},
+			AllowedHeaders:   []string{"Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"},
+			ExposedHeaders:   []string{"X-Request-ID", "X-Cache", "RateLimit", "RateLimit-Policy", "Retry-After", "Location"},
+			AllowCredentials: !slices.Contains(cfg.CORSAllowOrigins, "*"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("CORS_ALLOW_ORIGINS: %w", err)
+		}
+		stack = append(stack, cors.Handler)
+	}
+	return append(stack, bodyLimit(MaxBodyBytes), middleware.Compress(5), global.Handler), nil
+}
+
+// mountAPI mounts the authentication routes, the users API and the export.
+func (a *App) mountAPI(r chi.Router, loginLimit *ratelimit.Limiter) {
+	r.With(loginLimit.Handler).Post("/auth/login", a.handleLogin)
+	r.Post("/auth/refresh", a.handleRefresh)
+	r.With(a.auth.Optional).Post("/auth/logout", a.handleLogout)
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(a.auth.Handler, a.setUserID)
+		// The list is cached (per user) by the service and may be kept
+		// briefly by the client; everything else is never stored.
+		r.With(a.caches.list).Get("/users", a.handleListUsers)
+		r.With(securehdr.NoStore).Get("/users/{id}", a.handleGetUser)
+		r.With(securehdr.NoStore, a.auth.RequireRole(roleAdmin)).Post("/users", a.handleCreateUser)
+	})
+	r.Route("/export", func(r chi.Router) {
+		r.Use(a.auth.Handler, a.setUserID, a.auth.RequireRole(roleAdmin))
+		r.Get("/users.csv", a.handleExportUsers)
+	})
+}
+
+// internalMux serves the internal listener: metrics, system figures and
+// pprof.
+func internalMux(metricsHandler, system http.Handler) *http.ServeMux {
+	m := http.NewServeMux()
+	m.Handle("GET /metrics", metricsHandler)
+	m.Handle("GET /metrics/health", system)
+	m.HandleFunc("GET /debug/pprof/", pprof.Index)
+	m.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return m
+}
+
+// roleAdmin is the role that may create users and export them all.
+const roleAdmin = "admin"
+
+// probePath reports whether path is a probe, served without the public
+// stack: /health, /ready and /ready/{check}.
+func probePath(path string) bool {
+	return path == "/health" || path == "/ready" || strings.HasPrefix(path, "/ready/")
+}
+
+// probePaths are the probes in securehdr's ExemptPaths form.
+var probePaths = []string{"/health", "/ready", "/ready/"}
+
+// exceptProbes runs stack in front of every request but the probes.
+func exceptProbes(stack ...func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		h := next
+		for i := len(stack) - 1; i >= 0; i-- {
+			h = stack[i](h)
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if probePath(r.URL.Path) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+}
+
+// methodNotAllowed answers 405 with the Allow header RFC 9110 requires,
+// listing the methods the router serves for the path (HEAD wherever GET).
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	rctx := chi.RouteContext(r.Context())
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	var allow []string
+	if rctx != nil && rctx.Routes != nil {
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if rctx.Routes.Match(chi.NewRouteContext(), m, path) ||
+				(m == http.MethodHead && slices.Contains(allow, http.MethodGet)) {
+				allow = append(allow, m)
+			}
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+	}
+	writeProblem(w, http.StatusMethodNotAllowed, "")
+}
