@@ -72,6 +72,10 @@ type Result struct {
 	Duration time.Duration
 	// Time is when the check started.
 	Time time.Time
+	// Age is, for a background check ([WithBackground]), how old its last
+	// result was when the report was made (measured from Time); zero for a
+	// check called by the report's own run.
+	Age time.Duration
 }
 
 // Report is the outcome of one run of every check.
@@ -111,6 +115,9 @@ type checkConfig struct {
 	timeout  time.Duration
 	critical bool
 	ctype    string
+
+	background    time.Duration // > 0: called in the background, see WithBackground
+	backgroundSet bool
 }
 
 type config struct {
@@ -158,10 +165,12 @@ func WithComponentType(t string) CheckOption { return func(c *checkConfig) { c.c
 // though concurrent probes still share one run. It must not be negative.
 func WithCacheTTL(d time.Duration) Option { return func(c *config) { c.ttl = d } }
 
-// WithInterval switches on background mode: the checks run every d from New
+// WithInterval switches on background mode for the whole Checker: the
+// checks run every d from New
 // until Close, and probes are answered from the last run without ever
 // triggering one (except a probe arriving before the first run has finished,
-// which waits for it). d must be positive.
+// which waits for it). d must be positive. A check marked [WithBackground]
+// keeps its own interval; the runs read its last result.
 func WithInterval(d time.Duration) Option { return func(c *config) { c.interval = d } }
 
 // WithVersion sets the IETF "version" field (the service's public version).
@@ -184,8 +193,10 @@ func WithHiddenOutput() Option { return func(c *config) { c.hideOutput = true } 
 
 // WithStatusHook sets a function called when a check's status changes
 // (including its first result), never on an unchanged probe. It is called
-// synchronously, in registration order, before the run's results are served:
-// keep it fast (log, enqueue an alert). A panic in it is recovered and dropped.
+// synchronously, in registration order, before the run's results are served
+// (for a background check, by its goroutine before its result is kept):
+// keep it fast (log, enqueue an alert). It is never called concurrently with
+// itself. A panic in it is recovered and dropped.
 func WithStatusHook(fn func(Change)) Option { return func(c *config) { c.hook = fn } }
 
 type check struct {
@@ -194,7 +205,9 @@ type check struct {
 	mu   sync.Mutex
 	exec *execution // the call in progress, if any
 
-	last Status // last status seen; only touched by the running round
+	last Status // last status seen; only touched by the running round, or by the background loop
+
+	result atomic.Pointer[Result] // a background check's last result
 }
 
 type execution struct {
@@ -229,8 +242,10 @@ type Checker struct {
 	closed   bool
 
 	shut    atomic.Bool   // Close has begun: new calls start cancelled
-	closing chan struct{} // closed by Close, stops the background loop
+	closing chan struct{} // closed by Close, stops the background loops
 	wg      sync.WaitGroup
+
+	hookMu sync.Mutex // the status hook is never called concurrently
 
 	maxTimeout time.Duration // the longest check timeout: how long a run can last
 
@@ -280,7 +295,12 @@ func New(opts ...Option) (*Checker, error) {
 		if _, dup := c.byName[cc.name]; dup {
 			return nil, fmt.Errorf("%w: check %q registered twice", ErrInvalidConfig, cc.name)
 		}
-		c.maxTimeout = max(c.maxTimeout, cc.timeout)
+		if err := validBackground(cc); err != nil {
+			return nil, err
+		}
+		if cc.background == 0 { // a run never waits for a background check
+			c.maxTimeout = max(c.maxTimeout, cc.timeout)
+		}
 		ch := &check{checkConfig: cc}
 		c.checks = append(c.checks, ch)
 		c.byName[cc.name] = ch
@@ -288,6 +308,13 @@ func New(opts ...Option) (*Checker, error) {
 	c.start = c.now()
 	c.closing = make(chan struct{})
 	c.drainOnly = c.newSnapshot(Report{Status: StatusPass, Time: c.start}, c.start)
+	for _, ch := range c.checks {
+		if ch.background > 0 {
+			tick, stop := cfg.ticker(ch.background)
+			c.wg.Add(1)
+			go c.loopBackground(ch, tick, stop)
+		}
+	}
 	if cfg.interval > 0 {
 		tick, stop := cfg.ticker(cfg.interval)
 		c.wg.Add(1)
@@ -419,19 +446,29 @@ func (c *Checker) runRound(r *round) {
 	start := c.now()
 	execs := make([]*execution, len(c.checks))
 	for i, ch := range c.checks {
-		execs[i] = c.begin(ch)
+		if ch.background == 0 {
+			execs[i] = c.begin(ch)
+		}
 	}
 	rep := Report{Checks: make([]Result, len(c.checks)), Time: start}
 	for i, ch := range c.checks {
-		rep.Checks[i] = c.await(ch, execs[i])
+		if ch.background == 0 {
+			rep.Checks[i] = c.await(ch, execs[i])
+		}
+	}
+	// Background results are read last, so that they are as recent as
+	// the run's own.
+	now := c.now()
+	for i, ch := range c.checks {
+		if ch.background > 0 {
+			rep.Checks[i] = c.backgroundResult(ch, now)
+		}
 	}
 	rep.Status = statusOf(rep.Checks)
 	for i, ch := range c.checks {
 		res := rep.Checks[i]
-		if res.Status != ch.last {
-			if c.cfg.hook != nil {
-				callHook(c.cfg.hook, Change{Check: ch.name, From: ch.last, To: res.Status, Err: res.Err, Time: start})
-			}
+		if ch.background == 0 && res.Status != ch.last {
+			c.notify(Change{Check: ch.name, From: ch.last, To: res.Status, Err: res.Err, Time: start})
 			ch.last = res.Status
 		}
 	}
@@ -442,6 +479,16 @@ func (c *Checker) runRound(r *round) {
 	r.snap = s
 	close(r.done)
 	c.mu.Unlock()
+}
+
+// notify calls the status hook, if any, one call at a time.
+func (c *Checker) notify(ch Change) {
+	if c.cfg.hook == nil {
+		return
+	}
+	c.hookMu.Lock()
+	defer c.hookMu.Unlock()
+	callHook(c.cfg.hook, ch)
 }
 
 // callHook calls the status hook; a panic in it is dropped so that it can

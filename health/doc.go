@@ -32,6 +32,23 @@
 // timed out instead of starting it again, so such a check never piles up
 // goroutines and never makes a probe wait longer than its timeout.
 //
+// # Slow checks in the background
+//
+// A probe waits at most for the longest timeout of the checks it runs, so
+// keep every check's timeout below the probe's (a Kubernetes readinessProbe
+// gives up after timeoutSeconds, 1 s by default). A check that is slow, may
+// stall, or whose answer changes slowly (a certificate's expiry, a disk)
+// goes in the background with [WithBackground]: it is called on its own
+// interval from New until [Checker.Close], and runs read its last result
+// with its age ([Result.Age]) instead of waiting for it, whatever it does.
+//
+//	cert, err := health.TLSCert("api.example.com:443", 14*24*time.Hour, nil)
+//	...
+//	health.WithCheck("cert", cert, health.WithTimeout(5*time.Second),
+//		health.WithBackground(time.Minute), health.WithCritical(false))
+//
+// Until its first call ends a background check reports [ErrPending].
+//
 // # Caching
 //
 // Results are cached for a TTL (default 1 s, [WithCacheTTL]) and concurrent
@@ -39,8 +56,9 @@
 // Probes never queue behind a run: while one is under way, the other probes
 // get the previous results at once (only the first run of all, or one after
 // a long idle spell, is waited for). The response bodies are rendered once
-// per run, so a cached probe only writes bytes. With [WithInterval] the checks run in the background instead and
-// probes always get the last results; call [Checker.Close] to stop.
+// per run, so a cached probe only writes bytes. With [WithInterval] every
+// run happens in the background instead and probes always get the last
+// results; call [Checker.Close] to stop.
 //
 // A status hook ([WithStatusHook]) is called when a check's status changes,
 // never on an unchanged probe: wire it to slog or an alert.

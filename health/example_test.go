@@ -206,3 +206,37 @@ func ExampleWithStatusHook() {
 	// Output:
 	// level=INFO msg="health check status changed" check=database from="" to=pass
 }
+
+// A certificate watch that cannot hold up readiness. In production the check
+// is health.TLSCert(addr, 14*24*time.Hour, nil); here it is a function that
+// stalls as TLSCert does against an endpoint that accepts TCP and then says
+// nothing, for the check's whole timeout (longer than the readinessProbe
+// waits). In the background it is called once a minute and probes read its
+// last result at once; until its first call ends it has no result, which
+// fails it (a warning here, since it is not critical).
+func ExampleWithBackground() {
+	stalled := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	checker, err := health.New(
+		health.WithCheck("database", func(ctx context.Context) error { return nil }),
+		health.WithCheck("cert", stalled,
+			health.WithTimeout(5*time.Second),
+			health.WithBackground(time.Minute),
+			health.WithCritical(false)),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer checker.Close()
+	rep, err := checker.Report(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, res := range rep.Checks {
+		fmt.Printf("%s: %s, result %v old, %v\n", res.Name, res.Status, res.Age, res.Err)
+	}
+	fmt.Println("service:", rep.Status)
+	// Output:
+	// database: pass, result 0s old, <nil>
+	// cert: fail, result 0s old, health: background check has no result yet
+	// service: warn
+}

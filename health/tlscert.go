@@ -26,7 +26,9 @@ var ErrCertExpired = errors.New("health: certificate expired")
 // roots when nil) and ServerName (addr's host when empty), so an untrusted
 // or wrong-name certificate fails too; with cfg.InsecureSkipVerify only the
 // dates are checked. The check honours its context's deadline for the dial
-// and handshake. It fails with an error at construction when addr has no
+// and handshake. An endpoint that accepts TCP and then stalls holds the
+// check for its whole timeout: register it with [WithBackground] so that
+// probes never wait for it. It fails with an error at construction when addr has no
 // port or warnBefore is negative.
 func TLSCert(addr string, warnBefore time.Duration, cfg *tls.Config) (CheckFunc, error) {
 	host, port, err := net.SplitHostPort(addr)
