@@ -1,7 +1,11 @@
 // Package ratelimit limits request rates per client, route or user, in
-// process memory or in Redis shared by every replica. Locking accounts after
-// repeated failed logins is the subpackage
-// [github.com/covetgo/covet/ratelimit/lockout].
+// process memory or, with [github.com/covetgo/covet/ratelimit/redisstore],
+// in Redis shared by every replica. Locking accounts after repeated failed
+// logins is the subpackage [github.com/covetgo/covet/ratelimit/lockout].
+//
+// This package needs only the standard library: a program that limits in
+// memory links neither go-redis nor chi. Each heavy dependency comes with
+// the subpackage that needs it.
 //
 // # Limiting requests
 //
@@ -20,12 +24,16 @@
 //
 // # Keys
 //
-// By default requests are keyed by [KeyByIP]: the address chi's
-// ClientIPFrom… middleware established when present, else the peer address;
-// a forwarded header is never read directly, since any client can forge one.
-// IPv6 clients are grouped by /64. [KeyByHeader], [KeyByRoute], [KeyByUser]
-// and [KeyBy] (combinations) cover the other common cases. A request
-// without a key is rejected or let through, per [WithEmptyKey].
+// By default requests are keyed by [KeyByIP], the direct peer's address; a
+// forwarded header is never read, since any client can forge one. Behind a
+// proxy, resolve the client with the proxies you trust (chi's
+// middleware.ClientIPFromXFF, for one) and key by it with
+// KeyByAddr(clientip.Addr) ([KeyByAddr],
+// [github.com/covetgo/covet/clientip]). IPv6 clients are grouped by /64.
+// [KeyByHeader], [KeyByRoute] (the ServeMux or chi route pattern, from
+// [http.Request.Pattern]), [KeyByUser] and [KeyBy] (combinations) cover the
+// other common cases. A request without a key is rejected or let through,
+// per [WithEmptyKey].
 //
 // # Responses
 //
@@ -35,11 +43,26 @@
 //	RateLimit-Policy: "login";q=5;w=60
 //	RateLimit: "login";r=3;t=36
 //
+// Both fields are lists of items, one per quota policy, each named by its
+// string (section 3 of the draft), so limiters can be stacked: a global
+// limiter in front of the router and a route's limiter inside it each add
+// their own item, and the response describes every policy that applied
+// (give stacked limiters distinct names: the draft forbids two items for
+// one policy):
+//
+//	RateLimit-Policy: "global";q=100;w=60, "login";q=5;w=60
+//	RateLimit: "global";r=97;t=2, "login";r=3;t=36
+//
+// The remaining count r never exceeds the quota q, even while a burst above
+// the limit ([Rate.WithBurst]) would let more through at once.
+//
 // A denied request gets 429 Too Many Requests with an
 // application/problem+json body (RFC 9457) and Retry-After in whole seconds,
 // rounded up so that a client that waits that long is never early. The
-// legacy X-RateLimit-* headers are optional ([WithLegacyHeaders]); the 429
-// response can be replaced ([WithDeniedHandler]).
+// legacy X-RateLimit-* headers are optional ([WithLegacyHeaders]); they
+// cannot hold a list, so with stacked limiters they describe the most
+// restrictive policy (least remaining). The 429 response can be replaced
+// ([WithDeniedHandler]).
 //
 // # Stores
 //
@@ -47,26 +70,20 @@
 // a bounded sweep, and holds at most a fixed number of keys; see its
 // documentation for what happens at the cap.
 //
-// [RedisStore] makes each decision in one round trip: one Lua script run by
-// EVALSHA (reloaded after NOSCRIPT) that takes the time from Redis TIME, so
-// replicas with skewed clocks agree, and sets an expiry so idle keys vanish.
-// Keys carry a hash tag, so Redis Cluster works. When Redis fails or is
-// slower than the per-call timeout (50 ms by default), a [FailurePolicy]
-// decides: [FailOpen], [FailClosed] or [LocalFallback] (a [MemoryStore] per
-// replica). A circuit breaker stops an outage from adding the timeout to
-// every request. Failures and policy decisions are reported through
-// log/slog and an optional hook ([WithEventHook]).
+// The Redis store of [github.com/covetgo/covet/ratelimit/redisstore] makes
+// each decision in one round trip and keeps deciding through an outage by
+// a [FailurePolicy]: [FailOpen], [FailClosed] or [LocalFallback] (a
+// [MemoryStore] per replica). The policies are defined here so that every
+// store shared through a remote service, the Redis lockout included, names
+// them the same way.
 //
-// # Outages
+// # Configuration errors
 //
-// Every Redis call has its own deadline, and every covet Redis client
-// (this store, the lockout, the token store, the cache) shares one
-// circuit-breaker behaviour: after 5 consecutive failures Redis is left
-// alone for 2 s, then a single call probes it, so an outage costs one
-// timeout per cooldown rather than one per request; each opening and
-// closing is logged once. While Redis is unavailable the [FailurePolicy]
-// decides: a [RedisStore] defaults to [FailOpen]; the lockout takes the
-// same policies and defaults to [LocalFallback].
+// Every constructor reports every configuration mistake, wrapped in
+// [ErrInvalidConfig]: a nil store (or a nil pointer in the interface), a nil
+// option or a nil function given to an option, an invalid name or rate
+// ([ErrInvalidRate] wraps ErrInvalidConfig too). Nothing fails during a
+// request because of configuration.
 //
 // [draft-ietf-httpapi-ratelimit-headers-10]: https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/10/
 package ratelimit

@@ -3,14 +3,13 @@ package ratelimit_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/redis/go-redis/v9"
 
+	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/ratelimit"
 )
 
@@ -67,23 +66,59 @@ func ExampleKeyBy() {
 	// 5:alice|17:GET /reports/{id}
 }
 
-func ExampleNewRedisStore() {
-	// ContextTimeoutEnabled lets go-redis itself stop at the store's
-	// per-call timeout.
-	client := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
-	defer client.Close()
-	store, err := ratelimit.NewRedisStore(client,
-		ratelimit.WithFailurePolicy(ratelimit.LocalFallback),
-		ratelimit.WithLogger(slog.Default()))
+// Stacked limiters each add their policy to the RateLimit fields, so a
+// client sees every limit that applied, not only the last one.
+func Example_stacked() {
+	store, err := ratelimit.NewMemoryStore()
 	if err != nil {
 		panic(err)
 	}
-	api, err := ratelimit.New(store, ratelimit.PerMinute(1000), ratelimit.WithName("api"))
+	global, err := ratelimit.New(store, ratelimit.PerMinute(100), ratelimit.WithName("global"))
+	if err != nil {
+		panic(err)
+	}
+	login, err := ratelimit.New(store, ratelimit.PerMinute(5), ratelimit.WithName("login"))
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /login", login.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	h := global.Handler(mux)
+
+	r := httptest.NewRequest(http.MethodPost, "/login", nil)
+	r.RemoteAddr = "192.0.2.10:51234"
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Println(w.Header().Values("RateLimit-Policy"))
+	fmt.Println(w.Header().Values("RateLimit"))
+	// Output:
+	// ["global";q=100;w=60 "login";q=5;w=60]
+	// ["global";r=99;t=1 "login";r=4;t=12]
+}
+
+// Behind a proxy, key by the client chi's trusted-proxy middleware
+// resolved; the default key is the direct peer, which would be the proxy.
+func ExampleKeyByAddr() {
+	store, err := ratelimit.NewMemoryStore()
+	if err != nil {
+		panic(err)
+	}
+	api, err := ratelimit.New(store, ratelimit.PerMinute(1000), ratelimit.WithName("api"),
+		ratelimit.WithKeyFunc(ratelimit.KeyByAddr(clientip.Addr)))
 	if err != nil {
 		panic(err)
 	}
 	r := chi.NewRouter()
 	r.Use(middleware.ClientIPFromXFF("10.0.0.0/8")) // the proxies in front of the service
 	r.Use(api.Handler)
-	_ = http.ListenAndServe(":8080", r)
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) {})
+
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.RemoteAddr = "10.0.0.2:40000"
+	req.Header.Set("X-Forwarded-For", "198.51.100.7")
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	fmt.Println(w.Code, w.Header().Get("RateLimit"))
+	// Output:
+	// 200 "api";r=999;t=1
 }

@@ -3,22 +3,24 @@ package ratelimit
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"strconv"
 
-	"github.com/go-chi/chi/v5"
-
-	"github.com/covetgo/covet/clientip"
+	"github.com/covetgo/covet/internal/peer"
 )
 
 // KeyFunc returns the rate-limit key of a request; "" means the request has
 // no key (see [EmptyKeyPolicy]).
 type KeyFunc func(r *http.Request) string
 
-// KeyByIP keys requests by the client address, the default key: the address
-// set by chi's ClientIPFrom… middleware when present, else the host of
-// r.RemoteAddr. It never reads a forwarded header itself: put chi's
-// middleware.ClientIPFromXFF (or similar, with your trusted proxies) in front
-// when the service is behind a proxy.
+// KeyByIP keys requests by the direct peer's address (the host of
+// r.RemoteAddr), the default key. It never reads a forwarded header: any
+// client can forge one. Behind a proxy every request has the proxy's
+// address, so resolve the client with the proxies you trust and key by
+// that, e.g. with chi's middleware.ClientIPFromXFF in front and
+// KeyByAddr(clientip.Addr) ([github.com/covetgo/covet/clientip]); this
+// package does not import chi itself, so programs that do not use it do
+// not link it.
 //
 // IPv4-mapped IPv6 addresses are reported as IPv4, and IPv6 addresses are
 // grouped by their /64 prefix ("2001:db8:1:2::/64"), because one host
@@ -28,19 +30,34 @@ type KeyFunc func(r *http.Request) string
 // place.
 func KeyByIP(r *http.Request) string {
 	var buf [64]byte
-	b := appendClientIP(buf[:0], r)
+	b := appendAddr(buf[:0], peer.Addr(r))
 	if len(b) == 0 {
 		return ""
 	}
 	return string(b)
 }
 
-// appendClientIP appends the [KeyByIP] key of r to b, or nothing.
-func appendClientIP(b []byte, r *http.Request) []byte {
-	ip := clientip.Addr(r)
+// KeyByAddr keys requests by the address addr returns, grouped as
+// [KeyByIP] groups them (IPv6 by /64); an invalid address means no key.
+// Use it with the resolver of a trusted-proxy middleware, e.g.
+// KeyByAddr(clientip.Addr) behind chi's ClientIPFrom… middleware.
+func KeyByAddr(addr func(r *http.Request) netip.Addr) KeyFunc {
+	return func(r *http.Request) string {
+		var buf [64]byte
+		b := appendAddr(buf[:0], addr(r))
+		if len(b) == 0 {
+			return ""
+		}
+		return string(b)
+	}
+}
+
+// appendAddr appends the key of ip to b, or nothing when ip is invalid.
+func appendAddr(b []byte, ip netip.Addr) []byte {
 	if !ip.IsValid() {
 		return b
 	}
+	ip = ip.Unmap().WithZone("")
 	if ip.Is4() {
 		return ip.AppendTo(b)
 	}
@@ -58,19 +75,14 @@ func KeyByHeader(name string) KeyFunc {
 	return func(r *http.Request) string { return r.Header.Get(name) }
 }
 
-// KeyByRoute keys requests by their route pattern: chi's RoutePattern when
-// the request is routed by chi, else [http.Request.Pattern] from ServeMux.
-// The pattern is known only once routing has happened, so use the limiter
-// inside the route (chi's With or Route, or wrapping the handler given to
-// ServeMux), not in front of the router.
-func KeyByRoute(r *http.Request) string {
-	if rc := chi.RouteContext(r.Context()); rc != nil {
-		if p := rc.RoutePattern(); p != "" {
-			return p
-		}
-	}
-	return r.Pattern
-}
+// KeyByRoute keys requests by their route pattern, [http.Request.Pattern]:
+// set by ServeMux ("GET /items/{id}") and by chi v5.5, the version this
+// module requires ("/items/{id}", the full pattern of nested routers). The
+// pattern is known
+// only once routing has happened, so use the limiter inside the route
+// (chi's With or Route, or wrapping the handler given to ServeMux), not in
+// front of the router: there it is "" and the request has no key.
+func KeyByRoute(r *http.Request) string { return r.Pattern }
 
 // KeyByUser keys requests by the authenticated user that user returns from
 // the request context ("" when not authenticated).

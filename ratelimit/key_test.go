@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/covetgo/covet/clientip"
 )
 
 func TestClientIP(t *testing.T) {
@@ -41,17 +43,28 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
-func TestClientIPFromChi(t *testing.T) {
-	var got string
+// TestKeyByAddrBehindChi: chi's ClientIPFromXFF resolves the client; the
+// default key stays the proxy, KeyByAddr(clientip.Addr) finds the client.
+func TestKeyByAddrBehindChi(t *testing.T) {
+	var peerKey, clientKey string
+	byClient := KeyByAddr(clientip.Addr)
 	h := middleware.ClientIPFromXFF("10.0.0.0/8")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = KeyByIP(r)
+		peerKey, clientKey = KeyByIP(r), byClient(r)
 	}))
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.RemoteAddr = "10.1.2.3:5555"
 	r.Header.Set("X-Forwarded-For", "2001:db8:aa:bb::77, 10.9.9.9")
 	h.ServeHTTP(httptest.NewRecorder(), r)
-	if got != "2001:db8:aa:bb::/64" {
-		t.Fatalf("KeyByIP behind chi ClientIPFromXFF = %q; want %q", got, "2001:db8:aa:bb::/64")
+	if peerKey != "10.1.2.3" {
+		t.Errorf("KeyByIP behind chi ClientIPFromXFF = %q; want the peer 10.1.2.3", peerKey)
+	}
+	if clientKey != "2001:db8:aa:bb::/64" {
+		t.Errorf("KeyByAddr(clientip.Addr) behind chi ClientIPFromXFF = %q; want %q", clientKey, "2001:db8:aa:bb::/64")
+	}
+	r = httptest.NewRequest(http.MethodGet, "/", nil)
+	r.RemoteAddr = ""
+	if got := byClient(r); got != "" {
+		t.Errorf("KeyByAddr without an address = %q; want \"\"", got)
 	}
 }
 
@@ -87,18 +100,38 @@ func TestKeyFuncs(t *testing.T) {
 func TestKeyByRoute(t *testing.T) {
 	var got string
 	capture := func(w http.ResponseWriter, r *http.Request) { got = KeyByRoute(r) }
-
-	cr := chi.NewRouter()
-	cr.Get("/users/{id}", capture)
-	cr.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/users/42", nil))
-	if got != "/users/{id}" {
-		t.Errorf("KeyByRoute under chi = %q; want /users/{id}", got)
+	tests := []struct {
+		name    string
+		handler func() http.Handler
+		path    string
+		want    string
+	}{
+		{"chi", func() http.Handler {
+			cr := chi.NewRouter()
+			cr.Get("/users/{id}", capture)
+			return cr
+		}, "/users/42", "/users/{id}"},
+		{"chi nested With", func() http.Handler {
+			cr := chi.NewRouter()
+			cr.Route("/api", func(r chi.Router) {
+				r.With(func(next http.Handler) http.Handler { return next }).Get("/users/{id}", capture)
+			})
+			return cr
+		}, "/api/users/42", "/api/users/{id}"},
+		{"ServeMux", func() http.Handler {
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /items/{id}", capture)
+			return mux
+		}, "/items/7", "GET /items/{id}"},
+		{"unrouted", func() http.Handler { return http.HandlerFunc(capture) }, "/x", ""},
 	}
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /items/{id}", capture)
-	mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/items/7", nil))
-	if got != "GET /items/{id}" {
-		t.Errorf("KeyByRoute under ServeMux = %q; want GET /items/{id}", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got = "unset"
+			tt.handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, tt.path, nil))
+			if got != tt.want {
+				t.Errorf("KeyByRoute(%s) = %q; want %q", tt.path, got, tt.want)
+			}
+		})
 	}
 }

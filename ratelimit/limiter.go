@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/covetgo/covet/internal/peer"
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // ErrEmptyKey is passed to the error handler when a request has no key and
@@ -38,7 +41,7 @@ type config struct {
 	alg      Algorithm
 	name     string
 	keyFn    KeyFunc // nil: the client IP, on a fast path
-	keyNil   bool    // WithKeyFunc(nil) was given
+	nilArg   string  // the first option given a nil function, by name
 	costFn   func(*http.Request) int64
 	emptyKey EmptyKeyPolicy
 	legacy   bool
@@ -58,12 +61,21 @@ func WithName(name string) Option { return func(c *config) { c.name = name } }
 
 // WithKeyFunc sets how requests are keyed (default [KeyByIP]).
 func WithKeyFunc(f KeyFunc) Option {
-	return func(c *config) { c.keyFn, c.keyNil = f, f == nil }
+	return func(c *config) { c.keyFn = f; c.nilFunc("WithKeyFunc", f == nil) }
+}
+
+// nilFunc records the first option given a nil function.
+func (c *config) nilFunc(option string, isNil bool) {
+	if isNil && c.nilArg == "" {
+		c.nilArg = option
+	}
 }
 
 // WithCost sets the cost of each request (default 1). A negative cost is
 // answered through the error handler with [ErrInvalidCost].
-func WithCost(f func(*http.Request) int64) Option { return func(c *config) { c.costFn = f } }
+func WithCost(f func(*http.Request) int64) Option {
+	return func(c *config) { c.costFn = f; c.nilFunc("WithCost", f == nil) }
+}
 
 // WithEmptyKey sets what happens to requests without a key (default
 // [RejectEmptyKey]).
@@ -81,7 +93,7 @@ func WithoutFields() Option { return func(c *config) { c.noFields = true } }
 // WithDeniedHandler replaces the default 429 response. The handler receives
 // the decision; the RateLimit fields and Retry-After are already set.
 func WithDeniedHandler(f func(w http.ResponseWriter, r *http.Request, d Decision)) Option {
-	return func(c *config) { c.denied = f }
+	return func(c *config) { c.denied = f; c.nilFunc("WithDeniedHandler", f == nil) }
 }
 
 // WithErrorHandler replaces the default error response. err wraps
@@ -89,7 +101,7 @@ func WithDeniedHandler(f func(w http.ResponseWriter, r *http.Request, d Decision
 // ErrEmptyKey and ErrInvalidCost with 400 and anything else with 500, each
 // with an application/problem+json body that reveals no internals.
 func WithErrorHandler(f func(w http.ResponseWriter, r *http.Request, err error)) Option {
-	return func(c *config) { c.errorH = f }
+	return func(c *config) { c.errorH = f; c.nilFunc("WithErrorHandler", f == nil) }
 }
 
 // Limiter enforces one [Rate] over a [Store]. Use [Limiter.Handler] as HTTP
@@ -105,27 +117,32 @@ type Limiter struct {
 	now    func() time.Time
 }
 
-// New returns a limiter enforcing rate over store. A nil store, an invalid
-// rate or an invalid option is reported here, never during a request.
+// New returns a limiter enforcing rate over store. A nil store (or a nil
+// pointer in the interface), an invalid rate or an invalid option is
+// reported here, never during a request; every such error wraps
+// [ErrInvalidConfig].
 func New(store Store, rate Rate, opts ...Option) (*Limiter, error) {
-	if store == nil {
-		return nil, fmt.Errorf("%w: nil store", ErrInvalidConfig)
+	if typednil.Is(store) {
+		return nil, fmt.Errorf("%w: store is nil", ErrInvalidConfig)
 	}
 	if err := rate.Validate(); err != nil {
 		return nil, err
 	}
 	c := config{alg: GCRA, name: defaultName}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidConfig, i)
+		}
 		o(&c)
+	}
+	if c.nilArg != "" {
+		return nil, fmt.Errorf("%w: %s: function is nil", ErrInvalidConfig, c.nilArg)
 	}
 	if !c.alg.valid() {
 		return nil, fmt.Errorf("%w: unknown algorithm %v", ErrInvalidConfig, c.alg)
 	}
 	if !validName(c.name) {
 		return nil, fmt.Errorf("%w: name %q must be 1 to 64 characters from [A-Za-z0-9._-]", ErrInvalidConfig, c.name)
-	}
-	if c.keyNil {
-		return nil, fmt.Errorf("%w: nil key function", ErrInvalidConfig)
 	}
 	if c.emptyKey > SkipEmptyKey {
 		return nil, fmt.Errorf("%w: unknown empty-key policy %d", ErrInvalidConfig, c.emptyKey)
@@ -180,7 +197,7 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 		if l.cfg.keyFn == nil {
 			// The client IP appended to the prefix in a stack buffer.
 			var buf [96]byte
-			b := appendClientIP(append(buf[:0], l.prefix...), r)
+			b := appendAddr(append(buf[:0], l.prefix...), peer.Addr(r))
 			switch {
 			case len(b) == len(l.prefix):
 				l.emptyKey(w, r, next)
@@ -219,30 +236,45 @@ func (l *Limiter) emptyKey(w http.ResponseWriter, r *http.Request, next http.Han
 	l.cfg.errorH(w, r, ErrEmptyKey)
 }
 
-// writeFields sets the RateLimit fields, legacy headers and, on denial,
-// Retry-After. Header names are written in canonical form directly.
+// writeFields adds this limiter's RateLimit fields, legacy headers and, on
+// denial, Retry-After. Header names are written in canonical form directly.
+//
+// When limiters are stacked (a global one in front of a route's), each adds
+// its own item to the RateLimit-Policy and RateLimit lists, so the response
+// describes every policy that applied; the legacy headers, which cannot
+// hold a list, describe the most restrictive (least remaining).
 func (l *Limiter) writeFields(h http.Header, d Decision) {
 	reset := ceilSeconds(d.ResetAfter)
+	// Remaining never exceeds the advertised quota, even when a burst above
+	// the limit lets more through for now.
+	rem := min(max(d.Remaining, 0), l.rate.Limit)
 	if !l.cfg.noFields {
 		// One allocation for both fields' slices and one for the RateLimit
 		// value, built on the stack; capped slices so that an append by a
 		// later handler copies instead of overwriting.
-		f := new(fieldValues)
 		var buf [48]byte // `"name";r=<remaining>;t=<seconds>` with a short name
 		b := append(buf[:0], '"')
 		b = append(b, l.cfg.name...)
 		b = append(b, `";r=`...)
-		b = strconv.AppendInt(b, max(d.Remaining, 0), 10)
+		b = strconv.AppendInt(b, rem, 10)
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, reset, 10)
-		f.v[0], f.v[1] = l.policy, string(b)
-		h["Ratelimit-Policy"] = f.v[0:1:1]
-		h["Ratelimit"] = f.v[1:2:2]
+		pol, cur := h["Ratelimit-Policy"], h["Ratelimit"]
+		if len(pol) == 0 && len(cur) == 0 {
+			f := new(fieldValues)
+			f.v[0], f.v[1] = l.policy, string(b)
+			h["Ratelimit-Policy"] = f.v[0:1:1]
+			h["Ratelimit"] = f.v[1:2:2]
+		} else {
+			// An outer limiter already answered: add ours to its lists.
+			h["Ratelimit-Policy"] = append(pol[:len(pol):len(pol)], l.policy)
+			h["Ratelimit"] = append(cur[:len(cur):len(cur)], string(b))
+		}
 	}
-	if l.cfg.legacy {
+	if l.cfg.legacy && l.mostRestrictive(h, rem) {
 		v := make([]string, 3)
 		v[0] = strconv.FormatInt(l.rate.Limit, 10)
-		v[1] = strconv.FormatInt(max(d.Remaining, 0), 10)
+		v[1] = strconv.FormatInt(rem, 10)
 		v[2] = strconv.FormatInt(l.now().Add(d.ResetAfter).Add(time.Second-1).Unix(), 10)
 		h["X-Ratelimit-Limit"] = v[0:1:1]
 		h["X-Ratelimit-Remaining"] = v[1:2:2]
@@ -251,6 +283,17 @@ func (l *Limiter) writeFields(h http.Header, d Decision) {
 	if !d.Allowed {
 		h["Retry-After"] = []string{strconv.FormatInt(max(ceilSeconds(d.RetryAfter), 1), 10)}
 	}
+}
+
+// mostRestrictive reports whether rem is no more than the remaining count
+// an outer limiter put in the legacy headers, or there is none.
+func (l *Limiter) mostRestrictive(h http.Header, rem int64) bool {
+	v := h["X-Ratelimit-Remaining"]
+	if len(v) == 0 {
+		return true
+	}
+	prev, err := strconv.ParseInt(v[0], 10, 64)
+	return err != nil || rem <= prev
 }
 
 // fieldValues holds the RateLimit-Policy and RateLimit header values of one

@@ -41,7 +41,13 @@ func TestNewErrors(t *testing.T) {
 		want  error
 	}{
 		{"nil store", nil, PerSecond(1), nil, ErrInvalidConfig},
+		{"typed nil store", (*MemoryStore)(nil), PerSecond(1), nil, ErrInvalidConfig},
 		{"invalid rate", s, Rate{Limit: 1}, nil, ErrInvalidRate},
+		{"invalid rate is a config error", s, Rate{Limit: 1}, nil, ErrInvalidConfig},
+		{"nil option", s, PerSecond(1), []Option{nil}, ErrInvalidConfig},
+		{"nil cost func", s, PerSecond(1), []Option{WithCost(nil)}, ErrInvalidConfig},
+		{"nil denied handler", s, PerSecond(1), []Option{WithDeniedHandler(nil)}, ErrInvalidConfig},
+		{"nil error handler", s, PerSecond(1), []Option{WithErrorHandler(nil)}, ErrInvalidConfig},
 		{"bad algorithm", s, PerSecond(1), []Option{WithAlgorithm(9)}, ErrInvalidConfig},
 		{"bad name", s, PerSecond(1), []Option{WithName(`a"b`)}, ErrInvalidConfig},
 		{"empty name", s, PerSecond(1), []Option{WithName("")}, ErrInvalidConfig},

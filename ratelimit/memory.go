@@ -86,7 +86,10 @@ func WithShards(n int) MemoryOption { return func(c *memConfig) { c.shards = n }
 // NewMemoryStore returns an empty in-process store.
 func NewMemoryStore(opts ...MemoryOption) (*MemoryStore, error) {
 	c := memConfig{maxKeys: defaultMaxKeys, shards: defaultShards}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidConfig, i)
+		}
 		o(&c)
 	}
 	if c.shards < 1 || c.shards > 1<<16 {

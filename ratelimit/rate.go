@@ -9,8 +9,16 @@ import (
 )
 
 // ErrInvalidRate is wrapped by every error that reports a malformed or
-// out-of-range rate, from [ParseRate] and from the constructors.
-var ErrInvalidRate = errors.New("ratelimit: invalid rate")
+// out-of-range rate, from [ParseRate] and from the constructors. It wraps
+// [ErrInvalidConfig], as every configuration error of this package does.
+var ErrInvalidRate error = invalidRate{}
+
+// invalidRate is ErrInvalidRate: a sentinel that is also an
+// ErrInvalidConfig without repeating its message.
+type invalidRate struct{}
+
+func (invalidRate) Error() string { return "ratelimit: invalid rate" }
+func (invalidRate) Unwrap() error { return ErrInvalidConfig }
 
 // maxPeriod bounds a rate's period so that period arithmetic in nanoseconds
 // and in Redis microseconds can never overflow.

@@ -6,8 +6,9 @@ import (
 )
 
 // Store keeps rate-limit state and makes decisions atomically per key.
-// [MemoryStore] and [RedisStore] implement it; both are safe for concurrent
-// use.
+// [MemoryStore] and the Redis store of
+// [github.com/covetgo/covet/ratelimit/redisstore] implement it; both are
+// safe for concurrent use.
 type Store interface {
 	// Take decides whether cost may be spent on key under rate r with
 	// algorithm alg, and spends it if so.
@@ -17,8 +18,8 @@ type Store interface {
 // ErrInvalidCost is returned (wrapped) for a negative cost.
 var ErrInvalidCost = errors.New("ratelimit: cost must not be negative")
 
-// ErrInvalidConfig is wrapped by constructor errors for settings other than
-// the rate.
+// ErrInvalidConfig is wrapped by every constructor error caused by a bad
+// argument or option, [ErrInvalidRate] included.
 var ErrInvalidConfig = errors.New("ratelimit: invalid configuration")
 
 func checkTake(r Rate, alg Algorithm, cost int64) error {

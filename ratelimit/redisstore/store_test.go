@@ -1,4 +1,4 @@
-package ratelimit
+package redisstore
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/ratelimit"
 	"github.com/covetgo/covet/testenv"
 	"github.com/redis/go-redis/v9"
 )
@@ -54,11 +55,11 @@ func (c *cmdCounter) reset() []string {
 	return n
 }
 
-func newRedisStore(t testing.TB, c redis.UniversalClient, opts ...RedisOption) *RedisStore {
+func newRedisStore(t testing.TB, c redis.UniversalClient, opts ...Option) *Store {
 	t.Helper()
-	s, err := NewRedisStore(c, opts...)
+	s, err := New(context.Background(), c, opts...)
 	if err != nil {
-		t.Fatalf("NewRedisStore: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	return s
 }
@@ -82,9 +83,9 @@ func TestRedisStore(t *testing.T) {
 		s := newRedisStore(t, c, WithKeyPrefix(prefix))
 
 		t.Run("exact limit under 50 goroutines", func(t *testing.T) {
-			for _, alg := range []Algorithm{GCRA, SlidingWindow, FixedWindow} {
+			for _, alg := range []ratelimit.Algorithm{ratelimit.GCRA, ratelimit.SlidingWindow, ratelimit.FixedWindow} {
 				// A day-long period: no window boundary falls inside the test.
-				r := Rate{Limit: 23, Period: 24 * time.Hour}
+				r := ratelimit.Rate{Limit: 23, Period: 24 * time.Hour}
 				s := newRedisStore(t, c, WithKeyPrefix(prefix+alg.String()+":"), WithTimeout(5*time.Second))
 				if got := hammer(t, s, alg, r, 50, 2); got != 23 {
 					t.Errorf("%v: %d passed; want exactly 23", alg, got)
@@ -94,8 +95,8 @@ func TestRedisStore(t *testing.T) {
 
 		t.Run("two stores share one limit", func(t *testing.T) {
 			other := newRedisStore(t, c, WithKeyPrefix(prefix))
-			a := newLimiter(t, s, PerHour(4), WithName("shared"))
-			b := newLimiter(t, other, PerHour(4), WithName("shared"))
+			a := newLimiter(t, s, ratelimit.PerHour(4), ratelimit.WithName("shared"))
+			b := newLimiter(t, other, ratelimit.PerHour(4), ratelimit.WithName("shared"))
 			allowed := 0
 			for i := 0; i < 10; i++ {
 				l := a
@@ -116,9 +117,9 @@ func TestRedisStore(t *testing.T) {
 		})
 
 		t.Run("decisions", func(t *testing.T) {
-			for _, alg := range []Algorithm{GCRA, SlidingWindow, FixedWindow} {
+			for _, alg := range []ratelimit.Algorithm{ratelimit.GCRA, ratelimit.SlidingWindow, ratelimit.FixedWindow} {
 				key := "dec-" + alg.String()
-				r := Rate{Limit: 3, Period: 24 * time.Hour}
+				r := ratelimit.Rate{Limit: 3, Period: 24 * time.Hour}
 				d, err := s.Take(ctx, key, r, alg, 2)
 				if err != nil || !d.Allowed || d.Remaining != 1 || d.Degraded {
 					t.Fatalf("%v: first Take = %+v, %v", alg, d, err)
@@ -144,20 +145,20 @@ func TestRedisStore(t *testing.T) {
 					t.Errorf("%v: PTTL = %v, %v; want an expiry within two periods", alg, ttl, err)
 				}
 			}
-			// GCRA with a burst of 1: the second request waits for one
+			// ratelimit.GCRA with a burst of 1: the second request waits for one
 			// emission interval (6 minutes), less the time between the calls.
-			r := PerHour(10).WithBurst(1)
-			if d, _ := s.Take(ctx, "burst", r, GCRA, 1); !d.Allowed {
+			r := ratelimit.PerHour(10).WithBurst(1)
+			if d, _ := s.Take(ctx, "burst", r, ratelimit.GCRA, 1); !d.Allowed {
 				t.Fatal("first burst request denied")
 			}
-			if d, _ := s.Take(ctx, "burst", r, GCRA, 1); d.Allowed || d.RetryAfter > 6*time.Minute || d.RetryAfter < 5*time.Minute {
+			if d, _ := s.Take(ctx, "burst", r, ratelimit.GCRA, 1); d.Allowed || d.RetryAfter > 6*time.Minute || d.RetryAfter < 5*time.Minute {
 				t.Fatalf("second burst request = %+v; want denied for just under 6m", d)
 			}
 		})
 
 		t.Run("invalid input", func(t *testing.T) {
-			if _, err := s.Take(ctx, "k", PerSecond(1), GCRA, -2); !errors.Is(err, ErrInvalidCost) {
-				t.Fatalf("Take(-2) = %v; want ErrInvalidCost", err)
+			if _, err := s.Take(ctx, "k", ratelimit.PerSecond(1), ratelimit.GCRA, -2); !errors.Is(err, ratelimit.ErrInvalidCost) {
+				t.Fatalf("Take(-2) = %v; want ratelimit.ErrInvalidCost", err)
 			}
 		})
 	})
@@ -171,14 +172,14 @@ func TestRedisOneCommandPerDecision(t *testing.T) {
 		hook := &cmdCounter{}
 		c.AddHook(hook)
 		s := newRedisStore(t, c, WithKeyPrefix(prefix), WithTimeout(5*time.Second))
-		for _, alg := range []Algorithm{GCRA, SlidingWindow, FixedWindow} {
+		for _, alg := range []ratelimit.Algorithm{ratelimit.GCRA, ratelimit.SlidingWindow, ratelimit.FixedWindow} {
 			// The first pass may load the script on each master.
 			for i := 0; i < 20; i++ {
-				_, _ = s.Take(ctx, "w"+string(rune('a'+i)), PerSecond(100), alg, 1)
+				_, _ = s.Take(ctx, "w"+string(rune('a'+i)), ratelimit.PerSecond(100), alg, 1)
 			}
 			hook.reset()
 			for i := 0; i < 20; i++ {
-				if _, err := s.Take(ctx, "k"+string(rune('a'+i)), PerSecond(100), alg, 1); err != nil {
+				if _, err := s.Take(ctx, "k"+string(rune('a'+i)), ratelimit.PerSecond(100), alg, 1); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -205,7 +206,7 @@ func TestRedisOneCommandPerDecision(t *testing.T) {
 			}
 		}
 		hook.reset()
-		d, err := s.Take(ctx, "after-flush", PerSecond(100), GCRA, 1)
+		d, err := s.Take(ctx, "after-flush", ratelimit.PerSecond(100), ratelimit.GCRA, 1)
 		if err != nil || !d.Allowed || d.Degraded {
 			t.Fatalf("Take after SCRIPT FLUSH = %+v, %v", d, err)
 		}
@@ -215,30 +216,36 @@ func TestRedisOneCommandPerDecision(t *testing.T) {
 	})
 }
 
-func TestNewRedisStoreErrors(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+func TestNewErrors(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: testenv.ClosedAddr(t), MaxRetries: -1})
 	defer c.Close()
+	quiet := WithLogger(slog.New(slog.DiscardHandler))
 	tests := []struct {
-		name string
-		opts []RedisOption
+		name   string
+		client redis.UniversalClient
+		opts   []Option
+		want   string
 	}{
-		{"brace in prefix", []RedisOption{WithKeyPrefix("a{b")}},
-		{"zero timeout", []RedisOption{WithTimeout(0)}},
-		{"bad policy", []RedisOption{WithFailurePolicy(9)}},
-		{"zero threshold", []RedisOption{WithBreaker(0, time.Second)}},
-		{"zero cooldown", []RedisOption{WithBreaker(1, 0)}},
-		{"bad fallback", []RedisOption{WithFailurePolicy(LocalFallback), WithFallbackOptions(WithShards(0))}},
-		{"fallback options without LocalFallback", []RedisOption{WithFallbackOptions(WithShards(4))}},
+		{"nil client", nil, nil, "client is nil"},
+		{"typed nil client", (*redis.Client)(nil), nil, "client is nil"},
+		{"typed nil cluster client", (*redis.ClusterClient)(nil), nil, "client is nil"},
+		{"nil option", c, []Option{nil}, "option 0 is nil"},
+		{"nil logger", c, []Option{WithLogger(nil)}, "logger is nil"},
+		{"brace in prefix", c, []Option{WithKeyPrefix("a{b")}, "prefix"},
+		{"zero timeout", c, []Option{WithTimeout(0)}, "timeout"},
+		{"bad policy", c, []Option{WithFailurePolicy(9)}, "policy"},
+		{"zero threshold", c, []Option{WithBreaker(0, time.Second)}, "threshold"},
+		{"zero cooldown", c, []Option{WithBreaker(1, 0)}, "cooldown"},
+		{"bad fallback", c, []Option{WithFailurePolicy(ratelimit.LocalFallback), WithFallbackOptions(ratelimit.WithShards(0))}, "fallback"},
+		{"fallback options without LocalFallback", c, []Option{WithFallbackOptions(ratelimit.WithShards(4))}, "LocalFallback"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := NewRedisStore(c, tt.opts...); !errors.Is(err, ErrInvalidConfig) {
-				t.Fatalf("NewRedisStore = %v; want ErrInvalidConfig", err)
+			_, err := New(context.Background(), tt.client, append(tt.opts, quiet)...)
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New = %v; want ErrInvalidConfig naming %q", err, tt.want)
 			}
 		})
-	}
-	if _, err := NewRedisStore(nil); !errors.Is(err, ErrInvalidConfig) {
-		t.Fatalf("NewRedisStore(nil) = %v; want ErrInvalidConfig", err)
 	}
 }
 
@@ -247,23 +254,30 @@ func TestNewRedisStoreErrors(t *testing.T) {
 func TestRedisOutagePolicies(t *testing.T) {
 	targets := map[string]func(testing.TB) string{"closed port": testenv.ClosedAddr, "unresponsive": testenv.SilentAddr}
 	for tname, addrFn := range targets {
-		for _, policy := range []FailurePolicy{FailOpen, FailClosed, LocalFallback} {
+		for _, policy := range []ratelimit.FailurePolicy{ratelimit.FailOpen, ratelimit.FailClosed, ratelimit.LocalFallback} {
 			for _, ctxTimeout := range []bool{false, true} {
 				t.Run(tname+"/"+policy.String()+"/ctx-timeout="+strconv.FormatBool(ctxTimeout), func(t *testing.T) {
 					c := redis.NewClient(&redis.Options{Addr: addrFn(t), MaxRetries: -1, ContextTimeoutEnabled: ctxTimeout})
 					defer c.Close()
-					var events []RedisEvent
+					var events []Event
 					var mu sync.Mutex
 					var logs bytes.Buffer
-					s := newRedisStore(t, c, WithFailurePolicy(policy), WithTimeout(50*time.Millisecond),
+					// The eviction check at construction meets the outage
+					// too: a short context keeps it from costing 2 s.
+					cctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+					defer cancel()
+					s, err := New(cctx, c, WithFailurePolicy(policy), WithTimeout(50*time.Millisecond),
 						WithBreaker(1000, time.Minute),
 						WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
-						WithEventHook(func(e RedisEvent) { mu.Lock(); events = append(events, e); mu.Unlock() }))
-					r := PerHour(2)
-					var got []Decision
+						WithEventHook(func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }))
+					if err != nil {
+						t.Fatal(err)
+					}
+					r := ratelimit.PerHour(2)
+					var got []ratelimit.Decision
 					for i := 0; i < 3; i++ {
 						start := time.Now()
-						d, err := s.Take(context.Background(), "k", r, GCRA, 1)
+						d, err := s.Take(context.Background(), "k", r, ratelimit.GCRA, 1)
 						// Generous bound: the point is that go-redis's own
 						// multi-second timeouts do not apply.
 						if el := time.Since(start); el > time.Second {
@@ -274,17 +288,17 @@ func TestRedisOutagePolicies(t *testing.T) {
 						}
 						got = append(got, d)
 					}
-					want := map[FailurePolicy][]bool{
-						FailOpen:      {true, true, true},
-						FailClosed:    {false, false, false},
-						LocalFallback: {true, true, false},
+					want := map[ratelimit.FailurePolicy][]bool{
+						ratelimit.FailOpen:      {true, true, true},
+						ratelimit.FailClosed:    {false, false, false},
+						ratelimit.LocalFallback: {true, true, false},
 					}[policy]
 					for i, d := range got {
 						if d.Allowed != want[i] {
 							t.Fatalf("decision %d = %+v; want allowed %v", i, d, want[i])
 						}
 					}
-					if policy == FailClosed && got[0].RetryAfter != time.Minute {
+					if policy == ratelimit.FailClosed && got[0].RetryAfter != time.Minute {
 						t.Errorf("fail-closed RetryAfter = %v; want the cooldown", got[0].RetryAfter)
 					}
 					mu.Lock()
@@ -322,12 +336,12 @@ func TestRedisBreaker(t *testing.T) {
 	defer c.Close()
 	hook := &cmdCounter{}
 	c.AddHook(hook)
-	clk := newClock()
+	clk := testenv.NewClock(time.Unix(1_800_000_000, 0))
 	var kinds []EventKind
 	var mu sync.Mutex
-	s := newRedisStore(t, c, WithKeyPrefix(rd.Prefix), WithBreaker(3, 10*time.Second), WithFailurePolicy(FailClosed),
+	s := newRedisStore(t, c, WithKeyPrefix(rd.Prefix), WithBreaker(3, 10*time.Second), WithFailurePolicy(ratelimit.FailClosed),
 		WithLogger(slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))),
-		WithEventHook(func(e RedisEvent) {
+		WithEventHook(func(e Event) {
 			if e.Kind != EventPolicy {
 				mu.Lock()
 				kinds = append(kinds, e.Kind)
@@ -336,9 +350,9 @@ func TestRedisBreaker(t *testing.T) {
 		}))
 	s.now = clk.Now
 	ctx := context.Background()
-	r := PerHour(100)
+	r := ratelimit.PerHour(100)
 
-	if d, err := s.Take(ctx, "k", r, GCRA, 1); err != nil || !d.Allowed || d.Degraded {
+	if d, err := s.Take(ctx, "k", r, ratelimit.GCRA, 1); err != nil || !d.Allowed || d.Degraded {
 		t.Fatalf("healthy Take = %+v, %v", d, err)
 	}
 	hook.reset()
@@ -350,7 +364,7 @@ func TestRedisBreaker(t *testing.T) {
 	c.AddHook(hook)
 	s.client = c
 	for i := 0; i < 10; i++ {
-		if d, _ := s.Take(ctx, "k", r, GCRA, 1); d.Allowed || !d.Degraded {
+		if d, _ := s.Take(ctx, "k", r, ratelimit.GCRA, 1); d.Allowed || !d.Degraded {
 			t.Fatalf("Take %d during outage = %+v; want fail-closed", i, d)
 		}
 	}
@@ -360,7 +374,7 @@ func TestRedisBreaker(t *testing.T) {
 	// Cooldown over, still down: one probe fails and re-opens.
 	clk.Add(11 * time.Second)
 	for i := 0; i < 5; i++ {
-		_, _ = s.Take(ctx, "k", r, GCRA, 1)
+		_, _ = s.Take(ctx, "k", r, ratelimit.GCRA, 1)
 	}
 	if n := len(hook.reset()); n != 1 {
 		t.Fatalf("%d commands after cooldown; want 1 probe", n)
@@ -371,10 +385,10 @@ func TestRedisBreaker(t *testing.T) {
 	// failed probe may re-open the breaker; what must hold is one command
 	// per failed probe and a closed breaker after a probe that succeeds.
 	down.Store(false)
-	var probe Decision
+	var probe ratelimit.Decision
 	for attempt := 0; attempt < 3; attempt++ {
 		clk.Add(11 * time.Second)
-		probe, err = s.Take(ctx, "k", r, GCRA, 1)
+		probe, err = s.Take(ctx, "k", r, ratelimit.GCRA, 1)
 		if err == nil && probe.Allowed && !probe.Degraded {
 			break
 		}
@@ -386,7 +400,7 @@ func TestRedisBreaker(t *testing.T) {
 	if err != nil || !probe.Allowed || probe.Degraded {
 		t.Fatalf("probe Take = %+v, %v; want a real decision", probe, err)
 	}
-	if d, _ := s.Take(ctx, "k", r, GCRA, 1); !d.Allowed || d.Degraded {
+	if d, _ := s.Take(ctx, "k", r, ratelimit.GCRA, 1); !d.Allowed || d.Degraded {
 		t.Fatalf("Take after recovery = %+v", d)
 	}
 	mu.Lock()
@@ -410,7 +424,7 @@ func TestRedisCallerCancel(t *testing.T) {
 	s := newRedisStore(t, rd.Client, WithKeyPrefix(rd.Prefix))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.Take(ctx, "k", PerSecond(1), GCRA, 1); !errors.Is(err, context.Canceled) {
+	if _, err := s.Take(ctx, "k", ratelimit.PerSecond(1), ratelimit.GCRA, 1); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Take with a cancelled context = %v; want context.Canceled", err)
 	}
 	if s.brk.Open() {
@@ -418,15 +432,10 @@ func TestRedisCallerCancel(t *testing.T) {
 	}
 }
 
-func TestPolicyAndEventStrings(t *testing.T) {
-	for p, want := range map[FailurePolicy]string{FailOpen: "fail-open", FailClosed: "fail-closed", LocalFallback: "local-fallback", 7: "FailurePolicy(7)"} {
-		if got := p.String(); got != want {
-			t.Errorf("%d.String() = %q; want %q", p, got, want)
-		}
-	}
+func TestEventKindString(t *testing.T) {
 	for k, want := range map[EventKind]string{EventError: "error", EventBreakerOpen: "breaker-open", EventBreakerClosed: "breaker-closed", EventPolicy: "policy", 0: "EventKind(0)"} {
 		if got := k.String(); got != want {
-			t.Errorf("%d.String() = %q; want %q", k, got, want)
+			t.Errorf("EventKind(%d).String() = %q; want %q", k, got, want)
 		}
 	}
 }
@@ -443,7 +452,7 @@ func BenchmarkRedisTake(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := n.Add(1)
-			_, _ = s.Take(context.Background(), keys[i%1000], PerSecond(1<<30), GCRA, 1)
+			_, _ = s.Take(context.Background(), keys[i%1000], ratelimit.PerSecond(1<<30), ratelimit.GCRA, 1)
 		}
 	})
 }

@@ -1,0 +1,96 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// takeScript decides one request. Times are microseconds from Redis TIME.
+// Numbers passed to redis.call are integral and below 2^53, which Redis
+// formats exactly (Lua's own tostring would not: it keeps 14 digits).
+// KEYS[1] key; ARGV: algorithm, limit, period (µs), burst, cost.
+// Returns {allowed, remaining, retry_after_us, reset_after_us}.
+var takeScript = redis.NewScript(`
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local key = KEYS[1]
+local alg = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local period = tonumber(ARGV[3])
+local burst = tonumber(ARGV[4])
+local cost = tonumber(ARGV[5])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+
+if alg == 0 then
+  local T = math.ceil(period / limit)
+  local tau = burst * T
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  if cost > burst then
+    return {0, math.floor((now + tau - tat) / T), period, tat - now}
+  end
+  local newtat = tat + cost * T
+  local allow_at = newtat - tau
+  if now < allow_at then
+    return {0, math.floor((now + tau - tat) / T), allow_at - now, tat - now}
+  end
+  if newtat > now then
+    redis.call('SET', key, newtat, 'PX', math.ceil((newtat - now) / 1000))
+  end
+  return {1, math.floor((now + tau - newtat) / T), 0, newtat - now}
+end
+
+local ws = now - (now % period)
+if alg == 2 then
+  -- One counter per window, expiring at the window's end (rounded up to the
+  -- millisecond Redis keeps expiry in).
+  local reset = ws + period - now
+  if cost == 0 or cost > limit then
+    local cur = tonumber(redis.call('GET', key) or '0')
+    if cost == 0 then return {1, limit - cur, 0, reset} end
+    return {0, limit - cur, period, reset}
+  end
+  local cur = redis.call('INCRBY', key, cost)
+  if cur == cost then
+    redis.call('PEXPIREAT', key, math.ceil((ws + period) / 1000))
+  end
+  if cur > limit then
+    redis.call('DECRBY', key, cost)
+    return {0, limit - (cur - cost), reset, reset}
+  end
+  return {1, limit - cur, 0, reset}
+end
+
+local v = redis.call('HMGET', key, 'w', 'c', 'p')
+local w, cur, prev = tonumber(v[1] or '-1'), tonumber(v[2] or '0'), tonumber(v[3] or '0')
+if w ~= ws then
+  if w == ws - period then prev = cur else prev = 0 end
+  cur = 0
+end
+local elapsed = now - ws
+local est = prev * (period - elapsed) / period + cur
+local function resetafter(c)
+  if c > 0 then return ws + 2 * period - now end
+  if prev > 0 then return ws + period - now end
+  return 0
+end
+if est + cost > limit then
+  local rem = math.floor(limit - est)
+  if rem < 0 then rem = 0 end
+  local retry
+  if cost > limit then
+    retry = period
+  elseif cur + cost > limit then
+    retry = (ws + period - now) + math.ceil((1 - (limit - cost) / cur) * period)
+  else
+    retry = ws + math.ceil((1 - (limit - cost - cur) / prev) * period) - now
+    if retry < 1 then retry = 1 end
+  end
+  return {0, rem, retry, resetafter(cur)}
+end
+cur = cur + cost
+if cost > 0 or w ~= ws then
+  redis.call('HSET', key, 'w', ws, 'c', cur, 'p', prev)
+  redis.call('PEXPIRE', key, math.ceil((ws + 2 * period - now) / 1000))
+end
+local rem = math.floor(limit - est - cost)
+if rem < 0 then rem = 0 end
+return {1, rem, 0, resetafter(cur)}
+`)
