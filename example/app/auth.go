@@ -14,6 +14,7 @@ import (
 	"github.com/covetgo/covet/jwtauth/password"
 	"github.com/covetgo/covet/metrics"
 	"github.com/covetgo/covet/ratelimit/lockout"
+	lockstore "github.com/covetgo/covet/ratelimit/lockout/redisstore"
 )
 
 type loginUser struct {
@@ -57,9 +58,19 @@ func (a *App) setupAuth(ctx context.Context) error {
 		opts = append(opts, jwtauth.WithRefreshStore(store), jwtauth.WithDenylist(store))
 		// While Redis is unavailable each replica counts failed logins in
 		// memory (LocalFallback, the default), so logins keep working.
-		lock, err = lockout.NewRedis(a.secRDB, lockout.WithKeyPrefix(a.cfg.AppName+":lockout:"),
-			lockout.WithLogger(a.log), lockout.WithTimeout(max(a.cfg.RedisTimeout, lockoutTimeout)))
+		// The store refuses a Redis that may evict keys (a lock evicted is
+		// a lock lifted) unless the policy check is off (REDIS_POLICY_CHECK,
+		// off outside production), when it warns once instead.
+		lopts := []lockstore.Option{lockstore.WithKeyPrefix(a.cfg.AppName + ":lockout:"),
+			lockstore.WithLogger(a.log), lockstore.WithTimeout(max(a.cfg.RedisTimeout, lockoutTimeout))}
+		if !a.cfg.redisPolicyCheck {
+			lopts = append(lopts, lockstore.WithEvictionAllowed())
+		}
+		ls, err := lockstore.New(ctx, a.secRDB, lopts...)
 		if err != nil {
+			return fmt.Errorf("lockout: %w", err)
+		}
+		if lock, err = lockout.New(lockout.WithStore(ls)); err != nil {
 			return err
 		}
 	} else {

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/metrics"
 	"github.com/covetgo/covet/ratelimit"
 	"github.com/covetgo/covet/securehdr"
@@ -126,7 +127,11 @@ func (a *App) rateLimits() (global, login *ratelimit.Limiter, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("RATE_LIMIT: %w", err)
 	}
-	if global, err = ratelimit.New(limitStore, rate, ratelimit.WithName("global")); err != nil {
+	// Clients are keyed by the address chi's ClientIPFrom… middleware
+	// resolved (behind TRUSTED_PROXIES, the forwarded client), not by the
+	// direct peer, which is the proxy.
+	client := ratelimit.KeyByAddr(clientip.Addr)
+	if global, err = ratelimit.New(limitStore, rate, ratelimit.WithName("global"), ratelimit.WithKeyFunc(client)); err != nil {
 		return nil, nil, err
 	}
 	loginRate, err := ratelimit.ParseRate(a.cfg.LoginRateLimit)
@@ -134,7 +139,7 @@ func (a *App) rateLimits() (global, login *ratelimit.Limiter, err error) {
 		return nil, nil, fmt.Errorf("LOGIN_RATE_LIMIT: %w", err)
 	}
 	login, err = ratelimit.New(limitStore, loginRate, ratelimit.WithName("login"),
-		ratelimit.WithKeyFunc(ratelimit.KeyBy(ratelimit.KeyByIP, func(*http.Request) string { return "login" })))
+		ratelimit.WithKeyFunc(ratelimit.KeyBy(client, func(*http.Request) string { return "login" })))
 	if err != nil {
 		return nil, nil, err
 	}

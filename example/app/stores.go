@@ -17,6 +17,7 @@ import (
 	"github.com/covetgo/covet/pool"
 	_ "github.com/covetgo/covet/pool/sqlite" // the embedded default database
 	"github.com/covetgo/covet/ratelimit"
+	ratestore "github.com/covetgo/covet/ratelimit/redisstore"
 )
 
 // openDatabase opens DATABASE_URL, or the embedded SQLite file under
@@ -206,11 +207,13 @@ const authStoreTimeout = 250 * time.Millisecond
 
 func (a *App) rateStore() (ratelimit.Store, error) {
 	if a.secRDB != nil {
-		return ratelimit.NewRedisStore(a.secRDB,
-			ratelimit.WithKeyPrefix(a.cfg.AppName+":rl:"),
-			ratelimit.WithTimeout(a.cfg.RedisTimeout),
-			ratelimit.WithFailurePolicy(ratelimit.LocalFallback),
-			ratelimit.WithLogger(a.log))
+		// New reads maxmemory-policy once (bounded at 2 s) and only warns:
+		// an evicted counter resets a limit early, nothing worse.
+		return ratestore.New(context.Background(), a.secRDB,
+			ratestore.WithKeyPrefix(a.cfg.AppName+":rl:"),
+			ratestore.WithTimeout(a.cfg.RedisTimeout),
+			ratestore.WithFailurePolicy(ratelimit.LocalFallback),
+			ratestore.WithLogger(a.log))
 	}
 	return ratelimit.NewMemoryStore()
 }
