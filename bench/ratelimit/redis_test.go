@@ -16,6 +16,7 @@ import (
 	ulredis "github.com/ulule/limiter/v3/drivers/store/redis"
 
 	"github.com/covetgo/covet/ratelimit"
+	"github.com/covetgo/covet/ratelimit/redisstore"
 )
 
 const (
@@ -133,8 +134,8 @@ func BenchmarkRedis(b *testing.B) {
 		return func(b *testing.B) {
 			cnt := &counter{}
 			c := redisClient(b, cnt)
-			s, err := ratelimit.NewRedisStore(c, ratelimit.WithKeyPrefix("bench-covet:"),
-				ratelimit.WithTimeout(10*time.Second)) // a loaded machine must not trip the outage path
+			s, err := redisstore.New(context.Background(), c, redisstore.WithKeyPrefix("bench-covet:"),
+				redisstore.WithTimeout(10*time.Second)) // a loaded machine must not trip the outage path
 			if err != nil {
 				b.Fatal(err)
 			}
