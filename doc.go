@@ -13,9 +13,11 @@
 //   - [github.com/covetgo/covet/securehdr]: security headers, CSP with
 //     per-request nonces, HTTPS redirect, allowed hosts and CORS.
 //   - [github.com/covetgo/covet/ratelimit]: GCRA, sliding and fixed windows
-//     over memory or Redis and 429 responses with RateLimit headers;
+//     over memory or Redis ([github.com/covetgo/covet/ratelimit/redisstore])
+//     and 429 responses with RateLimit headers;
 //     [github.com/covetgo/covet/ratelimit/lockout] locks accounts after
-//     repeated failed logins.
+//     repeated failed logins (in Redis:
+//     [github.com/covetgo/covet/ratelimit/lockout/redisstore]).
 //   - [github.com/covetgo/covet/pool]: sqlx databases opened with validated
 //     pool settings, and a generic bounded resource pool.
 //   - [github.com/covetgo/covet/cachex]: a typed two-tier cache (in-process and
