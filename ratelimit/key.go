@@ -40,8 +40,12 @@ func KeyByIP(r *http.Request) string {
 // KeyByAddr keys requests by the address addr returns, grouped as
 // [KeyByIP] groups them (IPv6 by /64); an invalid address means no key.
 // Use it with the resolver of a trusted-proxy middleware, e.g.
-// KeyByAddr(clientip.Addr) behind chi's ClientIPFrom… middleware.
+// KeyByAddr(clientip.Addr) behind chi's ClientIPFrom… middleware. A nil
+// addr gives a nil KeyFunc, which [New] refuses.
 func KeyByAddr(addr func(r *http.Request) netip.Addr) KeyFunc {
+	if addr == nil {
+		return nil
+	}
 	return func(r *http.Request) string {
 		var buf [64]byte
 		b := appendAddr(buf[:0], addr(r))
@@ -85,15 +89,28 @@ func KeyByHeader(name string) KeyFunc {
 func KeyByRoute(r *http.Request) string { return r.Pattern }
 
 // KeyByUser keys requests by the authenticated user that user returns from
-// the request context ("" when not authenticated).
+// the request context ("" when not authenticated). A nil user gives a nil
+// KeyFunc, which [New] refuses.
 func KeyByUser(user func(ctx context.Context) string) KeyFunc {
+	if user == nil {
+		return nil
+	}
 	return func(r *http.Request) string { return user(r.Context()) }
 }
 
 // KeyBy combines keys: the result is empty if any part is empty, and parts
 // are length-prefixed so that no choice of values can make two different
-// combinations collide.
+// combinations collide. A nil part (or none) gives a nil KeyFunc, which
+// [New] refuses.
 func KeyBy(parts ...KeyFunc) KeyFunc {
+	if len(parts) == 0 {
+		return nil
+	}
+	for _, f := range parts {
+		if f == nil {
+			return nil
+		}
+	}
 	return func(r *http.Request) string {
 		var b []byte
 		for i, f := range parts {
