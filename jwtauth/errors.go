@@ -51,6 +51,15 @@ var (
 	ErrNoRefreshStore = errors.New("jwtauth: no refresh store configured")
 )
 
+// ErrStoreUnavailable is matched (errors.Is) by the errors of a refresh
+// store or denylist that could not answer: its backend failed, did not
+// answer in time or its circuit breaker is open (the Store of
+// [github.com/covetgo/covet/jwtauth/redisstore] wraps it). The middleware
+// and the login, refresh and logout handlers answer it with 503 and
+// Retry-After, as callers of [Auth.Refresh] should: the request may succeed
+// later, so it is never a 401 or a 500.
+var ErrStoreUnavailable = errors.New("jwtauth: store unavailable")
+
 // Request errors raised by the middleware after a token was accepted.
 var (
 	// ErrCSRF means a cookie-authenticated unsafe request failed the CSRF
