@@ -169,10 +169,14 @@ func WithTrustedOrigins(origins ...string) Option {
 	return func(c *config) { c.use("WithTrustedOrigins"); c.origins = append(c.origins, origins...) }
 }
 
-// WithErrorHandler replaces the response written when the middleware refuses
-// a request. err wraps [ErrNoToken], [ErrTokenInvalid], [ErrCSRF],
-// [ErrForbidden] or, for a store failure, something else; a handler must not
-// echo it to the client. The default writes an RFC 9457 problem.
+// WithErrorHandler replaces the response written when the middleware, or
+// the login, refresh or logout handler, refuses a request. err wraps
+// [ErrNoToken], [ErrTokenInvalid], [ErrCSRF], [ErrForbidden],
+// [ErrBadRequest], [ErrInvalidCredentials], [ErrRefreshInvalid], is a
+// [LockedOut] error or, for a store failure or a failure of the caller's
+// check, something else; a handler must not echo it to the client. The
+// default writes an RFC 9457 problem whose status each of those names
+// documents. It must not be nil.
 func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
 	return func(c *config) { c.use("WithErrorHandler"); c.errorHandler = h }
 }
