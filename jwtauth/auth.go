@@ -14,6 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/covetgo/covet/jsonbody"
 	"github.com/covetgo/covet/jwtauth/internal/nilcheck"
 )
 
@@ -198,6 +199,7 @@ type Auth[C any, P ClaimsPointer[C]] struct {
 	cfg   config
 	state atomic.Pointer[ringState[C]]
 	cop   *http.CrossOriginProtection
+	body  *jsonbody.Decoder // the handlers' request bodies
 }
 
 // Default is the Auth of the package's own [Claims], the type
@@ -262,7 +264,7 @@ func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P],
 	if err := checkCookies(&cfg); err != nil {
 		return nil, err
 	}
-	a := &Auth[C, P]{cfg: cfg, cop: http.NewCrossOriginProtection()}
+	a := &Auth[C, P]{cfg: cfg, cop: http.NewCrossOriginProtection(), body: newBodyDecoder()}
 	for _, o := range cfg.origins {
 		if err := a.cop.AddTrustedOrigin(o); err != nil {
 			return nil, fmt.Errorf("%w: trusted origin: %w", ErrInvalidConfig, err)

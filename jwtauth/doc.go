@@ -109,6 +109,23 @@
 // why the token failed. [Auth.Optional] lets anonymous requests through;
 // [Auth.RequireRole] checks roles.
 //
+// # Login, refresh and logout endpoints
+//
+// [Auth.LoginHandler], [Auth.RefreshHandler] and [Auth.LogoutHandler] are
+// ready http.Handlers for the three endpoints every token service has. The
+// account lookup and the password check are the caller's ([CheckFunc];
+// jwtauth/password's Login does both); the rest is here: strict JSON bodies
+// (through package [github.com/covetgo/covet/jsonbody]: exact member
+// names, no duplicates, no unknown members, nothing after the object),
+// Cache-Control: no-store on every token response, RFC 9457 problems with
+// WWW-Authenticate: Bearer on 401 (error="invalid_token" for a refresh
+// token that is not valid), 429 with Retry-After for a locked account (an
+// error with the one method of [LockedOut], as password's LockedError has,
+// so that neither jwtauth nor password imports ratelimit/lockout), refresh
+// rotation with reuse detection and a logout that revokes both tokens. With
+// cookies the tokens travel in them and cross-origin browser requests are
+// refused.
+//
 // # CSRF
 //
 // Cookies are sent by the browser on cross-site requests, bearer headers are

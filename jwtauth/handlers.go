@@ -91,7 +91,7 @@ func (a *Auth[C, P]) LoginHandler(check CheckFunc[C]) (http.Handler, error) {
 			}
 		}
 		var in loginRequest
-		if err := decodeBody(r, &in); err != nil {
+		if err := a.decodeBody(r, &in); err != nil {
 			a.cfg.errorHandler(w, r, err)
 			return
 		}
@@ -212,7 +212,7 @@ func (a *Auth[C, P]) refreshFrom(w http.ResponseWriter, r *http.Request, require
 	var in refreshRequest
 	// A logout may come without a body; a bearer refresh must have one.
 	if r.ContentLength != 0 || (required && a.cfg.noCookies) {
-		if err := decodeBody(r, &in); err != nil {
+		if err := a.decodeBody(r, &in); err != nil {
 			a.cfg.errorHandler(w, r, err)
 			return "", false
 		}

@@ -66,7 +66,7 @@ func TestEvictionPolicy(t *testing.T) {
 		{"allkeys-lru refused", []string{"--maxmemory-policy", "allkeys-lru"}, false, true, ""},
 		{"volatile-ttl refused", []string{"--maxmemory-policy", "volatile-ttl"}, false, true, ""},
 		{"allkeys-lru allowed", []string{"--maxmemory-policy", "allkeys-lru"}, true, false, "may evict keys"},
-		{"CONFIG disabled", []string{"--maxmemory-policy", "allkeys-lru", "--rename-command", "CONFIG", `""`}, false, false, "could not read maxmemory-policy"},
+		{"CONFIG disabled", []string{"--maxmemory-policy", "allkeys-lru", "--rename-command", "CONFIG", `""`}, false, false, "refused to tell its maxmemory-policy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,8 +1,10 @@
 package redisstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -62,9 +64,13 @@ func TestNewValidates(t *testing.T) {
 			t.Errorf("New(bad option) = %v; want ErrInvalidConfig", err)
 		}
 	}
-	s, err := New(ctx, c, WithLogger(discard()))
+	var logs bytes.Buffer
+	s, err := New(ctx, c, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatalf("New(unreachable redis) = %v; want a store and a warning", err)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "unreachable") {
+		t.Errorf("New(unreachable redis) logged %q; want a warning that the policy is unknown", logs.String())
 	}
 	if got := s.familyKey("f"); got != "jwtauth:rf:{f}" {
 		t.Errorf("familyKey(%q) = %q; want the default prefix jwtauth:", "f", got)
