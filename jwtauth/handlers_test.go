@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/covetgo/covet/jwtauth"
@@ -444,3 +445,45 @@ func TestHandlerConstruction(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// TestHandlersExpiry lets the token lifetimes run out on synctest's fake
+// clock: time.Now is fake inside the bubble, so neither the Auth nor the
+// MemoryStore needs a clock of its own.
+func TestHandlersExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		key, _ := jwtauth.HS256Key("k1", secret)
+		ring, _ := jwtauth.NewKeyRing(key)
+		store, _ := jwtauth.NewMemoryStore()
+		auth, err := jwtauth.New[jwtauth.Claims](ring, jwtauth.WithoutCookies(),
+			jwtauth.WithRefreshStore(store), jwtauth.WithRefreshTTL(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims := func(_ context.Context, subject, _ string) (jwtauth.Claims, error) {
+			c := jwtauth.Claims{}
+			c.Subject = subject
+			return c, nil
+		}
+		lh, _ := auth.LoginHandler(claims)
+		rh, _ := auth.RefreshHandler(func(ctx context.Context, s string) (jwtauth.Claims, error) { return claims(ctx, s, "") })
+		s := &server{auth: auth, mux: http.NewServeMux()}
+		s.mux.Handle("POST /login", lh)
+		s.mux.Handle("POST /refresh", rh)
+		s.mux.Handle("GET /me", auth.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+
+		set := s.login(t)
+		time.Sleep(15*time.Minute + 29*time.Second) // within the access TTL and the leeway
+		if w := s.do("GET", "/me", "", "Authorization", "Bearer "+set.AccessToken); w.Code != http.StatusOK {
+			t.Errorf("GET /me in the leeway = %d; want 200", w.Code)
+		}
+		time.Sleep(time.Second)
+		wantProblem(t, "GET /me(expired)", s.do("GET", "/me", "", "Authorization", "Bearer "+set.AccessToken), http.StatusUnauthorized, `Bearer error="invalid_token"`)
+		w := s.do("POST", "/refresh", refreshBody(set.RefreshToken))
+		if w.Code != http.StatusOK {
+			t.Fatalf("refresh after the access token expired = %d; want 200", w.Code)
+		}
+		_ = json.Unmarshal(w.Body.Bytes(), &set)
+		time.Sleep(time.Hour)
+		wantProblem(t, "refresh(expired)", s.do("POST", "/refresh", refreshBody(set.RefreshToken)), http.StatusUnauthorized, `Bearer error="invalid_token"`)
+	})
+}

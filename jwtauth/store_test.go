@@ -37,7 +37,7 @@ func TestMemoryStoreSweeps(t *testing.T) {
 }
 
 func TestNewMemoryStoreOptions(t *testing.T) {
-	for _, o := range []Option{WithIssuer("x"), WithDenylistFailOpen(), WithoutCookies(), WithClock(nil)} {
+	for _, o := range []Option{WithIssuer("x"), WithDenylistFailOpen(), WithoutCookies(), WithVerifiedCache(8), WithClock(nil)} {
 		if _, err := NewMemoryStore(o); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("NewMemoryStore(inapplicable option) = %v; want ErrInvalidConfig", err)
 		}
