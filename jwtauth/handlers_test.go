@@ -487,3 +487,35 @@ func TestHandlersExpiry(t *testing.T) {
 		wantProblem(t, "refresh(expired)", s.do("POST", "/refresh", refreshBody(set.RefreshToken)), http.StatusUnauthorized, `Bearer error="invalid_token"`)
 	})
 }
+
+// BenchmarkRefreshHandler is one rotation through the handler: body
+// decoding, the store's rotation, signing and the JSON answer.
+func BenchmarkRefreshHandler(b *testing.B) {
+	key, _ := jwtauth.HS256Key("k1", secret)
+	ring, _ := jwtauth.NewKeyRing(key)
+	store, _ := jwtauth.NewMemoryStore()
+	auth, _ := jwtauth.New[jwtauth.Claims](ring, jwtauth.WithoutCookies(), jwtauth.WithRefreshStore(store))
+	load := func(_ context.Context, subject string) (jwtauth.Claims, error) {
+		c := jwtauth.Claims{}
+		c.Subject = subject
+		return c, nil
+	}
+	h, _ := auth.RefreshHandler(load)
+	c := jwtauth.Claims{}
+	c.Subject = "user-1"
+	set, _ := auth.Issue(context.Background(), c)
+	token := set.RefreshToken
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest("POST", "/refresh", strings.NewReader(refreshBody(token)))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("refresh = %d", w.Code)
+		}
+		var next jwtauth.TokenSet
+		_ = json.Unmarshal(w.Body.Bytes(), &next)
+		token = next.RefreshToken
+	}
+}
