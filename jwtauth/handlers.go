@@ -72,10 +72,11 @@ type cookieTokenSet struct {
 // token_type and expires_in, and a cross-origin browser request is refused
 // first (403), so that no other site can sign a browser in. Refusals go to
 // the error handler ([WithErrorHandler]) with an error wrapping
-// [ErrBadRequest] (400; 415 for a body that is not JSON, 413 for one too
-// large), [ErrInvalidCredentials] (401 with WWW-Authenticate: Bearer), a
-// [LockedOut] error (429; Retry-After is set before the error handler
-// runs) or anything else (503 with Retry-After). Every body is an RFC 9457
+// [ErrBadRequest] (400; 415 for a Content-Type other than
+// application/json, 413 for a body too large), [ErrInvalidCredentials]
+// (401 with WWW-Authenticate: Bearer), a [LockedOut] error (429;
+// Retry-After is set before the error handler runs) or anything else (503
+// with Retry-After). Every body is an RFC 9457
 // problem that never says which check failed.
 //
 // check must not be nil. Safe for concurrent use.
