@@ -24,8 +24,11 @@
 //     Redis) with msgpack, compression and stampede control, and an HTTP
 //     response cache.
 //   - [github.com/covetgo/covet/jwtauth]: access and refresh tokens with key
-//     rotation, middleware and CSRF; [github.com/covetgo/covet/jwtauth/password]
-//     hashes and checks passwords and runs the login check.
+//     rotation, middleware, CSRF and ready login, refresh and logout
+//     handlers, with refresh families and the denylist in memory or Redis
+//     ([github.com/covetgo/covet/jwtauth/redisstore], needs noeviction);
+//     [github.com/covetgo/covet/jwtauth/password] hashes and checks
+//     passwords and runs the login check.
 //   - [github.com/covetgo/covet/stream]: CSV and NDJSON streaming of large
 //     query results in constant memory.
 //   - [github.com/covetgo/covet/backupkit]: PostgreSQL, file and Redis backups
