@@ -20,8 +20,8 @@
 //
 // # Keys
 //
-// By default requests are keyed by [KeyByIP]: the address chi's
-// ClientIPFrom… middleware established when present, else the peer address;
+// By default requests are keyed by [KeyByIP]: the address a clientip.Resolver
+// in front established when present, else the peer address;
 // a forwarded header is never read directly, since any client can forge one.
 // IPv6 clients are grouped by /64. [KeyByHeader], [KeyByRoute], [KeyByUser]
 // and [KeyBy] (combinations) cover the other common cases. A request

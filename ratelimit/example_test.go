@@ -8,9 +8,9 @@ import (
 	"net/http/httptest"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/ratelimit"
 )
 
@@ -82,8 +82,12 @@ func ExampleNewRedisStore() {
 	if err != nil {
 		panic(err)
 	}
+	ips, err := clientip.New([]string{"10.0.0.0/8"}) // the proxies in front of the service
+	if err != nil {
+		panic(err)
+	}
 	r := chi.NewRouter()
-	r.Use(middleware.ClientIPFromXFF("10.0.0.0/8")) // the proxies in front of the service
+	r.Use(ips.Handler)
 	r.Use(api.Handler)
 	_ = http.ListenAndServe(":8080", r)
 }

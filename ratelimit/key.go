@@ -14,11 +14,11 @@ import (
 // no key (see [EmptyKeyPolicy]).
 type KeyFunc func(r *http.Request) string
 
-// KeyByIP keys requests by the client address, the default key: the address
-// set by chi's ClientIPFrom… middleware when present, else the host of
-// r.RemoteAddr. It never reads a forwarded header itself: put chi's
-// middleware.ClientIPFromXFF (or similar, with your trusted proxies) in front
-// when the service is behind a proxy.
+// KeyByIP keys requests by the client address, the default key:
+// [clientip.Addr], the address a clientip.Resolver resolved when one runs
+// before, else the host of r.RemoteAddr. It never reads a forwarded header
+// itself: put a clientip.Resolver (with your trusted proxies) in front when
+// the service is behind a proxy.
 //
 // IPv4-mapped IPv6 addresses are reported as IPv4, and IPv6 addresses are
 // grouped by their /64 prefix ("2001:db8:1:2::/64"), because one host

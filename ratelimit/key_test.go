@@ -7,7 +7,8 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/covetgo/covet/clientip"
 )
 
 func TestClientIP(t *testing.T) {
@@ -41,9 +42,13 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
-func TestClientIPFromChi(t *testing.T) {
+func TestClientIPFromResolver(t *testing.T) {
+	ips, err := clientip.New([]string{"10.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got string
-	h := middleware.ClientIPFromXFF("10.0.0.0/8")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := ips.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got = KeyByIP(r)
 	}))
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -51,7 +56,7 @@ func TestClientIPFromChi(t *testing.T) {
 	r.Header.Set("X-Forwarded-For", "2001:db8:aa:bb::77, 10.9.9.9")
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	if got != "2001:db8:aa:bb::/64" {
-		t.Fatalf("KeyByIP behind chi ClientIPFromXFF = %q; want %q", got, "2001:db8:aa:bb::/64")
+		t.Fatalf("KeyByIP behind clientip.Resolver = %q; want %q", got, "2001:db8:aa:bb::/64")
 	}
 }
 
