@@ -70,6 +70,7 @@ type entry struct {
 	bytes    int64
 	elapsed  time.Duration
 	traceID  string
+	aborted  bool
 }
 
 func newAccessLogger(cfg *config) *accessLogger {
@@ -80,11 +81,11 @@ func newAccessLogger(cfg *config) *accessLogger {
 
 // endpoint returns the route label without allocating once a route is
 // known; only the log-only middleware needs it, the metrics cache it too.
-func (l *accessLogger) endpoint(raw string, src uint8) string {
+func (l *accessLogger) endpoint(c *core, raw string, src uint8) string {
 	if e, ok := l.routes.load(routeKey{raw, src}); ok {
 		return e
 	}
-	e := endpointLabel(raw, src)
+	e := c.endpointLabel(raw, src)
 	l.routes.store(routeKey{strings.Clone(raw), src}, e)
 	return e
 }
@@ -95,7 +96,7 @@ func (l *accessLogger) log(r *http.Request, info *requestInfo, e entry) {
 	if !l.logger.Enabled(ctx, level) {
 		return
 	}
-	var attrs [11]slog.Attr
+	var attrs [12]slog.Attr
 	n := 0
 	add := func(a slog.Attr) { attrs[n] = a; n++ }
 	add(slog.String("method", r.Method))
@@ -105,6 +106,9 @@ func (l *accessLogger) log(r *http.Request, info *requestInfo, e entry) {
 		add(slog.String("query", redactQuery(r.URL.RawQuery, l.redacted)))
 	}
 	add(slog.Int("status", e.status))
+	if e.aborted {
+		add(slog.Bool("aborted", true))
+	}
 	add(slog.Int64("bytes", e.bytes))
 	add(slog.Float64("duration_ms", float64(e.elapsed)/float64(time.Millisecond)))
 	add(slog.String("client_ip", clientIP(r)))

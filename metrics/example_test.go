@@ -11,9 +11,11 @@ import (
 	"os"
 	"strings"
 
-	"github.com/covetgo/covet/metrics"
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/covetgo/covet/metrics"
+	"github.com/covetgo/covet/metrics/chiroute"
 )
 
 // printSeries scrapes h and prints the lines of the named metric.
@@ -28,11 +30,12 @@ func printSeries(h http.Handler, name string) {
 	}
 }
 
-// With chi, add the middleware with Use: the endpoint label is the route
-// pattern, whatever the path.
+// With chi, add the middleware with Use and read chi's route patterns
+// through chiroute: the endpoint label is the route pattern, whatever the
+// path, even when middleware after this one replaces the request.
 func Example() {
 	reg := prometheus.NewRegistry()
-	m, err := metrics.New(reg)
+	m, err := metrics.New(reg, metrics.WithRouter(chiroute.Router{}))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,8 +54,8 @@ func Example() {
 	}
 	printSeries(metricsHandler, "http_requests_total")
 	// Output:
-	// http_requests_total{endpoint="/users/{id}",method="GET",status="200"} 2
-	// http_requests_total{endpoint="unmatched",method="GET",status="404"} 1
+	// http_requests_total{endpoint="/users/{id}",method="GET",outcome="completed",status="200"} 2
+	// http_requests_total{endpoint="unmatched",method="GET",outcome="completed",status="404"} 1
 }
 
 // Around the standard ServeMux, wrap the mux itself; the method prefix of
@@ -79,8 +82,8 @@ func Example_serveMux() {
 	}
 	printSeries(metricsHandler, "http_requests_total")
 	// Output:
-	// http_requests_total{endpoint="/orders/{id}/cancel",method="POST",status="202"} 1
-	// http_requests_total{endpoint="unmatched",method="OTHER",status="405"} 1
+	// http_requests_total{endpoint="/orders/{id}/cancel",method="POST",outcome="completed",status="202"} 1
+	// http_requests_total{endpoint="unmatched",method="OTHER",outcome="completed",status="405"} 1
 }
 
 // The access log writes one line per request. Here the time, duration and

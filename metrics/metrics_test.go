@@ -377,17 +377,18 @@ func TestEndpointLabel(t *testing.T) {
 		src  uint8
 		want string
 	}{
-		{"/users/{id}", srcChi, "/users/{id}"},
-		{"/api/*/items/", srcChi, "/api/items"},
-		{"/", srcChi, "/"},
-		{"//", srcChi, UnmatchedEndpoint},
+		{"/users/{id}", srcRouter, "/users/{id}"},
+		{"/api/*/items/", srcRouter, "/api/items"},
+		{"/", srcRouter, "/"},
+		{"//", srcRouter, UnmatchedEndpoint},
 		{"GET /users/{id}", srcMux, "/users/{id}"},
 		{"GET  example.com/", srcMux, "example.com/"},
 		{"/static/", srcMux, "/static/"},
 		{"", srcNone, UnmatchedEndpoint},
 	}
+	c := &core{router: chiRouter{}}
 	for _, tt := range tests {
-		if got := endpointLabel(tt.raw, tt.src); got != tt.want {
+		if got := c.endpointLabel(tt.raw, tt.src); got != tt.want {
 			t.Errorf("endpointLabel(%q, %d) = %q; want %q", tt.raw, tt.src, got, tt.want)
 		}
 	}
@@ -397,7 +398,7 @@ func TestEndpointLabel(t *testing.T) {
 // exemplar at most every exemplarEvery; other buckets are not held back.
 func TestExemplarEvery(t *testing.T) {
 	m, reg := newTestMiddleware(t)
-	s := m.core.inst.lookup(0, 200, "/items", srcMux)
+	s := m.core.inst.lookup(&m.core, 0, 200, false, "/items", srcMux)
 	const fast, slow = 2 * time.Millisecond, 3 * time.Second
 	exemplars := func() (counter string, buckets map[float64]string) {
 		t.Helper()
@@ -443,7 +444,7 @@ func TestExemplarEvery(t *testing.T) {
 
 func TestInvalidUTF8Route(t *testing.T) {
 	m, reg := newTestMiddleware(t)
-	s := m.core.inst.lookup(0, 200, "/bad\xff", srcMux)
+	s := m.core.inst.lookup(&m.core, 0, 200, false, "/bad\xff", srcMux)
 	if s.endpoint != UnmatchedEndpoint {
 		t.Errorf("endpoint = %q; want %q", s.endpoint, UnmatchedEndpoint)
 	}
