@@ -215,3 +215,35 @@ func counterTotal(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	return sum
 }
+
+// TestServeMuxRedirectLabel: for CONNECT requests ServeMux reports the path
+// of its own trailing-slash redirect as the request's pattern; it must not
+// become a label, or every path would get a series. Other methods report
+// the pattern redirected to.
+func TestServeMuxRedirectLabel(t *testing.T) {
+	for _, withMux := range []bool{false, true} {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/users/{id}/", okHandler)
+		var opts []metrics.Option
+		h := http.Handler(mux)
+		if withMux {
+			opts = append(opts, metrics.WithServeMux(mux))
+			h = withValue(mux)
+		}
+		reg := prometheus.NewRegistry()
+		m, err := metrics.New(reg, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = m.Handler(h)
+		for _, p := range []string{"/users/42", "/users/42/"} {
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, p, nil))
+		}
+		for _, p := range []string{"/users/42", "/users/a%20b"} {
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodConnect, p, nil))
+		}
+		if got, want := series(t, reg), "/users/{id}/ 200\n/users/{id}/ 307\nunmatched 307\n"; got != want {
+			t.Errorf("WithServeMux %v: series:\n%swant:\n%s", withMux, got, want)
+		}
+	}
+}

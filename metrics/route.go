@@ -138,10 +138,12 @@ func (c *core) rawRoute(r *http.Request, status int, h http.Header, buf []byte) 
 
 // muxRedirect reports whether pattern is not a pattern but the path of one
 // of ServeMux's own trailing-slash redirects ("/users/42" to
-// "/users/42/"), which it reports as the request's pattern: labelling by
-// it would give every path its own series.
+// "/users/42/"), which it reports as the request's pattern for CONNECT
+// requests: labelling by it would give every path its own series.
 func muxRedirect(pattern string, status int, h http.Header) bool {
-	if status != http.StatusMovedPermanently {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
 		return false
 	}
 	loc := h.Get("Location")

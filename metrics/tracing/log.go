@@ -42,8 +42,14 @@ const (
 // these keys yourself. Records logged without a request's context
 // (logger.Error instead of ErrorContext) pass through unchanged. After WithGroup the added
 // attributes land in the group, as every attribute does.
-func NewLogHandler(next slog.Handler) slog.Handler {
-	return &logHandler{next: next}
+//
+// A nil next, or an interface holding a nil pointer, is an error wrapping
+// [ErrInvalidConfig].
+func NewLogHandler(next slog.Handler) (slog.Handler, error) {
+	if isNil(next) {
+		return nil, errorf("next handler is nil")
+	}
+	return &logHandler{next: next}, nil
 }
 
 type logHandler struct {

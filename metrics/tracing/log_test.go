@@ -21,7 +21,7 @@ import (
 
 func TestLogHandler(t *testing.T) {
 	var buf bytes.Buffer
-	logger := slog.New(NewLogHandler(slog.NewJSONHandler(&buf, nil))).With("service", "test")
+	logger := slog.New(mustLogHandler(t, slog.NewJSONHandler(&buf, nil))).With("service", "test")
 	var failures []metrics.Failure
 	sr := newRecorderProvider(t)
 	tr, _ := New(sr.tp)
@@ -81,7 +81,7 @@ func TestLogHandler(t *testing.T) {
 
 func TestLogHandlerPassThrough(t *testing.T) {
 	var buf bytes.Buffer
-	h := NewLogHandler(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h := mustLogHandler(t, slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if h.Enabled(context.Background(), slog.LevelInfo) {
 		t.Error("Enabled(info) = true under a warn-level handler")
 	}
@@ -135,7 +135,7 @@ func keyCounts(t *testing.T, line string) map[string]int {
 // handler carries request_id, user_id, trace_id and span_id once each.
 func TestAccessLogThroughLogHandler(t *testing.T) {
 	var buf bytes.Buffer
-	logger := slog.New(NewLogHandler(slog.NewJSONHandler(&buf, nil)))
+	logger := slog.New(mustLogHandler(t, slog.NewJSONHandler(&buf, nil)))
 	sr := newRecorderProvider(t)
 	tr, err := New(sr.tp)
 	if err != nil {
@@ -164,5 +164,28 @@ func TestAccessLogThroughLogHandler(t *testing.T) {
 				t.Errorf("%s appears %d times in %s", k, counts[k], l)
 			}
 		}
+	}
+}
+
+func mustLogHandler(t *testing.T, next slog.Handler) slog.Handler {
+	t.Helper()
+	h, err := NewLogHandler(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestNilDependencies(t *testing.T) {
+	var jsonH *slog.JSONHandler
+	if _, err := NewLogHandler(jsonH); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "next handler") {
+		t.Errorf("NewLogHandler(typed nil) = %v; want ErrInvalidConfig naming next", err)
+	}
+	if _, err := NewLogHandler(nil); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("NewLogHandler(nil) = %v; want ErrInvalidConfig", err)
+	}
+	var tp *sdktrace.TracerProvider
+	if _, err := New(tp); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "tracer provider") {
+		t.Errorf("New(typed nil provider) = %v; want ErrInvalidConfig naming the provider", err)
 	}
 }
