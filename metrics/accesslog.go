@@ -13,11 +13,13 @@ import (
 // AccessLog is middleware that writes one structured [log/slog] line per
 // request, at the end of it:
 //
-//	method route path [query] status bytes duration_ms client_ip request_id [user_id] [trace_id]
+//	method route path [query] status [aborted] bytes duration_ms client_ip request_id [user_id] [trace_id]
 //
-// route is the route pattern, as in the metrics. client_ip is the address
-// set by chi's ClientIPFrom… middleware when one runs before, else the peer
-// address: a raw X-Forwarded-For header is never trusted. request_id comes
+// route is the route pattern, as in the metrics (see [WithServeMux] and
+// [WithRouter]). aborted=true marks a response that did not reach the
+// client whole (see [OutcomeAborted]). client_ip is [clientip.Addr]: the
+// address a clientip.Resolver in front resolved, else the peer address; a
+// raw X-Forwarded-For header is never trusted. request_id comes
 // from [RequestID], else a well-formed X-Request-ID header, else a fresh
 // one, and is echoed in the response. user_id is whatever inner code set
 // with [WithUserID]. Headers are never logged, so neither
@@ -30,8 +32,9 @@ type AccessLog struct {
 }
 
 // NewAccessLog returns an AccessLog writing to logger. Options:
-// [WithLevel], [WithRedactedQuery], [WithTraceID]. To record metrics and
-// the log line in one pass, use [New] with [WithLogger] instead.
+// [WithLevel], [WithRedactedQuery], [WithTraceID], [WithRouter],
+// [WithServeMux]. To record metrics and the log line in one pass, use [New]
+// with [WithLogger] instead.
 func NewAccessLog(logger *slog.Logger, opts ...AccessLogOption) (*AccessLog, error) {
 	if logger == nil {
 		return nil, errorf("logger is nil")
@@ -124,7 +127,7 @@ func (l *accessLogger) log(r *http.Request, info *requestInfo, e entry) {
 	l.logger.LogAttrs(ctx, level, "http request", attrs[:n]...)
 }
 
-// clientIP returns the client address (see internal/clientip), or the raw
+// clientIP returns the client address (see [clientip.Addr]), or the raw
 // peer address when it holds none, such as a Unix socket's.
 func clientIP(r *http.Request) string {
 	if ip := clientip.Addr(r); ip.IsValid() {

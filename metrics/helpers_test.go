@@ -23,7 +23,7 @@ func (chiRouter) Prepare(ctx context.Context) context.Context {
 	return context.WithValue(ctx, chi.RouteCtxKey, chi.NewRouteContext())
 }
 
-func (chiRouter) Route(ctx context.Context, buf []byte) string {
+func (chiRouter) Route(ctx context.Context) string {
 	rctx := chi.RouteContext(ctx)
 	if rctx == nil || len(rctx.RoutePatterns) == 0 {
 		return ""
@@ -31,11 +31,7 @@ func (chiRouter) Route(ctx context.Context, buf []byte) string {
 	if len(rctx.RoutePatterns) == 1 {
 		return rctx.RoutePatterns[0]
 	}
-	buf = buf[:0]
-	for _, p := range rctx.RoutePatterns {
-		buf = append(buf, p...)
-	}
-	return string(buf)
+	return strings.Join(rctx.RoutePatterns, "")
 }
 
 func (chiRouter) Label(raw string) string {

@@ -410,8 +410,7 @@ func (c *core) finish(w http.ResponseWriter, r *http.Request, rec *recorder, sta
 	status := rec.status(panicked)
 	bytes := rec.written()
 	cut := aborted(r, rec, panicValue)
-	var buf [256]byte
-	raw, src := c.rawRoute(r, status, w.Header(), buf[:0])
+	raw, src := c.rawRoute(r, status, w)
 	method := methodIndex(r.Method)
 	var s *series
 	endpoint := ""

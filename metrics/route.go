@@ -62,9 +62,9 @@ type Router interface {
 	// even when middleware between replaces the request.
 	Prepare(ctx context.Context) context.Context
 	// Route returns the route recorded in ctx once the handler returned,
-	// in a raw form that is cheap to build (it may append to buf), or ""
-	// when the router matched nothing.
-	Route(ctx context.Context, buf []byte) string
+	// in a raw form that is cheap to build, or "" when the router matched
+	// nothing.
+	Route(ctx context.Context) string
 	// Label turns a raw route from Route into the endpoint label. It runs
 	// once per distinct raw route; the middleware caches the result.
 	Label(raw string) string
@@ -118,11 +118,9 @@ const (
 // usually without allocating) and its source. It must be called after the
 // router ran: a Router records its route in the context and ServeMux sets
 // r.Pattern while routing.
-//
-// buf is scratch space the Router may build a route in.
-func (c *core) rawRoute(r *http.Request, status int, h http.Header, buf []byte) (string, uint8) {
+func (c *core) rawRoute(r *http.Request, status int, w http.ResponseWriter) (string, uint8) {
 	if c.router != nil {
-		if raw := c.router.Route(r.Context(), buf); raw != "" {
+		if raw := c.router.Route(r.Context()); raw != "" {
 			return raw, srcRouter
 		}
 	}
@@ -130,7 +128,7 @@ func (c *core) rawRoute(r *http.Request, status int, h http.Header, buf []byte) 
 	if p == "" && c.mux != nil {
 		_, p = c.mux.Handler(r)
 	}
-	if p == "" || muxRedirect(p, status, h) {
+	if p == "" || muxRedirect(p, status, w) {
 		return "", srcNone
 	}
 	return p, srcMux
@@ -140,13 +138,13 @@ func (c *core) rawRoute(r *http.Request, status int, h http.Header, buf []byte) 
 // of ServeMux's own trailing-slash redirects ("/users/42" to
 // "/users/42/"), which it reports as the request's pattern for CONNECT
 // requests: labelling by it would give every path its own series.
-func muxRedirect(pattern string, status int, h http.Header) bool {
+func muxRedirect(pattern string, status int, w http.ResponseWriter) bool {
 	switch status {
 	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 	default:
 		return false
 	}
-	loc := h.Get("Location")
+	loc := w.Header().Get("Location")
 	if i := strings.IndexAny(loc, "?#"); i >= 0 {
 		loc = loc[:i]
 	}

@@ -41,9 +41,9 @@ func (Router) Prepare(ctx context.Context) context.Context {
 	return context.WithValue(ctx, chi.RouteCtxKey, chi.NewRouteContext())
 }
 
-// Route returns the patterns chi matched, joined (in buf when there are
-// several, so that a short route does not allocate), or "".
-func (Router) Route(ctx context.Context, buf []byte) string {
+// Route returns the patterns chi matched, joined (an allocation only for
+// nested routers), or "".
+func (Router) Route(ctx context.Context) string {
 	rctx := chi.RouteContext(ctx)
 	if rctx == nil {
 		return ""
@@ -54,11 +54,7 @@ func (Router) Route(ctx context.Context, buf []byte) string {
 	case n == 1:
 		return rctx.RoutePatterns[0]
 	}
-	buf = buf[:0]
-	for _, p := range rctx.RoutePatterns {
-		buf = append(buf, p...)
-	}
-	return string(buf)
+	return strings.Join(rctx.RoutePatterns, "")
 }
 
 // Label normalises a joined route as chi's Context.RoutePattern does:
