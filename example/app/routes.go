@@ -13,7 +13,9 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/metrics"
+	"github.com/covetgo/covet/metrics/chiroute"
 	"github.com/covetgo/covet/ratelimit"
 	"github.com/covetgo/covet/securehdr"
 )
@@ -49,13 +51,15 @@ func (a *App) routes() (http.Handler, error) {
 		return nil, err
 	}
 
-	r := chi.NewRouter()
-	r.Use(metrics.RequestID, withRedisBudget)
-	if len(cfg.TrustedProxies) > 0 {
-		r.Use(middleware.ClientIPFromXFF(trusted...))
-	} else {
-		r.Use(middleware.ClientIPFromRemoteAddr)
+	// The client address behind the trusted proxies, for the access log and
+	// the rate limits; with none configured every client is its peer.
+	ips, err := clientip.New(trusted)
+	if err != nil {
+		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
+
+	r := chi.NewRouter()
+	r.Use(metrics.RequestID, withRedisBudget, ips.Handler)
 	// The recoverer is outside the metrics middleware, so that a panic
 	// reaches the failure report with the stack that raised it; the
 	// middleware records it as a 500 and raises it again.
@@ -97,6 +101,9 @@ func (a *App) routes() (http.Handler, error) {
 // and the /metrics handler of the internal listener.
 func (a *App) metricsMiddleware() (*metrics.Middleware, http.Handler, error) {
 	mwOpts := []metrics.Option{
+		// chi's route context: found even though the middleware after
+		// this one (securehdr's CSP nonce) replaces the request.
+		metrics.WithRouter(chiroute.Router{}),
 		metrics.WithLogger(a.accessLog),
 		metrics.WithRedactedQuery("token", "access_token", "refresh_token"),
 		metrics.WithTracer(a.tracer),
