@@ -11,6 +11,8 @@ import (
 	"github.com/covetgo/covet/metrics/chiroute"
 )
 
+type testKey struct{}
+
 func TestLabel(t *testing.T) {
 	tests := []struct{ raw, want string }{
 		{"/users/{id}", "/users/{id}"},
@@ -40,7 +42,7 @@ func TestRoute(t *testing.T) {
 	}
 	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/api/users/7", nil)
 	replaced := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), struct{}{}, 1)))
+		r.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), testKey{}, 1)))
 	})
 	replaced.ServeHTTP(httptest.NewRecorder(), req)
 	raw := rt.Route(ctx)
