@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/covetgo/covet/clientip"
+	"github.com/covetgo/covet/jwtauth"
 	"github.com/covetgo/covet/metrics"
 	"github.com/covetgo/covet/metrics/chiroute"
 	"github.com/covetgo/covet/ratelimit"
@@ -26,8 +27,27 @@ type ctxKey struct{}
 func replacing(t *testing.T) []struct {
 	name string
 	mw   func(http.Handler) http.Handler
+	prep func(*http.Request)
 } {
 	t.Helper()
+	key, err := jwtauth.HS256Key("k1", []byte("test-secret-test-secret-test-sec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := jwtauth.NewKeyRing(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := jwtauth.New[jwtauth.Claims](ring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := jwtauth.Claims{}
+	claims.Subject = "user-1"
+	set, err := auth.Issue(context.Background(), claims)
+	if err != nil {
+		t.Fatal(err)
+	}
 	hdr, err := securehdr.New(securehdr.Config{CSP: securehdr.DefaultCSP().WithNonce()})
 	if err != nil {
 		t.Fatal(err)
@@ -47,12 +67,14 @@ func replacing(t *testing.T) []struct {
 	return []struct {
 		name string
 		mw   func(http.Handler) http.Handler
+		prep func(*http.Request)
 	}{
-		{"securehdr CSP nonce", hdr.Handler},
-		{"clientip", ips.Handler},
-		{"ratelimit", lim.Handler},
-		{"metrics.RequestID", metrics.RequestID},
-		{"WithContext", withValue},
+		{"securehdr CSP nonce", hdr.Handler, nil},
+		{"clientip", ips.Handler, nil},
+		{"ratelimit", lim.Handler, nil},
+		{"jwtauth", auth.Handler, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+set.AccessToken) }},
+		{"metrics.RequestID", metrics.RequestID, nil},
+		{"WithContext", withValue, nil},
 	}
 }
 
@@ -115,6 +137,9 @@ func TestRouteSurvivesReplacedRequest(t *testing.T) {
 				for _, p := range []string{path, "/nope"} {
 					r := httptest.NewRequest(http.MethodGet, p, nil)
 					r.RemoteAddr = "192.0.2.1:1234"
+					if mw.prep != nil {
+						mw.prep(r)
+					}
 					h.ServeHTTP(httptest.NewRecorder(), r)
 				}
 				got := series(t, reg)
