@@ -96,7 +96,7 @@ func New(trusted []string, opts ...Option) (*Resolver, error) {
 	c := config{header: XForwardedFor}
 	for _, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: nil option", ErrInvalidConfig)
+			continue
 		}
 		o(&c)
 		if c.err != nil {

@@ -9,8 +9,9 @@
 // [Resolver] with the networks of the proxies you trust and put its Handler
 // in front of everything that asks for the client address:
 //
-//	ips, err := clientip.New([]string{"10.0.0.0/8"})                      // X-Forwarded-For
-//	ips, err := clientip.New(trusted, clientip.WithHeader(clientip.Forwarded)) // RFC 7239
+//	ips, err := clientip.New([]string{"10.0.0.0/8"}) // reads X-Forwarded-For
+//	// or, when the proxies write RFC 7239's header:
+//	// ips, err := clientip.New(trusted, clientip.WithHeader(clientip.Forwarded))
 //	handler := ips.Handler(mux)
 //
 // The Resolver reads exactly one header, the one your proxies write: a
