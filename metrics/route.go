@@ -75,8 +75,11 @@ type Router interface {
 //
 //	metrics.New(reg, metrics.WithRouter(chiroute.Router{}))
 //
-// Without it, only ServeMux patterns are seen, and a program that does not
-// use chi does not link it. Read by [New] and [NewAccessLog].
+// Without it the middleware reads [http.Request.Pattern], which ServeMux
+// and chi (v5.2 and later) set on the request they are given: enough when
+// nothing between the middleware and the router replaces the request. The
+// Router lives in its own package so that a program that does not use chi
+// does not link it. Read by [New] and [NewAccessLog].
 func WithRouter(rt Router) AccessLogOption {
 	return func(c *config) {
 		if isNil(rt) {
