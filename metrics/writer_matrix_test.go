@@ -19,12 +19,12 @@ type plainWriter struct{ http.ResponseWriter }
 // flushOnly has Flusher and nothing else.
 type flushOnly struct{ *httptest.ResponseRecorder }
 
-// TestPooledWriterMatrix checks, for every kind of server writer, that the
-// pooled writer offers exactly the optional interfaces the server's writer
+// TestWriterMatrix checks, for every kind of server writer, that the
+// wrapping writer offers exactly the optional interfaces the server's writer
 // has, that Unwrap reaches it, and that http.ResponseController's Flush,
 // Hijack, deadlines and full duplex work where the server's writer supports
 // them and report http.ErrNotSupported where it does not.
-func TestPooledWriterMatrix(t *testing.T) {
+func TestWriterMatrix(t *testing.T) {
 	type caps struct {
 		flusher, hijacker, readerFrom, pusher, stringWriter bool
 	}
@@ -42,7 +42,7 @@ func TestPooledWriterMatrix(t *testing.T) {
 	check := func(t *testing.T, inner, w http.ResponseWriter, wantDeadline bool) {
 		t.Helper()
 		got, want := capsOf(w), capsOf(inner)
-		want.stringWriter = true // the pooled writer always has WriteString
+		want.stringWriter = true // the wrapping writer always has WriteString
 		if got != want {
 			t.Errorf("interfaces = %+v; want %+v (server's writer: %T)", got, want, inner)
 		}
@@ -138,10 +138,10 @@ func TestPooledWriterMatrix(t *testing.T) {
 	}
 }
 
-// TestPooledWriterHijack hijacks an ordinary (non-upgrade) HTTP/1 request
-// through http.ResponseController: the pooled writer passes the hijack to
+// TestWriterHijack hijacks an ordinary (non-upgrade) HTTP/1 request
+// through http.ResponseController: the wrapping writer passes the hijack to
 // the connection.
-func TestPooledWriterHijack(t *testing.T) {
+func TestWriterHijack(t *testing.T) {
 	m, _ := newTestMiddleware(t)
 	done := make(chan struct{})
 	inner := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -175,10 +175,10 @@ func TestPooledWriterHijack(t *testing.T) {
 	<-done
 }
 
-// TestPooledWriterReuse serves requests one after another, so that each
-// gets a writer another request used: status and size must start afresh,
-// including for bodies sent through io.ReaderFrom and WriteString.
-func TestPooledWriterReuse(t *testing.T) {
+// TestWriterReuse serves requests one after another on one connection:
+// status and size start afresh for each, including for bodies sent
+// through io.ReaderFrom and WriteString.
+func TestWriterReuse(t *testing.T) {
 	m, reg := newTestMiddleware(t)
 	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -223,9 +223,9 @@ func TestPooledWriterReuse(t *testing.T) {
 	}
 }
 
-// TestPooledWriterConcurrent runs many requests at once under -race: a
+// TestWriterConcurrent runs many requests at once under -race: a
 // writer is never shared by two requests in flight.
-func TestPooledWriterConcurrent(t *testing.T) {
+func TestWriterConcurrent(t *testing.T) {
 	m, reg := newTestMiddleware(t)
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/missing" {
