@@ -19,8 +19,8 @@ var (
 	// ErrNotPostgres: the database handed out a connection that is not
 	// pgx's stdlib one.
 	ErrNotPostgres = errors.New("pgcopy: COPY needs a pgx PostgreSQL connection")
-	// ErrInvalidConfig is wrapped by the error for a nil argument.
-	ErrInvalidConfig = errors.New("pgcopy: invalid configuration")
+	// ErrInvalidConfig is stream's: errors.Is matches it under either name.
+	ErrInvalidConfig = stream.ErrInvalidConfig
 )
 
 // Conner hands out a single connection: *sql.DB and *sqlx.DB have it.
