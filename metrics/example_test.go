@@ -12,7 +12,9 @@ import (
 	"strings"
 
 	"github.com/covetgo/covet/metrics"
+	"github.com/covetgo/covet/testenv"
 	"github.com/go-chi/chi/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -181,15 +183,27 @@ func ExampleHandler() {
 	internal.Handle("GET /metrics", h)
 }
 
+// Pool statistics of a database/sql pool, here PostgreSQL through pgx's
+// driver (its import registers "pgx"); the URL is DATABASE_URL's, or the
+// local test server's.
 func ExampleRegisterDB() {
 	reg := prometheus.NewRegistry()
-	db, err := sql.Open("pgx", "postgres://app@db/app") // any database/sql pool
+	db, err := sql.Open("pgx", testenv.DatabaseURL()) // any database/sql pool
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer db.Close()
+	db.SetMaxOpenConns(4)
 	if err := metrics.RegisterDB(reg, db, "app"); err != nil {
 		log.Fatal(err)
 	}
+	h, err := metrics.Handler(reg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	printSeries(h, "go_sql_max_open_connections")
+	// Output:
+	// go_sql_max_open_connections{db_name="app"} 4
 }
 
 func ExampleNewWebSocketGauge() {
