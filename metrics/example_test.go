@@ -208,6 +208,8 @@ func ExampleHandler() {
 	// Output: 200 true
 }
 
+// Pool statistics of any database/sql pool, here an in-memory SQLite
+// database (the driver's import registers "sqlite").
 func ExampleRegisterDB() {
 	reg := prometheus.NewRegistry()
 	db, err := sql.Open("sqlite", ":memory:") // any database/sql pool

@@ -1,10 +1,12 @@
-package backupkit
+package pgdump
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/covetgo/covet/backupkit"
 
 	"github.com/covetgo/covet/testenv"
 )
@@ -15,12 +17,12 @@ func TestRestoreChecked(t *testing.T) {
 	seed(t, src)
 	want := tableSums(t, src)
 	m := mustManager(t, newDirStore(t))
-	ps, _ := NewPostgresSource(src)
+	ps, _ := NewSource(src)
 	if _, err := m.Backup(ctx, ps); err != nil {
 		t.Fatal(err)
 	}
 	dst := testenv.PostgresDatabase(t)
-	pt, _ := NewPostgresTarget(dst)
+	pt, _ := NewTarget(dst)
 
 	// A failing check leaves the real target alone.
 	scratch, err := NewScratchDatabase(ctx, dst)
@@ -29,8 +31,8 @@ func TestRestoreChecked(t *testing.T) {
 	}
 	boom := errors.New("users table is short")
 	_, err = m.RestoreChecked(ctx, "", scratch.Target, func(ctx context.Context) error { return boom }, pt)
-	if !errors.Is(err, ErrCheckFailed) || !errors.Is(err, boom) {
-		t.Fatalf("RestoreChecked with a failing check = %v; want ErrCheckFailed wrapping the cause", err)
+	if !errors.Is(err, backupkit.ErrCheckFailed) || !errors.Is(err, boom) {
+		t.Fatalf("RestoreChecked with a failing check = %v; want backupkit.ErrCheckFailed wrapping the cause", err)
 	}
 	if got := tableSums(t, dst); len(got) != 0 {
 		t.Fatalf("a failed check still restored into the target: %v", got)
@@ -64,13 +66,13 @@ func TestRestoreChecked(t *testing.T) {
 	if _, err := m.RestoreChecked(ctx, "", pt, nil, pt); err == nil {
 		t.Fatal("RestoreChecked with a nil check succeeded")
 	}
-	if _, err := m.RestoreChecked(ctx, "nope", pt, check, pt); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("RestoreChecked(nope) = %v; want ErrNotFound", err)
+	if _, err := m.RestoreChecked(ctx, "nope", pt, check, pt); !errors.Is(err, backupkit.ErrNotFound) {
+		t.Fatalf("RestoreChecked(nope) = %v; want backupkit.ErrNotFound", err)
 	}
 	// A scratch restore that fails stops before the check.
-	dt, _ := NewDirectoryTarget(t.TempDir() + "/x")
-	if _, err := m.RestoreChecked(ctx, "", dt, check, pt); !errors.Is(err, ErrWrongKind) {
-		t.Fatalf("RestoreChecked into a directory scratch = %v; want ErrWrongKind", err)
+	dt, _ := backupkit.NewDirectoryTarget(t.TempDir() + "/x")
+	if _, err := m.RestoreChecked(ctx, "", dt, check, pt); !errors.Is(err, backupkit.ErrWrongKind) {
+		t.Fatalf("RestoreChecked into a directory scratch = %v; want backupkit.ErrWrongKind", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package backupkit
+package redisrdb
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/covetgo/covet/backupkit"
 
 	"github.com/covetgo/covet/testenv"
 )
@@ -20,17 +22,17 @@ func TestRedisRDB(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		opts []RedisOption
+		opts []Option
 		tool string
 	}{
 		{"sync", nil, "redis-cli"},
 		// redis-cli failing without output stands for a server that refuses
 		// SYNC; the source falls back to BGSAVE and reads the file.
-		{"bgsave fallback", []RedisOption{WithRedisCLI("false"), withBGSAVEPoll(10 * time.Millisecond)}, "BGSAVE"},
+		{"bgsave fallback", []Option{WithRedisCLI("false"), withBGSAVEPoll(10 * time.Millisecond)}, "BGSAVE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src, err := NewRedisSource(r.URL, tt.opts...)
+			src, err := NewSource(r.URL, tt.opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,7 +54,7 @@ func TestRedisRDB(t *testing.T) {
 				t.Fatalf("manifest = %+v", man)
 			}
 			out := filepath.Join(t.TempDir(), "dump.rdb")
-			ft, err := NewFileTarget(out, 0)
+			ft, err := backupkit.NewFileTarget(out, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,8 +71,8 @@ func TestRedisRDB(t *testing.T) {
 			if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o600 {
 				t.Fatalf("restored file mode = %v; want 0600", fi.Mode())
 			}
-			if _, err := m.Restore(ctx, "", ft); !errors.Is(err, ErrTargetNotEmpty) {
-				t.Fatalf("Restore over an existing file = %v; want ErrTargetNotEmpty", err)
+			if _, err := m.Restore(ctx, "", ft); !errors.Is(err, backupkit.ErrTargetNotEmpty) {
+				t.Fatalf("Restore over an existing file = %v; want backupkit.ErrTargetNotEmpty", err)
 			}
 		})
 	}
@@ -78,32 +80,40 @@ func TestRedisRDB(t *testing.T) {
 
 func TestRedisFailures(t *testing.T) {
 	ctx := context.Background()
-	if _, err := NewRedisSource("http://nope"); err == nil {
-		t.Fatal("NewRedisSource(http://) succeeded")
-	}
-	if _, err := NewRedisSource("redis://localhost", withBGSAVEPoll(0)); err == nil {
-		t.Fatal("NewRedisSource with a zero poll succeeded")
+	for _, tt := range []struct {
+		name string
+		url  string
+		opts []Option
+	}{
+		{"http url", "http://nope", nil},
+		{"zero poll", "redis://localhost", []Option{withBGSAVEPoll(0)}},
+		{"RDB path without fallback", "redis://localhost", []Option{WithoutBGSAVEFallback(), WithRDBPath("/var/lib/redis/dump.rdb")}},
+		{"empty cli", "redis://localhost", []Option{WithRedisCLI("")}},
+	} {
+		if _, err := NewSource(tt.url, tt.opts...); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("NewSource(%s) = %v; want ErrInvalidConfig", tt.name, err)
+		}
 	}
 	r := testenv.NewRedis(t)
 	s := newDirStore(t)
 	m := mustManager(t, s)
-	src, _ := NewRedisSource(r.URL, WithRedisCLI("false"), WithoutBGSAVEFallback())
-	if _, err := m.Backup(ctx, src); !errors.Is(err, ErrSourceFailed) {
-		t.Fatalf("Backup with a failing redis-cli = %v; want ErrSourceFailed", err)
+	src, _ := NewSource(r.URL, WithRedisCLI("false"), WithoutBGSAVEFallback())
+	if _, err := m.Backup(ctx, src); !errors.Is(err, backupkit.ErrSourceFailed) {
+		t.Fatalf("Backup with a failing redis-cli = %v; want backupkit.ErrSourceFailed", err)
 	}
-	src, _ = NewRedisSource(r.URL, WithRedisCLI("false"), WithRDBPath(filepath.Join(t.TempDir(), "missing.rdb")), withBGSAVEPoll(10*time.Millisecond))
-	if _, err := m.Backup(ctx, src); !errors.Is(err, ErrSourceFailed) {
-		t.Fatalf("Backup with an unreadable RDB = %v; want ErrSourceFailed", err)
+	src, _ = NewSource(r.URL, WithRedisCLI("false"), WithRDBPath(filepath.Join(t.TempDir(), "missing.rdb")), withBGSAVEPoll(10*time.Millisecond))
+	if _, err := m.Backup(ctx, src); !errors.Is(err, backupkit.ErrSourceFailed) {
+		t.Fatalf("Backup with an unreadable RDB = %v; want backupkit.ErrSourceFailed", err)
 	}
 	if objs, _ := s.List(ctx, ""); len(objs) != 0 {
 		t.Fatalf("failed backups left %v", objs)
 	}
-	src, _ = NewRedisSource("redis://:s3cret@127.0.0.1:1/0")
+	src, _ = NewSource("redis://:s3cret@127.0.0.1:1/0")
 	args, env := src.(*redisSource).cliArgs()
 	if containsLine(args, "s3cret") || !containsLine(env, "REDISCLI_AUTH=s3cret") {
 		t.Fatalf("cliArgs = %q; the password must move to REDISCLI_AUTH", args)
 	}
-	if _, err := NewFileTarget("", 0); err == nil {
+	if _, err := backupkit.NewFileTarget("", 0); err == nil {
 		t.Fatal("NewFileTarget(\"\") succeeded")
 	}
 }

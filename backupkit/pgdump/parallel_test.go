@@ -1,4 +1,4 @@
-package backupkit
+package pgdump
 
 import (
 	"archive/tar"
@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/covetgo/covet/backupkit"
 )
 
 func TestUntarFlat(t *testing.T) {
@@ -48,8 +50,8 @@ func TestUntarFlat(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			err := untarFlat(context.Background(), archive(tt.hdrs...), dir, tt.limit)
-			if (err == nil) != tt.ok || errors.Is(err, ErrUnsafePath) != tt.unsafe {
-				t.Fatalf("untarFlat() = %v; want ok=%v, ErrUnsafePath=%v", err, tt.ok, tt.unsafe)
+			if (err == nil) != tt.ok || errors.Is(err, backupkit.ErrUnsafePath) != tt.unsafe {
+				t.Fatalf("untarFlat() = %v; want ok=%v, backupkit.ErrUnsafePath=%v", err, tt.ok, tt.unsafe)
 			}
 			if tt.ok {
 				for _, h := range tt.hdrs {

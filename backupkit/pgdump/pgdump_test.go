@@ -1,4 +1,4 @@
-package backupkit
+package pgdump
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/covetgo/covet/backupkit"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
@@ -79,26 +81,16 @@ func TestPostgresRoundTrip(t *testing.T) {
 	if len(want) != 3 {
 		t.Fatalf("seeded tables = %v", want)
 	}
-	stores := map[string]func(t *testing.T) Store{
-		"dir": func(t *testing.T) Store { return newDirStore(t) },
-		"s3": func(t *testing.T) Store {
-			s, err := NewS3Store(newFakeS3(t), "backups", WithPartSize(5<<20))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		},
+	stores := map[string]func(t *testing.T) backupkit.Store{
+		"dir": func(t *testing.T) backupkit.Store { return newDirStore(t) },
 	}
 	for storeName, mk := range stores {
 		for _, format := range []string{CustomFormat, PlainFormat} {
-			for _, comp := range []Compression{Gzip, Zstd} {
-				if storeName == "s3" && comp == Zstd && format == PlainFormat {
-					continue
-				}
+			for _, comp := range []backupkit.Compression{backupkit.Gzip, backupkit.Zstd} {
 				t.Run(storeName+"/"+format+"/"+string(comp), func(t *testing.T) {
 					ctx := context.Background()
-					m := mustManager(t, mk(t), WithCompression(comp))
-					ps, err := NewPostgresSource(src, WithFormat(format))
+					m := mustManager(t, mk(t), backupkit.WithCompression(comp))
+					ps, err := NewSource(src, WithFormat(format))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -111,7 +103,7 @@ func TestPostgresRoundTrip(t *testing.T) {
 						t.Fatalf("manifest = %+v", man)
 					}
 					dst := testenv.PostgresDatabase(t)
-					pt, err := NewPostgresTarget(dst)
+					pt, err := NewTarget(dst)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -159,16 +151,16 @@ func TestPostgresFlippedByteAppliesNothing(t *testing.T) {
 	seed(t, src)
 	s := newDirStore(t)
 	m := mustManager(t, s)
-	ps, _ := NewPostgresSource(src)
+	ps, _ := NewSource(src)
 	man, err := m.Backup(ctx, ps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	flipByte(t, s, man.Object, func(n int64) int64 { return n / 2 })
 	dst := testenv.PostgresDatabase(t)
-	pt, _ := NewPostgresTarget(dst)
-	if _, err := m.Restore(ctx, man.ID, pt); !errors.Is(err, ErrChecksum) {
-		t.Fatalf("Restore of a corrupt dump = %v; want ErrChecksum", err)
+	pt, _ := NewTarget(dst)
+	if _, err := m.Restore(ctx, man.ID, pt); !errors.Is(err, backupkit.ErrChecksum) {
+		t.Fatalf("Restore of a corrupt dump = %v; want backupkit.ErrChecksum", err)
 	}
 	if got := tableSums(t, dst); len(got) != 0 {
 		t.Fatalf("a refused restore created tables: %v", got)
@@ -187,13 +179,13 @@ func TestPostgresDumpFailure(t *testing.T) {
 	u.Path = "/covet_no_such_database_" + testenv.RandomID(4)
 	s := newDirStore(t)
 	m := mustManager(t, s)
-	ps, err := NewPostgresSource(u.String())
+	ps, err := NewSource(u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = m.Backup(ctx, ps)
-	if !errors.Is(err, ErrSourceFailed) {
-		t.Fatalf("Backup of a missing database = %v; want ErrSourceFailed", err)
+	if !errors.Is(err, backupkit.ErrSourceFailed) {
+		t.Fatalf("Backup of a missing database = %v; want backupkit.ErrSourceFailed", err)
 	}
 	if !strings.Contains(err.Error(), "pg_dump") || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("error %q does not say what failed", err)
@@ -208,29 +200,29 @@ func TestPostgresOptions(t *testing.T) {
 	tests := []struct {
 		name string
 		conn string
-		opts []PostgresOption
+		opts []Option
 		ok   bool // for a source
 		tok  bool // for a target
 	}{
 		{"url", "postgres://u:pw@localhost/db", nil, true, true},
-		{"keywords", "host=localhost dbname=db", []PostgresOption{WithFormat(PlainFormat)}, true, false},
-		{"format", "postgres://localhost/db", []PostgresOption{WithFormat("tar")}, false, false},
+		{"keywords", "host=localhost dbname=db", []Option{WithFormat(PlainFormat)}, true, false},
+		{"format", "postgres://localhost/db", []Option{WithFormat("tar")}, false, false},
 		{"bad url", "postgres://%zz", nil, false, false},
-		{"jobs", "postgres://localhost/db", []PostgresOption{WithJobs(4)}, true, true},
-		{"directory", "postgres://localhost/db", []PostgresOption{WithFormat(DirectoryFormat)}, true, false},
-		{"negative jobs", "postgres://localhost/db", []PostgresOption{WithJobs(-1)}, false, false},
-		{"plain in parallel", "postgres://localhost/db", []PostgresOption{WithFormat(PlainFormat), WithJobs(2)}, false, false},
-		{"restore options", "postgres://localhost/db", []PostgresOption{WithNoOwner(), WithClean(), WithArgs("-v"), WithBinDir("/x")}, false, true},
+		{"jobs", "postgres://localhost/db", []Option{WithJobs(4)}, true, true},
+		{"directory", "postgres://localhost/db", []Option{WithFormat(DirectoryFormat)}, true, false},
+		{"negative jobs", "postgres://localhost/db", []Option{WithJobs(-1)}, false, false},
+		{"plain in parallel", "postgres://localhost/db", []Option{WithFormat(PlainFormat), WithJobs(2)}, false, false},
+		{"restore options", "postgres://localhost/db", []Option{WithNoOwner(), WithClean(), WithArgs("-v"), WithBinDir("/x")}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewPostgresSource(tt.conn, tt.opts...)
-			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrInvalidConfig)) {
-				t.Fatalf("NewPostgresSource(%q) = %v; want ok=%v", tt.conn, err, tt.ok)
+			_, err := NewSource(tt.conn, tt.opts...)
+			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, backupkit.ErrInvalidConfig)) {
+				t.Fatalf("NewSource(%q) = %v; want ok=%v", tt.conn, err, tt.ok)
 			}
-			_, err = NewPostgresTarget(tt.conn, tt.opts...)
-			if (err == nil) != tt.tok || (err != nil && !errors.Is(err, ErrInvalidConfig)) {
-				t.Fatalf("NewPostgresTarget(%q) = %v; want ok=%v", tt.conn, err, tt.tok)
+			_, err = NewTarget(tt.conn, tt.opts...)
+			if (err == nil) != tt.tok || (err != nil && !errors.Is(err, backupkit.ErrInvalidConfig)) {
+				t.Fatalf("NewTarget(%q) = %v; want ok=%v", tt.conn, err, tt.tok)
 			}
 		})
 	}
@@ -238,12 +230,12 @@ func TestPostgresOptions(t *testing.T) {
 	if strings.Contains(dbname, "s3cret") || !containsLine(env, "PGPASSWORD=s3cret") {
 		t.Fatalf("connArgs kept the password in the argument: %q", dbname)
 	}
-	pt, _ := NewPostgresTarget("postgres://localhost/db")
-	if err := pt.Restore(context.Background(), strings.NewReader(""), Manifest{Kind: "redis"}); !errors.Is(err, ErrWrongKind) {
-		t.Fatalf("Restore of a redis backup into postgres = %v; want ErrWrongKind", err)
+	pt, _ := NewTarget("postgres://localhost/db")
+	if err := pt.Restore(context.Background(), strings.NewReader(""), backupkit.Manifest{Kind: "redis"}); !errors.Is(err, backupkit.ErrWrongKind) {
+		t.Fatalf("Restore of a redis backup into postgres = %v; want backupkit.ErrWrongKind", err)
 	}
-	if err := pt.Restore(context.Background(), strings.NewReader(""), Manifest{Kind: "postgres", Format: "x"}); !errors.Is(err, ErrWrongKind) {
-		t.Fatalf("Restore of an unknown format = %v; want ErrWrongKind", err)
+	if err := pt.Restore(context.Background(), strings.NewReader(""), backupkit.Manifest{Kind: "postgres", Format: "x"}); !errors.Is(err, backupkit.ErrWrongKind) {
+		t.Fatalf("Restore of an unknown format = %v; want backupkit.ErrWrongKind", err)
 	}
 }
 
@@ -252,12 +244,12 @@ func TestPostgresRestoreOptions(t *testing.T) {
 	src := testenv.PostgresDatabase(t)
 	seed(t, src)
 	m := mustManager(t, newDirStore(t))
-	ps, _ := NewPostgresSource(src, WithArgs("--exclude-table=orders"), WithArgs("--compress=1"), WithBinDir(pgBinDir(t)))
+	ps, _ := NewSource(src, WithArgs("--exclude-table=orders"), WithArgs("--compress=1"), WithBinDir(pgBinDir(t)))
 	if _, err := m.Backup(ctx, ps); err != nil {
 		t.Fatal(err)
 	}
 	dst := testenv.PostgresDatabase(t)
-	pt, _ := NewPostgresTarget(dst, WithNoOwner(), WithClean(), WithBinDir(pgBinDir(t)))
+	pt, _ := NewTarget(dst, WithNoOwner(), WithClean(), WithBinDir(pgBinDir(t)))
 	for range 2 { // --clean makes the restore repeatable
 		if _, err := m.Restore(ctx, "", pt); err != nil {
 			t.Fatalf("Restore: %v", err)
@@ -286,7 +278,7 @@ func TestPostgresParallelRoundTrip(t *testing.T) {
 	seed(t, src)
 	want := tableSums(t, src)
 	m := mustManager(t, newDirStore(t))
-	ps, err := NewPostgresSource(src, WithJobs(3))
+	ps, err := NewSource(src, WithJobs(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,12 +286,12 @@ func TestPostgresParallelRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Backup: %v", err)
 	}
-	if man.Format != DirectoryFormat || man.Compression != Zstd {
-		t.Fatalf("manifest format %q, compression %q; want %q, %q", man.Format, man.Compression, DirectoryFormat, Zstd)
+	if man.Format != DirectoryFormat || man.Compression != backupkit.Zstd {
+		t.Fatalf("manifest format %q, compression %q; want %q, %q", man.Format, man.Compression, DirectoryFormat, backupkit.Zstd)
 	}
 	for _, jobs := range []int{1, 2} {
 		dst := testenv.PostgresDatabase(t)
-		pt, err := NewPostgresTarget(dst, WithJobs(jobs))
+		pt, err := NewTarget(dst, WithJobs(jobs))
 		if err != nil {
 			t.Fatal(err)
 		}

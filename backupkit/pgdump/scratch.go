@@ -1,50 +1,25 @@
-package backupkit
+package pgdump
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/covetgo/covet/backupkit"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
-
-// ErrCheckFailed: the check run on a scratch restore failed, so the real
-// target was left alone.
-var ErrCheckFailed = errors.New("backupkit: scratch restore check failed")
-
-// RestoreChecked restores backup id (latest when "") into scratch, runs
-// check, and only when check returns nil restores the same backup into dst.
-// A failed check gives an error wrapping [ErrCheckFailed] and the check's own
-// error; dst is not touched. Each restore verifies the backup first, as
-// [Manager.Restore] does.
-func (m *Manager) RestoreChecked(ctx context.Context, id string, scratch Target, check func(context.Context) error, dst Target) (Manifest, error) {
-	if check == nil {
-		return Manifest{}, fmt.Errorf("%w: nil check", ErrInvalidConfig)
-	}
-	man, err := m.Get(ctx, id)
-	if err != nil {
-		return Manifest{}, err
-	}
-	if _, err := m.Restore(ctx, man.ID, scratch); err != nil {
-		return man, fmt.Errorf("backupkit: scratch restore: %w", err)
-	}
-	if err := check(ctx); err != nil {
-		return man, fmt.Errorf("%w: %w", ErrCheckFailed, err)
-	}
-	return m.Restore(ctx, man.ID, dst)
-}
 
 // ScratchDatabase is an empty database created for a checked restore.
 type ScratchDatabase struct {
 	// URL connects to the scratch database, for the check.
 	URL string
 	// Target restores into it.
-	Target Target
+	Target backupkit.Target
 	name   string
 	admin  string
 }
@@ -53,10 +28,10 @@ type ScratchDatabase struct {
 // names (<name>_scratch_<random>), on the same server and with the same
 // credentials, which need the CREATEDB privilege. Drop it with
 // [ScratchDatabase.Drop] when done.
-func NewScratchDatabase(ctx context.Context, connString string, opts ...PostgresOption) (*ScratchDatabase, error) {
+func NewScratchDatabase(ctx context.Context, connString string, opts ...Option) (*ScratchDatabase, error) {
 	cfg, err := pgconn.ParseConfig(connString)
 	if err != nil {
-		return nil, fmt.Errorf("backupkit: postgres connection string: %w", err)
+		return nil, fmt.Errorf("pgdump: postgres connection string: %w", err)
 	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -69,9 +44,9 @@ func NewScratchDatabase(ctx context.Context, connString string, opts ...Postgres
 		return nil, err
 	}
 	if err := adminExec(ctx, connString, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return nil, fmt.Errorf("backupkit: create scratch database: %w", err)
+		return nil, fmt.Errorf("pgdump: create scratch database: %w", err)
 	}
-	t, err := NewPostgresTarget(scratchURL, opts...)
+	t, err := NewTarget(scratchURL, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +56,7 @@ func NewScratchDatabase(ctx context.Context, connString string, opts ...Postgres
 // Drop removes the scratch database, closing any session still in it.
 func (s *ScratchDatabase) Drop(ctx context.Context) error {
 	if err := adminExec(ctx, s.admin, "DROP DATABASE IF EXISTS "+pgx.Identifier{s.name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		return fmt.Errorf("backupkit: drop scratch database: %w", err)
+		return fmt.Errorf("pgdump: drop scratch database: %w", err)
 	}
 	return nil
 }
@@ -100,7 +75,7 @@ func withDatabase(connString, name string) (string, error) {
 	if strings.HasPrefix(connString, "postgres://") || strings.HasPrefix(connString, "postgresql://") {
 		u, err := url.Parse(connString)
 		if err != nil {
-			return "", fmt.Errorf("backupkit: postgres connection string: %w", err)
+			return "", fmt.Errorf("pgdump: postgres connection string: %w", err)
 		}
 		u.Path = "/" + name
 		u.RawPath = ""

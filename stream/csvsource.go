@@ -3,68 +3,40 @@ package stream
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
-	"strings"
-
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// Conner hands out a single connection: *sql.DB and *sqlx.DB have it.
-type Conner interface {
-	Conn(ctx context.Context) (*sql.Conn, error)
-}
+// CSVSource writes CSV text to dst for [Exporter.CSV]: RFC 4180 fields
+// separated by commas, a header row with the column names first, each row
+// ended by LF (a CR is data), SQL NULL written as null (the Exporter's
+// [WithNull] token, empty by default) and an empty string as "". This is
+// what PostgreSQL's COPY ... (FORMAT csv, HEADER) writes; the subpackage
+// [github.com/covetgo/covet/stream/pgcopy] provides that source. It must
+// stop promptly when ctx is done, returning an error.
+type CSVSource func(ctx context.Context, dst io.Writer, null string) error
 
-// Copy streams query as CSV through PostgreSQL's
-// COPY (query) TO STDOUT (FORMAT csv, HEADER) and pgx's CopyTo: the server
-// formats the rows and this process only rewrites the CSV on the fly, which
-// is several times cheaper than scanning rows.
-//
-// The CSV is parsed as it streams, so header renaming, WithoutHeader, the
-// NULL token, formula neutralising (with WithRawColumns) and the row and
-// time limits apply as with Query. What differs is value formatting: each
-// value is PostgreSQL's own text output in the session's settings
-// (booleans t/f; timestamps like "2006-01-02 15:04:05.999999+00" in the
-// session TimeZone; floats may use exponents) instead of Query's typed
-// formatting; format in the query (to_char, or to_json(ts)#>>'{}' for ISO
-// 8601) where that matters. Copy writes CSV only and takes no arguments:
-// COPY cannot bind parameters, so query is spliced into the statement and
-// must be a constant or built only from trusted parts, never from request
-// input. db must be a pgx stdlib pool (ErrNotPostgres otherwise).
-//
-// Errors are handled as by Query; a client that leaves or a limit that is
-// hit closes the connection under the COPY, which ends it on the server.
-func (e *Exporter) Copy(w http.ResponseWriter, r *http.Request, db Conner, query string) error {
+// CSV streams the CSV text that src writes, rewriting it as it arrives so
+// that header renaming, WithoutHeader, formula neutralising (with
+// WithRawColumns) and the row and time limits apply as with Query; values
+// keep the source's own formatting. It writes CSV only: an NDJSON Exporter
+// fails with ErrInvalidConfig. Errors are handled and returned as by Query.
+func (e *Exporter) CSV(w http.ResponseWriter, r *http.Request, src CSVSource) error {
 	ctx, cancel := e.context(r)
 	defer cancel()
 	s := newSink(w, e, r)
 	if e.cfg.format != CSV {
-		return e.fail(ctx, w, r, s, fmt.Errorf("%w: Copy writes CSV only", ErrInvalidConfig))
+		return e.fail(ctx, w, r, s, fmt.Errorf("%w: an NDJSON Exporter cannot pass CSV through", ErrInvalidConfig))
 	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return e.fail(ctx, w, r, s, err)
+	if src == nil {
+		return e.fail(ctx, w, r, s, fmt.Errorf("%w: nil CSVSource", ErrInvalidConfig))
 	}
-	defer conn.Close()
-	// The newline keeps a trailing "-- comment" in query from swallowing the rest.
-	stmt := "COPY (" + strings.TrimRight(strings.TrimSpace(query), "; \t\r\n") + "\n) TO STDOUT (FORMAT csv, HEADER"
-	if e.cfg.null != "" {
-		stmt += ", NULL '" + strings.ReplaceAll(e.cfg.null, "'", "''") + "'"
-	}
-	stmt += ")"
-	cw := &copyWriter{s: s, e: e}
-	err = conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("%w (driver connection %T)", ErrNotPostgres, dc)
-		}
-		_, err := c.Conn().PgConn().CopyTo(ctx, cw, stmt)
-		return err
-	})
+	cw := &csvRewriter{s: s, e: e}
+	err := src(ctx, cw, e.cfg.null)
 	if err == nil && cw.st != stFieldStart {
-		err = fmt.Errorf("stream: COPY output ended inside a row")
+		err = fmt.Errorf("stream: CSV source ended inside a row")
 	}
 	if err == nil {
 		err = s.flush()
@@ -75,7 +47,7 @@ func (e *Exporter) Copy(w http.ResponseWriter, r *http.Request, db Conner, query
 	return nil
 }
 
-// copyWriter states.
+// csvRewriter states.
 const (
 	stFieldStart   = iota // before a field's first byte
 	stQuotedStart         // after a field's opening quote
@@ -90,10 +62,10 @@ const (
 // starts with + or - is a plain number; a longer one is neutralised.
 const maxPending = 256
 
-// copyWriter rewrites COPY's CSV output as it arrives: it holds the header
+// csvRewriter rewrites a source's CSV as it arrives: it holds the header
 // row back to rename it, and inserts the neutralising quote at the start of
 // text fields that look like formulas.
-type copyWriter struct {
+type csvRewriter struct {
 	s       *sink
 	e       *Exporter
 	st      int
@@ -106,8 +78,9 @@ type copyWriter struct {
 	started bool
 }
 
-// Write consumes any chunk of the CSV stream (pgx passes one row per call).
-func (cw *copyWriter) Write(p []byte) (int, error) {
+// Write consumes any chunk of the CSV stream (COPY through pgx passes one
+// row per call).
+func (cw *csvRewriter) Write(p []byte) (int, error) {
 	if !cw.started {
 		cw.started, cw.inHead = true, true
 	}
@@ -118,7 +91,7 @@ func (cw *copyWriter) Write(p []byte) (int, error) {
 			if i < 0 {
 				cw.header = append(cw.header, p...)
 				if len(cw.header) > 1<<20 {
-					return 0, fmt.Errorf("stream: COPY header row too long")
+					return 0, fmt.Errorf("stream: CSV header row too long")
 				}
 				return n, nil
 			}
@@ -145,7 +118,7 @@ func (cw *copyWriter) Write(p []byte) (int, error) {
 
 // headerEnd tracks quoting through the header row and returns the index of
 // its final newline in p, or -1.
-func (cw *copyWriter) headerEnd(p []byte) int {
+func (cw *csvRewriter) headerEnd(p []byte) int {
 	for i, c := range p {
 		switch {
 		case c == '"':
@@ -157,11 +130,11 @@ func (cw *copyWriter) headerEnd(p []byte) int {
 	return -1
 }
 
-func (cw *copyWriter) endHeader() error {
+func (cw *csvRewriter) endHeader() error {
 	cw.inHead, cw.quoted = false, false
 	rec, err := csv.NewReader(bytes.NewReader(cw.header)).Read()
 	if err != nil {
-		return fmt.Errorf("stream: COPY header row: %w", err)
+		return fmt.Errorf("stream: CSV header row: %w", err)
 	}
 	cw.header = nil
 	cw.raw = make([]bool, len(rec))
@@ -180,12 +153,12 @@ func (cw *copyWriter) endHeader() error {
 	return nil
 }
 
-func (cw *copyWriter) rawCol() bool { return cw.col < len(cw.raw) && cw.raw[cw.col] }
+func (cw *csvRewriter) rawCol() bool { return cw.col < len(cw.raw) && cw.raw[cw.col] }
 
 // step consumes a prefix of p and returns the rest. The states that copy a
 // field's body, where most bytes go, are handled here; the others at a
 // field's edges have methods of their own.
-func (cw *copyWriter) step(p []byte) ([]byte, error) {
+func (cw *csvRewriter) step(p []byte) ([]byte, error) {
 	s := cw.s
 	switch cw.st {
 	case stFieldStart:
@@ -228,7 +201,7 @@ func (cw *copyWriter) step(p []byte) ([]byte, error) {
 // fieldStart handles the byte before a field: an opening quote, the comma
 // of an empty field, the newline that ends the row, or the field's first
 // content byte.
-func (cw *copyWriter) fieldStart(p []byte) ([]byte, error) {
+func (cw *csvRewriter) fieldStart(p []byte) ([]byte, error) {
 	switch p[0] {
 	case '"':
 		cw.s.buf = append(cw.s.buf, '"')
@@ -247,7 +220,7 @@ func (cw *copyWriter) fieldStart(p []byte) ([]byte, error) {
 
 // afterQuote handles the byte after a quote inside a quoted field: a second
 // quote (an escaped one) or the delimiter that ends the field.
-func (cw *copyWriter) afterQuote(p []byte) ([]byte, error) {
+func (cw *csvRewriter) afterQuote(p []byte) ([]byte, error) {
 	if p[0] == '"' {
 		cw.s.buf = append(cw.s.buf, '"')
 		cw.st = stQuoted
@@ -255,14 +228,14 @@ func (cw *copyWriter) afterQuote(p []byte) ([]byte, error) {
 	}
 	cw.st = stFieldStart
 	if p[0] != ',' && p[0] != '\n' {
-		return nil, fmt.Errorf("stream: malformed COPY output after a quoted field")
+		return nil, fmt.Errorf("stream: malformed CSV after a quoted field")
 	}
 	return p, nil
 }
 
-// pendingBytes holds a field's first bytes until [copyWriter.decide] knows
+// pendingBytes holds a field's first bytes until [csvRewriter.decide] knows
 // whether the field needs neutralising.
-func (cw *copyWriter) pendingBytes(p []byte) []byte {
+func (cw *csvRewriter) pendingBytes(p []byte) []byte {
 	for i, c := range p {
 		if (!cw.quoted && (c == ',' || c == '\n')) || (cw.quoted && c == '"') {
 			if cw.quoted {
@@ -282,7 +255,7 @@ func (cw *copyWriter) pendingBytes(p []byte) []byte {
 
 // pendingQuote handles the byte after a quote met while bytes are pending:
 // an escaped quote, or the end of the quoted field.
-func (cw *copyWriter) pendingQuote(p []byte) []byte {
+func (cw *csvRewriter) pendingQuote(p []byte) []byte {
 	if p[0] == '"' { // an escaped quote: not a number
 		cw.pending = append(cw.pending, '"', '"')
 		cw.decide(decideQuote)
@@ -306,7 +279,7 @@ func indexDelim(p []byte) int {
 }
 
 // first handles a field's first content byte.
-func (cw *copyWriter) first(p []byte) ([]byte, error) {
+func (cw *csvRewriter) first(p []byte) ([]byte, error) {
 	next := stUnquoted
 	if cw.quoted {
 		next = stQuoted
@@ -336,7 +309,7 @@ const (
 // decide emits the pending bytes, neutralised if needed, once the answer is
 // known: always at the field's end, earlier when the bytes already rule a
 // plain number or a fullwidth sign in or out. It reports whether it emitted.
-func (cw *copyWriter) decide(how int) bool {
+func (cw *csvRewriter) decide(how int) bool {
 	pend := cw.pending
 	var neut bool
 	switch {
@@ -373,7 +346,7 @@ func (cw *copyWriter) decide(how int) bool {
 	return true
 }
 
-func (cw *copyWriter) endRow() error {
+func (cw *csvRewriter) endRow() error {
 	cw.s.buf = append(cw.s.buf, '\n')
 	cw.col = 0
 	cw.st = stFieldStart

@@ -1,16 +1,15 @@
-package backupkit
+package pgdump
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/covetgo/covet/backupkit"
+	"github.com/covetgo/covet/backupkit/internal/tool"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -24,11 +23,11 @@ const (
 	PlainFormat = "plain"
 )
 
-// PostgresOption configures [NewPostgresSource], [NewPostgresTarget] and
+// Option configures [NewSource], [NewTarget] and
 // [NewScratchDatabase]. An option that only a source or only a target uses
 // (its documentation says which) is refused by the other with
-// [ErrInvalidConfig] rather than ignored.
-type PostgresOption func(*pgConfig)
+// [backupkit.ErrInvalidConfig] rather than ignored.
+type Option func(*pgConfig)
 
 type pgConfig struct {
 	format     string
@@ -44,19 +43,19 @@ type pgConfig struct {
 // WithFormat chooses [CustomFormat] (default), [PlainFormat] or
 // [DirectoryFormat] for a dump. Source only: a restore reads the format
 // from the manifest.
-func WithFormat(f string) PostgresOption {
+func WithFormat(f string) Option {
 	return func(c *pgConfig) { c.format = f; c.sourceOnly = append(c.sourceOnly, "WithFormat") }
 }
 
 // WithBinDir runs pg_dump, pg_restore and psql from dir instead of $PATH.
-func WithBinDir(dir string) PostgresOption { return func(c *pgConfig) { c.bin = dir } }
+func WithBinDir(dir string) Option { return func(c *pgConfig) { c.bin = dir } }
 
 // WithArgs passes extra arguments to pg_dump (for a source) or to
 // pg_restore/psql (for a target), for example "--exclude-table=audit_log".
 // They come after the package's own, so they win: pg_dump's compression is
 // off (--compress=0) because the [Manager]'s pipeline compresses in parallel
 // and compressing twice only costs time, and "--compress=6" turns it on.
-func WithArgs(args ...string) PostgresOption {
+func WithArgs(args ...string) Option {
 	return func(c *pgConfig) { c.extra = append(c.extra, args...) }
 }
 
@@ -64,17 +63,17 @@ func WithArgs(args ...string) PostgresOption {
 // --no-owner --no-privileges), for a server whose roles differ from the one
 // dumped. Target only; a plain-format dump, restored by psql, carries its
 // ownership commands as written.
-func WithNoOwner() PostgresOption {
+func WithNoOwner() Option {
 	return func(c *pgConfig) { c.noOwner = true; c.targetOnly = append(c.targetOnly, "WithNoOwner") }
 }
 
 // WithClean drops existing objects before recreating them (pg_restore
 // --clean --if-exists). Target only; plain-format dumps ignore it.
-func WithClean() PostgresOption {
+func WithClean() Option {
 	return func(c *pgConfig) { c.clean = true; c.targetOnly = append(c.targetOnly, "WithClean") }
 }
 
-func newPGConfig(connString string, opts []PostgresOption) (*pgConfig, *pgconn.Config, error) {
+func newPGConfig(connString string, opts []Option) (*pgConfig, *pgconn.Config, error) {
 	c := &pgConfig{format: CustomFormat}
 	for _, o := range opts {
 		o(c)
@@ -125,21 +124,24 @@ func connArgs(connString string, cfg *pgconn.Config) (string, []string) {
 	return connString, env
 }
 
-// pgSource is what [NewPostgresSource] returns.
+// pgSource is what [NewSource] returns.
 type pgSource struct {
 	conn string
 	cfg  *pgconn.Config
 	c    *pgConfig
 }
 
-var _ Source = (*pgSource)(nil)
+var _ backupkit.Source = (*pgSource)(nil)
 
-// NewPostgresSource returns a source that runs pg_dump on connString (a URL or
+// ErrInvalidConfig is backupkit's: errors.Is matches it under either name.
+var ErrInvalidConfig = backupkit.ErrInvalidConfig
+
+// NewSource returns a source that runs pg_dump on connString (a URL or
 // keyword/value string). The dump is the custom format by default, without
 // pg_dump's own compression.
 //
 // The source dumps one database with pg_dump.
-func NewPostgresSource(connString string, opts ...PostgresOption) (Source, error) {
+func NewSource(connString string, opts ...Option) (backupkit.Source, error) {
 	c, cfg, err := newPGConfig(connString, opts)
 	if err != nil {
 		return nil, err
@@ -150,15 +152,15 @@ func NewPostgresSource(connString string, opts ...PostgresOption) (Source, error
 	return &pgSource{conn: connString, cfg: cfg, c: c}, nil
 }
 
-// Backup implements [Source]. A pg_dump that exits non-zero gives an error
-// wrapping [ErrSourceFailed] with the end of pg_dump's stderr.
-func (s *pgSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
-	info := SourceInfo{Kind: "postgres", Format: s.c.format, Database: s.cfg.Database, Tool: "pg_dump"}
+// Backup implements [backupkit.Source]. A pg_dump that exits non-zero gives an error
+// wrapping [backupkit.ErrSourceFailed] with the end of pg_dump's stderr.
+func (s *pgSource) Backup(ctx context.Context, w io.Writer) (backupkit.SourceInfo, error) {
+	info := backupkit.SourceInfo{Kind: "postgres", Format: s.c.format, Database: s.cfg.Database, Tool: "pg_dump"}
 	// The versions are looked up while the dump runs, not before it.
 	versions := make(chan struct{})
 	go func() {
 		defer close(versions)
-		info.ToolVersion = toolVersion(ctx, s.c.tool("pg_dump"))
+		info.ToolVersion = tool.Version(ctx, s.c.tool("pg_dump"))
 		info.ServerVersion = serverVersion(ctx, s.cfg)
 	}()
 	dbname, env := connArgs(s.conn, s.cfg)
@@ -169,14 +171,14 @@ func (s *pgSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) 
 		err = s.dumpDirectory(ctx, args, env, w)
 	case CustomFormat:
 		args = append(args, "--format=custom", "--compress=0")
-		err = run(ctx, s.c.tool("pg_dump"), append(args, s.c.extra...), env, nil, w)
+		err = tool.Run(ctx, s.c.tool("pg_dump"), append(args, s.c.extra...), env, nil, w)
 	default:
 		args = append(args, "--format=plain")
-		err = run(ctx, s.c.tool("pg_dump"), append(args, s.c.extra...), env, nil, w)
+		err = tool.Run(ctx, s.c.tool("pg_dump"), append(args, s.c.extra...), env, nil, w)
 	}
 	<-versions
 	if err != nil {
-		return info, fmt.Errorf("%w: %w", ErrSourceFailed, err)
+		return info, fmt.Errorf("%w: %w", backupkit.ErrSourceFailed, err)
 	}
 	return info, nil
 }
@@ -194,23 +196,23 @@ func serverVersion(ctx context.Context, cfg *pgconn.Config) string {
 	return conn.ParameterStatus("server_version")
 }
 
-// pgTarget is what [NewPostgresTarget] returns.
+// pgTarget is what [NewTarget] returns.
 type pgTarget struct {
 	conn string
 	cfg  *pgconn.Config
 	c    *pgConfig
 }
 
-var _ Target = (*pgTarget)(nil)
+var _ backupkit.Target = (*pgTarget)(nil)
 
-// NewPostgresTarget returns a target restoring into the database connString
+// NewTarget returns a target restoring into the database connString
 // names.
 //
 // The target restores into an existing database: custom archives with
 // pg_restore, plain dumps with psql. Both run as a single transaction and stop
 // at the first error, so a failed or refused restore leaves the database as
 // it was.
-func NewPostgresTarget(connString string, opts ...PostgresOption) (Target, error) {
+func NewTarget(connString string, opts ...Option) (backupkit.Target, error) {
 	c, cfg, err := newPGConfig(connString, opts)
 	if err != nil {
 		return nil, err
@@ -221,13 +223,10 @@ func NewPostgresTarget(connString string, opts ...PostgresOption) (Target, error
 	return &pgTarget{conn: connString, cfg: cfg, c: c}, nil
 }
 
-// ErrWrongKind: the backup's kind or format does not fit the target.
-var ErrWrongKind = errors.New("backupkit: backup does not fit this target")
-
-// Restore implements [Target].
-func (t *pgTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
+// Restore implements [backupkit.Target].
+func (t *pgTarget) Restore(ctx context.Context, r io.Reader, m backupkit.Manifest) error {
 	if m.Kind != "postgres" {
-		return fmt.Errorf("backupkit: %s backup into postgres: %w", m.Kind, ErrWrongKind)
+		return fmt.Errorf("pgdump: %s backup into postgres: %w", m.Kind, backupkit.ErrWrongKind)
 	}
 	dbname, env := connArgs(t.conn, t.cfg)
 	switch m.Format {
@@ -240,41 +239,14 @@ func (t *pgTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
 			args = append(args, "--clean", "--if-exists")
 		}
 		args = append(args, t.c.extra...)
-		return run(ctx, t.c.tool("pg_restore"), args, env, r, nil)
+		return tool.Run(ctx, t.c.tool("pg_restore"), args, env, r, nil)
 	case PlainFormat:
 		args := []string{"--dbname=" + dbname, "--no-password", "--no-psqlrc", "--quiet",
 			"--set=ON_ERROR_STOP=1", "--single-transaction", "--file=-"}
 		args = append(args, t.c.extra...)
-		return run(ctx, t.c.tool("psql"), args, env, r, nil)
+		return tool.Run(ctx, t.c.tool("psql"), args, env, r, nil)
 	case DirectoryFormat:
 		return t.restoreDirectory(ctx, r, m, dbname, env)
 	}
-	return fmt.Errorf("backupkit: postgres format %q: %w", m.Format, ErrWrongKind)
-}
-
-// pgList runs pg_restore --list on the archive that stream hands over and
-// returns its table of contents without comment lines.
-func pgList(ctx context.Context, bin string, stream func(func(io.Reader) error) error) ([]string, error) {
-	tool := "pg_restore"
-	if bin != "" {
-		tool = bin + string(os.PathSeparator) + tool
-	}
-	var out bytes.Buffer
-	err := stream(func(r io.Reader) error {
-		return run(ctx, tool, []string{"--list"}, nil, r, &out)
-	})
-	if err != nil {
-		return nil, err
-	}
-	var list []string
-	sc := bufio.NewScanner(&out)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, ";") {
-			continue
-		}
-		list = append(list, line)
-	}
-	return list, sc.Err()
+	return fmt.Errorf("pgdump: postgres format %q: %w", m.Format, backupkit.ErrWrongKind)
 }

@@ -1,4 +1,4 @@
-package backupkit
+package redisrdb
 
 import (
 	"context"
@@ -10,10 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/covetgo/covet/backupkit"
+	"github.com/covetgo/covet/backupkit/internal/tool"
+
 	"github.com/redis/go-redis/v9"
 )
 
-// redisSource is what [NewRedisSource] returns.
+// redisSource is what [NewSource] returns.
 type redisSource struct {
 	url      string
 	opt      *redis.Options
@@ -23,28 +26,31 @@ type redisSource struct {
 	fallback bool
 }
 
-var _ Source = (*redisSource)(nil)
+var _ backupkit.Source = (*redisSource)(nil)
 
-// RedisOption configures [NewRedisSource].
-type RedisOption func(*redisSource)
+// ErrInvalidConfig is backupkit's: errors.Is matches it under either name.
+var ErrInvalidConfig = backupkit.ErrInvalidConfig
+
+// Option configures [NewSource].
+type Option func(*redisSource)
 
 // WithRedisCLI runs redis-cli from path instead of $PATH.
-func WithRedisCLI(path string) RedisOption { return func(s *redisSource) { s.cli = path } }
+func WithRedisCLI(path string) Option { return func(s *redisSource) { s.cli = path } }
 
 // WithRDBPath names the RDB file the server writes on BGSAVE, for the
-// fallback. By default it is asked from the server (CONFIG GET dir and
+// fallback (NewSource fails when WithoutBGSAVEFallback is given too). By default it is asked from the server (CONFIG GET dir and
 // dbfilename).
-func WithRDBPath(path string) RedisOption { return func(s *redisSource) { s.rdbPath = path } }
+func WithRDBPath(path string) Option { return func(s *redisSource) { s.rdbPath = path } }
 
 // WithoutBGSAVEFallback fails when redis-cli --rdb fails, instead of falling
 // back to BGSAVE.
-func WithoutBGSAVEFallback() RedisOption { return func(s *redisSource) { s.fallback = false } }
+func WithoutBGSAVEFallback() Option { return func(s *redisSource) { s.fallback = false } }
 
 // withBGSAVEPoll sets how often the fallback checks whether BGSAVE has
 // finished (default 100ms); tests shorten it.
-func withBGSAVEPoll(d time.Duration) RedisOption { return func(s *redisSource) { s.poll = d } }
+func withBGSAVEPoll(d time.Duration) Option { return func(s *redisSource) { s.poll = d } }
 
-// NewRedisSource returns a source for the Redis server at rawURL
+// NewSource returns a source for the Redis server at rawURL
 // (redis://[user:password@]host:port[/db]).
 //
 // The source copies a Redis snapshot (RDB) with redis-cli --rdb, which asks
@@ -52,10 +58,10 @@ func withBGSAVEPoll(d time.Duration) RedisOption { return func(s *redisSource) {
 // as managed Redis often does, it falls back to BGSAVE and reads the RDB file
 // the server wrote: that needs the server's data directory on this machine
 // ([WithRDBPath], or the server's own CONFIG GET dir when allowed).
-func NewRedisSource(rawURL string, opts ...RedisOption) (Source, error) {
+func NewSource(rawURL string, opts ...Option) (backupkit.Source, error) {
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("backupkit: redis url: %w", err)
+		return nil, fmt.Errorf("%w: redis url: %w", ErrInvalidConfig, err)
 	}
 	s := &redisSource{url: rawURL, opt: opt, cli: "redis-cli", poll: 100 * time.Millisecond, fallback: true}
 	for _, o := range opts {
@@ -63,6 +69,12 @@ func NewRedisSource(rawURL string, opts ...RedisOption) (Source, error) {
 	}
 	if s.poll <= 0 {
 		return nil, fmt.Errorf("%w: BGSAVE poll interval must be positive", ErrInvalidConfig)
+	}
+	if !s.fallback && s.rdbPath != "" {
+		return nil, fmt.Errorf("%w: WithRDBPath applies to the BGSAVE fallback, which WithoutBGSAVEFallback turns off", ErrInvalidConfig)
+	}
+	if s.cli == "" {
+		return nil, fmt.Errorf("%w: WithRedisCLI: empty path", ErrInvalidConfig)
 	}
 	return s, nil
 }
@@ -85,10 +97,10 @@ func (s *redisSource) cliArgs() ([]string, []string) {
 	return []string{"-u", s.url}, env
 }
 
-// Backup implements [Source].
-func (s *redisSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
-	info := SourceInfo{Kind: "redis", Format: "rdb", Tool: "redis-cli", Database: fmt.Sprint(s.opt.DB)}
-	info.ToolVersion = toolVersion(ctx, s.cli)
+// Backup implements [backupkit.Source].
+func (s *redisSource) Backup(ctx context.Context, w io.Writer) (backupkit.SourceInfo, error) {
+	info := backupkit.SourceInfo{Kind: "redis", Format: "rdb", Tool: "redis-cli", Database: fmt.Sprint(s.opt.DB)}
+	info.ToolVersion = tool.Version(ctx, s.cli)
 	c := redis.NewClient(s.opt)
 	defer c.Close()
 	if srv, err := c.InfoMap(ctx, "server").Result(); err == nil {
@@ -96,16 +108,16 @@ func (s *redisSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, erro
 	}
 	cw := &countWriter{w: w}
 	args, env := s.cliArgs()
-	err := run(ctx, s.cli, append(args, "--rdb", "-"), env, nil, cw)
+	err := tool.Run(ctx, s.cli, append(args, "--rdb", "-"), env, nil, cw)
 	if err == nil {
 		return info, nil
 	}
 	if !s.fallback || cw.n > 0 || ctx.Err() != nil {
-		return info, fmt.Errorf("%w: %w", ErrSourceFailed, err)
+		return info, fmt.Errorf("%w: %w", backupkit.ErrSourceFailed, err)
 	}
 	info.Tool = "BGSAVE"
 	if ferr := s.bgsave(ctx, c, w); ferr != nil {
-		return info, fmt.Errorf("%w: redis-cli --rdb: %w; BGSAVE fallback: %w", ErrSourceFailed, err, ferr)
+		return info, fmt.Errorf("%w: redis-cli --rdb: %w; BGSAVE fallback: %w", backupkit.ErrSourceFailed, err, ferr)
 	}
 	return info, nil
 }

@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// newTestCopyWriter returns a copyWriter over a recorder, with column "c"
+// newTestRewriter returns a csvRewriter over a recorder, with column "c"
 // raw when raw is set and a flush threshold no test output reaches.
-func newTestCopyWriter(t testing.TB, raw bool) *copyWriter {
+func newTestRewriter(t testing.TB, raw bool) *csvRewriter {
 	t.Helper()
 	opts := []Option{WithFlush(1<<30, 1<<30)}
 	if raw {
@@ -18,7 +18,7 @@ func newTestCopyWriter(t testing.TB, raw bool) *copyWriter {
 		t.Fatal(err)
 	}
 	s := newSink(httptest.NewRecorder(), e, nil)
-	return &copyWriter{s: s, e: e}
+	return &csvRewriter{s: s, e: e}
 }
 
 func TestCopyWriterRewrites(t *testing.T) {
@@ -38,7 +38,7 @@ func TestCopyWriterRewrites(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, chunk := range []int{1, 2, 3, 7, 1 << 20} {
-				cw := newTestCopyWriter(t, false)
+				cw := newTestRewriter(t, false)
 				in := []byte(tt.in)
 				for len(in) > 0 {
 					n := min(chunk, len(in))
@@ -68,7 +68,7 @@ func TestCopyWriterRenamesAndMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cw := &copyWriter{s: newSink(httptest.NewRecorder(), e, nil), e: e}
+	cw := &csvRewriter{s: newSink(httptest.NewRecorder(), e, nil), e: e}
 	if _, err := cw.Write([]byte("a,b\n=1,=2\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -76,23 +76,23 @@ func TestCopyWriterRenamesAndMalformed(t *testing.T) {
 		t.Errorf("got %q; want %q", got, want)
 	}
 	e2, _ := New(WithoutHeader())
-	cw = &copyWriter{s: newSink(httptest.NewRecorder(), e2, nil), e: e2}
+	cw = &csvRewriter{s: newSink(httptest.NewRecorder(), e2, nil), e: e2}
 	if _, err := cw.Write([]byte("a\n\"x\"y\n")); err == nil {
 		t.Error("malformed quoted field: no error")
 	}
-	cw = &copyWriter{s: newSink(httptest.NewRecorder(), e2, nil), e: e2}
+	cw = &csvRewriter{s: newSink(httptest.NewRecorder(), e2, nil), e: e2}
 	if _, err := cw.Write([]byte("a\"b\n\"\n")); err == nil {
 		t.Error("malformed header: no error")
 	}
-	cw = &copyWriter{s: newSink(httptest.NewRecorder(), e2, nil), e: e2}
+	cw = &csvRewriter{s: newSink(httptest.NewRecorder(), e2, nil), e: e2}
 	if _, err := cw.Write(make([]byte, 2<<20)); err == nil {
 		t.Error("oversized header: no error")
 	}
 }
 
-// FuzzCopyRow checks the COPY rewriter on two-column rows split into
+// FuzzCSVRewrite checks the COPY rewriter on two-column rows split into
 // arbitrary chunks: its output equals the cell writer's for the same values.
-func FuzzCopyRow(f *testing.F) {
+func FuzzCSVRewrite(f *testing.F) {
 	f.Add("=1", "-2", uint8(1))
 	f.Add("a,\"b\"", "\r\n", uint8(3))
 	f.Add("", "－", uint8(2))
@@ -100,7 +100,7 @@ func FuzzCopyRow(f *testing.F) {
 		if len(a) >= maxPending-1 || len(b) >= maxPending-1 {
 			return
 		}
-		cw := newTestCopyWriter(t, false)
+		cw := newTestRewriter(t, false)
 		in := []byte("x,y\n")
 		in = appendCSVText(in, []byte(a), true, "")
 		in = append(in, ',')

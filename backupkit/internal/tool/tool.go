@@ -1,4 +1,6 @@
-package backupkit
+// Package tool runs the external programs of backupkit and its subpackages
+// (pg_dump, pg_restore, psql, redis-cli).
+package tool
 
 import (
 	"bytes"
@@ -52,9 +54,9 @@ func (r *readErr) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// run runs a tool with stdin and stdout attached and turns a failure into an
+// Run runs a tool with stdin and stdout attached and turns a failure into an
 // error that names the tool and quotes the end of its stderr.
-func run(ctx context.Context, name string, args, env []string, stdin io.Reader, stdout io.Writer) error {
+func Run(ctx context.Context, name string, args, env []string, stdin io.Reader, stdout io.Writer) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	var in *readErr
 	if stdin != nil {
@@ -88,10 +90,10 @@ func run(ctx context.Context, name string, args, env []string, stdin io.Reader, 
 	return fmt.Errorf("backupkit: %s: %w", name, err)
 }
 
-// toolVersion returns the first line of "name --version".
-func toolVersion(ctx context.Context, name string) string {
+// Version returns the first line of "name --version".
+func Version(ctx context.Context, name string) string {
 	var out bytes.Buffer
-	if err := run(ctx, name, []string{"--version"}, nil, nil, &out); err != nil {
+	if err := Run(ctx, name, []string{"--version"}, nil, nil, &out); err != nil {
 		return ""
 	}
 	line, _, _ := strings.Cut(out.String(), "\n")

@@ -1,4 +1,4 @@
-package backupkit
+package s3store
 
 import (
 	"bytes"
@@ -8,6 +8,9 @@ import (
 	"io"
 	"sort"
 
+	"github.com/covetgo/covet/backupkit"
+	"github.com/covetgo/covet/backupkit/internal/objname"
+
 	"github.com/minio/minio-go/v7"
 )
 
@@ -16,7 +19,7 @@ import (
 // upload's memory is part size × concurrency.
 const defaultPartSize = 16 << 20
 
-// s3Store is what [NewS3Store] returns.
+// s3Store is what [New] returns.
 type s3Store struct {
 	client  *minio.Client
 	bucket  string
@@ -24,14 +27,17 @@ type s3Store struct {
 	threads uint
 }
 
-var _ Store = (*s3Store)(nil)
+var _ backupkit.Store = (*s3Store)(nil)
 
-// S3Option configures [NewS3Store].
-type S3Option func(*s3Store)
+// ErrInvalidConfig is backupkit's: errors.Is matches it under either name.
+var ErrInvalidConfig = backupkit.ErrInvalidConfig
+
+// Option configures [New].
+type Option func(*s3Store)
 
 // WithPartSize sets the multipart part size in bytes (at least 5 MiB, the S3
 // minimum; default 16 MiB).
-func WithPartSize(n int64) S3Option {
+func WithPartSize(n int64) Option {
 	return func(s *s3Store) {
 		if n < 0 {
 			n = 0
@@ -42,7 +48,7 @@ func WithPartSize(n int64) S3Option {
 
 // WithPartConcurrency sets how many parts upload at once (default 1). Memory
 // grows to part size × n.
-func WithPartConcurrency(n int) S3Option {
+func WithPartConcurrency(n int) Option {
 	return func(s *s3Store) {
 		if n < 0 {
 			n = 0
@@ -51,7 +57,7 @@ func WithPartConcurrency(n int) S3Option {
 	}
 }
 
-// NewS3Store returns a store in bucket, which must already exist.
+// New returns a store in bucket, which must already exist.
 //
 // The store keeps backups in a bucket of S3-compatible object storage through
 // minio-go. Uploads stream through multipart upload with an explicit part
@@ -66,7 +72,7 @@ func WithPartConcurrency(n int) S3Option {
 // and answer BadDigest). No trailing CRC headers are sent unless the client
 // itself enables them. The backup's own SHA-256 in the manifest covers the
 // whole object end to end. It is safe for concurrent use.
-func NewS3Store(client *minio.Client, bucket string, opts ...S3Option) (Store, error) {
+func New(client *minio.Client, bucket string, opts ...Option) (backupkit.Store, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: s3 store: nil client", ErrInvalidConfig)
 	}
@@ -87,8 +93,8 @@ func NewS3Store(client *minio.Client, bucket string, opts ...S3Option) (Store, e
 }
 
 func (s *s3Store) key(name string) (string, error) {
-	if !validName(name) {
-		return "", fmt.Errorf("backupkit: invalid object name %q: %w", name, ErrUnsafePath)
+	if !objname.Valid(name) {
+		return "", fmt.Errorf("s3store: invalid object name %q: %w", name, backupkit.ErrUnsafePath)
 	}
 	return name, nil
 }
@@ -104,9 +110,9 @@ func (s *s3Store) putOptions() minio.PutObjectOptions {
 	}
 }
 
-// Create implements [Store]. The object is uploaded while it is written; it
+// Create implements [backupkit.Store]. The object is uploaded while it is written; it
 // only becomes visible when Commit completes the multipart upload.
-func (s *s3Store) Create(ctx context.Context, name string) (Upload, error) {
+func (s *s3Store) Create(ctx context.Context, name string) (backupkit.Upload, error) {
 	key, err := s.key(name)
 	if err != nil {
 		return nil, err
@@ -127,8 +133,8 @@ func (s *s3Store) Create(ctx context.Context, name string) (Upload, error) {
 }
 
 var (
-	errUploadFailed  = errors.New("backupkit: upload failed")
-	errUploadAborted = errors.New("backupkit: upload aborted")
+	errUploadFailed  = errors.New("s3store: upload failed")
+	errUploadAborted = errors.New("s3store: upload aborted")
 )
 
 type s3Upload struct {
@@ -150,7 +156,7 @@ func (u *s3Upload) Write(p []byte) (int, error) {
 	n, err := u.pw.Write(p)
 	if errors.Is(err, errUploadFailed) {
 		<-u.done
-		return n, fmt.Errorf("backupkit: s3 store: %w", u.err)
+		return n, fmt.Errorf("s3store: s3 store: %w", u.err)
 	}
 	return n, err
 }
@@ -169,7 +175,7 @@ func (u *s3Upload) Commit() error {
 		<-u.done
 	}
 	if u.err != nil {
-		return fmt.Errorf("backupkit: s3 store: commit: %w", u.err)
+		return fmt.Errorf("s3store: s3 store: commit: %w", u.err)
 	}
 	return nil
 }
@@ -185,7 +191,7 @@ func (u *s3Upload) Abort() error {
 	return nil
 }
 
-// Open implements [Store].
+// Open implements [backupkit.Store].
 func (s *s3Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	key, err := s.key(name)
 	if err != nil {
@@ -193,13 +199,13 @@ func (s *s3Store) Open(ctx context.Context, name string) (io.ReadCloser, error) 
 	}
 	if _, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{}); err != nil {
 		if isNoSuchKey(err) {
-			return nil, fmt.Errorf("backupkit: %s: %w", name, ErrNotFound)
+			return nil, fmt.Errorf("s3store: %s: %w", name, backupkit.ErrNotFound)
 		}
-		return nil, fmt.Errorf("backupkit: s3 store: %w", err)
+		return nil, fmt.Errorf("s3store: s3 store: %w", err)
 	}
 	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("backupkit: s3 store: %w", err)
+		return nil, fmt.Errorf("s3store: s3 store: %w", err)
 	}
 	return obj, nil
 }
@@ -209,27 +215,29 @@ func isNoSuchKey(err error) bool {
 	return code == minio.NoSuchKey || code == "NotFound"
 }
 
-// List implements [Store].
-func (s *s3Store) List(ctx context.Context, prefix string) ([]Object, error) {
-	var out []Object
+// List implements [backupkit.Store].
+func (s *s3Store) List(ctx context.Context, prefix string) ([]backupkit.Object, error) {
+	var out []backupkit.Object
 	for o := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if o.Err != nil {
-			return nil, fmt.Errorf("backupkit: s3 store: list: %w", o.Err)
+			return nil, fmt.Errorf("s3store: s3 store: list: %w", o.Err)
 		}
-		out = append(out, Object{Name: o.Key, Size: o.Size, ModTime: o.LastModified})
+		out = append(out, backupkit.Object{Name: o.Key, Size: o.Size, ModTime: o.LastModified})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
-// Delete implements [Store].
+// Delete implements [backupkit.Store].
 func (s *s3Store) Delete(ctx context.Context, name string) error {
 	key, err := s.key(name)
 	if err != nil {
 		return err
 	}
 	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil && !isNoSuchKey(err) {
-		return fmt.Errorf("backupkit: s3 store: %w", err)
+		return fmt.Errorf("s3store: s3 store: %w", err)
 	}
 	return nil
 }
+
+var errUploadClosed = errors.New("s3store: upload already committed or aborted")

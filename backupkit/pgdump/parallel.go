@@ -1,4 +1,4 @@
-package backupkit
+package pgdump
 
 import (
 	"archive/tar"
@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/covetgo/covet/backupkit"
+	"github.com/covetgo/covet/backupkit/internal/tool"
 )
 
 // DirectoryFormat is pg_dump's directory archive (-Fd): one file per table,
@@ -28,7 +31,7 @@ const DirectoryFormat = "directory"
 // scratch database (see [Manager.RestoreChecked]). The default, 1, dumps
 // one stream with no temporary files. Worth it when the database has
 // several large tables and the server and host have cores to spare.
-func WithJobs(n int) PostgresOption { return func(c *pgConfig) { c.jobs = n } }
+func WithJobs(n int) Option { return func(c *pgConfig) { c.jobs = n } }
 
 // dumpDirectory runs pg_dump -Fd into a temporary directory and streams it
 // to w as a tar archive of its (flat) files.
@@ -42,7 +45,7 @@ func (s *pgSource) dumpDirectory(ctx context.Context, args, env []string, w io.W
 	args = append(args, "--format=directory", "--jobs="+strconv.Itoa(max(s.c.jobs, 1)),
 		"--compress=0", "--file="+dir)
 	args = append(args, s.c.extra...)
-	if err := run(ctx, s.c.tool("pg_dump"), args, env, nil, nil); err != nil {
+	if err := tool.Run(ctx, s.c.tool("pg_dump"), args, env, nil, nil); err != nil {
 		return err
 	}
 	return tarFlat(ctx, dir, w)
@@ -95,7 +98,7 @@ func tarFile(tw *tar.Writer, dir, name string) error {
 
 // restoreDirectory unpacks a directory-format backup into a temporary
 // directory and runs pg_restore on it with the target's jobs.
-func (t *pgTarget) restoreDirectory(ctx context.Context, r io.Reader, m Manifest, dbname string, env []string) error {
+func (t *pgTarget) restoreDirectory(ctx context.Context, r io.Reader, m backupkit.Manifest, dbname string, env []string) error {
 	tmp, err := os.MkdirTemp("", "backupkit-pgrestore-*")
 	if err != nil {
 		return err
@@ -118,12 +121,12 @@ func (t *pgTarget) restoreDirectory(ctx context.Context, r io.Reader, m Manifest
 	}
 	args = append(args, t.c.extra...)
 	args = append(args, tmp)
-	return run(ctx, t.c.tool("pg_restore"), args, env, nil, nil)
+	return tool.Run(ctx, t.c.tool("pg_restore"), args, env, nil, nil)
 }
 
 // untarFlat extracts a tar archive of plain files with simple names (what
 // tarFlat writes) into dir, writing at most limit bytes of file data when
-// limit > 0. Anything else in the archive is refused with [ErrUnsafePath].
+// limit > 0. Anything else in the archive is refused with [backupkit.ErrUnsafePath].
 func untarFlat(ctx context.Context, r io.Reader, dir string, limit int64) error {
 	if limit <= 0 {
 		limit = 1 << 62
@@ -138,13 +141,13 @@ func untarFlat(ctx context.Context, r io.Reader, dir string, limit int64) error 
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("backupkit: directory archive: %w", err)
+			return fmt.Errorf("pgdump: directory archive: %w", err)
 		}
 		if hdr.Typeflag != tar.TypeReg || !flatName(hdr.Name) {
-			return fmt.Errorf("backupkit: directory archive entry %q: %w", hdr.Name, ErrUnsafePath)
+			return fmt.Errorf("pgdump: directory archive entry %q: %w", hdr.Name, backupkit.ErrUnsafePath)
 		}
 		if hdr.Size > limit {
-			return fmt.Errorf("backupkit: directory archive entry %q is larger than the backup", hdr.Name)
+			return fmt.Errorf("pgdump: directory archive entry %q is larger than the backup", hdr.Name)
 		}
 		f, err := os.OpenFile(filepath.Join(dir, hdr.Name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
@@ -155,7 +158,7 @@ func untarFlat(ctx context.Context, r io.Reader, dir string, limit int64) error 
 			err = cerr
 		}
 		if err != nil {
-			return fmt.Errorf("backupkit: directory archive entry %q: %w", hdr.Name, err)
+			return fmt.Errorf("pgdump: directory archive entry %q: %w", hdr.Name, err)
 		}
 		limit -= n
 	}
