@@ -224,6 +224,35 @@ func (p *pkg) fallibleConstructors() []string {
 	return names
 }
 
+// unwrapsToInvalidConfig returns p's types with an Unwrap() error method
+// whose body is return ErrInvalidConfig.
+func (p *pkg) unwrapsToInvalidConfig() map[string]bool {
+	types := map[string]bool{}
+	for _, f := range p.sortedFiles() {
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv == nil || len(fd.Recv.List) != 1 || fd.Name.Name != "Unwrap" || fd.Body == nil || len(fd.Body.List) != 1 {
+				continue
+			}
+			ret, ok := fd.Body.List[0].(*ast.ReturnStmt)
+			if !ok || len(ret.Results) != 1 {
+				continue
+			}
+			if id, ok := ret.Results[0].(*ast.Ident); !ok || id.Name != "ErrInvalidConfig" {
+				continue
+			}
+			recv := fd.Recv.List[0].Type
+			if star, ok := recv.(*ast.StarExpr); ok {
+				recv = star.X
+			}
+			if id, ok := recv.(*ast.Ident); ok {
+				types[id.Name] = true
+			}
+		}
+	}
+	return types
+}
+
 func TestDocGo(t *testing.T) {
 	for _, p := range packages(t, root(t)) {
 		if p.internal() || p.name == "main" {
@@ -254,8 +283,11 @@ func TestErrInvalidConfig(t *testing.T) {
 			if ok && len(args) == 1 {
 				msg, ok = stringLit(args[0])
 			}
-			if want := p.name + ": invalid configuration"; !ok || msg != want {
-				t.Errorf("%s: ErrInvalidConfig must be declared as errors.New(%q)", p.pos(vs), want)
+			// The prefix is the package's name, or a longer tail of its
+			// path ("lockout/redisstore") where the name alone is ambiguous.
+			prefix, found := strings.CutSuffix(msg, ": invalid configuration")
+			if !ok || !found || !(p.dir == prefix || strings.HasSuffix(p.dir, "/"+prefix)) || !strings.HasSuffix("/"+prefix, "/"+p.name) {
+				t.Errorf("%s: ErrInvalidConfig must be declared as errors.New(%q) (or with a longer tail of %q before the colon)", p.pos(vs), p.name+": invalid configuration", p.dir)
 			}
 		}
 		for name, vs := range errs {
@@ -266,7 +298,7 @@ func TestErrInvalidConfig(t *testing.T) {
 			if _, ok := sentinelAllowlist[key]; ok {
 				continue
 			}
-			if !wrapsInvalidConfig(value(vs, name)) {
+			if !wrapsInvalidConfig(value(vs, name), p.unwrapsToInvalidConfig()) {
 				t.Errorf("%s: %s.%s names a configuration mistake but does not wrap ErrInvalidConfig; declare it as fmt.Errorf(\"%%w: …\", ErrInvalidConfig), or, if it is not a configuration mistake, add %q to sentinelAllowlist in internal/conventions with the reason",
 					p.pos(vs), p.name, name, key)
 			}
@@ -286,8 +318,16 @@ func TestErrInvalidConfig(t *testing.T) {
 	}
 }
 
-// wrapsInvalidConfig reports whether e is fmt.Errorf("%w…", ErrInvalidConfig, …).
-func wrapsInvalidConfig(e ast.Expr) bool {
+// wrapsInvalidConfig reports whether e is fmt.Errorf("%w…", ErrInvalidConfig, …),
+// or a T{} or &T{} of a type in unwraps.
+func wrapsInvalidConfig(e ast.Expr, unwraps map[string]bool) bool {
+	if u, ok := e.(*ast.UnaryExpr); ok && u.Op == token.AND {
+		e = u.X
+	}
+	if cl, ok := e.(*ast.CompositeLit); ok {
+		id, ok := cl.Type.(*ast.Ident)
+		return ok && unwraps[id.Name]
+	}
 	args, ok := call(e, "fmt", "Errorf")
 	if !ok || len(args) < 2 {
 		return false
