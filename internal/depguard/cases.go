@@ -56,6 +56,8 @@ var Cases = []Case{
 	{Name: "backupkit", Package: "backupkit", Use: "a directory into a directory store",
 		Forbidden: []string{Minio, Chi},
 		Pending:   "backupkit's S3 store (minio) moves to a subpackage"},
+	{Name: "jsonbody", Package: "jsonbody", Use: "strict request bodies on a ServeMux",
+		Forbidden: []string{Chi, Redis, PGX}},
 	{Name: "clientip", Package: "clientip", Use: "Addr on a ServeMux",
 		Forbidden: []string{Chi, Redis, PGX},
 		Pending:   "clientip stops importing chi"},
