@@ -118,8 +118,11 @@ func TestConsumer(t *testing.T) {
 			had := map[string]bool{}
 			for _, r := range before.Require {
 				had[r.Path] = true
-				if v := got[r.Path]; v != r.Version {
-					t.Errorf("adding %s changed the user's requirement %s %s to %q", name, r.Path, r.Version, v)
+				switch v, ok := got[r.Path]; {
+				case !ok:
+					t.Errorf("adding %s removed the user's requirement %s %s", name, r.Path, r.Version)
+				case v != r.Version:
+					t.Errorf("adding %s changed the user's requirement %s %s to %s", name, r.Path, r.Version, v)
 				}
 			}
 			linked := links[name].Modules
