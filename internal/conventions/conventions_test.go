@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,11 +43,12 @@ func (p *pkg) internal() bool {
 // root returns the library module's root.
 func root(t *testing.T) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the source")
+	// go test runs in the package's directory, even with -trimpath.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(wd, "..", "..")
 }
 
 // packages reads every package of the module rooted at dir, skipping

@@ -19,11 +19,12 @@ func needGo(t *testing.T) {
 // checkout returns the root of this covet checkout.
 func checkout(t *testing.T) string {
 	t.Helper()
-	src, err := SourceDir()
+	// go test runs in the package's directory, even with -trimpath.
+	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := filepath.Abs(filepath.Join(src, "..", ".."))
+	root, err := filepath.Abs(filepath.Join(wd, "..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
