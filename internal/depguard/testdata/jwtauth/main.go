@@ -18,7 +18,11 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	a, err := jwtauth.New[jwtauth.Claims](ring, jwtauth.WithRefreshStore(jwtauth.NewMemoryStore()))
+	store, err := jwtauth.NewMemoryStore()
+	if err != nil {
+		log.Fatal(err)
+	}
+	a, err := jwtauth.New[jwtauth.Claims](ring, jwtauth.WithRefreshStore(store))
 	if err != nil {
 		log.Fatal(err)
 	}
