@@ -21,6 +21,7 @@ var sentinelAllowlist = map[string]string{
 	"cachex.ErrInvalid":                      "a bad argument to a call (empty key, TTL not positive), not configuration",
 	"ratelimit.ErrInvalidCost":               "a negative cost returned for one request at run time",
 	"jwtauth/password.ErrInvalidCredentials": "a failed login",
+	"jwtauth.ErrInvalidCredentials":          "a failed login, answered 401 by the login handler",
 }
 
 // exampleAllowlist lists Example functions that have no // Output: comment,
