@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -172,6 +173,18 @@ func value(vs *ast.ValueSpec, name string) ast.Expr {
 	return nil
 }
 
+// sharesParent reports whether e is <parent>.ErrInvalidConfig, parent being
+// the package of p's parent directory.
+func sharesParent(p *pkg, e ast.Expr) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "ErrInvalidConfig" {
+		return false
+	}
+	x, ok := sel.X.(*ast.Ident)
+	parent := path.Dir(p.dir)
+	return ok && parent != "." && x.Name == path.Base(parent)
+}
+
 // call reports whether e is a call of pkgName.funcName and returns its
 // arguments.
 func call(e ast.Expr, pkgName, funcName string) ([]ast.Expr, bool) {
@@ -278,6 +291,10 @@ func TestErrInvalidConfig(t *testing.T) {
 		case !has && len(ctors) > 0 && !p.internal():
 			t.Errorf("%s: package %s has constructors that can fail (%s) but exports no ErrInvalidConfig; declare ErrInvalidConfig = errors.New(%q) and wrap it in their configuration errors",
 				p.dir, p.name, strings.Join(ctors, ", "), p.name+": invalid configuration")
+		case has && sharesParent(p, value(vs, "ErrInvalidConfig")):
+			// A subpackage that extends its parent (backupkit/s3store,
+			// stream/pgcopy) may share the parent's sentinel, so that
+			// errors.Is(err, parent.ErrInvalidConfig) holds for both.
 		case has:
 			args, ok := call(value(vs, "ErrInvalidConfig"), "errors", "New")
 			msg := ""
