@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 )
@@ -161,7 +162,7 @@ func WithPrefix(p string) Option { return func(m *Manager) { m.prefix = p } }
 // New returns a Manager for store. Defaults: zstd at its fastest level with
 // GOMAXPROCS encoders (gzip: blocks of 1 MiB), no encryption.
 func New(store Store, opts ...Option) (*Manager, error) {
-	if isNil(store) {
+	if typednil.Is(store) {
 		return nil, fmt.Errorf("%w: New: nil store", ErrInvalidConfig)
 	}
 	m := &Manager{store: store, comp: Zstd, conc: runtime.GOMAXPROCS(0), block: 1 << 20, every: 500 * time.Millisecond, now: time.Now}
@@ -209,12 +210,12 @@ func New(store Store, opts ...Option) (*Manager, error) {
 		return nil, fmt.Errorf("%w: invalid prefix %q", ErrInvalidConfig, m.prefix)
 	}
 	for _, r := range m.recipients {
-		if isNil(r) {
+		if typednil.Is(r) {
 			return nil, fmt.Errorf("%w: nil age recipient", ErrInvalidConfig)
 		}
 	}
 	for _, id := range m.identities {
-		if isNil(id) {
+		if typednil.Is(id) {
 			return nil, fmt.Errorf("%w: nil age identity", ErrInvalidConfig)
 		}
 	}
@@ -248,7 +249,7 @@ func idTime(id string) (time.Time, bool) {
 // failure the upload is aborted, no manifest is written, and the error wraps
 // the cause ([ErrSourceFailed] when the source failed).
 func (m *Manager) Backup(ctx context.Context, src Source) (Manifest, error) {
-	if isNil(src) {
+	if typednil.Is(src) {
 		return Manifest{}, fmt.Errorf("%w: Backup: nil src", ErrInvalidConfig)
 	}
 	start := m.now()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // ErrCheckFailed: the check run on a scratch restore failed, so the real
@@ -19,9 +21,9 @@ func (m *Manager) RestoreChecked(ctx context.Context, id string, scratch Target,
 	switch {
 	case check == nil:
 		return Manifest{}, fmt.Errorf("%w: RestoreChecked: nil check", ErrInvalidConfig)
-	case isNil(scratch):
+	case typednil.Is(scratch):
 		return Manifest{}, fmt.Errorf("%w: RestoreChecked: nil scratch", ErrInvalidConfig)
-	case isNil(dst):
+	case typednil.Is(dst):
 		return Manifest{}, fmt.Errorf("%w: RestoreChecked: nil dst", ErrInvalidConfig)
 	}
 	man, err := m.Get(ctx, id)

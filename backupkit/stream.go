@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // readerSource is what [NewReaderSource] returns.
@@ -33,7 +35,7 @@ func NewReaderSource(r io.Reader, kind string) Source {
 // Backup implements [Source].
 func (s *readerSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
 	info := SourceInfo{Kind: s.kind}
-	if isNil(s.r) {
+	if typednil.Is(s.r) {
 		return info, fmt.Errorf("%w: NewReaderSource: nil reader", ErrInvalidConfig)
 	}
 	if _, err := io.Copy(w, ctxReader{ctx, s.r}); err != nil {
@@ -127,7 +129,7 @@ func NewWriterTarget(w io.Writer) Target { return writerTarget{w: w} }
 
 // Restore implements [Target].
 func (t writerTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
-	if isNil(t.w) {
+	if typednil.Is(t.w) {
 		return fmt.Errorf("%w: NewWriterTarget: nil writer", ErrInvalidConfig)
 	}
 	_, err := io.Copy(t.w, ctxReader{ctx, r})

@@ -7,7 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"reflect"
+
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // ErrStatus is wrapped by the HTTP check's error when the dependency answers
@@ -27,7 +28,7 @@ type Pinger interface {
 // trip at most. It fails with an error wrapping ErrInvalidConfig when db is
 // nil, including a nil *sql.DB in the interface.
 func SQLPing(db Pinger) (CheckFunc, error) {
-	if db == nil || reflect.ValueOf(db).Kind() == reflect.Pointer && reflect.ValueOf(db).IsNil() {
+	if typednil.Is(db) {
 		return nil, fmt.Errorf("%w: SQLPing: nil db", ErrInvalidConfig)
 	}
 	return func(ctx context.Context) error {

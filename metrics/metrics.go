@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -58,7 +59,7 @@ type Middleware struct {
 // pass (those two without WithLogger are an error). A nil reg, or an
 // interface holding a nil pointer, is an error.
 func New(reg prometheus.Registerer, opts ...Option) (*Middleware, error) {
-	if isNil(reg) {
+	if typednil.Is(reg) {
 		return nil, errorf("registerer is nil")
 	}
 	cfg, err := newConfig(opts)

@@ -4,8 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strings"
+
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // Label values used when the request gives no better one.
@@ -82,7 +83,7 @@ type Router interface {
 // does not link it. Read by [New] and [NewAccessLog].
 func WithRouter(rt Router) AccessLogOption {
 	return func(c *config) {
-		if isNil(rt) {
+		if typednil.Is(rt) {
 			c.fail("router is nil")
 			return
 		}
@@ -177,17 +178,4 @@ func (c *core) endpointLabel(raw string, src uint8) string {
 		return strings.Clone(p)
 	}
 	return UnmatchedEndpoint
-}
-
-// isNil reports whether v is nil or an interface holding a nil pointer,
-// map, slice, func or channel: a typed nil that would fail on first use.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface, reflect.UnsafePointer:
-		return rv.IsNil()
-	}
-	return false
 }

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"reflect"
 	"strconv"
 	"time"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
@@ -152,7 +152,7 @@ func (c Config) fitsDriver(postgres bool) error {
 		}
 	}
 	if c.QueryTracer != nil {
-		if v := reflect.ValueOf(c.QueryTracer); v.Kind() == reflect.Pointer && v.IsNil() {
+		if typednil.Is(c.QueryTracer) {
 			errs = append(errs, fmt.Errorf("%w: QueryTracer is a nil %T", ErrInvalidConfig, c.QueryTracer))
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/covetgo/covet/problem"
 )
 
@@ -269,7 +270,7 @@ func StatusOf(err error) int {
 func (e *Exporter) Query(w http.ResponseWriter, r *http.Request, db Queryer, query string, args ...any) error {
 	ctx, cancel := e.context(r)
 	defer cancel()
-	if isNil(db) {
+	if typednil.Is(db) {
 		return e.fail(ctx, w, r, newSink(w, e, r), fmt.Errorf("%w: Query: nil db", ErrInvalidConfig))
 	}
 	rows, err := db.QueryxContext(ctx, query, args...)

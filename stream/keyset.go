@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -35,7 +36,7 @@ type Keyset[T any] struct {
 // scalar T); db is an *sqlx.DB, *sqlx.Tx or *sqlx.Conn.
 func NewKeyset[T any](db sqlx.QueryerContext, query string, size int, key func(T) []any, start ...any) (*Keyset[T], error) {
 	var errs []error
-	if isNil(db) {
+	if typednil.Is(db) {
 		errs = append(errs, fmt.Errorf("%w: NewKeyset: nil db", ErrInvalidConfig))
 	}
 	if key == nil {

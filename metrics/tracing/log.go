@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/covetgo/covet/metrics"
 )
 
@@ -46,7 +47,7 @@ const (
 // A nil next, or an interface holding a nil pointer, is an error wrapping
 // [ErrInvalidConfig].
 func NewLogHandler(next slog.Handler) (slog.Handler, error) {
-	if isNil(next) {
+	if typednil.Is(next) {
 		return nil, errorf("next handler is nil")
 	}
 	return &logHandler{next: next}, nil

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -14,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/covetgo/covet/metrics"
 )
 
@@ -26,19 +26,6 @@ var ErrInvalidConfig = errors.New("tracing: invalid configuration")
 
 func errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
-}
-
-// isNil reports whether v is nil or an interface holding a nil pointer (or
-// map, slice, func, channel): a typed nil that would fail on first use.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface, reflect.UnsafePointer:
-		return rv.IsNil()
-	}
-	return false
 }
 
 // Tracer starts an OpenTelemetry server span for every request served by a
@@ -74,7 +61,7 @@ type config struct {
 // ([propagation.TraceContext]); pass a composite to add baggage or B3.
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(c *config) {
-		if isNil(p) {
+		if typednil.Is(p) {
 			c.err = errorf("propagator is nil")
 			return
 		}
@@ -89,7 +76,7 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 // reading the traceparent header, so a program that did not configure
 // tracing pays only a nil check per request.
 func New(tp trace.TracerProvider, opts ...Option) (*Tracer, error) {
-	if isNil(tp) {
+	if typednil.Is(tp) {
 		return nil, errorf("tracer provider is nil")
 	}
 	cfg := config{prop: propagation.TraceContext{}}

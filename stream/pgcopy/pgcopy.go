@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
 	"strings"
 
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/covetgo/covet/stream"
 )
 
@@ -61,7 +61,7 @@ func Export(e *stream.Exporter, w http.ResponseWriter, r *http.Request, db Conne
 // constraints. A nil db gives a source that fails with ErrInvalidConfig.
 func Source(db Conner, query string) stream.CSVSource {
 	return func(ctx context.Context, dst io.Writer, null string) error {
-		if db == nil || (reflect.ValueOf(db).Kind() == reflect.Pointer && reflect.ValueOf(db).IsNil()) {
+		if typednil.Is(db) {
 			return fmt.Errorf("%w: nil db", ErrInvalidConfig)
 		}
 		conn, err := db.Conn(ctx)
