@@ -3,6 +3,7 @@ package cachex
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -148,4 +149,23 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// FuzzDecodeMessage checks that no invalidation message, whatever another
+// client publishes on the channel, makes the decoder panic, and that what
+// it accepts survives a re-encoding.
+func FuzzDecodeMessage(f *testing.F) {
+	f.Add(encodeMessage("0123456789abcdef", msgKeys, []string{"a", "", "long key"}))
+	f.Add(encodeMessage("0123456789abcdef", msgTags, nil))
+	f.Add([]byte("short"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		origin, kind, names, ok := decodeMessage(b)
+		if !ok {
+			return
+		}
+		o2, k2, n2, ok2 := decodeMessage(encodeMessage(origin, kind, names))
+		if !ok2 || o2 != origin || k2 != kind || !slices.Equal(n2, names) {
+			t.Fatalf("decodeMessage(%q) = %q %c %q; re-encoded it decodes to %q %c %q %v", b, origin, kind, names, o2, k2, n2, ok2)
+		}
+	})
 }

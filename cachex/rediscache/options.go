@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/covetgo/covet/internal/breaker"
@@ -41,12 +42,16 @@ func defaultConfig() config {
 }
 
 // WithKeyPrefix puts every key, tag version and the invalidation channel
-// under prefix (default "cachex:"). An empty prefix is refused: give each
-// cache its own.
+// under prefix (default "cachex:"); give each cache its own. An empty
+// prefix is refused, and so is one holding '{' or '}': a hash tag in it
+// would put every key of the cache in one Redis Cluster slot.
 func WithKeyPrefix(prefix string) Option {
 	return func(c *config) {
-		if prefix == "" {
+		switch {
+		case prefix == "":
 			c.errs = append(c.errs, fmt.Errorf("%w: WithKeyPrefix: empty prefix", ErrInvalidConfig))
+		case strings.ContainsAny(prefix, "{}"):
+			c.errs = append(c.errs, fmt.Errorf("%w: WithKeyPrefix(%q): must not hold '{' or '}'", ErrInvalidConfig, prefix))
 		}
 		c.prefix = prefix
 	}

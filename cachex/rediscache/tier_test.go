@@ -31,6 +31,7 @@ func TestNewRejects(t *testing.T) {
 		{"typed nil client", nilClient, nil, "client is nil"},
 		{"typed nil cluster", nilCluster, nil, "client is nil"},
 		{"empty prefix", ok, []Option{WithKeyPrefix("")}, "WithKeyPrefix: empty prefix"},
+		{"braces", ok, []Option{WithKeyPrefix("{shop}:")}, "must not hold"},
 		{"timeout", ok, []Option{WithTimeout(0)}, "WithTimeout"},
 		{"breaker threshold", ok, []Option{WithBreaker(0, time.Second)}, "WithBreaker"},
 		{"breaker cooldown", ok, []Option{WithBreaker(1, 0)}, "WithBreaker"},
