@@ -12,10 +12,8 @@ import (
 
 // Defaults.
 const (
-	// DefaultKeyPrefix is the key prefix without WithKeyPrefix.
-	DefaultKeyPrefix = "cachex:"
-	// DefaultTimeout bounds each Redis call without WithTimeout.
-	DefaultTimeout = 100 * time.Millisecond
+	defaultKeyPrefix = "cachex:"
+	defaultTimeout   = 100 * time.Millisecond
 )
 
 // Option configures a Tier.
@@ -33,8 +31,8 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		prefix:    DefaultKeyPrefix,
-		timeout:   DefaultTimeout,
+		prefix:    defaultKeyPrefix,
+		timeout:   defaultTimeout,
 		threshold: breaker.DefaultThreshold,
 		cooldown:  breaker.DefaultCooldown,
 		now:       defaultNow,

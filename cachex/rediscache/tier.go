@@ -69,9 +69,6 @@ func New(client redis.UniversalClient, opts ...Option) (*Tier, error) {
 	return t, nil
 }
 
-// Prefix returns the prefix of the tier's keys.
-func (t *Tier) Prefix() string { return t.cfg.prefix }
-
 // isNil reports whether v is nil or an interface holding a nil pointer
 // (say, a nil *redis.Client passed as a redis.UniversalClient).
 func isNil(v any) bool {

@@ -44,7 +44,7 @@ func TestNewRejects(t *testing.T) {
 			}
 		})
 	}
-	if tier, err := New(ok); err != nil || tier.Prefix() != DefaultKeyPrefix {
+	if tier, err := New(ok); err != nil || tier.cfg.prefix != defaultKeyPrefix {
 		t.Fatalf("New(client) = %v, %v; want the default prefix", tier, err)
 	}
 }
