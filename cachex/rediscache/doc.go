@@ -1,15 +1,13 @@
 // Package rediscache is the Redis tier of [github.com/covetgo/covet/cachex]:
-// values shared by every
-// replica, and the pub/sub channel through which replicas drop each other's
-// in-process copies. It lives apart from cachex so that a program using
+// values shared by every replica, and the pub/sub channel through which
+// replicas drop each other's in-process copies. It lives apart from cachex so that a program using
 // only the in-process tier does not link go-redis.
 //
 //	tier, err := rediscache.New(rdb, rediscache.WithKeyPrefix("shop:products:"))
 //	products, err := cachex.New[Product](cachex.WithShared(tier))
 //
 // A [Tier] implements [github.com/covetgo/covet/cachex.Shared]. Any
-// [redis.UniversalClient] works: a
-// single node, a Cluster or a Ring.
+// [redis.UniversalClient] works: a single node, a Cluster or a Ring.
 //
 // # Keys
 //
