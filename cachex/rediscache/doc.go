@@ -1,7 +1,7 @@
 // Package rediscache is the Redis tier of [github.com/covetgo/covet/cachex]:
 // values shared by every replica, and the pub/sub channel through which
-// replicas drop each other's in-process copies. It lives apart from cachex so that a program using
-// only the in-process tier does not link go-redis.
+// replicas drop each other's in-process copies. It lives apart from cachex
+// so that a program using only the in-process tier does not link go-redis.
 //
 //	tier, err := rediscache.New(rdb, rediscache.WithKeyPrefix("shop:products:"))
 //	products, err := cachex.New[Product](cachex.WithShared(tier))
