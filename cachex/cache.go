@@ -36,7 +36,7 @@ var (
 )
 
 // Cache is a typed cache of V values over an in-process tier, a shared tier
-// (Redis, through package rediscache), or both. Values are encoded with
+// (Redis, through package redisstore), or both. Values are encoded with
 // msgpack inside a versioned envelope, so a
 // value that some other program wrote under the same key reads as a miss
 // (and is deleted) rather than as garbage.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/covetgo/covet/cachex/rediscache"
+	"github.com/covetgo/covet/cachex/redisstore"
 )
 
 func TestNewRejectsBadOptions(t *testing.T) {
@@ -20,7 +20,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		want string
 	}{
 		{"nil shared", []Option{WithShared(nil)}, "WithShared: tier is nil"},
-		{"typed nil shared", []Option{WithShared((*rediscache.Tier)(nil))}, "WithShared: tier is nil"},
+		{"typed nil shared", []Option{WithShared((*redisstore.Store)(nil))}, "WithShared: tier is nil"},
 		{"no tier", []Option{WithoutLocal()}, "WithoutLocal needs WithShared"},
 		{"local ttl alone", []Option{WithLocalTTL(time.Second)}, "WithLocalTTL needs WithShared"},
 		{"no invalidation alone", []Option{WithoutInvalidation()}, "WithoutInvalidation needs WithShared"},

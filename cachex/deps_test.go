@@ -7,7 +7,7 @@ import (
 )
 
 // TestPayForWhatYouImport checks that importing cachex links neither
-// go-redis nor the Prometheus client: they come with cachex/rediscache and
+// go-redis nor the Prometheus client: they come with cachex/redisstore and
 // cachex/cachemetrics.
 func TestPayForWhatYouImport(t *testing.T) {
 	goBin, err := exec.LookPath("go")

@@ -7,7 +7,7 @@
 // [New] with no options gives an in-process cache (otter's W-TinyLFU,
 // bounded by the bytes of the encoded values, [WithLocal]). [WithShared]
 // adds a tier shared by every replica: package
-// [github.com/covetgo/covet/cachex/rediscache] is the Redis one (a single
+// [github.com/covetgo/covet/cachex/redisstore] is the Redis one (a single
 // node, a Cluster or a Ring). It is a package of its own so that a program
 // using only the in-process tier does not link go-redis; the cache sees it
 // through the small [Shared] interface. Together the tiers read in-process
@@ -27,7 +27,7 @@
 // Trouble with the shared tier never fails a read: it reads as a miss, so
 // the loader and the in-process tier serve. Writes are best effort for
 // GetOrLoad and reported (wrapping [ErrShared]) by Set, SetMany, Delete and
-// InvalidateTag. rediscache follows covet's one Redis outage policy: a
+// InvalidateTag. redisstore follows covet's one Redis outage policy: a
 // deadline per call and a circuit breaker, so while Redis is down a read
 // costs the loader's time plus microseconds, not a timeout. Values stored
 // with [Tags] are loaded but not stored while the shared tier is down (their
@@ -64,7 +64,7 @@
 // # Configuration
 //
 // New refuses, with an error wrapping [ErrInvalidConfig], bad values, a nil
-// tier (also a typed nil such as a nil *rediscache.Tier), and options that
+// tier (also a typed nil such as a nil *redisstore.Store), and options that
 // would not apply: [WithLocalTTL], [WithoutLocal] and [WithoutInvalidation]
 // without a shared tier, [WithoutLocal] with [WithLocal] or [WithLocalTTL].
 //

@@ -19,7 +19,7 @@ type Product struct {
 
 func ExampleCache_GetOrLoad() {
 	ctx := context.Background()
-	// In-process only; add cachex.WithShared(tier) (package rediscache) to
+	// In-process only; add cachex.WithShared(tier) (package redisstore) to
 	// share values across replicas.
 	products, err := cachex.New[Product]()
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
-	"github.com/covetgo/covet/cachex/rediscache"
+	"github.com/covetgo/covet/cachex/redisstore"
 	"github.com/covetgo/covet/testenv"
 )
 
@@ -24,20 +24,20 @@ func newClock() *testenv.Clock {
 }
 
 // onRedis is the shared tier over client, under prefix.
-func onRedis(t testing.TB, client redis.UniversalClient, prefix string, opts ...rediscache.Option) Option {
+func onRedis(t testing.TB, client redis.UniversalClient, prefix string, opts ...redisstore.Option) Option {
 	t.Helper()
 	// A generous deadline: these tests are about caching, run on a busy
 	// machine with -race; the outage tests set their own.
-	base := []rediscache.Option{rediscache.WithKeyPrefix(prefix), rediscache.WithTimeout(2 * time.Second),
-		rediscache.WithLogger(slog.New(slog.DiscardHandler))}
-	tier, err := rediscache.New(client, append(base, opts...)...)
+	base := []redisstore.Option{redisstore.WithKeyPrefix(prefix), redisstore.WithTimeout(2 * time.Second),
+		redisstore.WithLogger(slog.New(slog.DiscardHandler))}
+	tier, err := redisstore.New(client, append(base, opts...)...)
 	if err != nil {
-		t.Fatalf("rediscache.New: %v", err)
+		t.Fatalf("redisstore.New: %v", err)
 	}
 	return WithShared(tier)
 }
 
-var _ Shared = (*rediscache.Tier)(nil)
+var _ Shared = (*redisstore.Store)(nil)
 
 func withClock(c *testenv.Clock) Option { return func(cfg *config) { cfg.now = c.Now } }
 func withRand(f func() float64) Option  { return func(cfg *config) { cfg.rand = f } }

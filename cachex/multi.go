@@ -8,7 +8,7 @@ import (
 
 // GetMany returns the fresh values cached under keys; absent keys are left
 // out of the map. Keys missing in process are fetched from the shared tier
-// in one call (rediscache: one pipeline of GETs, so keys may lie in
+// in one call (redisstore: one pipeline of GETs, so keys may lie in
 // different cluster slots). Trouble with the shared tier reads as misses.
 func (c *Cache[V]) GetMany(ctx context.Context, keys []string) (map[string]V, error) {
 	out := make(map[string]V, len(keys))

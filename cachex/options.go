@@ -52,7 +52,7 @@ func defaultConfig() config {
 }
 
 // WithShared adds a tier shared by every replica, usually a
-// *rediscache.Tier. Without it the cache is in-process only. The cache
+// *redisstore.Store. Without it the cache is in-process only. The cache
 // does not close the tier or its client.
 func WithShared(s Shared) Option {
 	return func(c *config) {
@@ -152,7 +152,7 @@ func WithJitter(f float64) Option {
 
 // WithLoadTimeout bounds each load (default 30s). A load outlives the
 // callers that wait for it, up to this. Calls to the shared tier are
-// bounded by the tier (rediscache.WithTimeout).
+// bounded by the tier (redisstore.WithTimeout).
 func WithLoadTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {

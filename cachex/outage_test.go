@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/covetgo/covet/cachex/rediscache"
+	"github.com/covetgo/covet/cachex/redisstore"
 	"github.com/covetgo/covet/testenv"
 )
 
@@ -45,7 +45,7 @@ func (o outage) tier(t testing.TB) Option {
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 30 * time.Second,
 		ReadTimeout: o.read, WriteTimeout: o.read, ContextTimeoutEnabled: o.aware})
 	t.Cleanup(func() { _ = rdb.Close() })
-	return onRedis(t, rdb, "outage:", rediscache.WithTimeout(20*time.Millisecond), rediscache.WithBreaker(3, time.Hour))
+	return onRedis(t, rdb, "outage:", redisstore.WithTimeout(20*time.Millisecond), redisstore.WithBreaker(3, time.Hour))
 }
 
 // tripBreaker fails calls until the tier's breaker is open.
@@ -53,7 +53,7 @@ func tripBreaker[V any](t testing.TB, c *Cache[V]) {
 	t.Helper()
 	for i := 0; ; i++ {
 		err := c.Delete(context.Background(), "trip")
-		if errors.Is(err, rediscache.ErrUnavailable) && strings.Contains(err.Error(), "breaker open") {
+		if errors.Is(err, redisstore.ErrUnavailable) && strings.Contains(err.Error(), "breaker open") {
 			return
 		}
 		if !errors.Is(err, ErrShared) || i > 10 {
@@ -97,8 +97,8 @@ func TestSharedOutage(t *testing.T) {
 					"Delete":        c.Delete(ctx, "k"),
 					"InvalidateTag": c.InvalidateTag(ctx, "t"),
 				} {
-					if !errors.Is(err, ErrShared) || !errors.Is(err, rediscache.ErrUnavailable) {
-						t.Errorf("%s with Redis down: %v; want ErrShared wrapping rediscache.ErrUnavailable", name, err)
+					if !errors.Is(err, ErrShared) || !errors.Is(err, redisstore.ErrUnavailable) {
+						t.Errorf("%s with Redis down: %v; want ErrShared wrapping redisstore.ErrUnavailable", name, err)
 					}
 				}
 				if _, err := c.GetMany(ctx, []string{"a", "b"}); err != nil {

@@ -7,14 +7,14 @@ import (
 )
 
 // Shared is the tier a cache shares with its replicas, as the cache uses
-// it: *rediscache.Tier (package [github.com/covetgo/covet/cachex/rediscache])
+// it: *redisstore.Store (package [github.com/covetgo/covet/cachex/redisstore])
 // is one. Keys are the cache's own; the tier namespaces them. Values are
 // opaque envelopes.
 //
 // Every method returns an error when the tier cannot be reached. The cache
 // never fails a read because of one (it reads as a miss, so the loader and
 // the in-process tier serve); writes report it wrapped in [ErrShared]. A
-// tier should therefore answer fast while it is down: rediscache bounds
+// tier should therefore answer fast while it is down: redisstore bounds
 // every call and refuses calls at once while its circuit breaker is open.
 //
 // Implementations must be safe for concurrent use.

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/cachex"
-	"github.com/covetgo/covet/cachex/rediscache"
+	"github.com/covetgo/covet/cachex/redisstore"
 	"github.com/covetgo/covet/testenv"
 	gocache "github.com/go-redis/cache/v9"
 )
@@ -62,7 +62,7 @@ func BenchmarkRedisHit(b *testing.B) {
 	}
 	wg.Wait()
 	runPair(b, "cachex", "go-redis-cache", func(b *testing.B) {
-		tier, err := rediscache.New(r.Client, rediscache.WithKeyPrefix(r.Prefix))
+		tier, err := redisstore.New(r.Client, redisstore.WithKeyPrefix(r.Prefix))
 		if err != nil {
 			b.Fatal(err)
 		}

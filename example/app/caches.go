@@ -10,7 +10,7 @@ import (
 
 	"github.com/covetgo/covet/cachex"
 	"github.com/covetgo/covet/cachex/cachemetrics"
-	"github.com/covetgo/covet/cachex/rediscache"
+	"github.com/covetgo/covet/cachex/redisstore"
 )
 
 // caches holds the service's caches: users by ID (a typed cache with
@@ -49,15 +49,15 @@ func newCaches(a *App) (*caches, error) {
 
 // cacheOptions are the options every cache of the service starts from: its
 // logger and, when Redis is configured, a Redis tier under prefix with the
-// service's Redis timeout (rediscache's breaker then serves reads from the
+// service's Redis timeout (redisstore's breaker then serves reads from the
 // database and the in-process tier while Redis is down).
 func (a *App) cacheOptions(prefix string) ([]cachex.Option, error) {
 	opts := []cachex.Option{cachex.WithLogger(a.log)}
 	if a.rdb == nil {
 		return opts, nil
 	}
-	tier, err := rediscache.New(a.rdb, rediscache.WithKeyPrefix(prefix),
-		rediscache.WithTimeout(a.cfg.RedisTimeout), rediscache.WithLogger(a.log))
+	tier, err := redisstore.New(a.rdb, redisstore.WithKeyPrefix(prefix),
+		redisstore.WithTimeout(a.cfg.RedisTimeout), redisstore.WithLogger(a.log))
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package rediscache_test
+package redisstore_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/cachex"
-	"github.com/covetgo/covet/cachex/rediscache"
+	"github.com/covetgo/covet/cachex/redisstore"
 )
 
 type Product struct {
@@ -33,7 +33,7 @@ func Example() {
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 
-	tier, err := rediscache.New(rdb, rediscache.WithKeyPrefix("example:shop:products:"))
+	tier, err := redisstore.New(rdb, redisstore.WithKeyPrefix("example:shop:products:"))
 	if err != nil {
 		panic(err)
 	}

@@ -1,4 +1,4 @@
-package rediscache
+package redisstore
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ const (
 	defaultTimeout   = 100 * time.Millisecond
 )
 
-// Option configures a Tier.
+// Option configures a Store.
 type Option func(*config)
 
 type config struct {

@@ -1,4 +1,4 @@
-package rediscache
+package redisstore
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // breaker. A reply from Redis, even an error reply such as redis.Nil or
 // WRONGTYPE, means Redis is up. A caller that gave up (ctx done) is not
 // counted against Redis.
-func (t *Tier) call(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+func (t *Store) call(ctx context.Context, op string, fn func(ctx context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func (t *Tier) call(ctx context.Context, op string, fn func(ctx context.Context)
 		return ctx.Err()
 	}
 	if !t.brk.Failure(err) && !t.brk.Open() {
-		t.cfg.logger.WarnContext(ctx, "rediscache: redis "+op+" failed", "prefix", t.cfg.prefix, "err", err)
+		t.cfg.logger.WarnContext(ctx, "redisstore: redis "+op+" failed", "prefix", t.cfg.prefix, "err", err)
 	}
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
 }

@@ -1,4 +1,4 @@
-package rediscache
+package redisstore
 
 import (
 	"context"
@@ -23,7 +23,7 @@ const subscribeTimeout = time.Second
 // breaks and go-redis reconnects it from inside Receive, that reconnection
 // is bounded only by the client's dial and read timeouts, so Subscribe may
 // outlive ctx by that much if Redis freezes at that moment.
-func (t *Tier) Subscribe(ctx context.Context, deliver func(note []byte), state func(up bool)) {
+func (t *Store) Subscribe(ctx context.Context, deliver func(note []byte), state func(up bool)) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
 		up := t.receive(ctx, deliver, state)
@@ -44,7 +44,7 @@ func (t *Tier) Subscribe(ctx context.Context, deliver func(note []byte), state f
 
 // receive subscribes once and delivers notes until the subscription fails
 // or ctx ends; it reports whether the subscription was ever up.
-func (t *Tier) receive(ctx context.Context, deliver func(note []byte), state func(up bool)) (up bool) {
+func (t *Store) receive(ctx context.Context, deliver func(note []byte), state func(up bool)) (up bool) {
 	ps := t.c.Subscribe(ctx) // no channel yet: no network call
 	// A blocked Receive does not watch its context; closing the
 	// subscription ends it.
@@ -78,7 +78,7 @@ func (t *Tier) receive(ctx context.Context, deliver func(note []byte), state fun
 		}
 	}
 	if ctx.Err() == nil {
-		t.cfg.logger.WarnContext(ctx, "rediscache: invalidation subscription failed", "prefix", t.cfg.prefix, "err", err)
+		t.cfg.logger.WarnContext(ctx, "redisstore: invalidation subscription failed", "prefix", t.cfg.prefix, "err", err)
 	}
 	return up
 }

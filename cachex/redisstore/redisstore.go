@@ -1,4 +1,4 @@
-package rediscache
+package redisstore
 
 import (
 	"errors"
@@ -16,19 +16,19 @@ import (
 // Errors callers can branch on with errors.Is.
 var (
 	// ErrInvalidConfig is wrapped by every error of New.
-	ErrInvalidConfig = errors.New("rediscache: invalid configuration")
+	ErrInvalidConfig = errors.New("redisstore: invalid configuration")
 	// ErrUnavailable wraps every failed or timed-out call, and every call
 	// refused while the circuit breaker is open.
-	ErrUnavailable = errors.New("rediscache: redis unavailable")
+	ErrUnavailable = errors.New("redisstore: redis unavailable")
 )
 
 // errOpen is returned without calling Redis while the breaker is open.
 var errOpen = fmt.Errorf("%w: circuit breaker open", ErrUnavailable)
 
-// Tier is a Redis tier for a cachex.Cache. It does not close the client.
+// Store is a Redis tier for a cachex.Cache. It does not close the client.
 //
-// Tier is safe for concurrent use. One Tier serves one cache.
-type Tier struct {
+// Store is safe for concurrent use. One Store serves one cache.
+type Store struct {
 	c       redis.UniversalClient
 	cfg     config
 	channel string
@@ -38,7 +38,7 @@ type Tier struct {
 }
 
 // New returns a tier over client. It does not contact Redis.
-func New(client redis.UniversalClient, opts ...Option) (*Tier, error) {
+func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if isNil(client) {
 		return nil, fmt.Errorf("%w: New: client is nil", ErrInvalidConfig)
 	}
@@ -52,7 +52,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Tier, error) {
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
-	t := &Tier{
+	t := &Store{
 		c:       client,
 		cfg:     c,
 		channel: c.prefix + "\x00cachex-invalidate",
@@ -61,10 +61,10 @@ func New(client redis.UniversalClient, opts ...Option) (*Tier, error) {
 	}
 	t.brk = breaker.New(c.threshold, c.cooldown, c.now, func(open bool, err error) {
 		if open {
-			c.logger.Error("rediscache: redis unavailable, circuit breaker open", "prefix", c.prefix, "err", err, "cooldown", c.cooldown)
+			c.logger.Error("redisstore: redis unavailable, circuit breaker open", "prefix", c.prefix, "err", err, "cooldown", c.cooldown)
 			return
 		}
-		c.logger.Info("rediscache: redis available again, circuit breaker closed", "prefix", c.prefix)
+		c.logger.Info("redisstore: redis available again, circuit breaker closed", "prefix", c.prefix)
 	})
 	return t, nil
 }

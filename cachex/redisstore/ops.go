@@ -1,4 +1,4 @@
-package rediscache
+package redisstore
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // Keys are read with one GET, or one pipeline of GETs (never MGET, so keys
 // may lie in different cluster slots: a cluster client splits the pipeline
 // by node).
-func (t *Tier) Get(ctx context.Context, keys []string) ([][]byte, error) {
+func (t *Store) Get(ctx context.Context, keys []string) ([][]byte, error) {
 	switch len(keys) {
 	case 0:
 		return nil, nil
@@ -53,9 +53,9 @@ func (t *Tier) Get(ctx context.Context, keys []string) ([][]byte, error) {
 // Set stores values[i] under keys[i] for ttls[i] (0: no expiry) and, when
 // note is not nil, publishes it to the other replicas, all in one round
 // trip.
-func (t *Tier) Set(ctx context.Context, keys []string, values [][]byte, ttls []time.Duration, note []byte) error {
+func (t *Store) Set(ctx context.Context, keys []string, values [][]byte, ttls []time.Duration, note []byte) error {
 	if len(keys) != len(values) || len(keys) != len(ttls) {
-		return errors.New("rediscache: Set: keys, values and ttls differ in length")
+		return errors.New("redisstore: Set: keys, values and ttls differ in length")
 	}
 	return t.call(ctx, "set", func(ctx context.Context) error {
 		_, err := t.c.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -71,9 +71,9 @@ func (t *Tier) Set(ctx context.Context, keys []string, values [][]byte, ttls []t
 
 // Add stores values[i] under keys[i], without expiry, unless the key
 // exists, and returns the value now stored under each key.
-func (t *Tier) Add(ctx context.Context, keys []string, values [][]byte) ([][]byte, error) {
+func (t *Store) Add(ctx context.Context, keys []string, values [][]byte) ([][]byte, error) {
 	if len(keys) != len(values) {
-		return nil, errors.New("rediscache: Add: keys and values differ in length")
+		return nil, errors.New("redisstore: Add: keys and values differ in length")
 	}
 	var gets []*redis.StringCmd
 	err := t.call(ctx, "add", func(ctx context.Context) error {
@@ -100,7 +100,7 @@ func (t *Tier) Add(ctx context.Context, keys []string, values [][]byte) ([][]byt
 
 // Delete removes keys and, when note is not nil, publishes it, in one
 // round trip.
-func (t *Tier) Delete(ctx context.Context, keys []string, note []byte) error {
+func (t *Store) Delete(ctx context.Context, keys []string, note []byte) error {
 	return t.call(ctx, "delete", func(ctx context.Context) error {
 		_, err := t.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, k := range keys {
@@ -113,7 +113,7 @@ func (t *Tier) Delete(ctx context.Context, keys []string, note []byte) error {
 	})
 }
 
-func (t *Tier) publish(ctx context.Context, p redis.Pipeliner, note []byte) {
+func (t *Store) publish(ctx context.Context, p redis.Pipeliner, note []byte) {
 	if note != nil {
 		p.Publish(ctx, t.channel, note)
 	}

@@ -1,12 +1,12 @@
-// Package rediscache is the Redis tier of [github.com/covetgo/covet/cachex]:
+// Package redisstore is the Redis tier of [github.com/covetgo/covet/cachex]:
 // values shared by every replica, and the pub/sub channel through which
 // replicas drop each other's in-process copies. It lives apart from cachex
 // so that a program using only the in-process tier does not link go-redis.
 //
-//	tier, err := rediscache.New(rdb, rediscache.WithKeyPrefix("shop:products:"))
+//	tier, err := redisstore.New(rdb, redisstore.WithKeyPrefix("shop:products:"))
 //	products, err := cachex.New[Product](cachex.WithShared(tier))
 //
-// A [Tier] implements [github.com/covetgo/covet/cachex.Shared]. Any
+// A [Store] implements [github.com/covetgo/covet/cachex.Shared]. Any
 // [redis.UniversalClient] works: a single node, a Cluster or a Ring.
 //
 // # Keys
@@ -35,4 +35,4 @@
 // Build the client with ContextTimeoutEnabled so that go-redis itself stops
 // at the deadline; otherwise each call runs on its own goroutine, abandoned
 // at the deadline, which costs a little more per call.
-package rediscache
+package redisstore
