@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"time"
+
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // Option configures a Cache. Options are applied over the defaults in order;
@@ -56,7 +58,7 @@ func defaultConfig() config {
 // does not close the tier or its client.
 func WithShared(s Shared) Option {
 	return func(c *config) {
-		if isNil(s) {
+		if typednil.Is(s) {
 			c.errs = append(c.errs, fmt.Errorf("%w: WithShared: tier is nil", ErrInvalidConfig))
 		}
 		c.shared = s

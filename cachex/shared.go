@@ -2,7 +2,6 @@ package cachex
 
 import (
 	"context"
-	"reflect"
 	"time"
 )
 
@@ -33,17 +32,4 @@ type Shared interface {
 	// state(true) each time the subscription is established and
 	// state(false) each time it is lost.
 	Subscribe(ctx context.Context, deliver func(note []byte), state func(up bool))
-}
-
-// isNil reports whether v is nil or an interface holding a nil pointer,
-// map, slice, func or channel: a typed nil that a plain == nil misses.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
-		return rv.IsNil()
-	}
-	return false
 }

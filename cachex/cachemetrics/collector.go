@@ -3,11 +3,11 @@ package cachemetrics
 import (
 	"errors"
 	"fmt"
-	"reflect"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/covetgo/covet/cachex"
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // ErrInvalidConfig is wrapped by every error of NewCollector.
@@ -44,11 +44,8 @@ func NewCollector(name string, src Source) (*Collector, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%w: NewCollector: empty name", ErrInvalidConfig)
 	}
-	if src == nil {
+	if typednil.Is(src) {
 		return nil, fmt.Errorf("%w: NewCollector(%q): src is nil", ErrInvalidConfig, name)
-	}
-	if rv := reflect.ValueOf(src); rv.Kind() == reflect.Pointer && rv.IsNil() {
-		return nil, fmt.Errorf("%w: NewCollector(%q): src is a nil %T", ErrInvalidConfig, name, src)
 	}
 	cl := prometheus.Labels{"cache": name}
 	return &Collector{

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/internal/breaker"
 	"github.com/covetgo/covet/internal/redisdeadline"
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // Errors callers can branch on with errors.Is.
@@ -39,7 +39,7 @@ type Store struct {
 
 // New returns a tier over client. It does not contact Redis.
 func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
-	if isNil(client) {
+	if typednil.Is(client) {
 		return nil, fmt.Errorf("%w: New: client is nil", ErrInvalidConfig)
 	}
 	c := defaultConfig()
@@ -67,19 +67,6 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 		c.logger.Info("redisstore: redis available again, circuit breaker closed", "prefix", c.prefix)
 	})
 	return t, nil
-}
-
-// isNil reports whether v is nil or an interface holding a nil pointer
-// (say, a nil *redis.Client passed as a redis.UniversalClient).
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
-		return rv.IsNil()
-	}
-	return false
 }
 
 // now is the breaker's clock; tests replace it through the config.
