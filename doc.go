@@ -20,9 +20,10 @@
 //     [github.com/covetgo/covet/ratelimit/lockout/redisstore]).
 //   - [github.com/covetgo/covet/pool]: sqlx databases opened with validated
 //     pool settings, and a generic bounded resource pool.
-//   - [github.com/covetgo/covet/cachex]: a typed two-tier cache (in-process and
-//     Redis) with msgpack, compression and stampede control, and an HTTP
-//     response cache.
+//   - [github.com/covetgo/covet/cachex]: a typed two-tier cache, in-process
+//     and Redis ([github.com/covetgo/covet/cachex/redisstore]), with msgpack,
+//     compression and stampede control, and an HTTP response cache; stats
+//     for Prometheus in [github.com/covetgo/covet/cachex/cachemetrics].
 //   - [github.com/covetgo/covet/jwtauth]: access and refresh tokens with key
 //     rotation, middleware, CSRF and ready login, refresh and logout
 //     handlers, with refresh families and the denylist in memory or Redis

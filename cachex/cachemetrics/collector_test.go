@@ -1,22 +1,33 @@
-package cachex
+package cachemetrics
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/covetgo/covet/cachex"
 )
 
 func TestCollector(t *testing.T) {
 	ctx := context.Background()
-	c := newCache[int](t)
+	c, err := cachex.New[int]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
 	_ = c.Set(ctx, "a", 1, time.Minute)
 	_, _ = c.Get(ctx, "a")
 	_, _ = c.Get(ctx, "b")
 	_, _ = c.GetOrLoad(ctx, "c", time.Minute, func(context.Context) (int, error) { return 3, nil })
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector("numbers", c))
+	col, err := NewCollector("numbers", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.MustRegister(col)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +59,23 @@ func TestCollector(t *testing.T) {
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v; want %v", key, got[key], want)
+		}
+	}
+}
+
+func TestNewCollectorRejects(t *testing.T) {
+	var nilCache *cachex.Cache[int]
+	tests := []struct {
+		name string
+		src  Source
+	}{
+		{"", nil},
+		{"numbers", nil},
+		{"numbers", nilCache},
+	}
+	for _, tt := range tests {
+		if col, err := NewCollector(tt.name, tt.src); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("NewCollector(%q, %T) = %v, %v; want ErrInvalidConfig", tt.name, tt.src, col, err)
 		}
 	}
 }

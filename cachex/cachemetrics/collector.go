@@ -1,32 +1,52 @@
-package cachex
+package cachemetrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"errors"
+	"fmt"
 
-// StatsSource is anything with cache stats; every *Cache[V] is one.
-type StatsSource interface {
-	Stats() Stats
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/covetgo/covet/cachex"
+	"github.com/covetgo/covet/internal/typednil"
+)
+
+// ErrInvalidConfig is wrapped by every error of NewCollector.
+var ErrInvalidConfig = errors.New("cachemetrics: invalid configuration")
+
+// Source is anything with cache stats; every *cachex.Cache[V] is one.
+type Source interface {
+	Stats() cachex.Stats
 }
 
 // Collector exports a cache's stats as Prometheus metrics, labelled with
 // the cache's name. Register it on a registry of your choice:
 //
-//	reg.MustRegister(cachex.NewCollector("users", usersCache))
+//	col, err := cachemetrics.NewCollector("users", usersCache)
+//	...
+//	reg.MustRegister(col)
 //
-// Metrics: cachex_reads_total{cache,tier,result="hit|miss|stale"},
+// Metrics: cachex_reads_total{cache,tier="local|shared",result="hit|miss|stale"},
 // cachex_errors_total{cache,tier}, cachex_loads_total{cache,result="ok|error"},
 // cachex_resubscribes_total{cache}, cachex_local_bytes{cache} and
 // cachex_local_entries{cache}. Collector is safe for concurrent use.
 type Collector struct {
 	name                                   string
-	src                                    StatsSource
+	src                                    Source
 	reads, errors, loads, resubs, bytes, n *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
 
 // NewCollector returns a collector of src's stats under the label
-// cache=name.
-func NewCollector(name string, src StatsSource) *Collector {
+// cache=name. It refuses an empty name and a nil src (also a nil
+// *cachex.Cache).
+func NewCollector(name string, src Source) (*Collector, error) {
+	if name == "" {
+		return nil, fmt.Errorf("%w: NewCollector: empty name", ErrInvalidConfig)
+	}
+	if typednil.Is(src) {
+		return nil, fmt.Errorf("%w: NewCollector(%q): src is nil", ErrInvalidConfig, name)
+	}
 	cl := prometheus.Labels{"cache": name}
 	return &Collector{
 		name:   name,
@@ -37,7 +57,7 @@ func NewCollector(name string, src StatsSource) *Collector {
 		resubs: prometheus.NewDesc("cachex_resubscribes_total", "Re-established invalidation subscriptions (each flushed the in-process tier).", nil, cl),
 		bytes:  prometheus.NewDesc("cachex_local_bytes", "Weight of the in-process tier in bytes.", nil, cl),
 		n:      prometheus.NewDesc("cachex_local_entries", "Entries in the in-process tier (estimate).", nil, cl),
-	}
+	}, nil
 }
 
 // Describe sends the metrics' descriptors.
@@ -55,8 +75,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, t := range []struct {
 		name string
-		s    TierStats
-	}{{"local", s.Local}, {"redis", s.Redis}} {
+		s    cachex.TierStats
+	}{{"local", s.Local}, {"shared", s.Shared}} {
 		counter(c.reads, t.s.Hits, t.name, "hit")
 		counter(c.reads, t.s.Misses, t.name, "miss")
 		counter(c.reads, t.s.Stale, t.name, "stale")
