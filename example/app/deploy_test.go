@@ -96,8 +96,12 @@ var promWords = map[string]bool{
 	"bottomk": true, "abs": true, "time": true, "vector": true, "scalar": true, "e": true,
 	"absent": true, "delta": true, "deriv": true, "avg_over_time": true, "max_over_time": true,
 	// up is Prometheus's own series for every target, not the service's.
-	"up": true,
+	"up": true, "Inf": true, "NaN": true,
 }
+
+// otherExporters are the prefixes of metrics that the exporters beside the
+// service expose (PostgreSQL, Redis, node), not the service itself.
+var otherExporters = []string{"pg_", "redis_", "node_", "otelcol_", "tempo_"}
 
 // metricNames returns the metric names an expression reads.
 func metricNames(expr string) []string {
@@ -114,6 +118,10 @@ func metricNames(expr string) []string {
 		if m[0] > 0 && (e[m[0]-1] >= '0' && e[m[0]-1] <= '9' || e[m[0]-1] == '.') {
 			continue // a number such as 1e-9
 		}
+		// Recording rules (level:metric:operations) are Prometheus's own.
+		if strings.Contains(w, ":") || slices.ContainsFunc(otherExporters, func(p string) bool { return strings.HasPrefix(w, p) }) {
+			continue
+		}
 		if !slices.Contains(out, w) {
 			out = append(out, w)
 		}
@@ -122,7 +130,7 @@ func metricNames(expr string) []string {
 }
 
 func TestMetricNames(t *testing.T) {
-	got := metricNames(`histogram_quantile(0.95, sum by (le, endpoint) (rate(http_request_duration_seconds_bucket{status=~"5.."}[5m]))) / clamp_min(sum(http_requests_total), 1e-9) > 0.5`)
+	got := metricNames(`histogram_quantile(0.95, sum by (le, endpoint) (rate(http_request_duration_seconds_bucket{status=~"5.."}[5m]))) / clamp_min(sum(http_requests_total), 1e-9) > 0.5 < +Inf or covet:sli_error_ratio:rate5m > sum(pg_stat_activity_count)`)
 	want := []string{"http_request_duration_seconds_bucket", "http_requests_total"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("metricNames = %v; want %v", got, want)
