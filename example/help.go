@@ -362,7 +362,10 @@ usage: example config validate
 
 Validate reads the environment as 'example serve' would and lists every
 problem, exiting 1 when there is one. See 'example help serve' for the
-variables.
+variables. In production a secret (SECRET_KEY, SIGNING_KEYS, ADMIN_PASSWORD,
+the password of DATABASE_URL or REDIS_URL, S3_*, SENTRY_DSN) that looks like
+a template's placeholder (<...>, change-me, CHANGEME, example, xxx...) is a
+problem, named by its variable.
 `,
 	"healthcheck": `
 usage: example healthcheck

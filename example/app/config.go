@@ -118,6 +118,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	e.origins(c)
 	e.stores(c)
 	e.production(c)
+	e.placeholders(c)
 	e.logAndAdmin(c)
 	e.limits(c)
 	e.switches(c)
