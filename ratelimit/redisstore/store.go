@@ -56,6 +56,7 @@ type Store struct {
 	lastArgs atomic.Pointer[argsCache]
 	brk      *breaker.Breaker
 	bound    *redisdeadline.Bound // per-call deadline
+	leases   *leases              // WithLease; nil: exact
 }
 
 var _ ratelimit.Store = (*Store)(nil)
@@ -97,6 +98,10 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 		return nil, fmt.Errorf("%w: breaker cooldown %v must be positive", ErrInvalidConfig, c.cooldown)
 	case c.fallback != nil && c.policy != ratelimit.LocalFallback:
 		return nil, fmt.Errorf("%w: WithFallbackOptions needs the ratelimit.LocalFallback policy", ErrInvalidConfig)
+	case c.leaseSet && c.batch < 1:
+		return nil, fmt.Errorf("%w: WithLease: batch %d must be at least 1", ErrInvalidConfig, c.batch)
+	case c.leaseSet && c.maxAge <= 0:
+		return nil, fmt.Errorf("%w: WithLease: maxAge %v must be positive", ErrInvalidConfig, c.maxAge)
 	case c.loggerNil:
 		return nil, fmt.Errorf("%w: WithLogger: logger is nil", ErrInvalidConfig)
 	}
@@ -115,6 +120,9 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 		c.logger.Info("ratelimit: redis available again, circuit breaker closed")
 		s.emit(Event{Kind: EventBreakerClosed, Policy: c.policy})
 	})
+	if c.leaseSet {
+		s.leases = newLeases(c.batch, c.maxAge)
+	}
 	if c.policy == ratelimit.LocalFallback {
 		fb, err := ratelimit.NewMemoryStore(c.fallback...)
 		if err != nil {
@@ -168,10 +176,13 @@ func (s *Store) Take(ctx context.Context, key string, r ratelimit.Rate, alg rate
 	if err := checkTake(r, alg, cost); err != nil {
 		return ratelimit.Decision{}, err
 	}
+	if s.leases != nil && cost > 0 {
+		return s.takeLeased(ctx, key, r, alg, cost)
+	}
 	if !s.allowCall() {
 		return s.degraded(ctx, key, r, alg, cost)
 	}
-	res, err := s.run(ctx, []string{s.redisKey(key, alg)}, s.args(r, alg, cost)...)
+	res, err := s.run(ctx, takeScript, []string{s.redisKey(key, alg)}, s.args(r, alg, cost)...)
 	if err == nil && len(res) != 4 {
 		err = fmt.Errorf("ratelimit: unexpected script reply of %d values", len(res))
 	}
@@ -227,18 +238,18 @@ type scriptResult struct {
 // (seconds), so the call runs in a goroutine that is abandoned at the
 // deadline, or when the caller gives up, and whose context is cancelled
 // then so that go-redis stops its dials and waits for it.
-func (s *Store) run(ctx context.Context, keys []string, args ...any) ([]int64, error) {
+func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, args ...any) ([]int64, error) {
 	if s.ctxAware {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		return takeScript.Run(s.bound.Context(ctx), s.client, keys, args...).Int64Slice()
+		return script.Run(s.bound.Context(ctx), s.client, keys, args...).Int64Slice()
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.bound.Timeout())
 	defer cancel()
 	ch := make(chan scriptResult, 1)
 	go func() {
-		v, err := takeScript.Run(cctx, s.client, keys, args...).Int64Slice()
+		v, err := script.Run(cctx, s.client, keys, args...).Int64Slice()
 		ch <- scriptResult{v, err}
 	}()
 	select {
