@@ -50,8 +50,12 @@ func (a *App) routes() (http.Handler, error) {
 		return nil, err
 	}
 
+	redisRoutes, err := newRedisRoutes(a.reg)
+	if err != nil {
+		return nil, err
+	}
 	r := chi.NewRouter()
-	r.Use(metrics.RequestID, withRedisBudget)
+	r.Use(metrics.RequestID, redisRoutes.Handler)
 	if len(cfg.TrustedProxies) > 0 {
 		r.Use(middleware.ClientIPFromXFF(trusted...))
 	} else {
@@ -117,9 +121,10 @@ func (a *App) metricsMiddleware() (*metrics.Middleware, http.Handler, error) {
 }
 
 // rateLimits builds the global limit and the login limit (per client
-// address) over one store: Redis when configured, else memory.
+// address): on Redis when configured, the global one leased
+// (RATE_LIMIT_LEASE) and the login one exact; else in memory.
 func (a *App) rateLimits() (global, login *ratelimit.Limiter, err error) {
-	limitStore, err := a.rateStore()
+	globalStore, loginStore, err := a.rateStores()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -131,14 +136,14 @@ func (a *App) rateLimits() (global, login *ratelimit.Limiter, err error) {
 	// resolved (behind TRUSTED_PROXIES, the forwarded client), not by the
 	// direct peer, which is the proxy.
 	client := ratelimit.KeyByAddr(clientip.Addr)
-	if global, err = ratelimit.New(limitStore, rate, ratelimit.WithName("global"), ratelimit.WithKeyFunc(client)); err != nil {
+	if global, err = ratelimit.New(globalStore, rate, ratelimit.WithName("global"), ratelimit.WithKeyFunc(client)); err != nil {
 		return nil, nil, err
 	}
 	loginRate, err := ratelimit.ParseRate(a.cfg.LoginRateLimit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("LOGIN_RATE_LIMIT: %w", err)
 	}
-	login, err = ratelimit.New(limitStore, loginRate, ratelimit.WithName("login"),
+	login, err = ratelimit.New(loginStore, loginRate, ratelimit.WithName("login"),
 		ratelimit.WithKeyFunc(ratelimit.KeyBy(client, func(*http.Request) string { return "login" })))
 	if err != nil {
 		return nil, nil, err
