@@ -48,11 +48,11 @@ type Config struct {
 	// (see ratelimit/redisstore.WithLease); 0 makes every request ask
 	// Redis. The login limit is always exact.
 	RateLimitLease int
-	LogLevel               slog.Level
-	AdminUsername          string
-	AdminPassword          string // empty: a random password is generated and logged once
-	SeedUsers              int
-	DrainDelay             time.Duration
+	LogLevel       slog.Level
+	AdminUsername  string
+	AdminPassword  string // empty: a random password is generated and logged once
+	SeedUsers      int
+	DrainDelay     time.Duration
 	// RedisTimeout bounds each Redis call made while answering a request
 	// (rate limits, the user list's version; the lockout takes at least
 	// lockoutTimeout). Past it the failure policies decide.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -389,5 +390,56 @@ func TestLeaseCallerCancel(t *testing.T) {
 	cancel()
 	if _, err := s.Take(ctx, "k", r, ratelimit.GCRA, 1); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Take while waiting = %v; want context.Canceled", err)
+	}
+}
+
+// callCounter is a go-redis hook that counts round trips.
+type callCounter struct{ n atomic.Int64 }
+
+func (c *callCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *callCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+}
+
+func (c *callCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
+}
+
+// BenchmarkRedisLease compares the exact mode with leases of 10 and 100
+// on 64 keys (a few busy clients), reporting Redis round trips per
+// decision.
+func BenchmarkRedisLease(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"exact", nil},
+		{"lease=10", []Option{WithLease(10, time.Second)}},
+		{"lease=100", []Option{WithLease(100, time.Second)}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			rd := testenv.NewRedis(b)
+			c, _ := newClient(b, rd)
+			calls := &callCounter{}
+			c.AddHook(calls)
+			s := newRedisStore(b, c, append([]Option{WithKeyPrefix(rd.Prefix), WithTimeout(time.Second)}, bc.opts...)...)
+			keys := make([]string, 64)
+			for i := range keys {
+				keys[i] = "k" + strconv.Itoa(i)
+			}
+			r := ratelimit.PerSecond(1 << 30)
+			var n atomic.Uint64
+			calls.n.Store(0)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					_, _ = s.Take(context.Background(), keys[i%64], r, ratelimit.GCRA, 1)
+				}
+			})
+			b.ReportMetric(float64(calls.n.Load())/float64(b.N), "calls/op")
+		})
 	}
 }
