@@ -27,9 +27,10 @@ var ErrInvalidConfig = errors.New("ratelimit/redisstore: invalid configuration")
 const checkTimeout = 2 * time.Second
 
 // Store is a [ratelimit.Store] shared by every replica through Redis: each
-// decision is one EVALSHA of one Lua script (reloaded automatically after
-// NOSCRIPT) that reads Redis TIME, so replicas with skewed clocks agree, and
-// sets a PEXPIRE so idle keys vanish. Keys carry a hash tag, so it works on
+// decision (with [WithLease], each batch of decisions) is one EVALSHA of one
+// Lua script (reloaded automatically after NOSCRIPT) that reads Redis TIME,
+// so replicas with skewed clocks agree, and sets a PEXPIRE so idle keys
+// vanish. Keys carry a hash tag, so it works on
 // Redis Cluster, and any [redis.UniversalClient] (single, Cluster, Sentinel)
 // may be used.
 //
