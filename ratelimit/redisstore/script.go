@@ -42,6 +42,14 @@ if alg == 2 then
   -- One counter per window, expiring at the window's end (rounded up to the
   -- millisecond Redis keeps expiry in).
   local reset = ws + period - now
+  -- A key left from the window before (its expiry, kept in whole
+  -- milliseconds, can fall just after this window began) counts nothing
+  -- in this one: drop it. Below 4 ms the two expiries are too close to
+  -- tell apart by PTTL.
+  if period >= 4000 then
+    local pttl = redis.call('PTTL', key)
+    if pttl >= 0 and now + pttl * 1000 < ws + period - 1000 then redis.call('DEL', key) end
+  end
   if cost == 0 or cost > limit then
     local cur = tonumber(redis.call('GET', key) or '0')
     if cost == 0 then return {1, limit - cur, 0, reset} end
@@ -136,6 +144,14 @@ end
 local ws = now - (now % period)
 local wend = ws + period - now
 if alg == 2 then
+  -- A key left from the window before (its expiry, kept in whole
+  -- milliseconds, can fall just after this window began) counts nothing
+  -- in this one: drop it. Below 4 ms the two expiries are too close to
+  -- tell apart by PTTL.
+  if period >= 4000 then
+    local pttl = redis.call('PTTL', key)
+    if pttl >= 0 and now + pttl * 1000 < ws + period - 1000 then redis.call('DEL', key) end
+  end
   local cur = tonumber(redis.call('GET', key) or '0')
   local avail = limit - cur
   if need > limit then return {0, avail, period, wend, wend} end
