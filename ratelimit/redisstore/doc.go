@@ -24,12 +24,11 @@
 //
 // The limit stays global (every unit was counted in Redis before it is
 // spent) and round trips fall by about the batch size; the price is a
-// bounded slack, stated at [WithLease]: for GCRA and the sliding window,
-// any interval may see up to min(replicas × batch, Limit × maxAge /
-// Period) more than the exact mode allows, none for the fixed window, and
-// leased units left unspent lapse rather than return. In a test of three
-// replicas offered twice the limit, they admit no more than the exact
-// allowance. Keep limits that must hold to the unit (logins, lockouts) on
+// bounded slack, stated at [WithLease]: for GCRA any interval may see up
+// to min(replicas × batch, Limit × maxAge / Period) more than the exact
+// mode allows, for the window algorithms nothing more, and leased units
+// left unspent lapse rather than return. In a test of three replicas
+// offered twice the limit, they admit no more than the exact allowance. Keep limits that must hold to the unit (logins, lockouts) on
 // a store without leases: the two modes share keys and may be mixed.
 //
 // # Outages

@@ -34,11 +34,11 @@ type leases struct {
 type lease struct {
 	rate      ratelimit.Rate
 	tokens    int64 // units that may be spent before exp
-	exp       int64 // Unix ns
+	exp       int64 // clock() ns
 	remaining int64 // what Redis had left at its last answer
-	resetAt   int64 // Unix ns, from Redis's last answer
-	denyUntil int64 // Unix ns: refused without asking Redis until then...
-	denyNeed  int64 // ...when at least this much is needed
+	resetAt   int64 // clock() ns, from Redis's last answer
+	denyUntil int64 // clock() ns: refused without asking Redis until then...
+	denyNeed  int64 // ...when at least this much is needed (0: not refused)
 	fill      *fill // the Redis call in flight for this key, if any
 }
 
@@ -109,7 +109,7 @@ func (s *Store) takeLeased(ctx context.Context, key string, r ratelimit.Rate, al
 	ls := s.leases
 	rk := s.redisKey(key, alg)
 	for {
-		now := s.now().UnixNano()
+		now := s.clock()
 		ls.mu.Lock()
 		l := ls.get(rk, r, now)
 		if l.exp <= now {
@@ -122,7 +122,7 @@ func (s *Store) takeLeased(ctx context.Context, key string, r ratelimit.Rate, al
 			return d, nil
 		}
 		need := cost - l.tokens
-		if now < l.denyUntil && need >= l.denyNeed {
+		if l.denyNeed > 0 && now < l.denyUntil && need >= l.denyNeed {
 			d := l.decision(r, now, false)
 			ls.mu.Unlock()
 			return d, nil
@@ -184,7 +184,7 @@ func (s *Store) refill(ctx context.Context, rk string, l *lease, f *fill, r rate
 		return false, nil
 	}
 	s.recordSuccess()
-	recv := s.now().UnixNano()
+	recv := s.clock()
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	l.remaining = res[1]
@@ -206,7 +206,7 @@ func (s *Store) refill(ctx context.Context, rk string, l *lease, f *fill, r rate
 		}
 		l.tokens += g
 		l.exp = exp
-		l.denyUntil = 0
+		l.denyUntil, l.denyNeed = 0, 0
 		return true, nil
 	}
 	// Refused: the wait is measured from the answer, so that it is never
@@ -221,3 +221,8 @@ func (s *Store) leaseArgs(r ratelimit.Rate, alg ratelimit.Algorithm, want, need 
 	a := s.args(r, alg, want)
 	return append(a, need)
 }
+
+// clock returns nanoseconds since the store was made, on the monotonic
+// clock, so that a step of the wall clock neither stretches nor cuts a
+// lease.
+func (s *Store) clock() int64 { return int64(s.now().Sub(s.epoch)) }

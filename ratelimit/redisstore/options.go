@@ -81,16 +81,17 @@ func WithFallbackOptions(opts ...ratelimit.MemoryOption) Option {
 // less than the cost asked for.
 //
 // The limit stays global: every unit spent locally was first counted in
-// Redis. What changes is when it is counted. Over-admission: none for
-// [ratelimit.FixedWindow]; for [ratelimit.GCRA] and
-// [ratelimit.SlidingWindow], the units a replica took before an interval
-// may be spent in it, so any interval may see up to min(replicas × batch,
-// Limit × maxAge / Period) more than the exact mode allows (with the
-// sliding window's estimate, at most the units leased in a window's last
-// maxAge). Under-admission: units leased and not spent are not returned;
-// they lapse at maxAge, so up to (replicas − 1) × batch may be refused
-// that the exact mode would have allowed. Remaining and ResetAfter are as
-// of the last Redis answer.
+// Redis; what changes is when. Over-admission, per key: none for the
+// window algorithms, whose leases end with the window they were counted
+// in (each unit is spent no earlier than counted and in the same window,
+// so the counts Redis decided on bound what is spent at every moment). For
+// [ratelimit.GCRA] a unit counted before an interval may be spent in it, so
+// any interval may see up to min(replicas × batch, Limit × maxAge /
+// Period) more than the exact mode allows there; over a long run nothing
+// more is admitted. Under-admission: units leased and not spent are not
+// returned but lapse (at maxAge or the window's end), so up to
+// (replicas − 1) × batch may be refused that the exact mode would have
+// allowed. Remaining and ResetAfter are as of the last Redis answer.
 //
 // A decision paid from a lease needs no Redis call, so it goes on while
 // Redis is unavailable until the lease is spent or lapses; then the

@@ -58,6 +58,7 @@ type Store struct {
 	brk      *breaker.Breaker
 	bound    *redisdeadline.Bound // per-call deadline
 	leases   *leases              // WithLease; nil: exact
+	epoch    time.Time            // origin of clock()
 }
 
 var _ ratelimit.Store = (*Store)(nil)
@@ -123,6 +124,7 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	})
 	if c.leaseSet {
 		s.leases = newLeases(c.batch, c.maxAge)
+		s.epoch = time.Now()
 	}
 	if c.policy == ratelimit.LocalFallback {
 		fb, err := ratelimit.NewMemoryStore(c.fallback...)
