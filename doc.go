@@ -24,12 +24,17 @@
 //     Redis) with msgpack, compression and stampede control, and an HTTP
 //     response cache.
 //   - [github.com/covetgo/covet/jwtauth]: access and refresh tokens with key
-//     rotation, middleware and CSRF; [github.com/covetgo/covet/jwtauth/password]
-//     hashes and checks passwords and runs the login check.
+//     rotation, middleware, CSRF and ready login, refresh and logout
+//     handlers, with refresh families and the denylist in memory or Redis
+//     ([github.com/covetgo/covet/jwtauth/redisstore], needs noeviction);
+//     [github.com/covetgo/covet/jwtauth/password] hashes and checks
+//     passwords and runs the login check.
 //   - [github.com/covetgo/covet/stream]: CSV and NDJSON streaming of large
-//     query results in constant memory.
-//   - [github.com/covetgo/covet/backupkit]: PostgreSQL, file and Redis backups
-//     to a directory or S3, with manifests, retention and verified restore.
+//     query results in constant memory; stream/pgcopy adds PostgreSQL COPY.
+//   - [github.com/covetgo/covet/backupkit]: file and stream backups to a
+//     directory, with manifests, retention and verified restore; S3 storage,
+//     PostgreSQL and Redis in backupkit/s3store, backupkit/pgdump and
+//     backupkit/redisrdb.
 //
 // # How they compose
 //

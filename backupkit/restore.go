@@ -33,8 +33,8 @@ type Target interface {
 // [ErrChecksum] at its end, before a transactional target (pg_restore and
 // psql run in a single transaction) commits.
 func (m *Manager) Restore(ctx context.Context, id string, dst Target) (Manifest, error) {
-	if dst == nil {
-		return Manifest{}, fmt.Errorf("%w: nil target", ErrInvalidConfig)
+	if isNil(dst) {
+		return Manifest{}, fmt.Errorf("%w: Restore: nil dst", ErrInvalidConfig)
 	}
 	man, err := m.Get(ctx, id)
 	if err != nil {

@@ -7,11 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/covetgo/covet/jsonbody"
+	"github.com/covetgo/covet/jwtauth/internal/nilcheck"
 )
 
 // Defaults, each changed by the option named in its comment.
@@ -62,43 +66,66 @@ type config struct {
 	origins          []string
 	errorHandler     func(http.ResponseWriter, *http.Request, error)
 	now              func() time.Time
+	// given lists the options applied, by name, so that a constructor can
+	// refuse one that does not apply to it instead of ignoring it.
+	given []string
 }
+
+// use records that the option named name was applied.
+func (c *config) use(name string) { c.given = append(c.given, name) }
+
+// has reports whether the option named name was applied.
+func (c *config) has(name string) bool { return slices.Contains(c.given, name) }
 
 // WithIssuer sets the iss claim of issued tokens and requires it on verified
 // ones. Unset, tokens carry no iss and none is checked.
-func WithIssuer(iss string) Option { return func(c *config) { c.issuer = iss } }
+func WithIssuer(iss string) Option {
+	return func(c *config) { c.use("WithIssuer"); c.issuer = iss }
+}
 
 // WithAudience sets the aud claim of issued tokens and requires one of aud on
 // verified ones. Unset, tokens carry no aud and none is checked.
 func WithAudience(aud ...string) Option {
-	return func(c *config) { c.audience = append([]string(nil), aud...) }
+	return func(c *config) { c.use("WithAudience"); c.audience = append([]string(nil), aud...) }
 }
 
 // WithAccessTTL sets the lifetime of access tokens (default 15 minutes, at
 // most 24 hours: revocation is cheap only for short-lived tokens).
-func WithAccessTTL(d time.Duration) Option { return func(c *config) { c.accessTTL = d } }
+func WithAccessTTL(d time.Duration) Option {
+	return func(c *config) { c.use("WithAccessTTL"); c.accessTTL = d }
+}
 
 // WithRefreshTTL sets the lifetime of each refresh token (default 7 days);
 // every rotation starts a new one.
-func WithRefreshTTL(d time.Duration) Option { return func(c *config) { c.refreshTTL = d } }
+func WithRefreshTTL(d time.Duration) Option {
+	return func(c *config) { c.use("WithRefreshTTL"); c.refreshTTL = d }
+}
 
 // WithLeeway sets the clock skew allowed on exp, nbf and iat (default 30 s,
 // at most 60 s).
-func WithLeeway(d time.Duration) Option { return func(c *config) { c.leeway = d } }
+func WithLeeway(d time.Duration) Option {
+	return func(c *config) { c.use("WithLeeway"); c.leeway = d }
+}
 
 // WithMaxTokenSize caps the length of a token before any parsing (default
 // 4096 bytes, between 256 and 65536).
-func WithMaxTokenSize(n int) Option { return func(c *config) { c.maxTokenSize = n } }
+func WithMaxTokenSize(n int) Option {
+	return func(c *config) { c.use("WithMaxTokenSize"); c.maxTokenSize = n }
+}
 
 // WithRefreshStore sets where refresh token hashes are kept; [Auth.Issue] and
 // [Auth.Refresh] need one.
-func WithRefreshStore(s RefreshStore) Option { return func(c *config) { c.refresh = s } }
+func WithRefreshStore(s RefreshStore) Option {
+	return func(c *config) { c.use("WithRefreshStore"); c.refresh = s }
+}
 
 // WithDenylist enables revocation: every verified token is checked against
 // the jti denylist and its subject's "not before" time, at the cost of one
 // store lookup per request. Without it [Auth.Revoke] and [Auth.RevokeAll]
 // return an error.
-func WithDenylist(d Denylist) Option { return func(c *config) { c.denylist = d } }
+func WithDenylist(d Denylist) Option {
+	return func(c *config) { c.use("WithDenylist"); c.denylist = d }
+}
 
 // WithDenylistFailOpen makes a denylist failure accept the token instead of
 // refusing the request (the default, fail closed, answers 503). Fail open
@@ -107,7 +134,9 @@ func WithDenylist(d Denylist) Option { return func(c *config) { c.denylist = d }
 // never honours a revoked token but makes every authenticated route wait for
 // the store. Choose by what a revoked token could still do in your service.
 // It needs [WithDenylist]; alone it is refused by [New].
-func WithDenylistFailOpen() Option { return func(c *config) { c.denylistFailOpen = true } }
+func WithDenylistFailOpen() Option {
+	return func(c *config) { c.use("WithDenylistFailOpen"); c.denylistFailOpen = true }
+}
 
 // WithCookies sets the names of the access, refresh and CSRF cookies
 // (default __Host-access, __Host-refresh and __Host-csrf: the __Host- prefix
@@ -115,35 +144,53 @@ func WithDenylistFailOpen() Option { return func(c *config) { c.denylistFailOpen
 // so a sibling subdomain cannot plant or overwrite them). Names
 // starting with __Host- are checked against that prefix's rules.
 func WithCookies(access, refresh, csrf string) Option {
-	return func(c *config) { c.accessCookie, c.refreshCookie, c.csrfCookie = access, refresh, csrf }
+	return func(c *config) {
+		c.use("WithCookies")
+		c.accessCookie, c.refreshCookie, c.csrfCookie = access, refresh, csrf
+	}
 }
 
 // WithRefreshCookiePath limits the refresh cookie to a path such as
 // "/auth/refresh" so it is not sent with every request. A refresh cookie
 // named with the __Host- prefix must keep Path=/.
-func WithRefreshCookiePath(path string) Option { return func(c *config) { c.refreshPath = path } }
+func WithRefreshCookiePath(path string) Option {
+	return func(c *config) { c.use("WithRefreshCookiePath"); c.refreshPath = path }
+}
 
 // WithoutCookies makes the middleware accept only Authorization: Bearer,
 // which needs no CSRF protection.
-func WithoutCookies() Option { return func(c *config) { c.noCookies = true } }
+func WithoutCookies() Option {
+	return func(c *config) { c.use("WithoutCookies"); c.noCookies = true }
+}
 
 // WithTrustedOrigins lists origins (scheme://host[:port]) whose cross-origin
 // cookie-authenticated requests are allowed, as
 // [http.CrossOriginProtection.AddTrustedOrigin].
 func WithTrustedOrigins(origins ...string) Option {
-	return func(c *config) { c.origins = append(c.origins, origins...) }
+	return func(c *config) { c.use("WithTrustedOrigins"); c.origins = append(c.origins, origins...) }
 }
 
-// WithErrorHandler replaces the response written when the middleware refuses
-// a request. err wraps [ErrNoToken], [ErrTokenInvalid], [ErrCSRF],
-// [ErrForbidden] or, for a store failure, something else; a handler must not
-// echo it to the client. The default writes an RFC 9457 problem.
+// WithErrorHandler replaces the response written when the middleware, or
+// the login, refresh or logout handler, refuses a request. err wraps
+// [ErrNoToken], [ErrTokenInvalid], [ErrCSRF], [ErrForbidden],
+// [ErrBadRequest], [ErrInvalidCredentials], [ErrRefreshInvalid], is a
+// [LockedOut] error or, for a store failure or a failure of the caller's
+// check, something else; a handler must not echo it to the client. The
+// default writes an RFC 9457 problem whose status each of those names
+// documents. It must not be nil.
 func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
-	return func(c *config) { c.errorHandler = h }
+	return func(c *config) { c.use("WithErrorHandler"); c.errorHandler = h }
 }
 
-// withClock injects time for tests.
-func withClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+// WithClock sets the clock of an [Auth] or a [MemoryStore] (default
+// time.Now), so that tests of code using them move time forward instead of
+// sleeping: a token issued, then the clock advanced past its expiry, is
+// refused at once. Give an Auth and its MemoryStore the same clock, or the
+// store judges expiry by another time than the tokens. It is rarely needed
+// with [testing/synctest], whose bubble fakes time.Now for everything.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.use("WithClock"); c.now = now }
+}
 
 // Auth issues, verifies, refreshes and revokes tokens, and serves the
 // middleware. C is [Claims] or a struct embedding it. Build it with [New]; an
@@ -152,6 +199,7 @@ type Auth[C any, P ClaimsPointer[C]] struct {
 	cfg   config
 	state atomic.Pointer[ringState[C]]
 	cop   *http.CrossOriginProtection
+	body  *jsonbody.Decoder // the handlers' request bodies
 }
 
 // Default is the Auth of the package's own [Claims], the type
@@ -185,6 +233,9 @@ func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P],
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if err := checkGiven(&cfg); err != nil {
+		return nil, err
+	}
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}
@@ -213,7 +264,7 @@ func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P],
 	if err := checkCookies(&cfg); err != nil {
 		return nil, err
 	}
-	a := &Auth[C, P]{cfg: cfg, cop: http.NewCrossOriginProtection()}
+	a := &Auth[C, P]{cfg: cfg, cop: http.NewCrossOriginProtection(), body: newBodyDecoder()}
 	for _, o := range cfg.origins {
 		if err := a.cop.AddTrustedOrigin(o); err != nil {
 			return nil, fmt.Errorf("%w: trusted origin: %w", ErrInvalidConfig, err)
@@ -223,6 +274,36 @@ func New[C any, P ClaimsPointer[C]](ring *KeyRing, opts ...Option) (*Auth[C, P],
 		return nil, err
 	}
 	return a, nil
+}
+
+// checkGiven refuses nil dependencies, typed nils included (a nil
+// *SomeStore in a RefreshStore is not nil to ==, and would panic on the
+// first request), and options that another option makes meaningless.
+func checkGiven(c *config) error {
+	for _, d := range []struct {
+		option string
+		value  any
+	}{
+		{"WithRefreshStore", c.refresh},
+		{"WithDenylist", c.denylist},
+		{"WithErrorHandler", c.errorHandler},
+		{"WithClock", c.now},
+	} {
+		if c.has(d.option) && nilcheck.IsNil(d.value) {
+			return fmt.Errorf("%w: %s: nil argument (%T)", ErrInvalidConfig, d.option, d.value)
+		}
+	}
+	if c.noCookies {
+		for _, o := range []string{"WithCookies", "WithRefreshCookiePath", "WithTrustedOrigins"} {
+			if c.has(o) {
+				return fmt.Errorf("%w: %s does not apply with WithoutCookies", ErrInvalidConfig, o)
+			}
+		}
+	}
+	if c.has("WithRefreshTTL") && c.refresh == nil {
+		return fmt.Errorf("%w: WithRefreshTTL without WithRefreshStore: no refresh tokens are issued", ErrInvalidConfig)
+	}
+	return nil
 }
 
 func checkCookies(c *config) error {

@@ -43,12 +43,21 @@ func testRing(t testing.TB, current Key, previous ...Key) *KeyRing {
 func newTestAuth(t testing.TB, opts ...Option) (*Default, *testenv.Clock) {
 	t.Helper()
 	clk := newClock()
-	opts = append([]Option{WithIssuer("covet"), WithAudience("api"), withClock(clk.Now)}, opts...)
+	opts = append([]Option{WithIssuer("covet"), WithAudience("api"), WithClock(clk.Now)}, opts...)
 	a, err := New[Claims](testRing(t, testKey(t, "k1", testSecret)), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a, clk
+}
+
+func newMemoryStore(t testing.TB, opts ...Option) *MemoryStore {
+	t.Helper()
+	m, err := NewMemoryStore(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func userClaims(sub string, roles ...string) Claims {
@@ -106,11 +115,20 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"relative refresh path", []Option{WithCookies("a", "r", "c"), WithRefreshCookiePath("auth")}},
 		{"bad trusted origin", []Option{WithTrustedOrigins("not a url")}},
 		{"fail open without a denylist", []Option{WithDenylistFailOpen()}},
+		{"cookie names without cookies", []Option{WithoutCookies(), WithCookies("a", "r", "c")}},
+		{"refresh cookie path without cookies", []Option{WithRefreshCookiePath("/"), WithoutCookies()}},
+		{"trusted origins without cookies", []Option{WithoutCookies(), WithTrustedOrigins("https://app.example.com")}},
+		{"refresh TTL without a refresh store", []Option{WithRefreshTTL(time.Hour)}},
+		{"nil refresh store", []Option{WithRefreshStore(nil)}},
+		{"typed nil refresh store", []Option{WithRefreshStore((*MemoryStore)(nil))}},
+		{"typed nil denylist", []Option{WithDenylist((*MemoryStore)(nil))}},
+		{"nil error handler", []Option{WithErrorHandler(nil)}},
+		{"nil clock", []Option{WithClock(nil)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := New[Claims](ring, tt.opts...); !errors.Is(err, ErrInvalidConfig) {
-				t.Errorf("New(%s) = nil error; want an error", tt.name)
+				t.Errorf("New(%s) = %v; want ErrInvalidConfig", tt.name, err)
 			}
 		})
 	}
@@ -121,10 +139,14 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 	if err := a.SetKeyRing(nil); err == nil {
 		t.Error("SetKeyRing(nil) = nil error; want an error")
 	}
-	ok := []Option{WithLeeway(maxLeeway), WithCookies("a", "r", "c"), WithRefreshCookiePath("/auth/refresh"),
-		WithTrustedOrigins("https://app.example.com"), WithoutCookies(), WithMaxTokenSize(8192)}
-	if _, err := New[Claims](ring, ok...); err != nil {
-		t.Errorf("New(valid options) = %v; want nil", err)
+	for _, ok := range [][]Option{
+		{WithLeeway(maxLeeway), WithCookies("a", "r", "c"), WithRefreshCookiePath("/auth/refresh"),
+			WithTrustedOrigins("https://app.example.com"), WithMaxTokenSize(8192)},
+		{WithoutCookies(), WithRefreshStore(newMemoryStore(t)), WithRefreshTTL(time.Hour)},
+	} {
+		if _, err := New[Claims](ring, ok...); err != nil {
+			t.Errorf("New(valid options) = %v; want nil", err)
+		}
 	}
 }
 

@@ -21,7 +21,9 @@ const maxVerifiedCache = 1 << 20
 // the JSON decoding (default 4096 entries; 0 turns the cache off;
 // at most 1<<20). The package overview explains what is still
 // checked on every request.
-func WithVerifiedCache(entries int) Option { return func(c *config) { c.cacheSize = entries } }
+func WithVerifiedCache(entries int) Option {
+	return func(c *config) { c.use("WithVerifiedCache"); c.cacheSize = entries }
+}
 
 // verifiedCache remembers the claims of tokens that passed full
 // verification under one key ring, keyed by the SHA-256 of the exact token

@@ -97,7 +97,7 @@ func TestVerifiedCacheRevocation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, clk := newTestAuth(t, WithDenylist(NewMemoryStore()))
+			a, clk := newTestAuth(t, WithDenylist(newMemoryStore(t)))
 			token, _ := mustSign(t, a, userClaims("u1"))
 			ctx := context.Background()
 			c, err := a.Verify(ctx, token)

@@ -8,7 +8,7 @@ import (
 )
 
 func TestSetAndClearCookies(t *testing.T) {
-	a, _ := newTestAuth(t, WithRefreshStore(NewMemoryStore()))
+	a, _ := newTestAuth(t, WithRefreshStore(newMemoryStore(t)))
 	set, err := a.Issue(context.Background(), userClaims("u1"))
 	if err != nil {
 		t.Fatal(err)

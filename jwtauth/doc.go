@@ -62,8 +62,10 @@
 // keeps only their SHA-256, grouped in families, one per login. Every
 // [Auth.Refresh] spends the token and returns a new set; presenting a spent
 // token again is the signature of theft and revokes the whole family
-// ([ErrRefreshReused]). [MemoryStore] serves one instance and tests;
-// [RedisStore] is shared and atomic, also on Redis Cluster.
+// ([ErrRefreshReused]). [MemoryStore] serves one instance and tests; the
+// Store of [github.com/covetgo/covet/jwtauth/redisstore] is shared and
+// atomic, also on Redis Cluster. It lives in its own package so that a
+// program that does not use it does not link go-redis.
 //
 // # Revocation
 //
@@ -73,20 +75,30 @@
 //
 // # Outages
 //
-// Every [RedisStore] call has its own deadline ([WithTimeout], 250 ms by
-// default) and passes through the circuit breaker every covet Redis client
-// shares ([WithBreaker]), so an outage costs one timeout per cooldown; its
-// errors match [ErrStoreUnavailable]. Its options are those of the other
-// covet Redis clients: [WithKeyPrefix], [WithTimeout], [WithBreaker],
-// [WithLogger]. Refresh fails closed: [Auth.Refresh] returns the
-// error and the caller answers 503 with Retry-After (a refresh token is never
-// accepted twice, even when a rotation's answer was lost: the retry finds it
-// spent and revokes the family). The denylist fails closed too (the
-// middleware answers 503 with Retry-After) unless [WithDenylistFailOpen]
-// trades honouring recently revoked tokens for serving through the outage.
-// That choice is an option of [New], not of the store, because it covers
-// access tokens only: [Auth.Refresh] never fails open, or a user logged out
-// everywhere could obtain tokens that outlive the outage.
+// A store that cannot answer returns an error matching
+// [ErrStoreUnavailable] (redisstore bounds every call and shares covet's
+// circuit breaker, so an outage costs one timeout per cooldown). Refresh
+// fails closed: [Auth.Refresh] returns the error and the caller answers 503
+// with Retry-After (a refresh token is never accepted twice, even when a
+// rotation's answer was lost: the retry finds it spent and revokes the
+// family). The denylist fails closed too (the middleware answers 503 with
+// Retry-After) unless [WithDenylistFailOpen] trades honouring recently
+// revoked tokens for serving through the outage. That choice is an option
+// of [New], not of the store, because it covers access tokens only:
+// [Auth.Refresh] never fails open, or a user logged out everywhere could
+// obtain tokens that outlive the outage.
+//
+// Stores hold security state: a revocation a store forgets is a token that
+// works again. The redisstore package overview says what Redis must be
+// configured with (maxmemory-policy noeviction) and what eviction and
+// failover cost.
+//
+// # Testing
+//
+// [WithClock] gives an Auth, and a MemoryStore, a clock of the test's own,
+// so that expiry and rotation are tested by moving it rather than by
+// sleeping; inside a [testing/synctest] bubble time.Now is already fake and
+// no clock is needed.
 //
 // # Middleware
 //
@@ -96,6 +108,23 @@
 // body and WWW-Authenticate: Bearer error="invalid_token", which never says
 // why the token failed. [Auth.Optional] lets anonymous requests through;
 // [Auth.RequireRole] checks roles.
+//
+// # Login, refresh and logout endpoints
+//
+// [Auth.LoginHandler], [Auth.RefreshHandler] and [Auth.LogoutHandler] are
+// ready http.Handlers for the three endpoints every token service has. The
+// account lookup and the password check are the caller's ([CheckFunc];
+// jwtauth/password's Login does both); the rest is here: strict JSON bodies
+// (through package [github.com/covetgo/covet/jsonbody]: exact member
+// names, no duplicates, no unknown members, nothing after the object),
+// Cache-Control: no-store on every token response, RFC 9457 problems with
+// WWW-Authenticate: Bearer on 401 (error="invalid_token" for a refresh
+// token that is not valid), 429 with Retry-After for a locked account (an
+// error with the one method of [LockedOut], as password's LockedError has,
+// so that neither jwtauth nor password imports ratelimit/lockout), refresh
+// rotation with reuse detection and a logout that revokes both tokens. With
+// cookies the tokens travel in them and cross-origin browser requests are
+// refused.
 //
 // # CSRF
 //

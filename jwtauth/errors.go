@@ -51,6 +51,27 @@ var (
 	ErrNoRefreshStore = errors.New("jwtauth: no refresh store configured")
 )
 
+// ErrStoreUnavailable is matched (errors.Is) by the errors of a refresh
+// store or denylist that could not answer: its backend failed, did not
+// answer in time or its circuit breaker is open (the Store of
+// [github.com/covetgo/covet/jwtauth/redisstore] wraps it). The middleware
+// and the login, refresh and logout handlers answer it with 503 and
+// Retry-After, as callers of [Auth.Refresh] should: the request may succeed
+// later, so it is never a 401 or a 500.
+var ErrStoreUnavailable = errors.New("jwtauth: store unavailable")
+
+// Errors of the login, refresh and logout handlers.
+var (
+	// ErrInvalidCredentials is what a [CheckFunc] returns (wrapped or not)
+	// for an unknown account or a wrong password; the login handler answers
+	// it with 401.
+	ErrInvalidCredentials = errors.New("jwtauth: invalid credentials")
+	// ErrBadRequest is wrapped by every refusal of a request body: not
+	// application/json, too large, not one JSON object of the expected
+	// string members, or a required member missing or too long.
+	ErrBadRequest = errors.New("jwtauth: bad request")
+)
+
 // Request errors raised by the middleware after a token was accepted.
 var (
 	// ErrCSRF means a cookie-authenticated unsafe request failed the CSRF

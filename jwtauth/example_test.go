@@ -23,7 +23,10 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	store := jwtauth.NewMemoryStore()
+	store, err := jwtauth.NewMemoryStore()
+	if err != nil {
+		panic(err)
+	}
 	auth, err := jwtauth.New[jwtauth.Claims](ring,
 		jwtauth.WithIssuer("https://auth.example.com"),
 		jwtauth.WithAudience("api"),
@@ -69,7 +72,8 @@ func Example() {
 func ExampleAuth_Refresh() {
 	key, _ := jwtauth.HS256Key("k1", secret)
 	ring, _ := jwtauth.NewKeyRing(key)
-	auth, _ := jwtauth.New[jwtauth.Claims](ring, jwtauth.WithRefreshStore(jwtauth.NewMemoryStore()))
+	store, _ := jwtauth.NewMemoryStore()
+	auth, _ := jwtauth.New[jwtauth.Claims](ring, jwtauth.WithRefreshStore(store))
 	ctx := context.Background()
 
 	claims := jwtauth.Claims{}
@@ -161,7 +165,8 @@ func ExampleAuth_RequireRole() {
 func ExampleAuth_SetCookies() {
 	key, _ := jwtauth.HS256Key("k1", secret)
 	ring, _ := jwtauth.NewKeyRing(key)
-	auth, _ := jwtauth.New[jwtauth.Claims](ring, jwtauth.WithRefreshStore(jwtauth.NewMemoryStore()))
+	store, _ := jwtauth.NewMemoryStore()
+	auth, _ := jwtauth.New[jwtauth.Claims](ring, jwtauth.WithRefreshStore(store))
 	c := jwtauth.Claims{}
 	c.Subject = "user-1"
 	set, _ := auth.Issue(context.Background(), c)
@@ -182,7 +187,8 @@ func ExampleAuth_SetCookies() {
 func ExampleAuth_RefreshTokenFromCookie() {
 	key, _ := jwtauth.HS256Key("k1", secret)
 	ring, _ := jwtauth.NewKeyRing(key)
-	auth, _ := jwtauth.New[jwtauth.Claims](ring, jwtauth.WithRefreshStore(jwtauth.NewMemoryStore()))
+	store, _ := jwtauth.NewMemoryStore()
+	auth, _ := jwtauth.New[jwtauth.Claims](ring, jwtauth.WithRefreshStore(store))
 	load := func(_ context.Context, subject string) (jwtauth.Claims, error) {
 		c := jwtauth.Claims{}
 		c.Subject = subject

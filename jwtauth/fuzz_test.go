@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -75,6 +76,37 @@ func FuzzSplitRefresh(f *testing.F) {
 		}
 		if len(s) != 66 || s[22] != '.' || fam != s[:22] {
 			t.Fatalf("splitRefresh(%q) accepted family %q", s, fam)
+		}
+	})
+}
+
+// FuzzLoginBody feeds arbitrary bodies to the login handler: it must answer
+// 400, 401, 413 or 415, never panic, and call the check only for a body of
+// exactly the two string members.
+func FuzzLoginBody(f *testing.F) {
+	for _, s := range []string{`{"username":"ada","password":"x"}`, `{"username":"a","username":"b"}`, `{"Username":"a","password":"x"}`,
+		`{"username":"ada","password":"x"}{}`, `[]`, `{"username":"\ud800","password":"x"}`, "\xff"} {
+		f.Add(s)
+	}
+	a, _ := newTestAuth(f, WithoutCookies())
+	h, err := a.LoginHandler(func(_ context.Context, username, password string) (Claims, error) {
+		if username == "" || password == "" {
+			panic("check called without both members")
+		}
+		return Claims{}, ErrInvalidCredentials
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest("POST", "/login", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		switch w.Code {
+		case 400, 401, 413, 415:
+		default:
+			t.Errorf("login(%q) = %d; want 400, 401, 413 or 415", body, w.Code)
 		}
 	})
 }

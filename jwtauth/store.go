@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -21,8 +22,13 @@ type RefreshToken struct {
 
 // RefreshStore keeps refresh token hashes grouped in families. Implementations
 // must make RotateRefresh atomic: of two concurrent rotations of one token,
-// one succeeds and the other sees a reuse. [MemoryStore] and [RedisStore]
-// implement it.
+// one succeeds and the other sees a reuse. [MemoryStore] implements it, and
+// so does the Store of [github.com/covetgo/covet/jwtauth/redisstore].
+//
+// A refresh store holds security state: a record it loses early makes a
+// spent token unknown rather than reused, so reuse goes undetected, and a
+// revoked family it forgets cannot come back (its tokens are refused as
+// unknown). An implementation must keep records until their expiry.
 type RefreshStore interface {
 	// CreateRefresh stores the first token of a new family.
 	CreateRefresh(ctx context.Context, t RefreshToken) error
@@ -36,8 +42,11 @@ type RefreshStore interface {
 	RevokeFamily(ctx context.Context, family string) error
 }
 
-// Denylist revokes access tokens before they expire. [MemoryStore] and
-// [RedisStore] implement it.
+// Denylist revokes access tokens before they expire. [MemoryStore]
+// implements it, and so does the Store of
+// [github.com/covetgo/covet/jwtauth/redisstore]. A denylist holds security
+// state: a record it drops before its expiry makes a revoked token work
+// again, so an implementation must never evict.
 type Denylist interface {
 	// DenyToken refuses the token with this jti until it expires.
 	DenyToken(ctx context.Context, jti string, until time.Time) error
@@ -81,14 +90,31 @@ type memToken struct {
 
 type memSubject struct{ notBefore, until time.Time }
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
+// NewMemoryStore returns an empty MemoryStore. The only option that applies
+// is [WithClock]; any other is refused with an error wrapping
+// [ErrInvalidConfig].
+func NewMemoryStore(opts ...Option) (*MemoryStore, error) {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	for _, name := range c.given {
+		if name != "WithClock" {
+			return nil, fmt.Errorf("%w: %s does not apply to NewMemoryStore", ErrInvalidConfig, name)
+		}
+	}
+	if c.has("WithClock") && c.now == nil {
+		return nil, fmt.Errorf("%w: WithClock: nil argument", ErrInvalidConfig)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	return &MemoryStore{
 		families: map[string]*memFamily{},
 		jtis:     map[string]time.Time{},
 		subjects: map[string]memSubject{},
-		now:      time.Now,
-	}
+		now:      c.now,
+	}, nil
 }
 
 // CreateRefresh implements [RefreshStore].

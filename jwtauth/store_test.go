@@ -3,162 +3,13 @@ package jwtauth
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 )
 
-// storeUnderTest is what both stores implement.
-type storeUnderTest interface {
-	RefreshStore
-	Denylist
-}
-
-// testStore runs the behaviour every RefreshStore and Denylist must have.
-func testStore(t *testing.T, s storeUnderTest) {
-	ctx := context.Background()
-	now := time.Now()
-	tok := func(family, hash string, exp time.Duration) RefreshToken {
-		return RefreshToken{Family: family, Hash: hash, Subject: "u-" + family, IssuedAt: now, ExpiresAt: now.Add(exp)}
-	}
-
-	t.Run("rotation and reuse", func(t *testing.T) {
-		if err := s.CreateRefresh(ctx, tok("famA", "h1", time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		old, err := s.RotateRefresh(ctx, "h1", tok("famA", "h2", time.Hour))
-		if err != nil {
-			t.Fatalf("RotateRefresh(h1) = %v; want nil", err)
-		}
-		if old.Subject != "u-famA" || old.Hash != "h1" || old.IssuedAt.UnixMilli() != now.UnixMilli() {
-			t.Errorf("RotateRefresh(h1) = %+v; want subject u-famA, hash h1, issued %v", old, now)
-		}
-		if _, err := s.RotateRefresh(ctx, "h2", tok("famA", "h3", time.Hour)); err != nil {
-			t.Fatalf("RotateRefresh(h2) = %v; want nil", err)
-		}
-		if _, err := s.RotateRefresh(ctx, "h1", tok("famA", "h4", time.Hour)); !errors.Is(err, ErrRefreshReused) {
-			t.Fatalf("RotateRefresh(h1 again) = %v; want ErrRefreshReused", err)
-		}
-		if _, err := s.RotateRefresh(ctx, "h3", tok("famA", "h5", time.Hour)); !errors.Is(err, ErrRefreshInvalid) {
-			t.Errorf("RotateRefresh(h3 after reuse) = %v; want ErrRefreshInvalid (family revoked)", err)
-		}
-	})
-
-	t.Run("unknown token or family", func(t *testing.T) {
-		if err := s.CreateRefresh(ctx, tok("famB", "h1", time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.RotateRefresh(ctx, "nope", tok("famB", "h2", time.Hour)); !errors.Is(err, ErrRefreshInvalid) || errors.Is(err, ErrRefreshReused) {
-			t.Errorf("RotateRefresh(unknown hash) = %v; want ErrRefreshInvalid", err)
-		}
-		if _, err := s.RotateRefresh(ctx, "h1", tok("famZ", "h2", time.Hour)); !errors.Is(err, ErrRefreshInvalid) {
-			t.Errorf("RotateRefresh(unknown family) = %v; want ErrRefreshInvalid", err)
-		}
-	})
-
-	t.Run("revoked family", func(t *testing.T) {
-		if err := s.CreateRefresh(ctx, tok("famC", "h1", time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.RevokeFamily(ctx, "famC"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.RotateRefresh(ctx, "h1", tok("famC", "h2", time.Hour)); !errors.Is(err, ErrRefreshInvalid) {
-			t.Errorf("RotateRefresh(revoked family) = %v; want ErrRefreshInvalid", err)
-		}
-	})
-
-	t.Run("expired token", func(t *testing.T) {
-		if err := s.CreateRefresh(ctx, tok("famD", "h1", -time.Second)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.RotateRefresh(ctx, "h1", tok("famD", "h2", time.Hour)); !errors.Is(err, ErrRefreshInvalid) {
-			t.Errorf("RotateRefresh(expired) = %v; want ErrRefreshInvalid", err)
-		}
-	})
-
-	t.Run("concurrent rotations: one wins", func(t *testing.T) {
-		if err := s.CreateRefresh(ctx, tok("famE", "h1", time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		const n = 8
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, errs[i] = s.RotateRefresh(ctx, "h1", tok("famE", "next"+string(rune('a'+i)), time.Hour))
-			}()
-		}
-		wg.Wait()
-		wins := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				wins++
-			case !errors.Is(err, ErrRefreshInvalid):
-				t.Errorf("concurrent RotateRefresh = %v; want nil or ErrRefreshInvalid", err)
-			}
-		}
-		if wins != 1 {
-			t.Errorf("concurrent rotations won %d times; want 1", wins)
-		}
-	})
-
-	t.Run("denylist by jti", func(t *testing.T) {
-		if err := s.DenyToken(ctx, "jti-1", now.Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.DenyToken(ctx, "jti-old", now.Add(-time.Second)); err != nil {
-			t.Fatal(err)
-		}
-		for _, tt := range []struct {
-			jti  string
-			want bool
-		}{{"jti-1", true}, {"jti-2", false}, {"jti-old", false}, {"", false}} {
-			got, err := s.Revoked(ctx, tt.jti, "nobody", now)
-			if err != nil || got != tt.want {
-				t.Errorf("Revoked(%q) = %v, %v; want %v", tt.jti, got, err, tt.want)
-			}
-		}
-	})
-
-	t.Run("denylist by subject", func(t *testing.T) {
-		nbf := now.Truncate(time.Second)
-		if err := s.DenySubject(ctx, "u9", nbf, now.Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		// An earlier "not before" must not undo a later one.
-		if err := s.DenySubject(ctx, "u9", nbf.Add(-time.Hour), now.Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		for _, tt := range []struct {
-			jti     string
-			subject string
-			issued  time.Time
-			want    bool
-		}{
-			{"j", "u9", nbf.Add(-time.Second), true},
-			{"", "u9", nbf.Add(-time.Second), true},
-			{"j", "u9", nbf, false},
-			{"j", "u9", nbf.Add(time.Minute), false},
-			{"j", "u8", nbf.Add(-time.Hour), false},
-		} {
-			got, err := s.Revoked(ctx, tt.jti, tt.subject, tt.issued)
-			if err != nil || got != tt.want {
-				t.Errorf("Revoked(%q, %q, %v) = %v, %v; want %v", tt.jti, tt.subject, tt.issued, got, err, tt.want)
-			}
-		}
-	})
-}
-
-func TestMemoryStore(t *testing.T) { testStore(t, NewMemoryStore()) }
-
 func TestMemoryStoreSweeps(t *testing.T) {
 	clk := newClock()
-	m := NewMemoryStore()
-	m.now = clk.Now
+	m := newMemoryStore(t, WithClock(clk.Now))
 	ctx := context.Background()
 	now := clk.Now()
 	for i := range 100 {
@@ -185,8 +36,19 @@ func TestMemoryStoreSweeps(t *testing.T) {
 	}
 }
 
+func TestNewMemoryStoreOptions(t *testing.T) {
+	for _, o := range []Option{WithIssuer("x"), WithDenylistFailOpen(), WithoutCookies(), WithVerifiedCache(8), WithClock(nil)} {
+		if _, err := NewMemoryStore(o); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("NewMemoryStore(inapplicable option) = %v; want ErrInvalidConfig", err)
+		}
+	}
+	if _, err := NewMemoryStore(WithClock(time.Now)); err != nil {
+		t.Errorf("NewMemoryStore(WithClock) = %v; want nil", err)
+	}
+}
+
 func BenchmarkMemoryStoreRevoked(b *testing.B) {
-	m := NewMemoryStore()
+	m := newMemoryStore(b)
 	ctx := context.Background()
 	now := time.Now()
 	_ = m.DenyToken(ctx, "other", now.Add(time.Hour))

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -18,7 +16,7 @@ func loadUser(roles ...string) func(context.Context, string) (Claims, error) {
 }
 
 func TestIssueTokenSet(t *testing.T) {
-	a, _ := newTestAuth(t, WithRefreshStore(NewMemoryStore()))
+	a, _ := newTestAuth(t, WithRefreshStore(newMemoryStore(t)))
 	set, err := a.Issue(context.Background(), userClaims("u1"))
 	if err != nil {
 		t.Fatal(err)
@@ -80,147 +78,6 @@ func TestNoRefreshStore(t *testing.T) {
 	}
 }
 
-// testRefreshFlow runs the refresh rules against a store.
-func testRefreshFlow(t *testing.T, store storeUnderTest) {
-	ctx := context.Background()
-	a, clk := newTestAuth(t, WithRefreshStore(store), WithDenylist(store))
-
-	t.Run("rotation and family revocation on reuse", func(t *testing.T) {
-		set1, err := a.Issue(ctx, userClaims("u1", "user"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		set2, err := a.Refresh(ctx, set1.RefreshToken, loadUser("user", "admin"))
-		if err != nil {
-			t.Fatalf("Refresh(first use) = %v; want nil", err)
-		}
-		if set2.RefreshToken == set1.RefreshToken || set2.AccessToken == set1.AccessToken || set2.CSRFToken == set1.CSRFToken {
-			t.Error("Refresh returned a token it was given")
-		}
-		c, err := a.Verify(ctx, set2.AccessToken)
-		if err != nil || c.Subject != "u1" || !slices.Contains(c.Roles, "admin") {
-			t.Fatalf("Verify(refreshed access) = %+v, %v; want u1 with the reloaded roles", c, err)
-		}
-		if _, err := a.Refresh(ctx, set1.RefreshToken, loadUser()); !errors.Is(err, ErrRefreshReused) {
-			t.Fatalf("Refresh(reuse) = %v; want ErrRefreshReused", err)
-		}
-		if _, err := a.Refresh(ctx, set2.RefreshToken, loadUser()); !errors.Is(err, ErrRefreshInvalid) {
-			t.Errorf("Refresh(descendant after reuse) = %v; want ErrRefreshInvalid", err)
-		}
-	})
-
-	t.Run("subject is the family's", func(t *testing.T) {
-		set, _ := a.Issue(ctx, userClaims("u2"))
-		set2, err := a.Refresh(ctx, set.RefreshToken, func(context.Context, string) (Claims, error) {
-			return userClaims("someone-else"), nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c, _ := a.Verify(ctx, set2.AccessToken); c == nil || c.Subject != "u2" {
-			t.Errorf("refreshed subject = %v; want u2", c)
-		}
-	})
-
-	t.Run("malformed refresh tokens", func(t *testing.T) {
-		set, _ := a.Issue(ctx, userClaims("u3"))
-		fam, secret, _ := strings.Cut(set.RefreshToken, ".")
-		for _, bad := range []string{"", "abc", fam, fam + ".", "." + secret, fam + "." + secret + "x",
-			"!" + fam[1:] + "." + secret, fam + ".!" + secret[1:], set.AccessToken} {
-			if _, err := a.Refresh(ctx, bad, loadUser()); !errors.Is(err, ErrRefreshInvalid) {
-				t.Errorf("Refresh(%q) = %v; want ErrRefreshInvalid", bad, err)
-			}
-		}
-		// A forged secret in a real family is refused and does not burn the family.
-		forged := fam + "." + strings.Repeat("A", len(secret))
-		if _, err := a.Refresh(ctx, forged, loadUser()); !errors.Is(err, ErrRefreshInvalid) {
-			t.Errorf("Refresh(forged secret) = %v; want ErrRefreshInvalid", err)
-		}
-		if _, err := a.Refresh(ctx, set.RefreshToken, loadUser()); err != nil {
-			t.Errorf("Refresh(real token after forgery) = %v; want nil", err)
-		}
-	})
-
-	t.Run("load failure", func(t *testing.T) {
-		set, _ := a.Issue(ctx, userClaims("u4"))
-		errGone := errors.New("user deleted")
-		_, err := a.Refresh(ctx, set.RefreshToken, func(context.Context, string) (Claims, error) { return Claims{}, errGone })
-		if !errors.Is(err, errGone) {
-			t.Errorf("Refresh(load fails) = %v; want it wrapped", err)
-		}
-	})
-
-	t.Run("logout revokes the family", func(t *testing.T) {
-		set, _ := a.Issue(ctx, userClaims("u5"))
-		if err := a.Logout(ctx, set.RefreshToken); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Logout(ctx, "garbage"); err != nil {
-			t.Errorf("Logout(garbage) = %v; want nil", err)
-		}
-		if _, err := a.Refresh(ctx, set.RefreshToken, loadUser()); !errors.Is(err, ErrRefreshInvalid) {
-			t.Errorf("Refresh(after logout) = %v; want ErrRefreshInvalid", err)
-		}
-	})
-
-	t.Run("revoke one access token", func(t *testing.T) {
-		set, _ := a.Issue(ctx, userClaims("u6"))
-		other, _ := a.Issue(ctx, userClaims("u6"))
-		c, err := a.Verify(ctx, set.AccessToken)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Revoke(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.Verify(ctx, set.AccessToken); !errors.Is(err, ErrRevoked) {
-			t.Errorf("Verify(revoked) = %v; want ErrRevoked", err)
-		}
-		if _, err := a.Verify(ctx, other.AccessToken); err != nil {
-			t.Errorf("Verify(other token of the user) = %v; want nil", err)
-		}
-		if err := a.Revoke(ctx, &Claims{}); !errors.Is(err, ErrMissingClaim) {
-			t.Errorf("Revoke(no jti) = %v; want ErrMissingClaim", err)
-		}
-	})
-
-	t.Run("revoke all of a user", func(t *testing.T) {
-		set, _ := a.Issue(ctx, userClaims("u7"))
-		bystander, _ := a.Issue(ctx, userClaims("u8"))
-		clk.Add(time.Second)
-		if err := a.RevokeAll(ctx, "u7"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.Verify(ctx, set.AccessToken); !errors.Is(err, ErrRevoked) {
-			t.Errorf("Verify(after RevokeAll) = %v; want ErrRevoked", err)
-		}
-		if _, err := a.Refresh(ctx, set.RefreshToken, loadUser()); !errors.Is(err, ErrRefreshInvalid) {
-			t.Errorf("Refresh(after RevokeAll) = %v; want ErrRefreshInvalid", err)
-		}
-		if _, err := a.Verify(ctx, bystander.AccessToken); err != nil {
-			t.Errorf("Verify(other user) = %v; want nil", err)
-		}
-		clk.Add(time.Second)
-		fresh, err := a.Issue(ctx, userClaims("u7"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.Verify(ctx, fresh.AccessToken); err != nil {
-			t.Errorf("Verify(login after RevokeAll) = %v; want nil", err)
-		}
-		if _, err := a.Refresh(ctx, fresh.RefreshToken, loadUser()); err != nil {
-			t.Errorf("Refresh(login after RevokeAll) = %v; want nil", err)
-		}
-	})
-}
-
-func TestRefreshFlowMemory(t *testing.T) { testRefreshFlow(t, NewMemoryStore()) }
-
-func TestRefreshFlowRedis(t *testing.T) {
-	s, _ := newTestRedisStore(t)
-	testRefreshFlow(t, s)
-}
-
 // brokenDenylist fails only on Revoked, after the rotation succeeded.
 type brokenDenylist struct{ *MemoryStore }
 
@@ -230,7 +87,7 @@ func (brokenDenylist) Revoked(context.Context, string, string, time.Time) (bool,
 
 func TestRefreshStoreFailures(t *testing.T) {
 	ctx := context.Background()
-	mem := NewMemoryStore()
+	mem := newMemoryStore(t)
 	a, _ := newTestAuth(t, WithRefreshStore(mem), WithDenylist(brokenDenylist{mem}))
 	set, err := a.Issue(ctx, userClaims("u1"))
 	if err != nil {

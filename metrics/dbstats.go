@@ -17,7 +17,7 @@ import (
 // returns an error wrapping [ErrRegister]. sqlx users pass db.DB.
 func RegisterDB(reg prometheus.Registerer, db *sql.DB, name string) error {
 	switch {
-	case reg == nil:
+	case isNil(reg):
 		return errorf("registerer is nil")
 	case db == nil:
 		return errorf("database is nil")

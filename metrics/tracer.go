@@ -46,7 +46,7 @@ type RequestEnd struct {
 // and re-raised. Read by [New].
 func WithTracer(t Tracer) Option {
 	return newOption(func(c *config) {
-		if t == nil {
+		if isNil(t) {
 			c.fail("tracer is nil")
 			return
 		}

@@ -15,7 +15,7 @@ const WebSocketConnectionsName = "websocket_connections_active"
 //
 // The HTTP metrics record the upgrade request itself with status 101.
 func NewWebSocketGauge(reg prometheus.Registerer) (prometheus.Gauge, error) {
-	if reg == nil {
+	if isNil(reg) {
 		return nil, errorf("registerer is nil")
 	}
 	return register(reg, prometheus.NewGauge(prometheus.GaugeOpts{

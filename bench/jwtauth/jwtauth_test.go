@@ -81,7 +81,11 @@ func run(b *testing.B, h http.Handler, token string) {
 
 func BenchmarkHS256(b *testing.B) {
 	covet, token := newCovet(b, bare)
-	denied, dtoken := newCovet(b, bare, jwtauth.WithDenylist(jwtauth.NewMemoryStore()))
+	store, err := jwtauth.NewMemoryStore()
+	if err != nil {
+		b.Fatal(err)
+	}
+	denied, dtoken := newCovet(b, bare, jwtauth.WithDenylist(store))
 	b.Run("bare", func(b *testing.B) { run(b, bare, token) })
 	b.Run("covet", func(b *testing.B) { run(b, covet, token) })
 	b.Run("covet-denylist-memory", func(b *testing.B) { run(b, denied, dtoken) })

@@ -12,6 +12,7 @@ import (
 
 	"github.com/covetgo/covet/jwtauth"
 	"github.com/covetgo/covet/jwtauth/password"
+	"github.com/covetgo/covet/jwtauth/redisstore"
 	"github.com/covetgo/covet/metrics"
 	"github.com/covetgo/covet/ratelimit/lockout"
 	lockstore "github.com/covetgo/covet/ratelimit/lockout/redisstore"
@@ -50,8 +51,14 @@ func (a *App) setupAuth(ctx context.Context) error {
 		// Calls are bounded (250 ms, or REDIS_TIMEOUT if longer) and share the
 		// breaker; refresh and the
 		// denylist fail closed (503 + Retry-After): see the README.
-		store, err := jwtauth.NewRedisStore(a.secRDB, jwtauth.WithKeyPrefix(a.cfg.AppName+":auth:"),
-			jwtauth.WithLogger(a.log), jwtauth.WithTimeout(max(a.cfg.RedisTimeout, authStoreTimeout)))
+		sopts := []redisstore.Option{redisstore.WithKeyPrefix(a.cfg.AppName + ":auth:"),
+			redisstore.WithLogger(a.log), redisstore.WithTimeout(max(a.cfg.RedisTimeout, authStoreTimeout))}
+		if !a.cfg.redisPolicyCheck {
+			// REDIS_POLICY_CHECK=false: the operator vouches for the policy
+			// (the store still warns once if it can see one that evicts).
+			sopts = append(sopts, redisstore.WithEvictionAllowed())
+		}
+		store, err := redisstore.New(ctx, a.secRDB, sopts...)
 		if err != nil {
 			return err
 		}
@@ -74,7 +81,10 @@ func (a *App) setupAuth(ctx context.Context) error {
 			return err
 		}
 	} else {
-		store := jwtauth.NewMemoryStore()
+		store, err := jwtauth.NewMemoryStore()
+		if err != nil {
+			return err
+		}
 		opts = append(opts, jwtauth.WithRefreshStore(store), jwtauth.WithDenylist(store))
 		lock, err = lockout.New()
 		if err != nil {

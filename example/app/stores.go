@@ -98,6 +98,9 @@ func (a *App) openStores(ctx context.Context) error {
 // under DATA_DIR), registers its pool metrics and checks the schema.
 func (a *App) openDB(ctx context.Context) error {
 	db, sqlitePath, err := openDatabase(ctx, a.cfg, a.lookup, func(pc *pool.Config) {
+		if sqlitePathOf(pc.URL) != "" {
+			return // the settings below are PostgreSQL's; pool refuses them for SQLite
+		}
 		if _, set := a.lookup("DATABASE_CANCEL_TIMEOUT"); !set {
 			// A request's database work ends DATABASE_QUERY_TIMEOUT after it
 			// starts; a server that does not acknowledge the cancellation

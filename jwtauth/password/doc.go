@@ -31,5 +31,8 @@
 // [Login] runs a dummy hash for unknown accounts so timing does not reveal
 // which exist, and consults a [Lockout] after too many failures; the
 // Lockout of covet's ratelimit/lockout satisfies that interface without
-// either package importing the other.
+// either package importing the other. While an account is locked it returns
+// a [*LockedError], whose LockedUntil method is the one jwtauth's login
+// handler looks for (jwtauth.LockedOut) to answer 429 with Retry-After, so
+// Login.Authenticate plugs into jwtauth.Auth.LoginHandler as it is.
 package password

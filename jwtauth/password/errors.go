@@ -51,5 +51,11 @@ func (e *LockedError) Error() string {
 	return "password: account locked until " + e.Until.UTC().Format(time.RFC3339)
 }
 
+// LockedUntil returns Until. It is the one method jwtauth's login handler
+// looks for (jwtauth.LockedOut) to answer 429 with Retry-After, so a
+// jwtauth.CheckFunc built on [Login.Authenticate] can return this error as
+// it is.
+func (e *LockedError) LockedUntil() time.Time { return e.Until }
+
 // Is reports whether target is [ErrLocked].
 func (e *LockedError) Is(target error) bool { return target == ErrLocked }

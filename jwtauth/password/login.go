@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/covetgo/covet/jwtauth/internal/nilcheck"
 )
 
 // Lockout counts failed logins per account and locks it after too many. The
@@ -36,10 +38,17 @@ type Login[U any] struct {
 }
 
 // NewLogin returns a Login. lockout may be nil, which disables lockout (and
-// leaves brute-force protection to something else).
+// leaves brute-force protection to something else); a typed nil (a nil
+// *lockout.Lockout in the interface) is refused, since it would panic on
+// the first login.
 func NewLogin[U any](hasher *Hasher, lookup LookupFunc[U], lockout Lockout) (*Login[U], error) {
-	if hasher == nil || lookup == nil {
-		return nil, fmt.Errorf("%w: login needs a hasher and a lookup function", ErrInvalidConfig)
+	switch {
+	case hasher == nil:
+		return nil, fmt.Errorf("%w: NewLogin: nil hasher", ErrInvalidConfig)
+	case lookup == nil:
+		return nil, fmt.Errorf("%w: NewLogin: nil lookup", ErrInvalidConfig)
+	case lockout != nil && nilcheck.IsNil(lockout):
+		return nil, fmt.Errorf("%w: NewLogin: lockout is a nil %T; pass nil itself to disable the lockout", ErrInvalidConfig, lockout)
 	}
 	return &Login[U]{hasher: hasher, lookup: lookup, lockout: lockout, now: time.Now}, nil
 }

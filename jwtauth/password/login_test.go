@@ -3,6 +3,7 @@ package password
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -141,8 +142,21 @@ func TestLoginLockoutFailures(t *testing.T) {
 	if _, _, err := noLock.Authenticate(ctx, "ada", "wrong"); !errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("Authenticate(no lockout, wrong) = %v; want ErrInvalidCredentials", err)
 	}
-	if _, err := NewLogin[string](nil, lookup, nil); !errors.Is(err, ErrInvalidConfig) {
-		t.Error("NewLogin(nil hasher) = nil error")
+	for _, tt := range []struct {
+		name    string
+		hasher  *Hasher
+		lookup  LookupFunc[string]
+		lockout Lockout
+		want    string // named in the error
+	}{
+		{"nil hasher", nil, lookup, nil, "hasher"},
+		{"nil lookup", h, nil, nil, "lookup"},
+		{"typed nil lockout", h, lookup, (*countingLockout)(nil), "lockout"},
+	} {
+		_, err := NewLogin(tt.hasher, tt.lookup, tt.lockout)
+		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("NewLogin(%s) = %v; want ErrInvalidConfig naming the %s", tt.name, err, tt.want)
+		}
 	}
 }
 

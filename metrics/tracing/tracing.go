@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -25,6 +26,19 @@ var ErrInvalidConfig = errors.New("tracing: invalid configuration")
 
 func errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer (or
+// map, slice, func, channel): a typed nil that would fail on first use.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface, reflect.UnsafePointer:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // Tracer starts an OpenTelemetry server span for every request served by a
@@ -60,7 +74,7 @@ type config struct {
 // ([propagation.TraceContext]); pass a composite to add baggage or B3.
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(c *config) {
-		if p == nil {
+		if isNil(p) {
 			c.err = errorf("propagator is nil")
 			return
 		}
@@ -75,7 +89,7 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 // reading the traceparent header, so a program that did not configure
 // tracing pays only a nil check per request.
 func New(tp trace.TracerProvider, opts ...Option) (*Tracer, error) {
-	if tp == nil {
+	if isNil(tp) {
 		return nil, errorf("tracer provider is nil")
 	}
 	cfg := config{prop: propagation.TraceContext{}}
