@@ -206,6 +206,8 @@ Environment:
 	                    and how long before expiry it warns (default 336h)
 	RATE_LIMIT, LOGIN_RATE_LIMIT
 	                    such as 1000/minute and 5/minute
+	RATE_LIMIT_LEASE    with Redis, RATE_LIMIT allowance each replica takes per
+	                    client in one call (default 10; 0: one call per request)
 	LOG_LEVEL           debug, info (default), warn or error
 	ADMIN_USERNAME, ADMIN_PASSWORD
 	                    the admin account (password required in production)

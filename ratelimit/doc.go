@@ -67,7 +67,8 @@
 // documentation for what happens at the cap.
 //
 // The Redis store of [github.com/covetgo/covet/ratelimit/redisstore] makes
-// each decision in one round trip and keeps deciding through an outage by
+// each decision in one round trip (or, leasing allowance in batches, one
+// per batch, with a bounded slack) and keeps deciding through an outage by
 // a [FailurePolicy]: [FailOpen], [FailClosed] or [LocalFallback] (a
 // [MemoryStore] per replica). The policies are defined here so that every
 // store shared through a remote service, the Redis lockout included, names

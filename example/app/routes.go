@@ -58,8 +58,12 @@ func (a *App) routes() (http.Handler, error) {
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
 
+	redisRoutes, err := newRedisRoutes(a.reg)
+	if err != nil {
+		return nil, err
+	}
 	r := chi.NewRouter()
-	r.Use(metrics.RequestID, withRedisBudget, ips.Handler)
+	r.Use(metrics.RequestID, redisRoutes.Handler, ips.Handler)
 	// The recoverer is outside the metrics middleware, so that a panic
 	// reaches the failure report with the stack that raised it; the
 	// middleware records it as a 500 and raises it again.
@@ -123,9 +127,10 @@ func (a *App) metricsMiddleware() (*metrics.Middleware, http.Handler, error) {
 }
 
 // rateLimits builds the global limit and the login limit (per client
-// address) over one store: Redis when configured, else memory.
+// address): on Redis when configured, the global one leased
+// (RATE_LIMIT_LEASE) and the login one exact; else in memory.
 func (a *App) rateLimits() (global, login *ratelimit.Limiter, err error) {
-	limitStore, err := a.rateStore()
+	globalStore, loginStore, err := a.rateStores()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -137,14 +142,14 @@ func (a *App) rateLimits() (global, login *ratelimit.Limiter, err error) {
 	// resolved (behind TRUSTED_PROXIES, the forwarded client), not by the
 	// direct peer, which is the proxy: ratelimit.KeyByIP reads it.
 	client := ratelimit.KeyByIP
-	if global, err = ratelimit.New(limitStore, rate, ratelimit.WithName("global")); err != nil {
+	if global, err = ratelimit.New(globalStore, rate, ratelimit.WithName("global")); err != nil {
 		return nil, nil, err
 	}
 	loginRate, err := ratelimit.ParseRate(a.cfg.LoginRateLimit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("LOGIN_RATE_LIMIT: %w", err)
 	}
-	login, err = ratelimit.New(limitStore, loginRate, ratelimit.WithName("login"),
+	login, err = ratelimit.New(loginStore, loginRate, ratelimit.WithName("login"),
 		ratelimit.WithKeyFunc(ratelimit.KeyBy(client, func(*http.Request) string { return "login" })))
 	if err != nil {
 		return nil, nil, err
