@@ -11,7 +11,7 @@ import (
 )
 
 func main() {
-	c, err := cachex.New[string](cachex.WithLocal(1<<20))
+	c, err := cachex.New[string](cachex.WithLocal(1 << 20))
 	if err != nil {
 		log.Fatal(err)
 	}
