@@ -22,6 +22,7 @@
 #   ROWS     rows per table (default 1000000)
 #   RUNS     rounds (default 5)
 #   STATES   "vacuumed fresh" (default) or one of them
+#   KINDS    "example narrow" (default) or one of them
 #   DATABASE_URL  server (default postgres://postgres@127.0.0.1:5432/test?sslmode=disable);
 #            the tables live in database covet_bench_backup_example
 set -euo pipefail
@@ -73,7 +74,7 @@ SELECT 'user' || g, 'user' || g || '@example.com', CASE WHEN g % 10 = 0 THEN 'in
 FROM generate_series(1, $ROWS) AS g;
 SQL
   fi
-  [ "$2" = 1 ] && psql "$URL" -Xqc "VACUUM ANALYZE users"
+  if [ "$2" = 1 ]; then psql "$URL" -Xqc "VACUUM ANALYZE users"; fi
   psql "$URL" -Xqc "CHECKPOINT" 2>/dev/null || true
 }
 
@@ -93,24 +94,26 @@ arm() { # name
       "$work/example" backup 2>/dev/null ;;
   esac
 }
-now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 arms=(floor covet-backup example-backup)
 echo "# backup as the example's users see it: $ROWS rows, $RUNS rounds, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-for kind in example narrow; do
+for kind in ${KINDS:-example narrow}; do
   for state in $STATES; do
-    [ "$state" = vacuumed ] && fresh_db "$kind" 1
-    for a in "${arms[@]}"; do : >"$work/$kind-$state-$a.t"; done
+    if [ "$state" = vacuumed ]; then fresh_db "$kind" 1; fi
+    for a in "${arms[@]}"; do : >"$work/$kind-$state-$a.t"; : >"$work/$kind-$state-$a.c"; done
     for i in $(seq 1 "$RUNS"); do
       line="  $kind/$state round $i:"
       for j in "${!arms[@]}"; do
         a=${arms[$(((i + j) % ${#arms[@]}))]}
-        [ "$state" = fresh ] && fresh_db "$kind" 0
-        t0=$(now); arm "$a"; t1=$(now)
-        t=$(echo "$t1 - $t0" | bc)
+        if [ "$state" = fresh ]; then fresh_db "$kind" 0; fi
+        # wall, and CPU of the arm's processes (not the PostgreSQL backend)
+        TIMEFORMAT='%R %U %S'
+        { time arm "$a"; } 2>"$work/time"
+        read -r t u s <"$work/time"
         echo "$t" >>"$work/$kind-$state-$a.t"
-        line="$line $a ${t}s"
+        echo "$u + $s" | bc >>"$work/$kind-$state-$a.c"
+        line="$line $a ${t}s (cpu $(tail -1 "$work/$kind-$state-$a.c")s)"
       done
       echo "$line (load $(cut -d' ' -f1 /proc/loadavg))" >&2
     done
@@ -119,7 +122,7 @@ for kind in example narrow; do
     printf '%-8s %-9s table %-8s' "$kind" "$state" "$size"
     for a in "${arms[@]}"; do
       m=$(median <"$work/$kind-$state-$a.t")
-      printf '  %s %.3fs (%.2fx)' "$a" "$m" "$(echo "$m / $f" | bc -l)"
+      printf '  %s %.3fs (%.2fx, cpu %.3fs)' "$a" "$m" "$(echo "$m / $f" | bc -l)" "$(median <"$work/$kind-$state-$a.c")"
     done
     echo
   done

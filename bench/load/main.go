@@ -769,7 +769,11 @@ func printSearch(mode string, rs *rateSearch, srv *server) {
 		b = rs.steps[len(rs.steps)-1]
 		fmt.Printf("no rate held down to %d req/s; the step at %d req/s:", b.rate, b.rate)
 	} else {
-		fmt.Printf("highest rate held: **%d req/s** (next failing step %d req/s);", b.rate, rs.hi)
+		if rs.hi == 0 {
+			fmt.Printf("highest rate held: **%d req/s** (no step failed up to -max %d req/s);", b.rate, *maxRate)
+		} else {
+			fmt.Printf("highest rate held: **%d req/s** (next failing step %d req/s);", b.rate, rs.hi)
+		}
 	}
 	fmt.Printf(" server CPU %.0f µs per request; peak RSS %.1f MiB", b.cpuPerReq*1e6, rs.rss)
 	if b.cacheHit+b.cacheMiss > 0 {
@@ -838,8 +842,14 @@ func (s *server) redisRoundTrips() map[string]float64 {
 	if res.StatusCode != http.StatusOK {
 		return nil
 	}
+	return parseRoundTrips(res.Body)
+}
+
+// parseRoundTrips reads the Prometheus text format and sums
+// example_redis_roundtrips_total by its route label; nil when absent.
+func parseRoundTrips(r io.Reader) map[string]float64 {
 	var out map[string]float64
-	sc := bufio.NewScanner(res.Body)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
@@ -849,13 +859,19 @@ func (s *server) redisRoundTrips() map[string]float64 {
 		}
 		label := ""
 		if strings.HasPrefix(rest, "{") {
-			end := strings.IndexByte(rest, '}')
+			// Label values may hold braces ("/users/{id}"): the label set
+			// ends at the last brace, before the value.
+			end := strings.LastIndexByte(rest, '}')
 			if end < 0 {
 				continue
 			}
-			for _, kv := range strings.Split(rest[1:end], ",") {
-				if v, ok := strings.CutPrefix(kv, `route="`); ok {
-					label = strings.TrimSuffix(v, `"`)
+			labels := rest[:end]
+			for _, pre := range []string{`{route="`, `,route="`} {
+				if i := strings.Index(labels, pre); i >= 0 {
+					v := labels[i+len(pre):]
+					if j := strings.IndexByte(v, '"'); j >= 0 {
+						label = v[:j]
+					}
 				}
 			}
 			rest = rest[end+1:]

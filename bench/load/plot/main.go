@@ -84,9 +84,21 @@ func run(in, out, filter string) error {
 	if len(curves) == 0 {
 		return fmt.Errorf("%s: no steps of arms matching %q", in, filter)
 	}
-	palette := []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"}
-	for i, c := range curves {
-		c.color = palette[i%len(palette)]
+	// One hue per mode: dark for the example, light for the ceiling.
+	palette := [][2]string{{"#1f4e9c", "#7fb2e5"}, {"#b2182b", "#f4a582"}, {"#1b7837", "#a6dba0"}, {"#762a83", "#c2a5cf"}}
+	var modes []string
+	for _, c := range curves {
+		mode, arm, _ := strings.Cut(c.name, ", ")
+		i := slices.Index(modes, mode)
+		if i < 0 {
+			modes = append(modes, mode)
+			i = len(modes) - 1
+		}
+		light := 0
+		if strings.Contains(arm, "ceiling") {
+			light = 1
+		}
+		c.color = palette[i%len(palette)][light]
 		// A search revisits no rate, but bisection visits them out of
 		// order: draw each curve by rising rate.
 		slices.SortFunc(c.steps, func(a, b step) int { return cmp.Compare(a.OfferedRate, b.OfferedRate) })
