@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -123,6 +124,7 @@ func runContract(t *testing.T, s *server) {
 	t.Run("bodies", func(t *testing.T) { rapid.Check(t, c.bodyProperty) })
 	t.Run("usernames", func(t *testing.T) { rapid.Check(t, c.usernameProperty) })
 	t.Run("routing", func(t *testing.T) { rapid.Check(t, c.routingProperty) })
+	t.Run("probes and export", func(t *testing.T) { rapid.Check(t, c.probeProperty) })
 	t.Run("stateful", func(t *testing.T) { rapid.Check(t, c.statefulProperty) })
 }
 
@@ -544,6 +546,51 @@ func (c *contract) usernameProperty(t *rapid.T) {
 	_ = json.Unmarshal(r.body, &p)
 	if len(p.Errors) == 0 || p.Errors[0].Field != "username" {
 		t.Fatalf("create %q = %s; want a 422 naming username", bad, r.body)
+	}
+}
+
+// probeProperty: the probes answer every check by name (404 for another),
+// plain or verbose, and the export holds every user once.
+func (c *contract) probeProperty(t *rapid.T) {
+	checks := []string{"database", "schema"}
+	if c.s.app.rdb != nil {
+		checks = append(checks, "redis")
+	}
+	switch rapid.IntRange(0, 3).Draw(t, "kind") {
+	case 0:
+		r := c.exchange(t, "GET", "/health", nil, nil, true)
+		if r.status != 200 || !strings.Contains(string(r.body), `"status":"pass"`) {
+			t.Fatalf("GET /health = %d %s", r.status, r.body)
+		}
+	case 1:
+		q := rapid.SampledFrom([]string{"", "?verbose", "?exclude=" + rapid.SampledFrom(checks).Draw(t, "exclude")}).Draw(t, "query")
+		if r := c.exchange(t, "GET", "/ready"+q, nil, nil, true); r.status != 200 {
+			t.Fatalf("GET /ready%s = %d %s", q, r.status, r.body)
+		}
+	case 2:
+		name := rapid.OneOf(rapid.SampledFrom(checks), rapid.StringMatching(`[a-z]{1,10}`)).Draw(t, "check")
+		want := http.StatusNotFound
+		if slices.Contains(checks, name) {
+			want = http.StatusOK
+		} else if name == "redis" || name == "tls" {
+			t.Skip("a check of the other mode")
+		}
+		if r := c.exchange(t, "GET", "/ready/"+name, nil, nil, true); r.status != want {
+			t.Fatalf("GET /ready/%s = %d %s; want %d", name, r.status, r.body, want)
+		}
+	case 3:
+		r := c.exchange(t, "GET", "/export/users.csv", bearer(c.admin), nil, true)
+		records, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+		if r.status != 200 || err != nil || len(records) != len(c.users)+1 {
+			t.Fatalf("GET /export/users.csv = %d with %d records (%v); want 200 with a header and %d users", r.status, len(records), err, len(c.users))
+		}
+		seen := map[string]bool{}
+		for _, rec := range records[1:] {
+			if seen[rec[0]] {
+				t.Fatalf("the export holds user %s twice", rec[0])
+			}
+			seen[rec[0]] = true
+		}
 	}
 }
 
