@@ -36,6 +36,10 @@
 //     directory, with manifests, retention and verified restore; S3 storage,
 //     PostgreSQL and Redis in backupkit/s3store, backupkit/pgdump and
 //     backupkit/redisrdb.
+//   - [github.com/covetgo/covet/jsonbody]: strict JSON request bodies (exact
+//     member names, no duplicate or unknown members, no trailing data, a size
+//     limit, application/json only) with errors to branch on and problem+json
+//     answers.
 //
 // # How they compose
 //

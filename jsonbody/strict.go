@@ -1,6 +1,7 @@
 package jsonbody
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/json"
 	"reflect"
@@ -202,7 +203,7 @@ type scanner struct {
 	i     int
 	depth int
 	keys  [][]byte // member names of the open objects, innermost last
-	path  []string // declared names from the root to here
+	path  [][]byte // declared names from the root to here
 	loose int      // > 0 inside a map or an undeclared value
 }
 
@@ -248,7 +249,7 @@ func (s *scanner) where() string {
 	if s.loose > 0 || len(s.path) == 0 {
 		return ""
 	}
-	return strings.Join(s.path, ".")
+	return string(bytes.Join(s.path, []byte(".")))
 }
 
 func (s *scanner) value(n *node) error {
@@ -419,7 +420,7 @@ func (s *scanner) object(n *node) error {
 		if dup {
 			detail := "request body has a member more than once"
 			if declared && s.loose == 0 {
-				detail = "request body has member \"" + strings.Join(append(s.path[:len(s.path):len(s.path)], string(key)), ".") + "\" more than once"
+				detail = "request body has member \"" + string(bytes.Join(append(s.path[:len(s.path):len(s.path)], key), []byte("."))) + "\" more than once"
 			}
 			return fail(ErrDuplicate, int64(start), detail)
 		}
@@ -430,7 +431,7 @@ func (s *scanner) object(n *node) error {
 		s.i++
 		s.ws()
 		if declared {
-			s.path = append(s.path, string(key))
+			s.path = append(s.path, key)
 		} else {
 			s.loose++
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/covetgo/covet/health"
 	"github.com/covetgo/covet/health/system"
+	"github.com/covetgo/covet/jsonbody"
 	"github.com/covetgo/covet/jwtauth"
 	"github.com/covetgo/covet/jwtauth/password"
 	"github.com/covetgo/covet/metrics"
@@ -43,6 +44,7 @@ type App struct {
 	hasher   *password.Hasher
 	policy   *password.Policy
 	caches   *caches
+	body     *jsonbody.Decoder // every request body: strict JSON, MaxBodyBytes
 	exporter *stream.Exporter
 	handler  http.Handler
 	internal *http.ServeMux
@@ -74,6 +76,9 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 
 func newApp(ctx context.Context, cfg *Config, log *slog.Logger, conns *system.ConnCounter) (_ *App, err error) {
 	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry(), conns: conns}
+	if a.body, err = jsonbody.New(jsonbody.WithMaxBytes(MaxBodyBytes)); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			_ = a.Close()

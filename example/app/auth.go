@@ -118,7 +118,7 @@ func (a *App) lookupLogin(ctx context.Context, account string) (loginUser, strin
 	if err != nil {
 		return loginUser{}, "", err
 	}
-	account = NormalizeUsername(account)
+	account, _ = NormalizeUsername(account) // valid: Credentials found it
 	return loginUser{ID: id, Username: account, Admin: account == a.cfg.AdminUsername}, hash, nil
 }
 

@@ -232,7 +232,7 @@ func (e *envReader) basics() *Config {
 		RedisSecurityURL: e.get("REDIS_SECURITY_URL", ""),
 		RateLimit:        e.get("RATE_LIMIT", "1000/minute"),
 		LoginRateLimit:   e.get("LOGIN_RATE_LIMIT", "5/minute"),
-		AdminUsername:    NormalizeUsername(e.get("ADMIN_USERNAME", "admin")),
+		AdminUsername:    e.get("ADMIN_USERNAME", "admin"),
 		AdminPassword:    e.getenv("ADMIN_PASSWORD"),
 		DataDir:          e.get("DATA_DIR", "data"),
 		BackupTarget:     e.get("BACKUP_TARGET", ""),
@@ -377,8 +377,10 @@ func (e *envReader) logAndAdmin(c *Config) {
 	default:
 		e.bad("LOG_LEVEL", "%q is not debug, info, warn or error", lv)
 	}
-	if !validUsername(c.AdminUsername) {
-		e.bad("ADMIN_USERNAME", "3-50 letters, digits or underscores")
+	if name, ok := NormalizeUsername(c.AdminUsername); ok {
+		c.AdminUsername = name
+	} else {
+		e.bad("ADMIN_USERNAME", "3-50 ASCII letters, digits or underscores")
 	}
 	if c.Production() && c.AdminPassword == "" {
 		e.bad("ADMIN_PASSWORD", "required in production")

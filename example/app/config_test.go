@@ -205,3 +205,46 @@ func TestValidateUser(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizeUsername: a username is checked as ASCII before any case
+// mapping, so that no character Unicode case mapping or folding takes to
+// ASCII passes for the letter it maps to.
+func TestNormalizeUsername(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"admin", "admin", true},
+		{"ADMIN", "admin", true},
+		{"Case_User_42", "case_user_42", true},
+		{"abc", "abc", true},
+		{strings.Repeat("Z", 50), strings.Repeat("z", 50), true},
+		{"\u212Aate", "", false},                      // KELVIN SIGN: strings.ToLower makes it k
+		{"u\u017Fer_1", "", false},                    // LONG S: folds to s
+		{"\u0131van", "", false},                      // DOTLESS I: upper case is I
+		{"\u0130van", "", false},                      // I WITH DOT ABOVE: lower case is i + U+0307
+		{"\uFF41dmin", "", false},                     // FULLWIDTH a
+		{"\uFF21\uFF24\uFF2D\uFF29\uFF2E", "", false}, // FULLWIDTH ADMIN
+		{"adm\uFF10", "", false},                      // FULLWIDTH DIGIT ZERO
+		{"admi\u0301n", "", false},                    // COMBINING ACUTE ACCENT
+		{"adme\u0308", "", false},                     // COMBINING DIAERESIS
+		{"\u0430dmin", "", false},                     // CYRILLIC a
+		{"\u00A0admin", "", false},                    // NO-BREAK SPACE: not trimmed
+		{" admin", "", false},
+		{"admin\n", "", false},
+		{"ad", "", false},
+		{strings.Repeat("a", 51), "", false},
+		{"ad-min", "", false},
+		{"ad\x00min", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := NormalizeUsername(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("NormalizeUsername(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+		if bad := (NewUser{Username: tt.in, Email: "a@example.com"}).Validate(func(string) error { return nil }); (len(bad) == 0) != tt.ok {
+			t.Errorf("Validate(username %q) = %v; want valid %v", tt.in, bad, tt.ok)
+		}
+	}
+}

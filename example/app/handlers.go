@@ -35,13 +35,19 @@ const hashWait = 5 * time.Second
 
 func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var in loginRequest
-	if !decodeJSON(w, r, &in) {
+	if !a.body.Read(w, r, &in) {
 		return
 	}
-	// Normalised, so that the lockout counts "Admin" and "admin" as one.
-	account := NormalizeUsername(in.Username)
-	if account == "" || in.Password == "" || len(account) > 50 || len(in.Password) > 1024 {
-		writeProblem(w, http.StatusUnprocessableEntity, "username and password are required")
+	if in.Username == "" || in.Password == "" || len(in.Password) > 1024 {
+		writeProblem(w, http.StatusUnprocessableEntity, "username and password are required (a password is at most 1024 bytes)")
+		return
+	}
+	// Normalised, so that the lockout counts "Admin" and "admin" as one;
+	// checked as ASCII first, so that no Unicode look-alike reaches it.
+	account, ok := NormalizeUsername(in.Username)
+	if !ok {
+		writeProblem(w, http.StatusUnprocessableEntity, "the credentials are not valid",
+			FieldError{"username", "must be 3 to 50 ASCII letters, digits or underscores"})
 		return
 	}
 	// Hashing runs under a memory budget: wait for a slot at most hashWait,
@@ -57,6 +63,9 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusTooManyRequests, "too many failed logins for this account; try again later")
 		return
 	case errors.Is(err, password.ErrInvalidCredentials):
+		// RFC 9110 §11.6.1: a 401 names the scheme that gets in, here the
+		// bearer token this route hands out.
+		w.Header().Set("WWW-Authenticate", "Bearer")
 		writeProblem(w, http.StatusUnauthorized, "invalid username or password")
 		return
 	case err != nil:
@@ -87,7 +96,7 @@ type refreshRequest struct {
 
 func (a *App) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	var in refreshRequest
-	if !decodeJSON(w, r, &in) {
+	if !a.body.Read(w, r, &in) {
 		return
 	}
 	if in.RefreshToken == "" {
@@ -129,7 +138,7 @@ func (a *App) loadClaims(ctx context.Context, subject string) (jwtauth.Claims, e
 // authenticated, the access token itself.
 func (a *App) handleLogout(w http.ResponseWriter, r *http.Request) {
 	var in refreshRequest
-	if r.ContentLength != 0 && !decodeJSON(w, r, &in) {
+	if r.ContentLength != 0 && !a.body.Read(w, r, &in) {
 		return
 	}
 	if in.RefreshToken != "" {
@@ -245,10 +254,12 @@ func (a *App) handleGetUser(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	var in NewUser
-	if !decodeJSON(w, r, &in) {
+	if !a.body.Read(w, r, &in) {
 		return
 	}
-	in.Username = NormalizeUsername(in.Username)
+	if name, ok := NormalizeUsername(in.Username); ok {
+		in.Username = name // else Validate names it
+	}
 	if bad := in.Validate(func(p string) error {
 		if err := a.policy.Check(p, in.Username, in.Email); err != nil {
 			return passwordMessage(err)

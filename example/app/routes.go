@@ -182,21 +182,27 @@ func (a *App) publicStack(global *ratelimit.Limiter) ([]func(http.Handler) http.
 }
 
 // mountAPI mounts the authentication routes, the users API and the export.
+//
+// Routing comes before authentication: the token and role checks wrap each
+// route of the group below, not a prefix, so a path that is not a route
+// answers 404 and a method a route does not serve 405 with Allow, with or
+// without a token. The routes are no secret (GET /openapi.yaml lists them),
+// and a client told 401 for a typo would look for the fault in its token.
+// Every route in the group is authenticated: a route added to it cannot be
+// left open by mistake.
 func (a *App) mountAPI(r chi.Router, loginLimit *ratelimit.Limiter) {
 	r.With(loginLimit.Handler).Post("/auth/login", a.handleLogin)
 	r.Post("/auth/refresh", a.handleRefresh)
 	r.With(a.auth.Optional).Post("/auth/logout", a.handleLogout)
-	r.Route("/api/v1", func(r chi.Router) {
+	r.Get("/openapi.yaml", serveOpenAPI)
+	r.Group(func(r chi.Router) {
 		r.Use(a.auth.Handler, a.setUserID)
 		// The list is cached (per user) by the service and may be kept
 		// briefly by the client; everything else is never stored.
-		r.With(a.caches.list).Get("/users", a.handleListUsers)
-		r.With(securehdr.NoStore).Get("/users/{id}", a.handleGetUser)
-		r.With(securehdr.NoStore, a.auth.RequireRole(roleAdmin)).Post("/users", a.handleCreateUser)
-	})
-	r.Route("/export", func(r chi.Router) {
-		r.Use(a.auth.Handler, a.setUserID, a.auth.RequireRole(roleAdmin))
-		r.Get("/users.csv", a.handleExportUsers)
+		r.With(a.caches.list).Get("/api/v1/users", a.handleListUsers)
+		r.With(securehdr.NoStore).Get("/api/v1/users/{id}", a.handleGetUser)
+		r.With(securehdr.NoStore, a.auth.RequireRole(roleAdmin)).Post("/api/v1/users", a.handleCreateUser)
+		r.With(a.auth.RequireRole(roleAdmin)).Get("/export/users.csv", a.handleExportUsers)
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -94,17 +93,40 @@ func (u *Users) Page(ctx context.Context, after int64, limit int) ([]User, error
 	return out, err
 }
 
-// NormalizeUsername is the stored form of a username: usernames are unique
-// regardless of case, as emails are, so "ADMIN" cannot be created beside
-// "admin" to impersonate it.
-func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// NormalizeUsername returns the stored form of a username and whether it
+// is a valid one: 3 to 50 ASCII letters, digits or underscores, checked on
+// the bytes as sent, before any case mapping; then A-Z becomes a-z and
+// nothing else changes. Usernames are unique regardless of case, as emails
+// are, so "ADMIN" cannot be created beside "admin" to impersonate it.
+//
+// The check comes first because Unicode case mapping folds other
+// characters onto ASCII: strings.ToLower maps U+212A KELVIN SIGN to k and
+// U+0130 to i plus a combining dot, and case-insensitive matching folds
+// U+017F LONG S onto s, so "\u212Aate" would otherwise be taken for kate.
+// Nothing is trimmed either: " admin" is not a username.
+func NormalizeUsername(s string) (string, bool) {
+	if !validUsername(s) {
+		return "", false
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b), true
+}
 
 // Credentials returns the user's ID and password hash by username, in any
 // case.
 func (u *Users) Credentials(ctx context.Context, username string) (id int64, hash, status string, err error) {
 	ctx, cancel := u.bound(ctx)
 	defer cancel()
-	row := u.db.QueryRowxContext(ctx, u.db.Rebind("SELECT id, password_hash, status FROM users WHERE username = ?"), NormalizeUsername(username))
+	name, ok := NormalizeUsername(username)
+	if !ok {
+		return 0, "", "", ErrNotFound
+	}
+	row := u.db.QueryRowxContext(ctx, u.db.Rebind("SELECT id, password_hash, status FROM users WHERE username = ?"), name)
 	if err = row.Scan(&id, &hash, &status); errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
@@ -133,7 +155,11 @@ func (u *Users) SetLastLogin(ctx context.Context, id int64, at time.Time) error 
 func (u *Users) Create(ctx context.Context, in NewUser, hash string) (User, error) {
 	ctx, cancel := u.bound(ctx)
 	defer cancel()
-	in.Username = NormalizeUsername(in.Username)
+	name, ok := NormalizeUsername(in.Username)
+	if !ok {
+		return User{}, fmt.Errorf("create user: invalid username")
+	}
+	in.Username = name
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	var id int64
 	q := u.db.Rebind("INSERT INTO users (username, email, bio, status, password_hash, created_at) VALUES (?, ?, ?, 'active', ?, ?) RETURNING id")
@@ -225,9 +251,20 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
-var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_]{3,50}$`)
-
-func validUsername(s string) bool { return usernameRE.MatchString(s) }
+// validUsername reports whether s is 3 to 50 ASCII letters, digits or
+// underscores, byte by byte: no Unicode letter, digit or space passes.
+func validUsername(s string) bool {
+	if len(s) < 3 || len(s) > 50 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks every field and returns all problems; passwordCheck
 // applies the password policy.
@@ -241,6 +278,9 @@ func (n NewUser) Validate(passwordCheck func(string) error) []FieldError {
 	}
 	if !utf8.ValidString(n.Bio) || utf8.RuneCountInString(n.Bio) > 1000 {
 		out = append(out, FieldError{"bio", "must be at most 1000 characters"})
+	} else if strings.ContainsRune(n.Bio, 0) {
+		// PostgreSQL text cannot hold NUL: refused here, not failed there.
+		out = append(out, FieldError{"bio", "must not contain NUL characters"})
 	}
 	if err := passwordCheck(n.Password); err != nil {
 		out = append(out, FieldError{"password", err.Error()})
