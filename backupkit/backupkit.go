@@ -24,7 +24,8 @@ import (
 var (
 	// ErrNotFound: no such backup, or no complete backup at all.
 	ErrNotFound = errors.New("backupkit: not found")
-	// ErrChecksum: stored data does not match its manifest. Nothing was applied.
+	// ErrChecksum: stored data does not match its manifest, or the manifest
+	// itself is damaged. Nothing was applied.
 	ErrChecksum = errors.New("backupkit: checksum mismatch")
 	// ErrSourceFailed: the source (pg_dump, redis-cli, a reader) failed; the
 	// upload was aborted and no manifest was written.
