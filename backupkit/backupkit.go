@@ -24,7 +24,8 @@ import (
 var (
 	// ErrNotFound: no such backup, or no complete backup at all.
 	ErrNotFound = errors.New("backupkit: not found")
-	// ErrChecksum: stored data does not match its manifest. Nothing was applied.
+	// ErrChecksum: stored data does not match its manifest, or the manifest
+	// itself is damaged. Nothing was applied.
 	ErrChecksum = errors.New("backupkit: checksum mismatch")
 	// ErrSourceFailed: the source (pg_dump, redis-cli, a reader) failed; the
 	// upload was aborted and no manifest was written.
@@ -310,7 +311,7 @@ func (m *Manager) newPipeline(ctx context.Context, name string, start time.Time)
 		_ = up.Abort()
 		return nil, err
 	}
-	p.raw = &progressWriter{w: p.cw, m: m, op: "backup", start: start}
+	p.raw = &progressWriter{w: storeGate{w: p.cw, sink: p.sink}, m: m, op: "backup", start: start}
 	return p, nil
 }
 
@@ -341,6 +342,9 @@ func (p *pipeline) commit(ctx context.Context) error {
 	}
 	if err == nil {
 		err = ctx.Err()
+	}
+	if err == nil {
+		err = p.sink.failed()
 	}
 	if err != nil {
 		_ = p.up.Abort()
@@ -421,6 +425,13 @@ func decompressor(c Compression, r io.Reader) (io.Reader, func(), error) {
 
 // errWriter remembers the first write error of the store's upload, to tell
 // a failing store from a failing source.
+//
+// It hides that error from the writers in front of it: from then on it
+// discards what it is given and reports success. pgzip's Writer, once a
+// write has failed, never stops the goroutine that feeds its output (its
+// Close returns early), so the compressor must not see the failure; the
+// error goes back to the source through [storeGate] instead, and commit
+// checks it before committing.
 type errWriter struct {
 	w   io.Writer
 	mu  sync.Mutex
@@ -428,21 +439,37 @@ type errWriter struct {
 }
 
 func (e *errWriter) Write(p []byte) (int, error) {
-	n, err := e.w.Write(p)
-	if err != nil {
+	if e.failed() != nil {
+		return len(p), nil
+	}
+	if _, err := e.w.Write(p); err != nil {
 		e.mu.Lock()
 		if e.err == nil {
 			e.err = err
 		}
 		e.mu.Unlock()
 	}
-	return n, err
+	return len(p), nil
 }
 
 func (e *errWriter) failed() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.err
+}
+
+// storeGate stands in front of the compressor and refuses the source's
+// writes once the store has failed, so the source stops early.
+type storeGate struct {
+	w    io.Writer
+	sink *errWriter
+}
+
+func (g storeGate) Write(p []byte) (int, error) {
+	if err := g.sink.failed(); err != nil {
+		return 0, err
+	}
+	return g.w.Write(p)
 }
 
 type nopWriteCloser struct{ io.Writer }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -416,5 +418,94 @@ func TestRestoreAcrossCompressions(t *testing.T) {
 		if !bytes.Equal(got.Bytes(), data) {
 			t.Fatalf("%s backup restored %d bytes; want the %d written", man.Compression, got.Len(), len(data))
 		}
+	}
+}
+
+// storedFiles lists every file under a dir store's root, temporary ones
+// included.
+func storedFiles(t *testing.T, s *dirStore) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A store that fails at any step of a backup leaves no object behind, not
+// even a temporary one, and the error names the store's failure rather
+// than blaming the source.
+func TestBackupStoreFailures(t *testing.T) {
+	data := testData(1 << 20)
+	tests := []struct {
+		name  string
+		fault faultStore
+		comp  Compression
+	}{
+		{"create data", faultStore{op: "create", suffix: dataSuffix}, Zstd},
+		{"write first byte", faultStore{op: "write", suffix: dataSuffix}, NoCompression},
+		{"write midway uncompressed", faultStore{op: "write", suffix: dataSuffix, after: 100 << 10}, NoCompression},
+		{"write midway zstd", faultStore{op: "write", suffix: dataSuffix, after: 10 << 10}, Zstd},
+		{"write midway gzip", faultStore{op: "write", suffix: dataSuffix, after: 10 << 10}, Gzip},
+		{"commit data", faultStore{op: "commit", suffix: dataSuffix}, Zstd},
+		{"create manifest", faultStore{op: "create", suffix: manifestSuffix}, Zstd},
+		{"write manifest", faultStore{op: "write", suffix: manifestSuffix}, Zstd},
+		{"commit manifest", faultStore{op: "commit", suffix: manifestSuffix}, Zstd},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			ds := newDirStore(t)
+			fs := tt.fault
+			fs.Store = ds
+			m := mustManager(t, &fs, WithCompression(tt.comp))
+			_, err := m.Backup(ctx, NewReaderSource(bytes.NewReader(data), ""))
+			if !errors.Is(err, errFault) {
+				t.Fatalf("Backup = %v; want the store's error", err)
+			}
+			if errors.Is(err, ErrSourceFailed) {
+				t.Fatalf("Backup = %v; blames the source for the store's failure", err)
+			}
+			if files := storedFiles(t, ds); len(files) != 0 {
+				t.Fatalf("store holds %v after a failed backup; want nothing", files)
+			}
+			if _, err := mustManager(t, ds).Get(ctx, ""); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Get latest after a failed backup = %v; want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+type sourceFunc func(ctx context.Context, w io.Writer) (SourceInfo, error)
+
+func (f sourceFunc) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) { return f(ctx, w) }
+
+// A backup cancelled after its source finished, but before the upload is
+// committed, is aborted: a cancelled backup never becomes the latest.
+func TestBackupCancelledBeforeCommit(t *testing.T) {
+	for _, comp := range []Compression{Zstd, Gzip, NoCompression} {
+		t.Run(string(comp), func(t *testing.T) {
+			ds := newDirStore(t)
+			m := mustManager(t, ds, WithCompression(comp))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			_, err := m.Backup(ctx, sourceFunc(func(ctx context.Context, w io.Writer) (SourceInfo, error) {
+				_, err := w.Write(testData(64 << 10))
+				cancel()
+				return SourceInfo{Kind: "stream"}, err
+			}))
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("Backup = %v; want context.Canceled", err)
+			}
+			if files := storedFiles(t, ds); len(files) != 0 {
+				t.Fatalf("store holds %v after a cancelled backup; want nothing", files)
+			}
+		})
 	}
 }

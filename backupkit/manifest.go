@@ -74,8 +74,14 @@ func (m *Manager) readManifest(ctx context.Context, id string) (Manifest, error)
 	}
 	defer rc.Close()
 	var man Manifest
-	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&man); err != nil {
-		return Manifest{}, fmt.Errorf("backupkit: manifest %s: %w", id, err)
+	src := &storeReader{r: io.LimitReader(rc, 1<<20)}
+	if err := json.NewDecoder(src).Decode(&man); err != nil {
+		if src.err != nil {
+			return Manifest{}, fmt.Errorf("backupkit: read manifest %s: %w", id, src.err)
+		}
+		// A manifest cut short or garbled is damaged like data that does
+		// not match it: callers branch on ErrChecksum for both.
+		return Manifest{}, fmt.Errorf("backupkit: manifest %s: %w: %w", id, ErrChecksum, err)
 	}
 	if man.ID != id || man.Object != m.prefix+id+dataSuffix {
 		return Manifest{}, fmt.Errorf("backupkit: manifest %s names another backup: %w", id, ErrChecksum)

@@ -2,6 +2,7 @@ package backupkit
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -158,5 +159,112 @@ func TestPrune(t *testing.T) {
 		if l, _ := other.List(ctx); len(l) != 1 {
 			t.Fatal("prune touched another backup set")
 		}
+	}
+}
+
+// Edge cases of the calendar rules and of "the newest complete backup is
+// always kept".
+func TestPolicyPlanEdges(t *testing.T) {
+	day := 24 * time.Hour
+	d := func(y int, m time.Month, dd int) time.Time { return time.Date(y, m, dd, 12, 0, 0, 0, time.UTC) }
+	complete := func(ts ...time.Time) []entry {
+		var es []entry
+		for _, t := range ts {
+			es = append(es, entry{ID: t.Format(idLayout), Time: t, Complete: true})
+		}
+		return es
+	}
+	tests := []struct {
+		name string
+		now  time.Time
+		p    Policy
+		es   []entry
+		kept []string // IDs' dates, "2006-01-02"
+	}{
+		{
+			// 2025-12-29 and 2026-01-02 are both in ISO week 2026-W01: one
+			// weekly backup, not two.
+			"weekly across new year", d(2026, 1, 3), Policy{KeepWeekly: 2},
+			complete(d(2026, 1, 2), d(2025, 12, 29), d(2025, 12, 28)),
+			[]string{"2026-01-02", "2025-12-28"},
+		},
+		{
+			"monthly skips months without backups", d(2026, 5, 1), Policy{KeepMonthly: 2},
+			complete(d(2026, 4, 30), d(2026, 4, 1), d(2026, 1, 31), d(2025, 12, 31)),
+			[]string{"2026-04-30", "2026-01-31"},
+		},
+		{
+			// A running (incomplete) newer backup does not count as the
+			// newest: the newest complete one survives MaxAge.
+			"newest complete behind an incomplete one", d(2026, 6, 1), Policy{MaxAge: day},
+			append([]entry{{ID: "running", Time: d(2026, 6, 1), Complete: false}}, complete(d(2026, 3, 1), d(2026, 2, 1))...),
+			[]string{"2026-06-01", "2026-03-01"},
+		},
+		{
+			"keep last beyond what exists", d(2026, 6, 1), Policy{KeepLast: 10},
+			complete(d(2026, 5, 31), d(2026, 5, 30)),
+			[]string{"2026-05-31", "2026-05-30"},
+		},
+		{"nothing to plan", d(2026, 6, 1), Policy{KeepLast: 1}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keep, _ := tt.p.plan(tt.now, tt.es)
+			var got []string
+			for _, e := range keep {
+				got = append(got, e.Time.Format("2006-01-02"))
+			}
+			if !slices.Equal(got, tt.kept) {
+				t.Fatalf("plan(%+v) kept %v; want %v", tt.p, got, tt.kept)
+			}
+		})
+	}
+	if err := (Policy{MaxAge: -time.Second}).validate(); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("validate(negative MaxAge) = %v; want ErrInvalidConfig", err)
+	}
+}
+
+// When the store refuses to delete a backup's data, Prune stops with the
+// store's error, and the half-removed backup (manifest gone first) is
+// merely incomplete: never listed, never restored as the latest.
+func TestPruneDeleteFails(t *testing.T) {
+	ctx := context.Background()
+	ds := newDirStore(t)
+	clock := testenv.NewClock(time.Date(2026, 5, 1, 3, 0, 0, 0, time.UTC))
+	m := mustManager(t, ds)
+	m.now = clock.Now
+	var ids []string
+	for range 2 {
+		man, err := m.Backup(ctx, NewReaderSource(strings.NewReader("data"), ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, man.ID)
+		clock.Add(time.Hour)
+	}
+	fm := mustManager(t, &faultStore{Store: ds, op: "delete", suffix: dataSuffix})
+	fm.now = clock.Now
+	res, err := fm.Prune(ctx, Policy{KeepLast: 1}, false)
+	if !errors.Is(err, errFault) || !strings.Contains(err.Error(), ids[0]) {
+		t.Fatalf("Prune = %v; want the store's error naming %s", err, ids[0])
+	}
+	if !slices.Equal(res.Removed, []string{ids[0]}) || !slices.Equal(res.Kept, []string{ids[1]}) {
+		t.Fatalf("Prune result = %+v", res)
+	}
+	list, err := m.List(ctx)
+	if err != nil || len(list) != 1 || list[0].ID != ids[1] {
+		t.Fatalf("List = %v, %v; want only %s", list, err, ids[1])
+	}
+	if _, err := m.Get(ctx, ids[0]); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get(half-removed) = %v; want ErrNotFound", err)
+	}
+	// Once the store works again, a prune finishes the job.
+	clock.Add(48 * time.Hour)
+	res, err = m.Prune(ctx, Policy{KeepLast: 1}, false)
+	if err != nil || !slices.Equal(res.Removed, []string{ids[0]}) {
+		t.Fatalf("second Prune = %+v, %v; want %s removed", res, err, ids[0])
+	}
+	if files := storedFiles(t, ds); len(files) != 2 {
+		t.Fatalf("store holds %v; want one backup's two objects", files)
 	}
 }

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -293,6 +295,111 @@ func TestDirectorySourceSwappedForLink(t *testing.T) {
 			}
 			if tc.swap && !seen {
 				t.Fatal("swapped a.txt missing from the archive")
+			}
+		})
+	}
+}
+
+// paxTar returns a tar holding one regular file "f" preceded by a PAX
+// header block carrying record (written by hand: archive/tar drops
+// GNU.sparse records when writing).
+func paxTar(t *testing.T, record string) []byte {
+	t.Helper()
+	rec := " " + record + "\n"
+	rec = strconv.Itoa(len(rec)+2) + rec // the length counts its own two digits
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, e := range []struct{ name, body string }{{"PaxHeaders/f", rec}, {"f", "x"}} {
+		if err := tw.WriteHeader(&tar.Header{Name: e.name, Typeflag: tar.TypeReg, Size: int64(len(e.body)), Mode: 0o644, Format: tar.FormatUSTAR}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(tw, e.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := b.Bytes()
+	out[156] = tar.TypeXHeader
+	copy(out[148:156], "        ")
+	sum := 0
+	for _, c := range out[:512] {
+		sum += int(c)
+	}
+	copy(out[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	return out
+}
+
+// Archives that are damaged, hostile or cut short are refused with an
+// error a caller can branch on, and a stream that fails with ErrChecksum
+// keeps that error whether it fails in a header or in a file's data.
+func TestExtractErrors(t *testing.T) {
+	reg := func(name, body string) tarEntry { return tarEntry{name: name, typ: tar.TypeReg, body: body} }
+	big := makeTar(t, []tarEntry{reg("a", strings.Repeat("a", 10000))})
+	two := makeTar(t, []tarEntry{reg("a", "alpha"), reg("b", "bravo")})
+	damaged := fmt.Errorf("x: %w", ErrChecksum)
+	tests := []struct {
+		name    string
+		r       func() io.Reader
+		limit   int64
+		ctxDone bool
+		want    error // nil: any error
+	}{
+		{"sparse entry", func() io.Reader { return bytes.NewReader(paxTar(t, "GNU.sparse.major=1")) }, 0, false, ErrUnsafePath},
+		{"more data than the archive", func() io.Reader { return bytes.NewReader(big) }, 100, false, ErrUnsafePath},
+		{"cut inside a file", func() io.Reader { return bytes.NewReader(big[:512+5000]) }, 0, false, io.ErrUnexpectedEOF},
+		{"cut inside a header", func() io.Reader { return bytes.NewReader(two[:1024+100]) }, 0, false, io.ErrUnexpectedEOF},
+		{"checksum fails in a file", func() io.Reader { return failAtEnd(string(big[:512+5000]), damaged) }, 0, false, ErrChecksum},
+		{"checksum fails at a header", func() io.Reader { return failAtEnd(string(two[:1024]), damaged) }, 0, false, ErrChecksum},
+		{"cancelled", func() io.Reader { return bytes.NewReader(two) }, 0, true, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.ctxDone {
+				cancel()
+			}
+			err := extract(ctx, tt.r(), t.TempDir(), tt.limit)
+			if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
+				t.Fatalf("extract = %v; want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// A directory target whose path is taken by a file, or whose parent cannot
+// be created, fails before extracting anything.
+func TestDirectoryTargetPathErrors(t *testing.T) {
+	archive := makeTar(t, []tarEntry{{name: "a", typ: tar.TypeReg, body: "alpha"}})
+	tests := []struct {
+		name string
+		dir  func(t *testing.T) string
+	}{
+		{"path is a file", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "f")
+			writeFile(t, p, "x")
+			return p
+		}},
+		{"parent is a file", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "f")
+			writeFile(t, p, "x")
+			return filepath.Join(p, "sub", "out")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := tt.dir(t)
+			dt, err := NewDirectoryTarget(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := dt.Restore(context.Background(), bytes.NewReader(archive), Manifest{Kind: "tar", Format: "tar"}); err == nil {
+				t.Fatal("Restore succeeded")
+			}
+			if names := dirNames(t, filepath.Dir(filepath.Dir(dir))); strings.Contains(names, ".restore-") {
+				t.Fatalf("a staging directory was left: %s", names)
 			}
 		})
 	}

@@ -13,8 +13,9 @@ import (
 const TmpPrefix = ".tmp-"
 
 // Valid reports whether name is a clean, relative, slash-separated name that
-// cannot climb out of a store's directory or prefix.
+// cannot climb out of a store's directory or prefix. "." is refused: it
+// names the store's root itself, not an object in it.
 func Valid(name string) bool {
-	return name != "" && !strings.Contains(name, `\`) && filepath.IsLocal(filepath.FromSlash(name)) &&
+	return name != "" && name != "." && !strings.Contains(name, `\`) && filepath.IsLocal(filepath.FromSlash(name)) &&
 		path.Clean(name) == name && !strings.HasPrefix(path.Base(name), TmpPrefix)
 }

@@ -91,7 +91,7 @@ func Contract(t *testing.T, s backupkit.Store, big int) {
 	if _, err := s.Open(ctx, "a/one.backup"); !errors.Is(err, backupkit.ErrNotFound) {
 		t.Fatalf("Open after Delete = %v; want backupkit.ErrNotFound", err)
 	}
-	for _, bad := range []string{"", "../x", "/abs", "a/../b", "a//b", `a\b`, ".tmp-x"} {
+	for _, bad := range []string{"", ".", "../x", "/abs", "a/../b", "a//b", `a\b`, ".tmp-x"} {
 		if _, err := s.Create(ctx, bad); !errors.Is(err, backupkit.ErrUnsafePath) {
 			t.Errorf("Create(%q) = %v; want backupkit.ErrUnsafePath", bad, err)
 		}
