@@ -24,17 +24,17 @@ import (
 	"github.com/covetgo/covet/stream"
 )
 
-// MaxBodyBytes is the request body limit; larger bodies get 413.
-const MaxBodyBytes = 1 << 20
+// maxBodyBytes is the request body limit; larger bodies get 413.
+const maxBodyBytes = 1 << 20
 
-// App is the running service's state.
-type App struct {
+// service is the running service's state.
+type service struct {
 	cfg      *Config
 	log      *slog.Logger
 	db       *sqlx.DB
 	rdb      redis.UniversalClient // nil in the embedded default
 	secRDB   redis.UniversalClient // security state: REDIS_SECURITY_URL, else rdb
-	users    *Users
+	users    *userStore
 	checker  *health.Checker
 	system   *system.Handler
 	conns    *system.ConnCounter
@@ -60,7 +60,7 @@ type App struct {
 	schemaReady bool
 }
 
-// New builds the service: it opens the database (and Redis when configured),
+// start builds the service: it opens the database (and Redis when configured),
 // checks the schema (applying pending migrations when MIGRATE_ON_START is
 // on), seeds demo users and the admin, and assembles the router. Close
 // releases what it opened.
@@ -70,13 +70,13 @@ type App struct {
 // DATABASE_CONNECT_TIMEOUT (Run keeps the probes answering meanwhile); an
 // unreachable Redis is not an error: the service starts degraded, /ready
 // names redis until it answers, and the client reconnects by itself.
-func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
+func start(ctx context.Context, cfg *Config, log *slog.Logger) (*service, error) {
 	return newApp(ctx, cfg, log, new(system.ConnCounter))
 }
 
-func newApp(ctx context.Context, cfg *Config, log *slog.Logger, conns *system.ConnCounter) (_ *App, err error) {
-	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry(), conns: conns}
-	if a.body, err = jsonbody.New(jsonbody.WithMaxBytes(MaxBodyBytes)); err != nil {
+func newApp(ctx context.Context, cfg *Config, log *slog.Logger, conns *system.ConnCounter) (_ *service, err error) {
+	a := &service{cfg: cfg, log: log, reg: prometheus.NewRegistry(), conns: conns}
+	if a.body, err = jsonbody.New(jsonbody.WithMaxBytes(maxBodyBytes)); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -123,20 +123,20 @@ func newApp(ctx context.Context, cfg *Config, log *slog.Logger, conns *system.Co
 }
 
 // Handler returns the service's root handler.
-func (a *App) Handler() http.Handler { return a.handler }
+func (a *service) Handler() http.Handler { return a.handler }
 
 // InternalHandler returns the handler of the internal listener
 // (INTERNAL_ADDR): /metrics, /metrics/health and /debug/pprof/. It must never
 // be reachable from outside: it has no host check, no authentication and no
 // rate limit.
-func (a *App) InternalHandler() http.Handler { return a.internal }
+func (a *service) InternalHandler() http.Handler { return a.internal }
 
 // Registry returns the Prometheus registry /metrics serves.
-func (a *App) Registry() *prometheus.Registry { return a.reg }
+func (a *service) Registry() *prometheus.Registry { return a.reg }
 
 // Close releases the database, Redis and background work. It is safe on a
 // nil *App and idempotent.
-func (a *App) Close() error {
+func (a *service) Close() error {
 	if a == nil {
 		return nil
 	}

@@ -24,7 +24,7 @@ type loginUser struct {
 	Admin    bool
 }
 
-func (a *App) setupAuth(ctx context.Context) error {
+func (a *service) setupAuth(ctx context.Context) error {
 	specs := a.cfg.SigningKeys
 	if len(specs) == 0 {
 		secret := make([]byte, 32)
@@ -110,20 +110,20 @@ func (a *App) setupAuth(ctx context.Context) error {
 	return a.seed(ctx)
 }
 
-func (a *App) lookupLogin(ctx context.Context, account string) (loginUser, string, error) {
+func (a *service) lookupLogin(ctx context.Context, account string) (loginUser, string, error) {
 	id, hash, status, err := a.users.Credentials(ctx, account)
-	if errors.Is(err, ErrNotFound) || (err == nil && status != "active") {
+	if errors.Is(err, errNotFound) || (err == nil && status != "active") {
 		return loginUser{}, "", password.ErrUnknownAccount
 	}
 	if err != nil {
 		return loginUser{}, "", err
 	}
-	account, _ = NormalizeUsername(account) // valid: Credentials found it
+	account, _ = normalizeUsername(account) // valid: Credentials found it
 	return loginUser{ID: id, Username: account, Admin: account == a.cfg.AdminUsername}, hash, nil
 }
 
 // setUserID hands the authenticated subject to the access log.
-func (a *App) setUserID(next http.Handler) http.Handler {
+func (a *service) setUserID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, ok := jwtauth.ClaimsFromContext(r.Context()); ok {
 			r = r.WithContext(metrics.WithUserID(r.Context(), c.Subject))

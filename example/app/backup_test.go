@@ -28,7 +28,7 @@ func TestBackupRestore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			a, err := start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,7 +106,7 @@ func TestRestoreOlderBackupThenMigrate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			a, err := start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}

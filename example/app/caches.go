@@ -16,8 +16,8 @@ import (
 // caches holds the service's caches: users by ID (a typed cache with
 // negative caching) and the HTTP response cache of the user list.
 type caches struct {
-	a     *App
-	users *cachex.Cache[User]
+	a     *service
+	users *cachex.Cache[user]
 	list  func(http.Handler) http.Handler
 
 	version *listVersion
@@ -25,12 +25,12 @@ type caches struct {
 
 const userTTL = 5 * time.Minute
 
-func newCaches(a *App) (*caches, error) {
+func newCaches(a *service) (*caches, error) {
 	opts, err := a.cacheOptions(a.cfg.AppName + ":cache:users:")
 	if err != nil {
 		return nil, err
 	}
-	users, err := cachex.New[User](append(opts,
+	users, err := cachex.New[user](append(opts,
 		cachex.WithNegativeTTL(30*time.Second),
 		cachex.WithStaleIfError(time.Minute))...)
 	if err != nil {
@@ -51,7 +51,7 @@ func newCaches(a *App) (*caches, error) {
 // logger and, when Redis is configured, a Redis tier under prefix with the
 // service's Redis timeout (redisstore's breaker then serves reads from the
 // database and the in-process tier while Redis is down).
-func (a *App) cacheOptions(prefix string) ([]cachex.Option, error) {
+func (a *service) cacheOptions(prefix string) ([]cachex.Option, error) {
 	opts := []cachex.Option{cachex.WithLogger(a.log)}
 	if a.rdb == nil {
 		return opts, nil
@@ -65,7 +65,7 @@ func (a *App) cacheOptions(prefix string) ([]cachex.Option, error) {
 }
 
 // registerCache exports src's stats on the service's registry.
-func (a *App) registerCache(name string, src cachemetrics.Source) error {
+func (a *service) registerCache(name string, src cachemetrics.Source) error {
 	col, err := cachemetrics.NewCollector(name, src)
 	if err != nil {
 		return err
@@ -73,16 +73,16 @@ func (a *App) registerCache(name string, src cachemetrics.Source) error {
 	return a.reg.Register(col)
 }
 
-func (c *caches) user(ctx context.Context, id int64) (User, error) {
-	u, err := c.users.GetOrLoad(ctx, strconv.FormatInt(id, 10), userTTL, func(ctx context.Context) (User, error) {
+func (c *caches) user(ctx context.Context, id int64) (user, error) {
+	u, err := c.users.GetOrLoad(ctx, strconv.FormatInt(id, 10), userTTL, func(ctx context.Context) (user, error) {
 		u, err := c.a.users.Get(ctx, id)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, errNotFound) {
 			return u, cachex.ErrNotFound
 		}
 		return u, err
 	})
 	if errors.Is(err, cachex.ErrNotFound) {
-		return u, ErrNotFound
+		return u, errNotFound
 	}
 	return u, err
 }

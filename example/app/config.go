@@ -102,10 +102,10 @@ func (c *Config) env(k string) string {
 // Production reports whether ENVIRONMENT=production.
 func (c *Config) Production() bool { return c.Environment == "production" }
 
-// ConfigError lists every invalid variable.
-type ConfigError struct{ Problems []string }
+// configError lists every invalid variable.
+type configError struct{ Problems []string }
 
-func (e *ConfigError) Error() string {
+func (e *configError) Error() string {
 	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
 }
 
@@ -133,7 +133,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	problems = append(problems, loadTelemetry(c, e.getenv)...)
 	problems = append(problems, validatePoolEnv(e.getenv)...)
 	if len(problems) > 0 {
-		return nil, &ConfigError{Problems: problems}
+		return nil, &configError{Problems: problems}
 	}
 	return c, nil
 }
@@ -377,7 +377,7 @@ func (e *envReader) logAndAdmin(c *Config) {
 	default:
 		e.bad("LOG_LEVEL", "%q is not debug, info, warn or error", lv)
 	}
-	if name, ok := NormalizeUsername(c.AdminUsername); ok {
+	if name, ok := normalizeUsername(c.AdminUsername); ok {
 		c.AdminUsername = name
 	} else {
 		e.bad("ADMIN_USERNAME", "3-50 ASCII letters, digits or underscores")
@@ -421,11 +421,11 @@ func (e *envReader) switches(c *Config) {
 	c.MigrateOnStart = e.boolean("MIGRATE_ON_START", !c.Production())
 }
 
-// ErrConfig is wrapped by configuration errors for errors.Is.
-var ErrConfig = errors.New("invalid configuration")
+// errConfig is wrapped by configuration errors for errors.Is.
+var errConfig = errors.New("invalid configuration")
 
 // Is lets errors.Is(err, ErrConfig) match a *ConfigError.
-func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+func (e *configError) Is(target error) bool { return target == errConfig }
 
 func splitHostPort(addr string) (string, int, error) {
 	i := strings.LastIndexByte(addr, ':')

@@ -87,7 +87,7 @@ func TestLoadConfigErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := LoadConfig(func(k string) string { return tt.env[k] })
-			if !errors.Is(err, ErrConfig) {
+			if !errors.Is(err, errConfig) {
 				t.Fatalf("LoadConfig = %v; want an error matching ErrConfig", err)
 			}
 			for _, name := range tt.want {
@@ -188,15 +188,15 @@ func TestRecovererAnswersProblem(t *testing.T) {
 func TestValidateUser(t *testing.T) {
 	ok := func(string) error { return nil }
 	tests := []struct {
-		in  NewUser
+		in  newUser
 		bad string
 	}{
-		{NewUser{Username: "good_name", Email: "a@example.com"}, ""},
-		{NewUser{Username: "ab", Email: "a@example.com"}, "username"},
-		{NewUser{Username: strings.Repeat("a", 51), Email: "a@example.com"}, "username"},
-		{NewUser{Username: "good_name", Email: "Name <a@example.com>"}, "email"},
-		{NewUser{Username: "good_name", Email: "a@localhost"}, "email"},
-		{NewUser{Username: "good_name", Email: "a@example.com", Bio: strings.Repeat("é", 1001)}, "bio"},
+		{newUser{Username: "good_name", Email: "a@example.com"}, ""},
+		{newUser{Username: "ab", Email: "a@example.com"}, "username"},
+		{newUser{Username: strings.Repeat("a", 51), Email: "a@example.com"}, "username"},
+		{newUser{Username: "good_name", Email: "Name <a@example.com>"}, "email"},
+		{newUser{Username: "good_name", Email: "a@localhost"}, "email"},
+		{newUser{Username: "good_name", Email: "a@example.com", Bio: strings.Repeat("é", 1001)}, "bio"},
 	}
 	for _, tt := range tests {
 		got := tt.in.Validate(ok)
@@ -239,11 +239,11 @@ func TestNormalizeUsername(t *testing.T) {
 		{"", "", false},
 	}
 	for _, tt := range tests {
-		got, ok := NormalizeUsername(tt.in)
+		got, ok := normalizeUsername(tt.in)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("NormalizeUsername(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
-		if bad := (NewUser{Username: tt.in, Email: "a@example.com"}).Validate(func(string) error { return nil }); (len(bad) == 0) != tt.ok {
+		if bad := (newUser{Username: tt.in, Email: "a@example.com"}).Validate(func(string) error { return nil }); (len(bad) == 0) != tt.ok {
 			t.Errorf("Validate(username %q) = %v; want valid %v", tt.in, bad, tt.ok)
 		}
 	}

@@ -96,7 +96,7 @@ type contract struct {
 
 	// The model: every user the service holds, by id, and the password
 	// of those the test created.
-	users     map[int64]User
+	users     map[int64]user
 	passwords map[int64]string
 	hashes    int            // password hashes the generated requests may still cost
 	failures  map[string]int // failed logins by account
@@ -109,7 +109,7 @@ func runContract(t *testing.T, s *server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &contract{t: t, s: s, doc: doc, router: router, users: map[int64]User{}, passwords: map[int64]string{}, failures: map[string]int{}, hashes: 24}
+	c := &contract{t: t, s: s, doc: doc, router: router, users: map[int64]user{}, passwords: map[int64]string{}, failures: map[string]int{}, hashes: 24}
 	c.admin = c.login(t, s.admin, s.adminPW)
 	c.user = c.login(t, "user_1", "")
 	for _, u := range c.walk(t, c.admin, 500) {
@@ -299,9 +299,9 @@ func (c *contract) session(t tb, username, password string) tokenSet {
 // walk follows next_after from the first page to the last and returns
 // every user in order, checking the order, that no user comes twice and
 // that only the last page lacks next_after.
-func (c *contract) walk(t tb, token string, limit int) []User {
+func (c *contract) walk(t tb, token string, limit int) []user {
 	t.Helper()
-	var all []User
+	var all []user
 	after := int64(0)
 	for pages := 0; ; pages++ {
 		if pages > 1000 {
@@ -316,7 +316,7 @@ func (c *contract) walk(t tb, token string, limit int) []User {
 			t.Fatalf("list page after %d = %d %s", after, r.status, r.body)
 		}
 		var page struct {
-			Users     []User `json:"users"`
+			Users     []user `json:"users"`
 			NextAfter *int64 `json:"next_after"`
 		}
 		if err := json.Unmarshal(r.body, &page); err != nil {
@@ -488,7 +488,7 @@ func (c *contract) bodyProperty(t *rapid.T) {
 		delete(hdr, "Content-Type")
 		want = http.StatusUnsupportedMediaType
 	case 12: // too large
-		body = obj(append(members, `"pad":"`+strings.Repeat("x", MaxBodyBytes)+`"`))
+		body = obj(append(members, `"pad":"`+strings.Repeat("x", maxBodyBytes)+`"`))
 		want = http.StatusRequestEntityTooLarge
 	}
 	r := c.exchange(t, "POST", tg.path, hdr, body, false)
@@ -731,7 +731,7 @@ func (c *contract) actCreate(t *rapid.T) {
 	if r.status != http.StatusCreated {
 		t.Fatalf("create %q = %d %s; want 201", name, r.status, r.body)
 	}
-	var u User
+	var u user
 	if err := json.Unmarshal(r.body, &u); err != nil {
 		t.Fatal(err)
 	}
@@ -746,7 +746,7 @@ func (c *contract) actCreate(t *rapid.T) {
 	c.passwords[u.ID] = body["password"].(string)
 
 	got := c.exchange(t, "GET", loc, bearer(c.admin), nil, true)
-	var back User
+	var back user
 	if got.status != 200 || json.Unmarshal(got.body, &back) != nil || !back.CreatedAt.Equal(u.CreatedAt) {
 		t.Fatalf("GET %s = %d %s; want %+v", loc, got.status, got.body, u)
 	}
@@ -779,7 +779,7 @@ func (c *contract) actGet(t *rapid.T) {
 	slices.Sort(ids)
 	id := rapid.SampledFrom(ids).Draw(t, "id")
 	r := c.exchange(t, "GET", "/api/v1/users/"+strconv.FormatInt(id, 10), bearer(c.admin), nil, true)
-	var u User
+	var u user
 	if r.status != 200 || json.Unmarshal(r.body, &u) != nil || u.ID != id || u.Username != c.users[id].Username {
 		t.Fatalf("GET user %d = %d %s; want %+v", id, r.status, r.body, c.users[id])
 	}

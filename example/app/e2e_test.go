@@ -23,7 +23,7 @@ type server struct {
 	t       *testing.T
 	base    string
 	intBase string // the internal listener
-	app     *App
+	app     *service
 	cancel  context.CancelFunc
 	done    chan error
 	admin   string
@@ -42,7 +42,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 		logger = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, logger)
+	a, err := start(ctx, cfg, logger)
 	if err != nil {
 		cancel()
 		t.Fatalf("New: %v", err)
@@ -290,7 +290,7 @@ func walkContract(t *testing.T, s *server, users int) {
 	r = s.do("POST", "/api/v1/users", tok, "", map[string]string{"username": "x!", "email": "not-an-email", "bio": strings.Repeat("b", 1001), "password": "short"})
 	want(t, "invalid user", r, 422)
 	var prob struct {
-		Errors []FieldError `json:"errors"`
+		Errors []fieldError `json:"errors"`
 	}
 	r.json(t, &prob)
 	fields := map[string]bool{}
@@ -305,7 +305,7 @@ func walkContract(t *testing.T, s *server, users int) {
 	newUser := map[string]string{"username": "locky_user", "email": "locky@example.org", "bio": "Formula =1+1 and \"quotes\", commas\nnewline", "password": "a long enough passphrase"}
 	r = s.do("POST", "/api/v1/users", tok, "", newUser)
 	want(t, "create user", r, 201)
-	var created User
+	var created user
 	r.json(t, &created)
 	r = s.do("POST", "/api/v1/users", tok, "", newUser)
 	want(t, "duplicate user", r, 409)
@@ -316,7 +316,7 @@ func walkContract(t *testing.T, s *server, users int) {
 	want(t, "get missing user", s.do("GET", "/api/v1/users/99999999", tok, "", nil), 404)
 
 	// Body limit.
-	big := append([]byte(`{"username":"`), bytes.Repeat([]byte("a"), MaxBodyBytes+10)...)
+	big := append([]byte(`{"username":"`), bytes.Repeat([]byte("a"), maxBodyBytes+10)...)
 	want(t, "oversized body", s.do("POST", "/api/v1/users", tok, "", big), 413)
 
 	// Lockout: five failures from different clients lock the account, and

@@ -20,7 +20,7 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-func (a *App) claimsFor(u loginUser) jwtauth.Claims {
+func (a *service) claimsFor(u loginUser) jwtauth.Claims {
 	c := jwtauth.Claims{Username: u.Username, Roles: []string{"user"}}
 	if u.Admin {
 		c.Roles = append(c.Roles, "admin")
@@ -33,7 +33,7 @@ func (a *App) claimsFor(u loginUser) jwtauth.Claims {
 // hashing slot.
 const hashWait = 5 * time.Second
 
-func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (a *service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var in loginRequest
 	if !a.body.Read(w, r, &in) {
 		return
@@ -44,10 +44,10 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// Normalised, so that the lockout counts "Admin" and "admin" as one;
 	// checked as ASCII first, so that no Unicode look-alike reaches it.
-	account, ok := NormalizeUsername(in.Username)
+	account, ok := normalizeUsername(in.Username)
 	if !ok {
 		writeProblem(w, http.StatusUnprocessableEntity, "the credentials are not valid",
-			FieldError{"username", "must be 3 to 50 ASCII letters, digits or underscores"})
+			fieldError{"username", "must be 3 to 50 ASCII letters, digits or underscores"})
 		return
 	}
 	// Hashing runs under a memory budget: wait for a slot at most hashWait,
@@ -94,7 +94,7 @@ type refreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-func (a *App) handleRefresh(w http.ResponseWriter, r *http.Request) {
+func (a *service) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	var in refreshRequest
 	if !a.body.Read(w, r, &in) {
 		return
@@ -119,13 +119,13 @@ func (a *App) handleRefresh(w http.ResponseWriter, r *http.Request) {
 
 var errUserGone = errors.New("user no longer active")
 
-func (a *App) loadClaims(ctx context.Context, subject string) (jwtauth.Claims, error) {
+func (a *service) loadClaims(ctx context.Context, subject string) (jwtauth.Claims, error) {
 	id, err := strconv.ParseInt(subject, 10, 64)
 	if err != nil {
 		return jwtauth.Claims{}, errUserGone
 	}
 	u, err := a.users.Get(ctx, id)
-	if errors.Is(err, ErrNotFound) || (err == nil && u.Status != "active") {
+	if errors.Is(err, errNotFound) || (err == nil && u.Status != "active") {
 		return jwtauth.Claims{}, errUserGone
 	}
 	if err != nil {
@@ -136,7 +136,7 @@ func (a *App) loadClaims(ctx context.Context, subject string) (jwtauth.Claims, e
 
 // handleLogout revokes the refresh token's family and, when the request is
 // authenticated, the access token itself.
-func (a *App) handleLogout(w http.ResponseWriter, r *http.Request) {
+func (a *service) handleLogout(w http.ResponseWriter, r *http.Request) {
 	var in refreshRequest
 	if r.ContentLength != 0 && !a.body.Read(w, r, &in) {
 		return
@@ -158,14 +158,14 @@ func (a *App) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 // usersPage is the body of GET /api/v1/users.
 type usersPage struct {
-	Users []User `json:"users"`
+	Users []user `json:"users"`
 	// NextAfter is the after= value of the next page; absent on the last.
 	NextAfter *int64 `json:"next_after,omitempty"`
 }
 
 // publicUsersPage is the list as users other than admins see it.
 type publicUsersPage struct {
-	Users     []PublicUser `json:"users"`
+	Users     []publicUser `json:"users"`
 	NextAfter *int64       `json:"next_after,omitempty"`
 }
 
@@ -181,21 +181,21 @@ func isSelf(r *http.Request, id int64) bool {
 	return ok && c.Subject == strconv.FormatInt(id, 10)
 }
 
-func (a *App) handleListUsers(w http.ResponseWriter, r *http.Request) {
+func (a *service) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit, after := 50, int64(0)
-	var bad []FieldError
+	var bad []fieldError
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			bad = append(bad, FieldError{"limit", "must be a whole number from 1 to 500"})
+			bad = append(bad, fieldError{"limit", "must be a whole number from 1 to 500"})
 		}
 		limit = n
 	}
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			bad = append(bad, FieldError{"after", "must be a user id"})
+			bad = append(bad, fieldError{"after", "must be a user id"})
 		}
 		after = n
 	}
@@ -221,21 +221,21 @@ func (a *App) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, usersPage{Users: users, NextAfter: next})
 		return
 	}
-	pub := make([]PublicUser, len(users))
+	pub := make([]publicUser, len(users))
 	for i, u := range users {
 		pub[i] = u.Public()
 	}
 	writeJSON(w, http.StatusOK, publicUsersPage{Users: pub, NextAfter: next})
 }
 
-func (a *App) handleGetUser(w http.ResponseWriter, r *http.Request) {
+func (a *service) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil || id < 1 {
 		writeProblem(w, http.StatusNotFound, "no such user")
 		return
 	}
 	u, err := a.caches.user(r.Context(), id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, errNotFound) {
 		writeProblem(w, http.StatusNotFound, "no such user")
 		return
 	}
@@ -252,12 +252,12 @@ func (a *App) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, u.Public())
 }
 
-func (a *App) handleCreateUser(w http.ResponseWriter, r *http.Request) {
-	var in NewUser
+func (a *service) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+	var in newUser
 	if !a.body.Read(w, r, &in) {
 		return
 	}
-	if name, ok := NormalizeUsername(in.Username); ok {
+	if name, ok := normalizeUsername(in.Username); ok {
 		in.Username = name // else Validate names it
 	}
 	if bad := in.Validate(func(p string) error {
@@ -278,7 +278,7 @@ func (a *App) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := a.users.Create(r.Context(), in, hash)
-	if errors.Is(err, ErrDuplicate) {
+	if errors.Is(err, errDuplicate) {
 		writeProblem(w, http.StatusConflict, "a user with this username or email already exists")
 		return
 	}
@@ -314,7 +314,7 @@ var errNoFirstRow = errors.New("the database did not start answering the export 
 // within DATABASE_QUERY_TIMEOUT (503 with Retry-After otherwise, like any
 // request); once rows flow the export may run as long as it needs, since a
 // large table takes longer than any per-request budget.
-func (a *App) handleExportUsers(w http.ResponseWriter, r *http.Request) {
+func (a *service) handleExportUsers(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	deadline := time.AfterFunc(a.cfg.DatabaseQueryTimeout, func() { cancel(errNoFirstRow) })
@@ -341,7 +341,7 @@ func (a *App) handleExportUsers(w http.ResponseWriter, r *http.Request) {
 // serverError answers a failure of a dependency (the database, Redis): 503
 // with Retry-After, since the same request may succeed once it is back. The
 // only 500 the service sends is for a panic (see recoverer).
-func (a *App) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
+func (a *service) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}

@@ -43,7 +43,7 @@ const (
 	diskMinFree = 64 << 20
 )
 
-func (a *App) setupHealth() error {
+func (a *service) setupHealth() error {
 	statusGauge, err := healthStatusGauge(a.reg)
 	if err != nil {
 		return err

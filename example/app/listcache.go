@@ -25,7 +25,7 @@ const listVersionHeader = "X-Covet-Users-Version"
 // listVersion is the user list's version: in Redis when configured, so
 // every replica sees a bump, else in process.
 type listVersion struct {
-	a     *App
+	a     *service
 	local atomic.Int64
 }
 
@@ -57,7 +57,7 @@ func (v *listVersion) bump(ctx context.Context) error {
 	return v.a.rdb.Incr(ctx, v.key()).Err()
 }
 
-func newListCache(a *App, c *caches) (func(http.Handler) http.Handler, error) {
+func newListCache(a *service, c *caches) (func(http.Handler) http.Handler, error) {
 	opts, err := a.cacheOptions(a.cfg.AppName + ":cache:http:")
 	if err != nil {
 		return nil, err

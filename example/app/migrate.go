@@ -27,12 +27,12 @@ import (
 //go:embed migrations/postgres/*.sql migrations/sqlite/*.sql
 var migrationFiles embed.FS
 
-// CompatibleMarker, on a line of its own above "-- +goose Up", marks a
+// compatibleMarker, on a line of its own above "-- +goose Up", marks a
 // migration the previous release can keep serving on: it adds, and neither
 // removes nor changes, what older code reads and writes (a nullable column, a
 // new table, an index). A binary rolled back across only such migrations
 // keeps serving; across any other it refuses to start.
-const CompatibleMarker = "-- +covet compatible"
+const compatibleMarker = "-- +covet compatible"
 
 const (
 	versionTable = goose.DefaultTablename // goose_db_version
@@ -119,10 +119,10 @@ type Migrator struct {
 	provider   *goose.Provider
 }
 
-// NewMigrator returns a Migrator for db. lockPath is the SQLite lock file
+// newMigrator returns a Migrator for db. lockPath is the SQLite lock file
 // (ignored for PostgreSQL; empty for no lock, as for :memory:). log receives
 // one line per applied migration; nil discards them.
-func NewMigrator(db *sqlx.DB, lockPath string, log *slog.Logger) (*Migrator, error) {
+func newMigrator(db *sqlx.DB, lockPath string, log *slog.Logger) (*Migrator, error) {
 	m := &Migrator{db: db, pg: db.DriverName() == "pgx"}
 	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
@@ -182,7 +182,7 @@ func readMigrations(fsys fs.FS) ([]Migration, error) {
 			line := sc.Text()
 			t := strings.TrimSpace(line)
 			switch {
-			case t == CompatibleMarker && section == "":
+			case t == compatibleMarker && section == "":
 				m.Compatible = true
 			case strings.HasPrefix(t, "-- +goose Up"):
 				section = "up"
@@ -480,7 +480,7 @@ func OpenMigrator(ctx context.Context, getenv func(string) string, log *slog.Log
 		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
 	})
 	if len(problems) > 0 {
-		return nil, nil, &ConfigError{Problems: problems}
+		return nil, nil, &configError{Problems: problems}
 	}
 	cfg := &Config{DatabaseURL: strings.TrimSpace(getenv("DATABASE_URL")), DataDir: strings.TrimSpace(getenv("DATA_DIR")), getenv: getenv}
 	if cfg.DataDir == "" {
@@ -504,7 +504,7 @@ func OpenMigrator(ctx context.Context, getenv func(string) string, log *slog.Log
 	if sqlitePath != "" {
 		lockPath = sqlitePath + ".migrate-lock"
 	}
-	m, err := NewMigrator(db, lockPath, log)
+	m, err := newMigrator(db, lockPath, log)
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err

@@ -208,9 +208,9 @@ func TestMigrationKeepsData(t *testing.T) {
 			if _, err := m.Up(ctx, 1); err != nil {
 				t.Fatal(err)
 			}
-			users := NewUsers(db)
+			users := newUsers(db)
 			for _, name := range []string{"ann", "bob", "cyd"} {
-				if _, err := users.Create(ctx, NewUser{Username: name, Email: name + "@example.com"}, "hash"); err != nil {
+				if _, err := users.Create(ctx, newUser{Username: name, Email: name + "@example.com"}, "hash"); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -311,7 +311,7 @@ func TestSchemaAtStart(t *testing.T) {
 			ctx := context.Background()
 			dbenv := tc.env(t)
 			m, db := openMigrator(t, dbenv)
-			start := func(migrateOnStart string) (*App, error) {
+			start := func(migrateOnStart string) (*service, error) {
 				env := baseEnv(t)
 				env["SEED_USERS"] = "5"
 				env["MIGRATE_ON_START"] = migrateOnStart
@@ -322,7 +322,7 @@ func TestSchemaAtStart(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+				a, err := start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 				if err == nil {
 					t.Cleanup(func() { _ = a.Close() })
 				}
@@ -484,7 +484,7 @@ func TestOpenMigratorURLFile(t *testing.T) {
 		t.Fatalf("database from DATABASE_URL_FILE: %v", err)
 	}
 	env = map[string]string{"DATABASE_URL_FILE": filepath.Join(dir, "missing")}
-	if _, _, err := OpenMigrator(context.Background(), func(k string) string { return env[k] }, nil); !errors.Is(err, ErrConfig) {
+	if _, _, err := OpenMigrator(context.Background(), func(k string) string { return env[k] }, nil); !errors.Is(err, errConfig) {
 		t.Fatalf("OpenMigrator with an unreadable DATABASE_URL_FILE = %v; want ErrConfig", err)
 	}
 }

@@ -87,7 +87,7 @@ func (c *backupAgeCollector) Collect(ch chan<- prometheus.Metric) {
 // setupBackupMetric exports the newest backup's age when BACKUP_TARGET can
 // be opened; a store that cannot be opened is logged, not fatal: serving
 // does not depend on it.
-func (a *App) setupBackupMetric() error {
+func (a *service) setupBackupMetric() error {
 	b, err := NewBackups(a.cfg, nil)
 	if err != nil {
 		a.log.Warn("backup age metric disabled: the backup store cannot be opened", "err", err)

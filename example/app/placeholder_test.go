@@ -34,7 +34,7 @@ func TestPlaceholdersRefusedInProduction(t *testing.T) {
 				env["SECRET_KEY"] = ""
 			}
 			_, err := LoadConfig(func(k string) string { return env[k] })
-			if !errors.Is(err, ErrConfig) {
+			if !errors.Is(err, errConfig) {
 				t.Fatalf("LoadConfig(%s=%q) = %v; want ErrConfig", tt.variable, tt.value, err)
 			}
 			if !strings.Contains(err.Error(), tt.variable+": looks like a placeholder") {

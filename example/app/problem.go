@@ -17,13 +17,13 @@ type problemBody struct {
 	Title  string       `json:"title"`
 	Status int          `json:"status"`
 	Detail string       `json:"detail,omitempty"`
-	Errors []FieldError `json:"errors,omitempty"`
+	Errors []fieldError `json:"errors,omitempty"`
 }
 
 // writeProblem answers with an RFC 9457 body through the library's one
 // problem writer (same headers as every package's errors), with the field
 // errors of a rejected body as an extension member.
-func writeProblem(w http.ResponseWriter, status int, detail string, fields ...FieldError) {
+func writeProblem(w http.ResponseWriter, status int, detail string, fields ...fieldError) {
 	if len(fields) == 0 {
 		problem.Error(w, status, detail)
 		return

@@ -20,7 +20,7 @@ import (
 	"github.com/covetgo/covet/securehdr"
 )
 
-func (a *App) routes() (http.Handler, error) {
+func (a *service) routes() (http.Handler, error) {
 	cfg := a.cfg
 	trusted := make([]string, len(cfg.TrustedProxies))
 	for i, p := range cfg.TrustedProxies {
@@ -103,7 +103,7 @@ func (a *App) routes() (http.Handler, error) {
 // metricsMiddleware returns the one pass for metrics, access log, the
 // request's span and failure reports, all named by the same route pattern,
 // and the /metrics handler of the internal listener.
-func (a *App) metricsMiddleware() (*metrics.Middleware, http.Handler, error) {
+func (a *service) metricsMiddleware() (*metrics.Middleware, http.Handler, error) {
 	mwOpts := []metrics.Option{
 		// chi's route context: found even though the middleware after
 		// this one (securehdr's CSP nonce) replaces the request.
@@ -129,7 +129,7 @@ func (a *App) metricsMiddleware() (*metrics.Middleware, http.Handler, error) {
 // rateLimits builds the global limit and the login limit (per client
 // address): on Redis when configured, the global one leased
 // (RATE_LIMIT_LEASE) and the login one exact; else in memory.
-func (a *App) rateLimits() (global, login *ratelimit.Limiter, err error) {
+func (a *service) rateLimits() (global, login *ratelimit.Limiter, err error) {
 	globalStore, loginStore, err := a.rateStores()
 	if err != nil {
 		return nil, nil, err
@@ -160,7 +160,7 @@ func (a *App) rateLimits() (global, login *ratelimit.Limiter, err error) {
 // publicStack is what every request but the probes goes through, in
 // order: load shedding, CORS (when configured), the body limit,
 // compression and the global rate limit.
-func (a *App) publicStack(global *ratelimit.Limiter) ([]func(http.Handler) http.Handler, error) {
+func (a *service) publicStack(global *ratelimit.Limiter) ([]func(http.Handler) http.Handler, error) {
 	cfg := a.cfg
 	stack := []func(http.Handler) http.Handler{
 		newShedder(cfg.MaxInFlight, cfg.MaxInFlightBacklog, cfg.MaxInFlightWait).Handler,
@@ -178,7 +178,7 @@ func (a *App) publicStack(global *ratelimit.Limiter) ([]func(http.Handler) http.
 		}
 		stack = append(stack, cors.Handler)
 	}
-	return append(stack, bodyLimit(MaxBodyBytes), middleware.Compress(5), global.Handler), nil
+	return append(stack, bodyLimit(maxBodyBytes), middleware.Compress(5), global.Handler), nil
 }
 
 // mountAPI mounts the authentication routes, the users API and the export.
@@ -190,7 +190,7 @@ func (a *App) publicStack(global *ratelimit.Limiter) ([]func(http.Handler) http.
 // and a client told 401 for a typo would look for the fault in its token.
 // Every route in the group is authenticated: a route added to it cannot be
 // left open by mistake.
-func (a *App) mountAPI(r chi.Router, loginLimit *ratelimit.Limiter) {
+func (a *service) mountAPI(r chi.Router, loginLimit *ratelimit.Limiter) {
 	r.With(loginLimit.Handler).Post("/auth/login", a.handleLogin)
 	r.Post("/auth/refresh", a.handleRefresh)
 	r.With(a.auth.Optional).Post("/auth/logout", a.handleLogout)

@@ -211,7 +211,7 @@ func runScaleOut(t *testing.T, redisURL, appName string) {
 		// included; a write reaches the others' memory by a pub/sub message.
 		r := lb.sendTo(t, 0, "POST", "/api/v1/users", admin.AccessToken, "", map[string]string{"username": "before_user", "email": "before@example.org", "password": "a long enough passphrase"})
 		want(t, "create", r.resp, 201)
-		var before User
+		var before user
 		r.json(t, &before)
 		next := fmt.Sprintf("/api/v1/users/%d", before.ID+1)
 		for _, i := range []int{1, 2} {
@@ -220,7 +220,7 @@ func runScaleOut(t *testing.T, redisURL, appName string) {
 		r = lb.sendTo(t, 0, "POST", "/api/v1/users", admin.AccessToken, "", map[string]string{"username": "after_user", "email": "after@example.org", "password": "a long enough passphrase"})
 		want(t, "create", r.resp, 201)
 		done := time.Now()
-		var after User
+		var after user
 		r.json(t, &after)
 		if after.ID != before.ID+1 {
 			t.Skipf("ids %d then %d: another insert took the id in between", before.ID, after.ID)
@@ -318,7 +318,7 @@ func waitCount(t *testing.T, c *atomic.Int64, n int64) {
 // replica is one in-process instance of the service.
 type replica struct {
 	addr   string
-	app    *App
+	app    *service
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
@@ -337,7 +337,7 @@ func startReplica(t *testing.T, env map[string]string, addr string, audit *keyAu
 	// the service itself are worth the test's output.
 	logger := slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, logger)
+	a, err := start(ctx, cfg, logger)
 	if err != nil {
 		cancel()
 		t.Fatalf("New: %v", err)

@@ -110,9 +110,9 @@ func postgresTLS(dsn string) bool {
 	return false
 }
 
-// ErrEvictingRedis is returned at start in production when the Redis that
+// errEvictingRedis is returned at start in production when the Redis that
 // holds the security state may evict keys under memory pressure.
-var ErrEvictingRedis = errors.New("redis may evict security state")
+var errEvictingRedis = errors.New("redis may evict security state")
 
 // checkNoEviction refuses a Redis whose maxmemory-policy can evict keys.
 // Refresh-token families, the denylist and lockouts must not be forgotten
@@ -133,7 +133,7 @@ func checkNoEviction(ctx context.Context, log *slog.Logger, c redis.UniversalCli
 	}
 	policy := res["maxmemory-policy"]
 	if policy != "noeviction" {
-		return fmt.Errorf("%s: %w: maxmemory-policy is %q; use noeviction, or keep the security state on its own Redis (REDIS_SECURITY_URL) that does not evict", which, ErrEvictingRedis, policy)
+		return fmt.Errorf("%s: %w: maxmemory-policy is %q; use noeviction, or keep the security state on its own Redis (REDIS_SECURITY_URL) that does not evict", which, errEvictingRedis, policy)
 	}
 	return nil
 }

@@ -169,7 +169,7 @@ func TestMethodsAllowAndHead(t *testing.T) {
 func fieldProblem(t *testing.T, r resp) []string {
 	t.Helper()
 	var p struct {
-		Errors []FieldError `json:"errors"`
+		Errors []fieldError `json:"errors"`
 	}
 	r.json(t, &p)
 	var out []string
@@ -256,7 +256,7 @@ func strictInput(t *testing.T, s *server) {
 	}
 	r = mk("Case_User", "case1@example.org")
 	want(t, "create Case_User", r, 201)
-	var u User
+	var u user
 	r.json(t, &u)
 	if u.Username != "case_user" {
 		t.Errorf("created username %q; want case_user", u.Username)
@@ -271,10 +271,10 @@ func strictInput(t *testing.T, s *server) {
 func TestRoles(t *testing.T) {
 	s := startServer(t, baseEnv(t))
 	admin := s.login(s.admin, s.adminPW)
-	mk := func(username string) User {
+	mk := func(username string) user {
 		r := s.do("POST", "/api/v1/users", admin, "", map[string]string{"username": username, "email": username + "@example.org", "bio": "bio of " + username, "password": "a long enough passphrase"})
 		want(t, "create "+username, r, 201)
-		var u User
+		var u user
 		r.json(t, &u)
 		return u
 	}
@@ -452,7 +452,7 @@ func TestProductionRefusesEvictingRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, err := New(t.Context(), cfg, log); !errors.Is(err, ErrEvictingRedis) {
+	if a, err := start(t.Context(), cfg, log); !errors.Is(err, errEvictingRedis) {
 		if a != nil {
 			_ = a.Close()
 		}
@@ -465,7 +465,7 @@ func TestProductionRefusesEvictingRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(t.Context(), cfg, log)
+	a, err := start(t.Context(), cfg, log)
 	if err != nil {
 		t.Fatalf("New with REDIS_SECURITY_URL on a noeviction Redis: %v", err)
 	}
@@ -493,7 +493,7 @@ func TestProductionRefusesEvictingRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(t.Context(), cfg, log)
+	b, err := start(t.Context(), cfg, log)
 	if err != nil {
 		t.Fatalf("New with REDIS_POLICY_CHECK=false: %v", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"fmt"
 )
 
-func (a *App) seed(ctx context.Context) error {
+func (a *service) seed(ctx context.Context) error {
 	adminPassword := a.cfg.AdminPassword
 	generated := adminPassword == ""
 	if generated {

@@ -20,7 +20,7 @@ import (
 // ServeInternal serves InternalHandler on ln until ctx is done, and for the
 // drain delay after that, so that the last scrapes of a stopping instance
 // still succeed.
-func (a *App) ServeInternal(ctx context.Context, ln net.Listener) error {
+func (a *service) ServeInternal(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.internal,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -56,7 +56,7 @@ func (a *App) ServeInternal(ctx context.Context, ln net.Listener) error {
 // Serve serves on ln until ctx is done, then drains: readiness fails at once,
 // the server keeps serving for DRAIN_DELAY so load balancers stop sending,
 // and then shuts down gracefully.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+func (a *service) Serve(ctx context.Context, ln net.Listener) error {
 	srv := newServer(a.log, a.handler, a.conns)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -66,9 +66,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // Run serves on ln from the start, before the stores are open: while New
 // connects (retrying an unreachable PostgreSQL for DATABASE_CONNECT_TIMEOUT),
 // /health answers 200, /ready 503 and every other route 503 with
-// Retry-After. Once New succeeds the full service takes over on the same
+// Retry-After. Once start succeeds the full service takes over on the same
 // listener and the internal endpoints are served on iln (when not nil); when
-// New fails Run stops serving and returns its one-line error.
+// start fails Run stops serving and returns its one-line error.
 func Run(ctx context.Context, cfg *Config, log *slog.Logger, ln, iln net.Listener) error {
 	conns := new(system.ConnCounter)
 	var current atomic.Pointer[http.Handler]
@@ -150,7 +150,7 @@ func newServer(log *slog.Logger, h http.Handler, conns *system.ConnCounter) *htt
 	}
 }
 
-func (a *App) serve(ctx context.Context, srv *http.Server, ln net.Listener, served chan error) error {
+func (a *service) serve(ctx context.Context, srv *http.Server, ln net.Listener, served chan error) error {
 	a.log.Info("serving", "addr", ln.Addr().String(), "environment", a.cfg.Environment, "database", a.db.DriverName(), "redis", a.rdb != nil)
 	select {
 	case err := <-served:

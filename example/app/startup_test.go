@@ -55,22 +55,22 @@ func TestNewFailsWithOneLineAndNoPanic(t *testing.T) {
 			if err != nil {
 				t.Fatalf("LoadConfig: %v", err)
 			}
-			a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+			a, err := start(context.Background(), cfg, slog.New(slog.DiscardHandler))
 			if err == nil {
 				a.Close()
 				t.Fatal("New succeeded")
 			}
 			if a != nil {
-				t.Errorf("New returned an App with its error")
+				t.Errorf("start returned a service with its error")
 			}
 			if msg := err.Error(); !strings.HasPrefix(msg, tc.want) || strings.Contains(msg, "\n") {
 				t.Errorf("New error = %q; want one line starting with %s", msg, tc.want)
 			}
 		})
 	}
-	var a *App
+	var a *service
 	if err := a.Close(); err != nil {
-		t.Errorf("nil App Close = %v", err)
+		t.Errorf("nil service Close = %v", err)
 	}
 }
 

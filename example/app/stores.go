@@ -59,7 +59,7 @@ func openDatabase(ctx context.Context, cfg *Config, lookup func(string) (string,
 	return db, sqlitePathOf(pcfg.URL), nil
 }
 
-func (a *App) openStores(ctx context.Context) error {
+func (a *service) openStores(ctx context.Context) error {
 	if err := a.openDB(ctx); err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (a *App) openStores(ctx context.Context) error {
 
 // openDB opens the database (PostgreSQL at DATABASE_URL, else SQLite
 // under DATA_DIR), registers its pool metrics and checks the schema.
-func (a *App) openDB(ctx context.Context) error {
+func (a *service) openDB(ctx context.Context) error {
 	db, sqlitePath, err := openDatabase(ctx, a.cfg, a.lookup, func(pc *pool.Config) {
 		if sqlitePathOf(pc.URL) != "" {
 			return // the settings below are PostgreSQL's; pool refuses them for SQLite
@@ -122,13 +122,13 @@ func (a *App) openDB(ctx context.Context) error {
 	if err := metrics.RegisterDB(a.reg, a.db.DB, "main"); err != nil {
 		return err
 	}
-	a.users = NewUsers(a.db)
+	a.users = newUsers(a.db)
 	a.users.timeout = a.cfg.DatabaseQueryTimeout
 	lockPath := ""
 	if sqlitePath != "" {
 		lockPath = sqlitePath + ".migrate-lock"
 	}
-	if a.migrator, err = NewMigrator(a.db, lockPath, a.log); err != nil {
+	if a.migrator, err = newMigrator(a.db, lockPath, a.log); err != nil {
 		return err
 	}
 	return a.checkSchema(ctx)
@@ -138,7 +138,7 @@ func (a *App) openDB(ctx context.Context) error {
 // named env), with the per-request Redis budget. A Redis that does not
 // answer is not fatal: every Redis-backed part has an outage policy, the
 // client reconnects on its own and /ready names redis until it answers.
-func (a *App) openRedis(ctx context.Context, env, url string) (redis.UniversalClient, error) {
+func (a *service) openRedis(ctx context.Context, env, url string) (redis.UniversalClient, error) {
 	target, err := parseRedisURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", env, err)
@@ -157,7 +157,7 @@ func (a *App) openRedis(ctx context.Context, env, url string) (redis.UniversalCl
 // checkSchema applies pending migrations when MIGRATE_ON_START is on,
 // refuses a database ahead of the binary across an incompatible migration,
 // and says so when it is ahead across compatible ones only.
-func (a *App) checkSchema(ctx context.Context) error {
+func (a *service) checkSchema(ctx context.Context) error {
 	st, err := a.migrator.State(ctx)
 	if err != nil {
 		return err
@@ -184,7 +184,7 @@ func (a *App) checkSchema(ctx context.Context) error {
 }
 
 // lookup reads the environment the configuration was loaded from.
-func (a *App) lookup(k string) (string, bool) {
+func (a *service) lookup(k string) (string, bool) {
 	if a.cfg.getenv != nil {
 		v := a.cfg.getenv(k)
 		return v, v != ""
@@ -218,7 +218,7 @@ const leaseMaxAge = 500 * time.Millisecond
 // rateStores returns the stores of the global limit and of the login
 // limit: on Redis when configured, the global one in lease mode unless
 // RATE_LIMIT_LEASE is 0, the login one always exact; else one memory store.
-func (a *App) rateStores() (global, login ratelimit.Store, err error) {
+func (a *service) rateStores() (global, login ratelimit.Store, err error) {
 	if a.secRDB == nil {
 		m, err := ratelimit.NewMemoryStore()
 		return m, m, err

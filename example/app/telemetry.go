@@ -60,7 +60,7 @@ func tracingConfigured(getenv func(string) string) bool {
 // setupTelemetry builds the tracer provider (Config.TracerProvider, else
 // an OTLP/HTTP exporter configured by OTEL_*, else none), the request
 // tracer, the correlated logger and the Sentry reporter.
-func (a *App) setupTelemetry(ctx context.Context) error {
+func (a *service) setupTelemetry(ctx context.Context) error {
 	// Every record logged with a request's context carries its IDs; the
 	// access log keeps the plain logger, its line has them already.
 	a.accessLog = a.log
@@ -106,7 +106,7 @@ func (a *App) setupTelemetry(ctx context.Context) error {
 
 // tracingOn reports whether requests are traced, so that the database and
 // Redis clients need tracers too.
-func (a *App) tracingOn() bool {
+func (a *service) tracingOn() bool {
 	_, off := a.tp.(noop.TracerProvider)
 	return a.tp != nil && !off
 }
@@ -114,13 +114,13 @@ func (a *App) tracingOn() bool {
 // pgxTracer returns the tracer of PostgreSQL queries: a span per query,
 // child of the request's span. Query parameters stay out of the spans:
 // they include password hashes and e-mail addresses.
-func (a *App) pgxTracer() *otelpgx.Tracer {
+func (a *service) pgxTracer() *otelpgx.Tracer {
 	return otelpgx.NewTracer(otelpgx.WithTracerProvider(a.tp))
 }
 
 // traceRedis adds a span per Redis command. The command's arguments stay
 // out of the spans: they carry token families and cached user data.
-func (a *App) traceRedis(c redis.UniversalClient) error {
+func (a *service) traceRedis(c redis.UniversalClient) error {
 	if !a.tracingOn() {
 		return nil
 	}
@@ -129,7 +129,7 @@ func (a *App) traceRedis(c redis.UniversalClient) error {
 
 // setupSentry makes failures (5xx responses and panics) Sentry events when
 // SENTRY_DSN is set.
-func (a *App) setupSentry() error {
+func (a *service) setupSentry() error {
 	if a.cfg.SentryDSN == "" {
 		return nil
 	}

@@ -66,7 +66,7 @@ func startWith(t *testing.T, env map[string]string, adjust func(*Config), logs i
 	}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, logger)
+	a, err := start(ctx, cfg, logger)
 	if err != nil {
 		cancel()
 		t.Fatalf("New: %v", err)

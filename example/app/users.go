@@ -16,8 +16,8 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// PublicUser is what a user other than an admin sees of another user.
-type PublicUser struct {
+// publicUser is what a user other than an admin sees of another user.
+type publicUser struct {
 	ID        int64     `json:"id"`
 	Username  string    `json:"username"`
 	Bio       string    `json:"bio"`
@@ -25,13 +25,13 @@ type PublicUser struct {
 }
 
 // Public returns the fields every authenticated user may see.
-func (u User) Public() PublicUser {
-	return PublicUser{ID: u.ID, Username: u.Username, Bio: u.Bio, CreatedAt: u.CreatedAt}
+func (u user) Public() publicUser {
+	return publicUser{ID: u.ID, Username: u.Username, Bio: u.Bio, CreatedAt: u.CreatedAt}
 }
 
-// User is a row of the users table as the API shows it to an admin and to
+// user is a row of the users table as the API shows it to an admin and to
 // the user itself.
-type User struct {
+type user struct {
 	ID        int64     `db:"id" json:"id"`
 	Username  string    `db:"username" json:"username"`
 	Email     string    `db:"email" json:"email"`
@@ -42,12 +42,12 @@ type User struct {
 
 // Errors the user store returns.
 var (
-	ErrNotFound  = errors.New("not found")
-	ErrDuplicate = errors.New("already exists")
+	errNotFound  = errors.New("not found")
+	errDuplicate = errors.New("already exists")
 )
 
-// Users is the users table.
-type Users struct {
+// userStore is the users table.
+type userStore struct {
 	db *sqlx.DB
 	// timeout, when positive, bounds each call made while answering a
 	// request (DATABASE_QUERY_TIMEOUT): a database that accepts and never
@@ -56,44 +56,44 @@ type Users struct {
 }
 
 // bound returns ctx with the per-call deadline, when there is one.
-func (u *Users) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+func (u *userStore) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	if u.timeout <= 0 {
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, u.timeout)
 }
 
-// NewUsers wraps db (PostgreSQL or SQLite; queries are rebound for its
+// newUsers wraps db (PostgreSQL or SQLite; queries are rebound for its
 // placeholders). The schema comes from the migrations (Migrator).
-func NewUsers(db *sqlx.DB) *Users {
-	return &Users{db: db}
+func newUsers(db *sqlx.DB) *userStore {
+	return &userStore{db: db}
 }
 
 const userCols = "id, username, email, bio, status, created_at"
 
 // Get returns one user or ErrNotFound.
-func (u *Users) Get(ctx context.Context, id int64) (User, error) {
+func (u *userStore) Get(ctx context.Context, id int64) (user, error) {
 	ctx, cancel := u.bound(ctx)
 	defer cancel()
-	var out User
+	var out user
 	err := u.db.GetContext(ctx, &out, u.db.Rebind("SELECT "+userCols+" FROM users WHERE id = ?"), id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return out, ErrNotFound
+		return out, errNotFound
 	}
 	return out, err
 }
 
 // Page returns up to limit users with id > after, in id order (keyset
 // pagination: each page costs its own size).
-func (u *Users) Page(ctx context.Context, after int64, limit int) ([]User, error) {
+func (u *userStore) Page(ctx context.Context, after int64, limit int) ([]user, error) {
 	ctx, cancel := u.bound(ctx)
 	defer cancel()
-	out := []User{}
+	out := []user{}
 	err := u.db.SelectContext(ctx, &out, u.db.Rebind("SELECT "+userCols+" FROM users WHERE id > ? ORDER BY id LIMIT ?"), after, limit)
 	return out, err
 }
 
-// NormalizeUsername returns the stored form of a username and whether it
+// normalizeUsername returns the stored form of a username and whether it
 // is a valid one: 3 to 50 ASCII letters, digits or underscores, checked on
 // the bytes as sent, before any case mapping; then A-Z becomes a-z and
 // nothing else changes. Usernames are unique regardless of case, as emails
@@ -104,7 +104,7 @@ func (u *Users) Page(ctx context.Context, after int64, limit int) ([]User, error
 // U+0130 to i plus a combining dot, and case-insensitive matching folds
 // U+017F LONG S onto s, so "\u212Aate" would otherwise be taken for kate.
 // Nothing is trimmed either: " admin" is not a username.
-func NormalizeUsername(s string) (string, bool) {
+func normalizeUsername(s string) (string, bool) {
 	if !validUsername(s) {
 		return "", false
 	}
@@ -119,22 +119,22 @@ func NormalizeUsername(s string) (string, bool) {
 
 // Credentials returns the user's ID and password hash by username, in any
 // case.
-func (u *Users) Credentials(ctx context.Context, username string) (id int64, hash, status string, err error) {
+func (u *userStore) Credentials(ctx context.Context, username string) (id int64, hash, status string, err error) {
 	ctx, cancel := u.bound(ctx)
 	defer cancel()
-	name, ok := NormalizeUsername(username)
+	name, ok := normalizeUsername(username)
 	if !ok {
-		return 0, "", "", ErrNotFound
+		return 0, "", "", errNotFound
 	}
 	row := u.db.QueryRowxContext(ctx, u.db.Rebind("SELECT id, password_hash, status FROM users WHERE username = ?"), name)
 	if err = row.Scan(&id, &hash, &status); errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
+		err = errNotFound
 	}
 	return id, hash, status, err
 }
 
 // SetPasswordHash replaces a user's hash (after a rehash on login).
-func (u *Users) SetPasswordHash(ctx context.Context, id int64, hash string) error {
+func (u *userStore) SetPasswordHash(ctx context.Context, id int64, hash string) error {
 	ctx, cancel := u.bound(ctx)
 	defer cancel()
 	_, err := u.db.ExecContext(ctx, u.db.Rebind("UPDATE users SET password_hash = ? WHERE id = ?"), hash, id)
@@ -142,7 +142,7 @@ func (u *Users) SetPasswordHash(ctx context.Context, id int64, hash string) erro
 }
 
 // SetLastLogin records a successful login (migration 2's last_login_at).
-func (u *Users) SetLastLogin(ctx context.Context, id int64, at time.Time) error {
+func (u *userStore) SetLastLogin(ctx context.Context, id int64, at time.Time) error {
 	ctx, cancel := u.bound(ctx)
 	defer cancel()
 	_, err := u.db.ExecContext(ctx, u.db.Rebind("UPDATE users SET last_login_at = ? WHERE id = ?"), at.UTC().Truncate(time.Microsecond), id)
@@ -152,12 +152,12 @@ func (u *Users) SetLastLogin(ctx context.Context, id int64, at time.Time) error 
 // Create inserts a user and returns it; a taken username or email gives
 // ErrDuplicate. Both are stored normalised (lower case), so uniqueness
 // ignores case.
-func (u *Users) Create(ctx context.Context, in NewUser, hash string) (User, error) {
+func (u *userStore) Create(ctx context.Context, in newUser, hash string) (user, error) {
 	ctx, cancel := u.bound(ctx)
 	defer cancel()
-	name, ok := NormalizeUsername(in.Username)
+	name, ok := normalizeUsername(in.Username)
 	if !ok {
-		return User{}, fmt.Errorf("create user: invalid username")
+		return user{}, fmt.Errorf("create user: invalid username")
 	}
 	in.Username = name
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -166,15 +166,15 @@ func (u *Users) Create(ctx context.Context, in NewUser, hash string) (User, erro
 	err := u.db.QueryRowxContext(ctx, q, in.Username, strings.ToLower(in.Email), in.Bio, hash, now).Scan(&id)
 	if err != nil {
 		if isUniqueViolation(err) {
-			return User{}, ErrDuplicate
+			return user{}, errDuplicate
 		}
-		return User{}, err
+		return user{}, err
 	}
-	return User{ID: id, Username: in.Username, Email: strings.ToLower(in.Email), Bio: in.Bio, Status: "active", CreatedAt: now}, nil
+	return user{ID: id, Username: in.Username, Email: strings.ToLower(in.Email), Bio: in.Bio, Status: "active", CreatedAt: now}, nil
 }
 
 // Count returns the number of users.
-func (u *Users) Count(ctx context.Context) (int, error) {
+func (u *userStore) Count(ctx context.Context) (int, error) {
 	var n int
 	err := u.db.GetContext(ctx, &n, "SELECT count(*) FROM users")
 	return n, err
@@ -182,7 +182,7 @@ func (u *Users) Count(ctx context.Context) (int, error) {
 
 // Seed inserts n demo users in batches when the table is empty. Demo users
 // share hash, so seeding costs one password hash, not n.
-func (u *Users) Seed(ctx context.Context, n int, hash string) error {
+func (u *userStore) Seed(ctx context.Context, n int, hash string) error {
 	if c, err := u.Count(ctx); err != nil || c > 0 {
 		return err
 	}
@@ -210,16 +210,16 @@ func (u *Users) Seed(ctx context.Context, n int, hash string) error {
 }
 
 // EnsureAdmin creates the admin user if missing.
-func (u *Users) EnsureAdmin(ctx context.Context, username, hash string) (created bool, err error) {
+func (u *userStore) EnsureAdmin(ctx context.Context, username, hash string) (created bool, err error) {
 	_, _, _, err = u.Credentials(ctx, username)
 	if err == nil {
 		return false, nil
 	}
-	if !errors.Is(err, ErrNotFound) {
+	if !errors.Is(err, errNotFound) {
 		return false, err
 	}
-	_, err = u.Create(ctx, NewUser{Username: username, Email: username + "@admin.invalid", Bio: "Administrator"}, hash)
-	if errors.Is(err, ErrDuplicate) {
+	_, err = u.Create(ctx, newUser{Username: username, Email: username + "@admin.invalid", Bio: "Administrator"}, hash)
+	if errors.Is(err, errDuplicate) {
 		return false, nil
 	}
 	return err == nil, err
@@ -237,16 +237,16 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
-// NewUser is the body of POST /api/v1/users.
-type NewUser struct {
+// newUser is the body of POST /api/v1/users.
+type newUser struct {
 	Username string `json:"username"`
 	Email    string `json:"email"`
 	Bio      string `json:"bio"`
 	Password string `json:"password"`
 }
 
-// FieldError names one invalid field.
-type FieldError struct {
+// fieldError names one invalid field.
+type fieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
 }
@@ -268,22 +268,22 @@ func validUsername(s string) bool {
 
 // Validate checks every field and returns all problems; passwordCheck
 // applies the password policy.
-func (n NewUser) Validate(passwordCheck func(string) error) []FieldError {
-	var out []FieldError
+func (n newUser) Validate(passwordCheck func(string) error) []fieldError {
+	var out []fieldError
 	if !validUsername(n.Username) {
-		out = append(out, FieldError{"username", "must be 3 to 50 letters, digits or underscores"})
+		out = append(out, fieldError{"username", "must be 3 to 50 letters, digits or underscores"})
 	}
 	if a, err := mail.ParseAddress(n.Email); err != nil || a.Address != n.Email || a.Name != "" || len(n.Email) > 254 || !strings.Contains(n.Email[strings.LastIndexByte(n.Email, '@')+1:], ".") {
-		out = append(out, FieldError{"email", "must be a valid email address"})
+		out = append(out, fieldError{"email", "must be a valid email address"})
 	}
 	if !utf8.ValidString(n.Bio) || utf8.RuneCountInString(n.Bio) > 1000 {
-		out = append(out, FieldError{"bio", "must be at most 1000 characters"})
+		out = append(out, fieldError{"bio", "must be at most 1000 characters"})
 	} else if strings.ContainsRune(n.Bio, 0) {
 		// PostgreSQL text cannot hold NUL: refused here, not failed there.
-		out = append(out, FieldError{"bio", "must not contain NUL characters"})
+		out = append(out, fieldError{"bio", "must not contain NUL characters"})
 	}
 	if err := passwordCheck(n.Password); err != nil {
-		out = append(out, FieldError{"password", err.Error()})
+		out = append(out, fieldError{"password", err.Error()})
 	}
 	return out
 }
