@@ -63,7 +63,7 @@ func (a *service) Serve(ctx context.Context, ln net.Listener) error {
 	return a.serve(ctx, srv, ln, served)
 }
 
-// Run serves on ln from the start, before the stores are open: while New
+// Run serves on ln from the start, before the stores are open: while start
 // connects (retrying an unreachable PostgreSQL for DATABASE_CONNECT_TIMEOUT),
 // /health answers 200, /ready 503 and every other route 503 with
 // Retry-After. Once start succeeds the full service takes over on the same
