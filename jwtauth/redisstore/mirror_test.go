@@ -120,7 +120,8 @@ func countedClient(t testing.TB, addr string) (*redis.Client, *cmdCounter) {
 
 func newMirrorStore(t testing.TB, c redis.UniversalClient, prefix string, opts ...Option) *Store {
 	t.Helper()
-	s, err := New(context.Background(), c, append([]Option{WithKeyPrefix(prefix), WithLogger(discard())}, opts...)...)
+	// A loaded test machine may take longer than the default timeout.
+	s, err := New(context.Background(), c, append([]Option{WithKeyPrefix(prefix), WithLogger(discard()), WithTimeout(5 * time.Second)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
