@@ -15,12 +15,16 @@ package redisnotify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/covetgo/covet/internal/redisdeadline"
 )
 
 // Defaults of [Config], used where a field is zero.
@@ -42,6 +46,7 @@ const deadPings = 4
 var (
 	errResubscribed = errors.New("subscription confirmed again: messages may have been lost")
 	errUnexpected   = errors.New("unexpected reply to SUBSCRIBE")
+	errAbandoned    = errors.New("subscribing took too long: attempt abandoned")
 )
 
 // Config says what to subscribe to and whom to tell. Channel and Deliver
@@ -85,7 +90,9 @@ type Config struct {
 // on a second goroutine, started and stopped with each subscription.
 //
 // Run returns soon after ctx ends: a blocked read is ended by closing the
-// subscription. Only a Sync that ignores its context can hold it longer.
+// subscription, and an attempt to subscribe that hangs is abandoned after
+// SubscribeTimeout (see subscribe). Only a Sync that ignores its context
+// can hold it longer.
 func Run(ctx context.Context, c redis.UniversalClient, cfg Config) {
 	if cfg.SubscribeTimeout <= 0 {
 		cfg.SubscribeTimeout = DefaultSubscribeTimeout
@@ -135,11 +142,17 @@ func once(ctx context.Context, c redis.UniversalClient, cfg *Config) (up bool) {
 	// A blocked Receive does not watch its context; closing the
 	// subscription ends it.
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
+	abandoned := false
 	defer func() {
 		stop()
-		_ = ps.Close()
+		if !abandoned { // else the attempt closes it when it ends
+			_ = ps.Close()
+		}
 	}()
-	err := subscribe(ctx, ps, cfg)
+	err := subscribe(ctx, ps, cfg, redisdeadline.HonoursContext(c))
+	if errors.Is(err, errAbandoned) {
+		abandoned = true
+	}
 	if err == nil {
 		err = cfg.Sync(ctx)
 	}
@@ -189,15 +202,56 @@ func once(ctx context.Context, c redis.UniversalClient, cfg *Config) (up bool) {
 	return true
 }
 
-// subscribe sends SUBSCRIBE and waits for its confirmation, all within the
-// subscribe timeout.
-func subscribe(ctx context.Context, ps *redis.PubSub, cfg *Config) error {
+// subscribe sends SUBSCRIBE and waits for its confirmation, within the
+// subscribe timeout. A client that does not honour context deadlines waits
+// for its own dial and read timeouts while it connects (go-redis sends
+// HELLO under its read timeout), so with such a client the attempt runs on
+// a goroutine of its own, abandoned at the timeout: it then finishes on its
+// own at the client's timeouts and closes ps, and subscribe returns an
+// error wrapping errAbandoned (the way internal/redisdeadline bounds calls).
+func subscribe(ctx context.Context, ps *redis.PubSub, cfg *Config, aware bool) error {
 	sctx, cancel := context.WithTimeout(ctx, cfg.SubscribeTimeout)
 	defer cancel()
-	if err := ps.Subscribe(sctx, cfg.Channel); err != nil {
+	if aware {
+		return subscribeNow(sctx, ps, cfg)
+	}
+	var (
+		mu                  sync.Mutex
+		finished, abandoned bool
+	)
+	ch := make(chan error, 1)
+	go func() {
+		err := subscribeNow(sctx, ps, cfg)
+		mu.Lock()
+		finished = true
+		gone := abandoned
+		mu.Unlock()
+		if gone {
+			_ = ps.Close()
+			return
+		}
+		ch <- err
+	}()
+	select {
+	case err := <-ch:
+		return err
+	case <-sctx.Done():
+	}
+	mu.Lock()
+	if finished {
+		mu.Unlock()
+		return <-ch
+	}
+	abandoned = true
+	mu.Unlock()
+	return fmt.Errorf("%w: %w", errAbandoned, sctx.Err())
+}
+
+func subscribeNow(ctx context.Context, ps *redis.PubSub, cfg *Config) error {
+	if err := ps.Subscribe(ctx, cfg.Channel); err != nil {
 		return err
 	}
-	msg, err := ps.ReceiveTimeout(sctx, cfg.SubscribeTimeout)
+	msg, err := ps.ReceiveTimeout(ctx, cfg.SubscribeTimeout)
 	if err != nil {
 		return err
 	}
