@@ -45,9 +45,12 @@ func (s *Store) DenySubject(ctx context.Context, subject string, notBefore, unti
 
 // Revoked implements [jwtauth.Denylist]. With a synced local mirror
 // ([WithLocalMirror]) it costs no round trip; otherwise one (a pipeline of
-// at most two reads).
+// at most two reads). A call without a jti, which is jwtauth's check of a
+// refresh token's family, always asks Redis: a refresh costs round trips
+// anyway, and so a "log out everywhere" binds refreshes on every replica as
+// soon as it is written, with no window.
 func (s *Store) Revoked(ctx context.Context, jti, subject string, issuedAt time.Time) (bool, error) {
-	if s.mirror != nil {
+	if s.mirror != nil && jti != "" {
 		if revoked, ok := s.mirror.revoked(jti, subject, issuedAt); ok {
 			return revoked, nil
 		}

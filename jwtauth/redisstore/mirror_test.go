@@ -495,3 +495,26 @@ func (p *proxy) pipe(dst, src net.Conn) {
 		}
 	}
 }
+
+// TestMirrorRefreshCheckIsDirect: the subject check jwtauth makes before a
+// refresh (no jti) reads Redis even with a synced mirror.
+func TestMirrorRefreshCheckIsDirect(t *testing.T) {
+	r := testenv.NewRedis(t)
+	c, calls := countedClient(t, r.Client.Options().Addr)
+	ev := newMirrorEvents()
+	s := newMirrorStore(t, c, r.Prefix, ev.opts()...)
+	ev.waitState(t, true)
+	ctx := context.Background()
+	for _, q := range []struct {
+		jti        string
+		wantDirect bool
+	}{{"", true}, {"some-jti", false}} {
+		before := calls.n.Load()
+		if _, err := s.Revoked(ctx, q.jti, "sub", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if n := calls.n.Load() - before; (n > 0) != q.wantDirect {
+			t.Errorf("Revoked(jti %q) sent %d commands; want direct = %v", q.jti, n, q.wantDirect)
+		}
+	}
+}
