@@ -76,8 +76,9 @@
 // within 100 ms at the 99th percentile (measured a few milliseconds on one
 // host under load; BENCHMARKS.md). While a mirror is not synced (at start,
 // after its subscription drops, until the reload) Revoked asks Redis, as
-// without the option. A connection that dies without an error is caught by
-// a heartbeat: the mirror pings on its subscription every 200 ms and stops
+// without the option. The check jwtauth makes before a refresh always
+// reads Redis, so a refresh never falls in the window. A connection that
+// dies without an error is caught by a heartbeat: the mirror pings on its subscription every 200 ms and stops
 // trusting itself once the latest answered ping was sent more than a second
 // ago. So however the subscription fails, a revocation made more than a
 // second before a check is never missed by it; on Redis Cluster add the
