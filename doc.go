@@ -20,9 +20,10 @@
 //     [github.com/covetgo/covet/ratelimit/lockout/redisstore]).
 //   - [github.com/covetgo/covet/pool]: sqlx databases opened with validated
 //     pool settings, and a generic bounded resource pool.
-//   - [github.com/covetgo/covet/cachex]: a typed two-tier cache (in-process and
-//     Redis) with msgpack, compression and stampede control, and an HTTP
-//     response cache.
+//   - [github.com/covetgo/covet/cachex]: a typed two-tier cache, in-process
+//     and Redis ([github.com/covetgo/covet/cachex/redisstore]), with msgpack,
+//     compression and stampede control, and an HTTP response cache; stats
+//     for Prometheus in [github.com/covetgo/covet/cachex/cachemetrics].
 //   - [github.com/covetgo/covet/jwtauth]: access and refresh tokens with key
 //     rotation, middleware, CSRF and ready login, refresh and logout
 //     handlers, with refresh families and the denylist in memory or Redis
@@ -30,9 +31,11 @@
 //     [github.com/covetgo/covet/jwtauth/password] hashes and checks
 //     passwords and runs the login check.
 //   - [github.com/covetgo/covet/stream]: CSV and NDJSON streaming of large
-//     query results in constant memory.
-//   - [github.com/covetgo/covet/backupkit]: PostgreSQL, file and Redis backups
-//     to a directory or S3, with manifests, retention and verified restore.
+//     query results in constant memory; stream/pgcopy adds PostgreSQL COPY.
+//   - [github.com/covetgo/covet/backupkit]: file and stream backups to a
+//     directory, with manifests, retention and verified restore; S3 storage,
+//     PostgreSQL and Redis in backupkit/s3store, backupkit/pgdump and
+//     backupkit/redisrdb.
 //
 // # How they compose
 //

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 )
@@ -32,6 +33,8 @@ var (
 	ErrUnsafePath = errors.New("backupkit: unsafe path")
 	// ErrNoIdentity: the backup is encrypted and no age identity was given.
 	ErrNoIdentity = errors.New("backupkit: backup is encrypted and no identity was given")
+	// ErrWrongKind: the backup's kind or format does not fit the target.
+	ErrWrongKind = errors.New("backupkit: backup does not fit this target")
 	// ErrTargetNotEmpty: a restore target directory or file already exists.
 	ErrTargetNotEmpty = errors.New("backupkit: restore target already exists")
 	// ErrInvalidConfig is wrapped by every error caused by a bad argument or
@@ -92,19 +95,20 @@ type Progress struct {
 // Manager runs backups into one [Store] and restores, verifies and prunes
 // them. It is safe for concurrent use.
 type Manager struct {
-	store      Store
-	prefix     string
-	comp       Compression
-	level      int
-	conc       int
-	block      int
-	recipients []age.Recipient
-	identities []age.Identity
-	progress   func(Progress)
-	every      time.Duration
-	now        func() time.Time
-	blockSet   bool // WithBlockSize was given
-	concSet    bool // WithConcurrency was given
+	store       Store
+	prefix      string
+	comp        Compression
+	level       int
+	conc        int
+	block       int
+	recipients  []age.Recipient
+	identities  []age.Identity
+	progress    func(Progress)
+	every       time.Duration
+	now         func() time.Time
+	blockSet    bool // WithBlockSize was given
+	concSet     bool // WithConcurrency was given
+	progressSet bool // WithProgress was given
 }
 
 // Option configures a [Manager].
@@ -144,9 +148,10 @@ func WithIdentities(id ...age.Identity) Option {
 
 // WithProgress calls fn at most every interval (default 500ms when interval
 // is 0) while data flows, and once more when an operation ends. fn runs on
-// the goroutine moving the data and must return quickly.
+// the goroutine moving the data and must return quickly. fn must not be nil
+// nor interval negative.
 func WithProgress(fn func(Progress), interval time.Duration) Option {
-	return func(m *Manager) { m.progress, m.every = fn, interval }
+	return func(m *Manager) { m.progress, m.every, m.progressSet = fn, interval, true }
 }
 
 // WithPrefix names backups with a prefix (for example "db/" or "uploads-"),
@@ -157,8 +162,8 @@ func WithPrefix(p string) Option { return func(m *Manager) { m.prefix = p } }
 // New returns a Manager for store. Defaults: zstd at its fastest level with
 // GOMAXPROCS encoders (gzip: blocks of 1 MiB), no encryption.
 func New(store Store, opts ...Option) (*Manager, error) {
-	if store == nil {
-		return nil, fmt.Errorf("%w: nil store", ErrInvalidConfig)
+	if typednil.Is(store) {
+		return nil, fmt.Errorf("%w: New: nil store", ErrInvalidConfig)
 	}
 	m := &Manager{store: store, comp: Zstd, conc: runtime.GOMAXPROCS(0), block: 1 << 20, every: 500 * time.Millisecond, now: time.Now}
 	for _, o := range opts {
@@ -195,15 +200,23 @@ func New(store Store, opts ...Option) (*Manager, error) {
 	if m.conc < 1 {
 		return nil, fmt.Errorf("%w: concurrency %d is under 1", ErrInvalidConfig, m.conc)
 	}
-	if m.every <= 0 {
+	if m.progressSet && (m.progress == nil || m.every < 0) {
+		return nil, fmt.Errorf("%w: WithProgress needs a function and an interval ≥ 0", ErrInvalidConfig)
+	}
+	if m.every == 0 {
 		m.every = 500 * time.Millisecond
 	}
 	if m.prefix != "" && (strings.Contains(m.prefix, "..") || strings.HasPrefix(m.prefix, "/")) {
 		return nil, fmt.Errorf("%w: invalid prefix %q", ErrInvalidConfig, m.prefix)
 	}
 	for _, r := range m.recipients {
-		if r == nil {
+		if typednil.Is(r) {
 			return nil, fmt.Errorf("%w: nil age recipient", ErrInvalidConfig)
+		}
+	}
+	for _, id := range m.identities {
+		if typednil.Is(id) {
+			return nil, fmt.Errorf("%w: nil age identity", ErrInvalidConfig)
 		}
 	}
 	return m, nil
@@ -236,8 +249,8 @@ func idTime(id string) (time.Time, bool) {
 // failure the upload is aborted, no manifest is written, and the error wraps
 // the cause ([ErrSourceFailed] when the source failed).
 func (m *Manager) Backup(ctx context.Context, src Source) (Manifest, error) {
-	if src == nil {
-		return Manifest{}, fmt.Errorf("%w: nil source", ErrInvalidConfig)
+	if typednil.Is(src) {
+		return Manifest{}, fmt.Errorf("%w: Backup: nil src", ErrInvalidConfig)
 	}
 	start := m.now()
 	id := newID(start)

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+
 	"github.com/covetgo/covet/testenv"
 )
 
@@ -49,6 +51,10 @@ func TestNewValidates(t *testing.T) {
 		{"prefix", []Option{WithPrefix("../x")}, false},
 		{"nil recipient", []Option{WithRecipients(nil)}, false},
 		{"progress", []Option{WithProgress(func(Progress) {}, 0)}, true},
+		{"nil progress", []Option{WithProgress(nil, time.Second)}, false},
+		{"negative progress interval", []Option{WithProgress(func(Progress) {}, -time.Second)}, false},
+		{"nil identity", []Option{WithIdentities(nil)}, false},
+		{"typed nil identity", []Option{WithIdentities((*age.X25519Identity)(nil))}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,6 +66,36 @@ func TestNewValidates(t *testing.T) {
 	}
 	if _, err := New(nil); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatal("New(nil) succeeded")
+	}
+	if _, err := New((*dirStore)(nil)); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil store") {
+		t.Fatalf("New(typed nil store) = %v; want ErrInvalidConfig naming the store", err)
+	}
+}
+
+// Typed-nil arguments are refused with an error naming the argument, never
+// a panic deep inside an operation.
+func TestNilArguments(t *testing.T) {
+	ctx := context.Background()
+	m := mustManager(t, newDirStore(t))
+	var nilFile *os.File
+	if _, err := m.Backup(ctx, (*readerSource)(nil)); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil src") {
+		t.Errorf("Backup(typed nil) = %v; want ErrInvalidConfig naming src", err)
+	}
+	if _, err := m.Backup(ctx, NewReaderSource(nilFile, "")); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil reader") {
+		t.Errorf("Backup(NewReaderSource(typed nil)) = %v; want ErrInvalidConfig naming the reader", err)
+	}
+	if _, err := m.Backup(ctx, NewReaderSource(strings.NewReader("x"), "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Restore(ctx, "", nil); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil dst") {
+		t.Errorf("Restore(nil) = %v; want ErrInvalidConfig naming dst", err)
+	}
+	if _, err := m.Restore(ctx, "", NewWriterTarget(nilFile)); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil writer") {
+		t.Errorf("Restore(NewWriterTarget(typed nil)) = %v; want ErrInvalidConfig naming the writer", err)
+	}
+	ok := NewWriterTarget(io.Discard)
+	if _, err := m.RestoreChecked(ctx, "", (*dirTarget)(nil), func(context.Context) error { return nil }, ok); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil scratch") {
+		t.Errorf("RestoreChecked(typed nil scratch) = %v; want ErrInvalidConfig naming scratch", err)
 	}
 }
 

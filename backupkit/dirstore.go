@@ -7,15 +7,16 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/covetgo/covet/backupkit/internal/objname"
 )
 
 // tmpPrefix starts the base name of every file a dirStore is still writing;
 // List never shows such files.
-const tmpPrefix = ".tmp-"
+const tmpPrefix = objname.TmpPrefix
 
 // dirStore is what [NewDirStore] returns.
 type dirStore struct {
@@ -49,15 +50,10 @@ func NewDirStore(dir string) (Store, error) {
 }
 
 func (s *dirStore) path(name string) (string, error) {
-	if !validName(name) {
+	if !objname.Valid(name) {
 		return "", fmt.Errorf("backupkit: invalid object name %q: %w", name, ErrUnsafePath)
 	}
 	return filepath.Join(s.dir, filepath.FromSlash(name)), nil
-}
-
-func validName(name string) bool {
-	return name != "" && !strings.Contains(name, `\`) && filepath.IsLocal(filepath.FromSlash(name)) &&
-		path.Clean(name) == name && !strings.HasPrefix(path.Base(name), tmpPrefix)
 }
 
 // Create implements [Store].

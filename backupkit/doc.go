@@ -3,13 +3,28 @@
 // for each backup, prunes old backups by a retention policy, and restores
 // only what it has verified.
 //
+// # Pay for what you import
+//
+// This package holds the pipeline, the directory store and the sources and
+// targets that need only the standard library (directories, files, any
+// stream); backing a directory up into a directory links no database
+// client and no S3 client. What needs more lives beside it:
+//
+//   - [github.com/covetgo/covet/backupkit/s3store]: S3-compatible storage
+//     (minio-go);
+//   - [github.com/covetgo/covet/backupkit/pgdump]: PostgreSQL with
+//     pg_dump, pg_restore and psql, and scratch databases (pgx, to parse
+//     connection strings and create databases);
+//   - [github.com/covetgo/covet/backupkit/redisrdb]: Redis RDB snapshots
+//     with redis-cli (go-redis, for the BGSAVE fallback).
+//
 // # Pipeline
 //
 // [Manager.Backup] streams a [Source] through compression ([Zstd] by
 // default, parallel [Gzip] as an option), SHA-256 and optional age encryption
 // ([WithRecipients]) straight into a [Store]: no temporary files, and memory
 // bounded by block size × concurrency (compression) and part size × part
-// concurrency ([NewS3Store]). The data object is committed only when the source
+// concurrency (s3store.New). The data object is committed only when the source
 // finished successfully (pg_dump or redis-cli exited 0); otherwise the upload
 // is aborted and the error wraps [ErrSourceFailed].
 //
@@ -22,14 +37,14 @@
 //
 // # Sources and targets
 //
-//   - [NewPostgresSource] runs pg_dump (custom format by default, or plain SQL;
-//     with [WithJobs] several pg_dump jobs write the directory format, which
-//     is streamed as a tar); [NewPostgresTarget] restores with pg_restore or
+//   - pgdump.NewSource runs pg_dump (custom format by default, or plain SQL;
+//     with pgdump.WithJobs several pg_dump jobs write the directory format,
+//     which is streamed as a tar); pgdump.NewTarget restores with pg_restore or
 //     psql in a single transaction (pg_restore -j when restoring with jobs).
 //   - [NewDirectorySource] builds a tar in-process (modes, symbolic links,
 //     exclude patterns); [NewDirectoryTarget] extracts it through a staging
 //     directory and refuses entries that would escape ([ErrUnsafePath]).
-//   - [NewRedisSource] copies an RDB with redis-cli --rdb, falling back to
+//   - redisrdb.NewSource copies an RDB with redis-cli --rdb, falling back to
 //     BGSAVE where SYNC is refused; [NewFileTarget] places the file for the
 //     operator.
 //   - [NewReaderSource] and [NewWriterTarget] take any stream.
@@ -46,7 +61,7 @@
 // and size against the manifest, then, only if that passed, to stream it
 // into the target. A corrupt backup is refused with [ErrChecksum] before the
 // target sees a byte. [Manager.RestoreChecked] restores into a scratch
-// target first (for PostgreSQL, a [ScratchDatabase]) and restores into the
+// target first (for PostgreSQL, a pgdump.ScratchDatabase) and restores into the
 // real one only when a check of the scratch copy passes. [Manager.Verify]
 // performs the check alone and lists a PostgreSQL archive with
 // pg_restore --list.

@@ -28,7 +28,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// A PostgreSQL backup would use backupkit.NewPostgresSource(url).
+	// A PostgreSQL backup would use pgdump.NewSource(url) (package backupkit/pgdump).
 	man, err := m.Backup(ctx, backupkit.NewReaderSource(strings.NewReader("hello, backup"), "notes"))
 	if err != nil {
 		log.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/covetgo/covet/backupkit/internal/objname"
 )
 
 const manifestVersion = 1
@@ -63,7 +65,7 @@ func (m *Manager) writeManifest(ctx context.Context, man Manifest) error {
 }
 
 func (m *Manager) readManifest(ctx context.Context, id string) (Manifest, error) {
-	if !validName(m.prefix+id+manifestSuffix) || strings.Contains(id, "/") {
+	if !objname.Valid(m.prefix+id+manifestSuffix) || strings.Contains(id, "/") {
 		return Manifest{}, fmt.Errorf("backupkit: backup %q: %w", id, ErrNotFound)
 	}
 	rc, err := m.store.Open(ctx, m.prefix+id+manifestSuffix)

@@ -10,6 +10,7 @@ import (
 	"io"
 
 	"filippo.io/age"
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // Target applies a restored stream: a PostgreSQL database, a directory, a
@@ -33,8 +34,8 @@ type Target interface {
 // [ErrChecksum] at its end, before a transactional target (pg_restore and
 // psql run in a single transaction) commits.
 func (m *Manager) Restore(ctx context.Context, id string, dst Target) (Manifest, error) {
-	if dst == nil {
-		return Manifest{}, fmt.Errorf("%w: nil target", ErrInvalidConfig)
+	if typednil.Is(dst) {
+		return Manifest{}, fmt.Errorf("%w: Restore: nil dst", ErrInvalidConfig)
 	}
 	man, err := m.Get(ctx, id)
 	if err != nil {

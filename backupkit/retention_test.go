@@ -104,7 +104,6 @@ func TestPrune(t *testing.T) {
 	ctx := context.Background()
 	for _, mk := range []func(*testing.T) Store{
 		func(t *testing.T) Store { return newDirStore(t) },
-		func(t *testing.T) Store { return mustS3(t) },
 	} {
 		s := mk(t)
 		clock := testenv.NewClock(time.Date(2026, 5, 1, 3, 0, 0, 0, time.UTC))

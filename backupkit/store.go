@@ -7,7 +7,7 @@ import (
 )
 
 // Store is where backups live: a local directory ([NewDirStore]) or S3-compatible
-// object storage ([NewS3Store]). Names are slash-separated, relative and never
+// object storage (package s3store). Names are slash-separated, relative and never
 // contain "..". Implementations must be safe for concurrent use.
 type Store interface {
 	// Create starts writing the object name. Nothing is visible under name

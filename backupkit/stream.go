@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // readerSource is what [NewReaderSource] returns.
@@ -19,7 +21,8 @@ type readerSource struct {
 var _ Source = (*readerSource)(nil)
 
 // NewReaderSource returns a source reading r; kind names it in the manifest
-// ("stream" when empty). A read error other than io.EOF fails the backup.
+// ("stream" when empty). A read error other than io.EOF fails the backup;
+// a nil r fails it with ErrInvalidConfig.
 //
 // The source backs up whatever an [io.Reader] yields, until io.EOF.
 func NewReaderSource(r io.Reader, kind string) Source {
@@ -32,6 +35,9 @@ func NewReaderSource(r io.Reader, kind string) Source {
 // Backup implements [Source].
 func (s *readerSource) Backup(ctx context.Context, w io.Writer) (SourceInfo, error) {
 	info := SourceInfo{Kind: s.kind}
+	if typednil.Is(s.r) {
+		return info, fmt.Errorf("%w: NewReaderSource: nil reader", ErrInvalidConfig)
+	}
 	if _, err := io.Copy(w, ctxReader{ctx, s.r}); err != nil {
 		return info, fmt.Errorf("%w: %w", ErrSourceFailed, err)
 	}
@@ -123,6 +129,9 @@ func NewWriterTarget(w io.Writer) Target { return writerTarget{w: w} }
 
 // Restore implements [Target].
 func (t writerTarget) Restore(ctx context.Context, r io.Reader, m Manifest) error {
+	if typednil.Is(t.w) {
+		return fmt.Errorf("%w: NewWriterTarget: nil writer", ErrInvalidConfig)
+	}
 	_, err := io.Copy(t.w, ctxReader{ctx, r})
 	return err
 }

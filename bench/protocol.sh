@@ -14,6 +14,8 @@
 #   DATABASE_URL, REDIS_URL   the shared servers (defaults: 127.0.0.1)
 #   SMOKE=1     keep every round whatever the load (to try suites out)
 #   STEP, LOAD_ARGS  step length and other flags of the load test (go run ./load -h)
+#   PLOTS       where the load test writes load.json and load.svg (default plots)
+#   BACKUP_ROWS rows of the example-schema table of the backup-example suite (default 1000000)
 #
 # Needs: Go, psql/pg_dump, redis-server (a private one is started for the
 # Redis comparisons), wrk (apt-get install wrk).
@@ -162,6 +164,7 @@ run_backup() {
     -cmd default="rm -rf $work/d && $bin -url '$one' -dir $work/d" \
     -cmd gzip6-custom="rm -rf $work/g && $bin -url '$one' -dir $work/g -compression gzip" \
     -cmd zstd2-custom="rm -rf $work/z && $bin -url '$one' -dir $work/z -compression zstd -level 2"
+  run_backup_example
   suite backup-parallel -title "backupkit: four tables of 1,000,000 rows" -mine postgres -base jobs1 -metric wall-s \
     -cmd floor="pg_dump -Fc -Z0 '$four' > /dev/null" \
     -cmd jobs1="rm -rf $work/j1 && $bin -url '$four' -dir $work/j1" \
@@ -169,6 +172,24 @@ run_backup() {
     -cmd jobs4="rm -rf $work/j4 && $bin -url '$four' -dir $work/j4 -jobs 4"
   suite backup-pipeline -title "backupkit: compression pipeline, 16 MiB" -test ./backupkit -benchtime 3x -metric ns/op \
     -arm stdlib-gzip='^BenchmarkStdlibGzip$' -arm pgzip='^BenchmarkPipelineGzip$' -arm zstd='^BenchmarkPipelineZstd$'
+}
+
+# The backup-example suite alone: cd bench && ./protocol.sh backup_example
+run_backup_example() {
+  # What users of the example see: the example's own `example backup` of its
+  # real users table (argon2id hashes, eight columns), VACUUMed, beside the
+  # floor and covet-backup on the same table. The fresh-table case (no
+  # VACUUM: the first reader sets hint bits) cannot share a table between
+  # arms; backupkit/example.sh times it.
+  local ex exenv exdir=$work/exdata bin=$work/covet-backup
+  go build -o "$bin" ./backupkit/cmd/covet-backup
+  ex=$(ROWS=${BACKUP_ROWS:-1000000} DB=covet_bench_backup_example_p bash backupkit/example.sh prepare)
+  (cd ../example && GOWORK=off go build -o "$work/example" .)
+  exenv="env -i PATH=$PATH HOME=$HOME DATABASE_URL='$ex' DATA_DIR=$exdir SECRET_KEY=bench-secret-key-0123456789abcdef0123 ENVIRONMENT=development"
+  suite backup-example -title "backupkit: the example's users table, ${BACKUP_ROWS:-1000000} rows, example backup" -mine postgres -base floor -metric wall-s \
+    -cmd floor="pg_dump -Fc -Z0 '$ex' > /dev/null" \
+    -cmd covet-backup="rm -rf $work/x && $bin -url '$ex' -dir $work/x" \
+    -cmd example-backup="rm -rf $work/xe && $exenv BACKUP_TARGET=$work/xe $work/example backup 2>/dev/null"
 }
 
 run_fullstack() {
@@ -185,9 +206,13 @@ run_tracing() {
     -overhead on/otelhttp -overhead off/otelhttp
 }
 
+# The load test; its steps go to plots/load.json (PLOTS=dir to change) and
+# are drawn as plots/load.svg (latency against offered rate).
 run_load() {
+  local plots=${PLOTS:-plots}
   # shellcheck disable=SC2046,SC2086
-  go run ./load -step "${STEP:-5s}" ${LOAD_ARGS:-} $([ "${SMOKE:-0}" = 1 ] && echo -smoke) | tee "$OUT/load.txt"
+  go run ./load -step "${STEP:-5s}" -data "$plots/load.json" ${LOAD_ARGS:-} $([ "${SMOKE:-0}" = 1 ] && echo -smoke) | tee "$OUT/load.txt"
+  go run ./load/plot -in "$plots/load.json" -out "$plots/load.svg"
 }
 
 suites=("$@")

@@ -45,7 +45,7 @@ func BenchmarkGetOrLoadLocalHit(b *testing.B) {
 func BenchmarkGetRedisHit(b *testing.B) {
 	ctx := context.Background()
 	r := testenv.NewRedis(b)
-	c := newCache[user](b, WithRedis(r.Client), WithKeyPrefix(r.Prefix), WithoutLocal())
+	c := newCache[user](b, onRedis(b, r.Client, r.Prefix), WithoutLocal())
 	_ = c.Set(ctx, "u", benchUser, time.Hour)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
-	"github.com/redis/go-redis/v9"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -25,9 +24,10 @@ var (
 	// ErrInvalidConfig is wrapped by every constructor error caused by a bad
 	// argument or option; ErrInvalid is for the arguments of a call.
 	ErrInvalidConfig = errors.New("cachex: invalid configuration")
-	// ErrRedis wraps a Redis failure reported by Set, SetMany, Delete or
-	// InvalidateTag. The in-process tier is updated regardless.
-	ErrRedis = errors.New("cachex: redis")
+	// ErrShared wraps a failure of the shared tier reported by Set,
+	// SetMany, Delete or InvalidateTag. The in-process tier is updated
+	// regardless.
+	ErrShared = errors.New("cachex: shared tier")
 	// ErrEncode wraps a value that msgpack cannot encode.
 	ErrEncode = errors.New("cachex: encode")
 	// ErrLoaderPanic wraps a panic raised by a loader; the panic does not
@@ -35,8 +35,9 @@ var (
 	ErrLoaderPanic = errors.New("cachex: loader panicked")
 )
 
-// Cache is a typed cache of V values over an in-process tier, a Redis tier,
-// or both. Values are encoded with msgpack inside a versioned envelope, so a
+// Cache is a typed cache of V values over an in-process tier, a shared tier
+// (Redis, through package redisstore), or both. Values are encoded with
+// msgpack inside a versioned envelope, so a
 // value that some other program wrote under the same key reads as a miss
 // (and is deleted) rather than as garbage.
 //
@@ -47,7 +48,7 @@ var (
 type Cache[V any] struct {
 	cfg    config
 	local  *otter.Cache[string, *entry[V]]
-	rdb    redis.UniversalClient
+	shared Shared
 	codecs *codecs
 	stats  counters
 	tags   tagStore
@@ -63,9 +64,9 @@ type Cache[V any] struct {
 	closed   bool
 	bg       sync.WaitGroup
 	stopSub  context.CancelFunc
-	ps       *redis.PubSub
 	subDone  chan struct{}
 	subReady chan struct{}
+	subUp    bool // the subscription has been up once; owned by the subscriber
 	once     sync.Once
 }
 
@@ -81,8 +82,8 @@ type entry[V any] struct {
 
 // New returns a cache configured by opts: by default in-process only,
 // bounded to 32 MiB, with S2 compression above 1 KiB, 10% TTL jitter and a
-// 5s negative TTL. With WithRedis it also starts a goroutine that applies
-// other replicas' invalidations; Close stops it.
+// 5s negative TTL. With WithShared (and the in-process tier) it also starts
+// a goroutine that applies other replicas' invalidations; Close stops it.
 func New[V any](opts ...Option) (*Cache[V], error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -97,7 +98,7 @@ func New[V any](opts ...Option) (*Cache[V], error) {
 	}
 	c := &Cache[V]{
 		cfg:     cfg,
-		rdb:     cfg.rdb,
+		shared:  cfg.shared,
 		codecs:  cd,
 		origin:  newOrigin(),
 		log:     cfg.logger,
@@ -106,7 +107,7 @@ func New[V any](opts ...Option) (*Cache[V], error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	c.tags.init(cfg.rdb, cfg.prefix, cfg.localTTL, cfg.redisTimeout, cfg.now)
+	c.tags.init(cfg.shared, cfg.localTTL, cfg.now)
 	if cfg.local {
 		c.local, err = newLocal[V](&cfg)
 		if err != nil {
@@ -114,7 +115,7 @@ func New[V any](opts ...Option) (*Cache[V], error) {
 			return nil, err
 		}
 	}
-	if c.rdb != nil && c.local != nil && cfg.invalidate {
+	if c.shared != nil && c.local != nil && cfg.invalidate {
 		ctx, cancel := context.WithCancel(context.Background())
 		c.stopSub = cancel
 		c.subDone = make(chan struct{})
@@ -132,15 +133,9 @@ func (c *Cache[V]) Close() error {
 	c.once.Do(func() {
 		c.bgMu.Lock()
 		c.closed = true
-		ps := c.ps
 		c.bgMu.Unlock()
 		if c.stopSub != nil {
 			c.stopSub()
-			if ps != nil {
-				// A blocked Receive does not watch its context; closing
-				// the subscription ends it.
-				_ = ps.Close()
-			}
 			<-c.subDone
 		}
 		c.bg.Wait()
@@ -170,12 +165,12 @@ func (c *Cache[V]) spawn(fn func()) bool {
 
 func (c *Cache[V]) nowMs() int64 { return c.cfg.now().UnixMilli() }
 
-// Get returns the fresh value cached under key, or ErrNotFound. Redis
-// trouble reads as a miss.
+// Get returns the fresh value cached under key, or ErrNotFound. Trouble
+// with the shared tier reads as a miss.
 func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	var zero V
 	if c.local == nil {
-		return c.getRedis(ctx, key)
+		return c.getShared(ctx, key)
 	}
 	e, now := c.find(ctx, key, true)
 	if e == nil || e.notFound || now >= e.soft {
@@ -185,8 +180,9 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 }
 
 // Set stores v under key for ttl (shortened by the jitter) in every tier
-// and tells other replicas to drop their in-process copy. Redis failures
-// are returned wrapped in ErrRedis after the in-process tier is updated;
+// and tells other replicas to drop their in-process copy. Failures of the
+// shared tier are returned wrapped in ErrShared after the in-process tier
+// is updated;
 // a tagged value is stored nowhere when its tag versions cannot be read.
 func (c *Cache[V]) Set(ctx context.Context, key string, v V, ttl time.Duration, opts ...ItemOption) error {
 	if key == "" || ttl <= 0 {
@@ -211,19 +207,10 @@ func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 			c.local.Invalidate(k)
 		}
 	}
-	if c.rdb == nil {
+	if c.shared == nil {
 		return nil
 	}
-	ctx, cancel := c.redisCtx(ctx)
-	defer cancel()
-	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range keys {
-			p.Del(ctx, c.cfg.prefix+k)
-		}
-		c.publish(ctx, p, msgKeys, keys)
-		return nil
-	})
-	return c.redisErr("delete", err)
+	return c.sharedErr(c.shared.Delete(ctx, keys, c.note(msgKeys, keys)))
 }
 
 // GetOrLoad returns the value cached under key or, on a miss, the one
@@ -235,12 +222,18 @@ func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 // cancel it for the others. A loader that returns ErrNotFound is remembered
 // for the negative TTL. With WithStaleWhileRevalidate, a stale value is
 // returned at once and refreshed in the background; with WithStaleIfError, a
-// stale value is returned when the loader fails. Redis trouble never fails
-// the call: reads fall through to the loader and writes are best effort.
+// stale value is returned when the loader fails. Trouble with the shared
+// tier never fails the call: reads fall through to the loader and writes
+// are best effort.
 func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, ttl time.Duration, loader func(context.Context) (V, error), opts ...ItemOption) (V, error) {
 	var zero V
-	if key == "" || ttl <= 0 || loader == nil {
-		return zero, fmt.Errorf("%w: GetOrLoad(%q, ttl %v)", ErrInvalid, key, ttl)
+	switch {
+	case key == "":
+		return zero, fmt.Errorf("%w: GetOrLoad: empty key", ErrInvalid)
+	case ttl <= 0:
+		return zero, fmt.Errorf("%w: GetOrLoad(%q): ttl %v must be positive", ErrInvalid, key, ttl)
+	case loader == nil:
+		return zero, fmt.Errorf("%w: GetOrLoad(%q): loader is nil", ErrInvalid, key)
 	}
 	e, now := c.find(ctx, key, true)
 	if e != nil && now < e.soft {
@@ -342,8 +335,8 @@ func (c *Cache[V]) loader(key string, opts []ItemOption, load loadFunc[V]) func(
 	}
 }
 
-// store encodes v and writes it to every tier. Redis failures are counted,
-// logged and returned wrapped in ErrRedis.
+// store encodes v and writes it to every tier. Failures of the shared tier
+// are counted and returned wrapped in ErrShared.
 func (c *Cache[V]) store(ctx context.Context, key string, v V, notFound bool, ttl time.Duration, refs []tagRef) error {
 	e, env, err := c.makeEntry(v, notFound, ttl, refs)
 	if err != nil {
@@ -352,21 +345,12 @@ func (c *Cache[V]) store(ctx context.Context, key string, v V, notFound bool, tt
 	if c.local != nil {
 		c.local.Set(key, e)
 	}
-	if c.rdb == nil {
+	if c.shared == nil {
 		return nil
 	}
-	exp := time.Duration(e.hard-c.nowMs()) * time.Millisecond
-	if exp < time.Millisecond {
-		exp = time.Millisecond
-	}
-	ctx, cancel := c.redisCtx(ctx)
-	defer cancel()
-	_, err = c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, c.cfg.prefix+key, env, exp)
-		c.publish(ctx, p, msgKeys, []string{key})
-		return nil
-	})
-	return c.redisErr("set", err)
+	exp := max(time.Duration(e.hard-c.nowMs())*time.Millisecond, time.Millisecond)
+	keys := []string{key}
+	return c.sharedErr(c.shared.Set(ctx, keys, [][]byte{env}, []time.Duration{exp}, c.note(msgKeys, keys)))
 }
 
 // makeEntry builds the in-process entry and its envelope.
@@ -427,9 +411,10 @@ func (c *Cache[V]) decodeInto(b []byte, e *entry[V]) error {
 	return nil
 }
 
-// lookup finds key in the in-process tier, then in Redis (copying a Redis
-// hit into the in-process tier). It returns nil on a miss and skips
-// entries past their hard expiry or whose tags were invalidated.
+// lookup finds key in the in-process tier, then in the shared tier
+// (copying a shared hit into the in-process tier). It returns nil on a
+// miss and skips entries past their hard expiry or whose tags were
+// invalidated.
 func (c *Cache[V]) lookup(ctx context.Context, key string) *entry[V] {
 	e, _ := c.find(ctx, key, true)
 	return e
@@ -458,36 +443,29 @@ func (c *Cache[V]) find(ctx context.Context, key string, count bool) (*entry[V],
 			c.stats.local.misses.Add(1)
 		}
 	}
-	if c.rdb == nil {
+	if c.shared == nil {
 		return nil, now
 	}
-	e := c.redisGet(ctx, key, now, count)
-	if e != nil && c.local != nil {
+	e := new(entry[V])
+	if !c.sharedGetInto(ctx, key, now, count, e) {
+		return nil, now
+	}
+	if c.local != nil {
 		c.local.Set(key, e)
 	}
 	return e, now
 }
 
-// redisGet reads key from Redis. Missing, foreign, corrupt, expired or
-// invalidated values are misses; foreign and corrupt ones are deleted.
-func (c *Cache[V]) redisGet(ctx context.Context, key string, now int64, count bool) *entry[V] {
-	e := new(entry[V])
-	if !c.redisGetInto(ctx, key, now, count, e) {
-		return nil
-	}
-	return e
-}
-
-// getRedis is Get without an in-process tier: the value is decoded into a
+// getShared is Get without an in-process tier: the value is decoded into a
 // pooled entry and copied out, so nothing outlives the call.
-func (c *Cache[V]) getRedis(ctx context.Context, key string) (V, error) {
+func (c *Cache[V]) getShared(ctx context.Context, key string) (V, error) {
 	var zero V
 	e, _ := c.holders.Get().(*entry[V])
 	if e == nil {
 		e = new(entry[V])
 	}
 	now := c.nowMs()
-	ok := c.redisGetInto(ctx, key, now, true, e)
+	ok := c.sharedGetInto(ctx, key, now, true, e)
 	v, fresh := e.val, ok && !e.notFound && now < e.soft
 	*e = entry[V]{} // the pool keeps no reference to the value
 	c.holders.Put(e)
@@ -497,38 +475,44 @@ func (c *Cache[V]) getRedis(ctx context.Context, key string) (V, error) {
 	return v, nil
 }
 
-// redisGetInto is redisGet decoding into e (which must be zero); it
-// reports whether e holds a usable entry.
-func (c *Cache[V]) redisGetInto(ctx context.Context, key string, now int64, count bool, e *entry[V]) bool {
-	rctx, cancel := c.redisCtx(ctx)
-	b, err := c.rdb.Get(rctx, c.cfg.prefix+key).Bytes()
-	cancel()
+// sharedGetInto reads key from the shared tier and decodes it into e
+// (which must be zero); it reports whether e holds a usable entry.
+func (c *Cache[V]) sharedGetInto(ctx context.Context, key string, now int64, count bool, e *entry[V]) bool {
+	vals, err := c.shared.Get(ctx, []string{key})
 	if err != nil {
 		if count {
-			if errors.Is(err, redis.Nil) {
-				c.stats.redis.misses.Add(1)
-			} else {
-				c.stats.redis.errors.Add(1)
-				c.log.WarnContext(ctx, "cachex: redis get failed", "key", key, "err", err)
-			}
+			c.stats.shared.errors.Add(1)
+		}
+		return false
+	}
+	return c.accept(ctx, key, vals[0], now, count, e)
+}
+
+// accept decodes b, the shared tier's value of key, into e (which must be
+// zero) and reports whether it is usable. Absent, foreign, corrupt, expired
+// or invalidated values are misses; foreign and corrupt ones are deleted.
+func (c *Cache[V]) accept(ctx context.Context, key string, b []byte, now int64, count bool, e *entry[V]) bool {
+	if b == nil {
+		if count {
+			c.stats.shared.misses.Add(1)
 		}
 		return false
 	}
 	if err := c.decodeInto(b, e); err != nil {
 		c.dropForeign(ctx, key)
 		if count {
-			c.stats.redis.misses.Add(1)
+			c.stats.shared.misses.Add(1)
 		}
 		return false
 	}
 	if now >= e.hard || !c.tags.valid(ctx, e.tags) {
 		if count {
-			c.stats.redis.misses.Add(1)
+			c.stats.shared.misses.Add(1)
 		}
 		return false
 	}
 	if count {
-		c.stats.redis.hit(now >= e.soft)
+		c.stats.shared.hit(now >= e.soft)
 	}
 	return true
 }
@@ -536,36 +520,17 @@ func (c *Cache[V]) redisGetInto(ctx context.Context, key string, now int64, coun
 // dropForeign deletes a value that is not one of ours or is damaged; the
 // next load replaces it.
 func (c *Cache[V]) dropForeign(ctx context.Context, key string) {
-	ctx, cancel := c.redisCtx(ctx)
-	defer cancel()
-	if err := c.rdb.Del(ctx, c.cfg.prefix+key).Err(); err != nil {
-		c.stats.redis.errors.Add(1)
+	if err := c.shared.Delete(ctx, []string{key}, nil); err != nil {
+		c.stats.shared.errors.Add(1)
 	}
 }
 
-// redisCtx bounds a Redis call by the timeout of WithTimeouts, if any,
-// unless ctx already ends sooner. Without it the client's own read and
-// write timeouts bound the call (New checks that it has them), which costs
-// nothing per call.
-func (c *Cache[V]) redisCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return boundCtx(ctx, c.cfg.redisTimeout)
-}
-
-func boundCtx(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	if d <= 0 {
-		return ctx, func() {}
-	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(ctx, d)
-}
-
-func (c *Cache[V]) redisErr(op string, err error) error {
+// sharedErr counts a failure of the shared tier and wraps it in ErrShared.
+// The tier has logged it.
+func (c *Cache[V]) sharedErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	c.stats.redis.errors.Add(1)
-	c.log.Warn("cachex: redis "+op+" failed", "err", err)
-	return fmt.Errorf("%w: %s: %w", ErrRedis, op, err)
+	c.stats.shared.errors.Add(1)
+	return fmt.Errorf("%w: %w", ErrShared, err)
 }

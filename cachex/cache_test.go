@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/covetgo/covet/cachex/redisstore"
 )
 
 func TestNewRejectsBadOptions(t *testing.T) {
@@ -17,16 +19,20 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		opts []Option
 		want string
 	}{
-		{"nil redis", []Option{WithRedis(nil)}, "nil client"},
-		{"no tier", []Option{WithoutLocal()}, "no tier"},
-		{"local size", []Option{WithLocal(0, time.Second)}, "WithLocal"},
+		{"nil shared", []Option{WithShared(nil)}, "WithShared: tier is nil"},
+		{"typed nil shared", []Option{WithShared((*redisstore.Store)(nil))}, "WithShared: tier is nil"},
+		{"no tier", []Option{WithoutLocal()}, "WithoutLocal needs WithShared"},
+		{"local ttl alone", []Option{WithLocalTTL(time.Second)}, "WithLocalTTL needs WithShared"},
+		{"no invalidation alone", []Option{WithoutInvalidation()}, "WithoutInvalidation needs WithShared"},
+		{"local size", []Option{WithLocal(0)}, "WithLocal"},
+		{"local ttl", []Option{WithLocalTTL(0)}, "WithLocalTTL"},
 		{"compression", []Option{WithCompression(9, 10)}, "WithCompression"},
 		{"threshold", []Option{WithCompression(CompressionS2, -1)}, "WithCompression"},
 		{"swr", []Option{WithStaleWhileRevalidate(-1)}, "WithStaleWhileRevalidate"},
 		{"sie", []Option{WithStaleIfError(-1)}, "WithStaleIfError"},
 		{"negative ttl", []Option{WithNegativeTTL(-1)}, "WithNegativeTTL"},
 		{"jitter", []Option{WithJitter(1)}, "WithJitter"},
-		{"timeouts", []Option{WithTimeouts(0, time.Second)}, "WithTimeouts"},
+		{"load timeout", []Option{WithLoadTimeout(0)}, "WithLoadTimeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,7 +337,7 @@ func TestCloseIdempotent(t *testing.T) {
 
 func TestLocalBoundedByBytes(t *testing.T) {
 	ctx := context.Background()
-	c := newCache[string](t, WithLocal(64<<10, time.Minute), WithCompression(CompressionNone, 0))
+	c := newCache[string](t, WithLocal(64<<10), WithCompression(CompressionNone, 0))
 	big := strings.Repeat("x", 1000)
 	for i := 0; i < 500; i++ {
 		_ = c.Set(ctx, fmt.Sprint("k", i), big, time.Hour)

@@ -1,21 +1,38 @@
 // Package cachex is a typed two-tier cache: an in-process tier bounded by
-// bytes, a Redis tier shared by replicas, or both, with stampede control and
-// an HTTP response cache on top.
+// bytes, a tier shared by replicas (Redis), or both, with stampede control
+// and an HTTP response cache on top.
 //
 // # Tiers
 //
 // [New] with no options gives an in-process cache (otter's W-TinyLFU,
-// bounded by the bytes of the encoded values). [WithRedis] adds Redis (a
-// single node, a Cluster or a Ring through redis.UniversalClient); together
-// they read in-process first, then Redis, and a Redis hit is copied in
-// process for at most the local TTL, never past the Redis TTL. [WithoutLocal]
-// keeps Redis only.
+// bounded by the bytes of the encoded values, [WithLocal]). [WithShared]
+// adds a tier shared by every replica: package
+// [github.com/covetgo/covet/cachex/redisstore] is the Redis one (a single
+// node, a Cluster or a Ring). It is a package of its own so that a program
+// using only the in-process tier does not link go-redis; the cache sees it
+// through the small [Shared] interface. Together the tiers read in-process
+// first, then shared, and a shared hit is copied in process for at most
+// [WithLocalTTL], never past its own TTL. [WithoutLocal] keeps the shared
+// tier only.
 //
-// Replicas keep each other's in-process tiers honest through Redis pub/sub:
-// Set, SetMany, Delete and InvalidateTag publish what changed with the
-// sender's origin ID, and every other replica drops its copies. When the
-// subscription drops and is re-established, the replica flushes its whole
-// in-process tier, since it may have missed messages.
+// Replicas keep each other's in-process tiers honest through the shared
+// tier's pub/sub: Set, SetMany, Delete and InvalidateTag publish what
+// changed with the sender's origin ID, and every other replica drops its
+// copies. When the subscription is lost, and when it is re-established,
+// the replica flushes its whole in-process tier, since it may have missed
+// messages.
+//
+// # Outages
+//
+// Trouble with the shared tier never fails a read: it reads as a miss, so
+// the loader and the in-process tier serve. Writes are best effort for
+// GetOrLoad and reported (wrapping [ErrShared]) by Set, SetMany, Delete and
+// InvalidateTag. redisstore follows covet's one Redis outage policy: a
+// deadline per call and a circuit breaker, so while Redis is down a read
+// costs the loader's time plus microseconds, not a timeout. Values stored
+// with [Tags] are loaded but not stored while the shared tier is down (their
+// tag versions cannot be read, and a value stored without them would
+// escape a later invalidation).
 //
 // # Envelope
 //
@@ -30,16 +47,12 @@
 //
 // [Cache.GetOrLoad] runs one load per key however many callers miss at once.
 // Each caller waits only as long as its own context allows, and the load
-// runs detached from them (bounded by the load timeout), so the first
-// caller giving up does not fail the rest. Options add stale-while-revalidate
-// ([WithStaleWhileRevalidate]: serve the stale value, refresh once in the
-// background), stale-if-error ([WithStaleIfError]), negative caching of
-// [ErrNotFound] ([WithNegativeTTL]) and TTL jitter ([WithJitter]).
-//
-// Redis trouble never fails a read: it falls through to the loader. Writes
-// are best effort for GetOrLoad and reported (wrapping [ErrRedis]) by Set,
-// SetMany, Delete and InvalidateTag. Every Redis call has a timeout
-// ([WithTimeouts]).
+// runs detached from them (bounded by [WithLoadTimeout]), so the first
+// caller giving up does not fail the rest. Options add
+// stale-while-revalidate ([WithStaleWhileRevalidate]: serve the stale
+// value, refresh once in the background), stale-if-error
+// ([WithStaleIfError]), negative caching of [ErrNotFound]
+// ([WithNegativeTTL]) and TTL jitter ([WithJitter]).
 //
 // # Tags
 //
@@ -48,10 +61,18 @@
 // read as misses everywhere. There are no per-tag key sets to grow, orphan or
 // clean up: old values just expire.
 //
+// # Configuration
+//
+// New refuses, with an error wrapping [ErrInvalidConfig], bad values, a nil
+// tier (also a typed nil such as a nil *redisstore.Store), and options that
+// would not apply: [WithLocalTTL], [WithoutLocal] and [WithoutInvalidation]
+// without a shared tier, [WithoutLocal] with [WithLocal] or [WithLocalTTL].
+//
 // # Observability
 //
 // [Cache.Stats] counts hits, misses, stale reads and errors per tier, and
-// loads. [NewCollector] exports them to a Prometheus registry you pass in.
+// loads. Package [github.com/covetgo/covet/cachex/cachemetrics] exports them
+// to a Prometheus registry you pass in.
 //
 // # HTTP
 //
@@ -63,9 +84,19 @@
 // configured, answers If-None-Match with 304, and marks responses with
 // X-Cache (HIT, MISS or STALE) and Age.
 //
+// It stores and replays only the headers that describe the representation:
+// Cache-Control, Content-Disposition, Content-Encoding, Content-Language,
+// Content-Location, Content-Type, ETag, Expires, Last-Modified, Link and
+// Vary, plus any added with [WithReplayedHeaders]. Per-request headers
+// (X-Request-Id, RateLimit fields, Retry-After, Set-Cookie, Date,
+// traceparent and other tracing headers, Server-Timing...) are never
+// stored, so a hit carries its own request ID and rate-limit fields, set by
+// the middleware around the cache, never those of the request that filled
+// it.
+//
 // # Goroutines
 //
-// A cache with Redis and an in-process tier runs one subscriber goroutine;
-// loads and background refreshes run on goroutines owned by the cache.
-// [Cache.Close] stops and waits for all of them.
+// A cache with a shared tier and an in-process tier runs one subscriber
+// goroutine; loads and background refreshes run on goroutines owned by the
+// cache. [Cache.Close] stops and waits for all of them.
 package cachex

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/cachex"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 )
 
 type Product struct {
@@ -21,7 +19,8 @@ type Product struct {
 
 func ExampleCache_GetOrLoad() {
 	ctx := context.Background()
-	// In-process only; add cachex.WithRedis(client) to share across replicas.
+	// In-process only; add cachex.WithShared(tier) (package redisstore) to
+	// share values across replicas.
 	products, err := cachex.New[Product]()
 	if err != nil {
 		panic(err)
@@ -76,16 +75,6 @@ func ExampleCache_InvalidateTag() {
 	// Output: true
 }
 
-func ExampleNewCollector() {
-	products, _ := cachex.New[Product]()
-	defer products.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(cachex.NewCollector("products", products))
-	mfs, _ := reg.Gather()
-	fmt.Println(len(mfs))
-	// Output: 6
-}
-
 func ExampleNewHTTPCache() {
 	store, err := cachex.New[cachex.Response]()
 	if err != nil {
@@ -110,31 +99,4 @@ func ExampleNewHTTPCache() {
 	// Output:
 	// MISS hello
 	// HIT hello
-}
-
-// Example_redis shares values between replicas through Redis, keeps hot ones
-// in process (dropped on every replica when one of them changes them) and
-// exports the stats. It needs a Redis server, so it is not run.
-func Example_redis() {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ReadTimeout: time.Second, WriteTimeout: time.Second})
-	defer rdb.Close()
-	products, err := cachex.New[Product](
-		cachex.WithRedis(rdb),
-		cachex.WithKeyPrefix("shop:"),
-		cachex.WithLocal(64<<20, 30*time.Second),
-		cachex.WithStaleWhileRevalidate(time.Minute),
-	)
-	if err != nil {
-		panic(err)
-	}
-	defer products.Close()
-	reg := prometheus.NewRegistry() // the registry the service exposes
-	reg.MustRegister(cachex.NewCollector("products", products))
-
-	ctx := context.Background()
-	p, err := products.GetOrLoad(ctx, "product:1", 5*time.Minute, func(ctx context.Context) (Product, error) {
-		return Product{ID: 1, Name: "lamp"}, nil // a database query in real code
-	}, cachex.Tags("catalogue"))
-	fmt.Println(p.Name, err)
-	_ = products.InvalidateTag(ctx, "catalogue") // every replica, every tier
 }

@@ -25,7 +25,8 @@ import (
 type Response struct {
 	// Status is the response's status code.
 	Status int
-	// Header holds the response headers (without hop-by-hop headers).
+	// Header holds the replayed response headers: those that describe the
+	// representation (see HTTPCache), never per-request ones.
 	Header http.Header
 	// Body is the full response body.
 	Body []byte
@@ -44,7 +45,33 @@ type httpConfig struct {
 	keyHeaders []string
 	perUser    func(*http.Request) (string, bool)
 	maxBody    int
+	replayed   map[string]bool
 	errs       []error
+}
+
+// defaultReplayed are the response headers an HTTPCache stores and
+// replays: they describe the representation, so they are the same for
+// every request served from it.
+var defaultReplayed = []string{
+	"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language",
+	"Content-Location", "Content-Type", "ETag", "Expires", "Last-Modified", "Link", "Vary",
+}
+
+// perRequest are headers that describe one request or one response, never a
+// representation; WithReplayedHeaders refuses them.
+var perRequest = map[string]bool{
+	"Age": true, "Connection": true, "Content-Length": true, "Date": true, "Keep-Alive": true,
+	"Proxy-Connection": true, "Retry-After": true, "Server-Timing": true, "Set-Cookie": true,
+	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "X-Cache": true,
+	"Traceparent": true, "Tracestate": true, "Baggage": true, "X-Request-Id": true,
+	"X-Correlation-Id": true, "X-Trace-Id": true, "B3": true, "Www-Authenticate": true,
+}
+
+// isPerRequest reports whether the canonical header name k is per-request,
+// including the RateLimit fields of every draft and vendor.
+func isPerRequest(k string) bool {
+	return perRequest[k] || strings.HasPrefix(k, "Ratelimit") || strings.HasPrefix(k, "X-Ratelimit") ||
+		strings.HasPrefix(k, "X-B3-")
 }
 
 // WithStatuses sets the status codes whose responses are stored (default
@@ -83,6 +110,28 @@ func WithPerUserKey(user func(*http.Request) (id string, ok bool)) HTTPOption {
 	}
 }
 
+// WithReplayedHeaders adds response headers to those stored and replayed
+// (by default Cache-Control, Content-Disposition, Content-Encoding,
+// Content-Language, Content-Location, Content-Type, ETag, Expires,
+// Last-Modified, Link and Vary). Use it for headers the handler sets that
+// describe the representation (say, X-Total-Count or a per-page
+// Content-Security-Policy). Per-request headers are refused: Set-Cookie,
+// Date, Age, Content-Length, Retry-After, Server-Timing, WWW-Authenticate,
+// request and trace IDs (X-Request-Id, traceparent, b3...), RateLimit fields
+// and hop-by-hop headers.
+func WithReplayedHeaders(names ...string) HTTPOption {
+	return func(c *httpConfig) {
+		for _, n := range names {
+			k := http.CanonicalHeaderKey(n)
+			if k == "" || isPerRequest(k) {
+				c.errs = append(c.errs, fmt.Errorf("%w: WithReplayedHeaders: %q is per-request, not replayable", ErrInvalidConfig, n))
+				continue
+			}
+			c.replayed[k] = true
+		}
+	}
+}
+
 // WithMaxBody sets the largest body stored (default 1 MiB); larger
 // responses are passed through and not stored.
 func WithMaxBody(n int) HTTPOption {
@@ -109,6 +158,17 @@ func WithMaxBody(n int) HTTPOption {
 // WithStaleWhileRevalidate, stale responses are served (STALE) while one
 // background request refreshes them.
 //
+// Only headers that describe the representation are stored and replayed:
+// Cache-Control, Content-Disposition, Content-Encoding, Content-Language,
+// Content-Location, Content-Type, ETag, Expires, Last-Modified, Link and
+// Vary, plus those added with WithReplayedHeaders. Everything else the
+// response carried when it was stored (X-Request-Id, RateLimit fields,
+// Retry-After, Date, Server-Timing, traceparent, security headers...) is
+// dropped, whether the handler or an outer middleware set it. A hit keeps
+// every header already set on it by outer middleware (its own request ID,
+// its own rate-limit fields); a replayed header replaces one of the same
+// name, except Vary, whose fields are merged.
+//
 // HTTPCache is safe for concurrent use.
 type HTTPCache struct {
 	store *Cache[Response]
@@ -120,7 +180,10 @@ type HTTPCache struct {
 // a response has no max-age. Background refreshes belong to store: Close it
 // on shutdown.
 func NewHTTPCache(store *Cache[Response], ttl time.Duration, opts ...HTTPOption) (*HTTPCache, error) {
-	cfg := httpConfig{statuses: []int{http.StatusOK}, maxBody: 1 << 20}
+	cfg := httpConfig{statuses: []int{http.StatusOK}, maxBody: 1 << 20, replayed: map[string]bool{}}
+	for _, k := range defaultReplayed {
+		cfg.replayed[http.CanonicalHeaderKey(k)] = true // "Etag"
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -236,6 +299,10 @@ func variantKey(base string, r *http.Request, vary []string) string {
 func (h *HTTPCache) serve(w http.ResponseWriter, r *http.Request, resp *Response, state string, now int64) {
 	hdr := w.Header()
 	for k, v := range resp.Header {
+		if k == "Vary" && len(hdr[k]) > 0 {
+			mergeVary(hdr, v)
+			continue
+		}
 		// The slices are shared by every request served from this entry:
 		// capping them makes an append further down copy instead of
 		// writing into the shared array.
@@ -254,6 +321,25 @@ func (h *HTTPCache) serve(w http.ResponseWriter, r *http.Request, resp *Response
 	w.WriteHeader(resp.Status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(resp.Body)
+	}
+}
+
+// mergeVary adds to hdr's Vary the fields of stored it lacks (an outer
+// middleware may have set its own, such as Origin or Accept-Encoding).
+func mergeVary(hdr http.Header, stored []string) {
+	have := map[string]bool{}
+	for _, v := range hdr.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			have[strings.ToLower(strings.TrimSpace(f))] = true
+		}
+	}
+	for _, v := range stored {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" && !have[strings.ToLower(f)] {
+				have[strings.ToLower(f)] = true
+				hdr.Add("Vary", f)
+			}
+		}
 	}
 }
 
@@ -407,9 +493,6 @@ func (r *recorder) Write(p []byte) (int, error) {
 	return r.capture.Write(p)
 }
 
-// hopByHop headers describe one connection and are never stored.
-var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Trailer", "X-Cache", "Age", "Date"}
-
 // storable decides whether a response may be stored and for how long.
 func (h *HTTPCache) storable(status int, header http.Header, body []byte) (Response, time.Duration, bool) {
 	if !slices.Contains(h.cfg.statuses, status) || header == nil || len(header.Values("Set-Cookie")) > 0 {
@@ -453,9 +536,11 @@ func (h *HTTPCache) storable(status int, header http.Header, body []byte) (Respo
 	}
 	slices.Sort(vary)
 	vary = slices.Compact(vary)
-	hdr := header.Clone()
-	for _, k := range hopByHop {
-		hdr.Del(k)
+	hdr := make(http.Header, len(h.cfg.replayed))
+	for k, v := range header {
+		if h.cfg.replayed[k] {
+			hdr[k] = slices.Clone(v)
+		}
 	}
 	if hdr.Get("ETag") == "" {
 		sum := sha256.Sum256(body)

@@ -303,3 +303,82 @@ func TestVariantKeyHidesHeaderValues(t *testing.T) {
 		t.Errorf("variantKey is not stable")
 	}
 }
+
+// TestHTTPReplaysOnlyRepresentationHeaders fills the cache from a request
+// whose outer middleware and handler set per-request headers, then serves
+// a hit: the hit carries the representation's headers and its own
+// per-request ones, none of the filling request's.
+func TestHTTPReplaysOnlyRepresentationHeaders(t *testing.T) {
+	h := newHTTP(t, newClock(), nil, WithReplayedHeaders("X-Total-Count"))
+	// outer stands for request-ID, rate-limit and CORS middleware around
+	// the cache.
+	outer := func(id, remaining string, next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Request-Id", id)
+			w.Header().Set("RateLimit-Remaining", remaining)
+			w.Header().Set("RateLimit", `"default";r=`+remaining)
+			w.Header().Add("Vary", "Origin")
+			next.ServeHTTP(w, r)
+		})
+	}
+	inner := h.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Type", "application/json")
+		hd.Set("Cache-Control", "public, max-age=60")
+		hd.Set("Last-Modified", "Mon, 01 Jun 2026 00:00:00 GMT")
+		hd.Set("X-Total-Count", "42")
+		hd.Set("Date", "Mon, 01 Jun 2026 00:00:00 GMT")
+		hd.Set("Retry-After", "7")
+		hd.Set("Server-Timing", "db;dur=53")
+		hd.Set("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Add("Vary", "Accept-Language")
+		_, _ = io.WriteString(w, `{"users":[]}`)
+	}))
+	serve := func(id, remaining string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		outer(id, remaining, inner).ServeHTTP(w, httptest.NewRequest("GET", "/users", nil))
+		return w
+	}
+	if w := serve("fill", "9"); w.Header().Get("X-Cache") != "MISS" {
+		t.Fatalf("first request X-Cache = %q; want MISS", w.Header().Get("X-Cache"))
+	}
+	w := serve("hit", "8")
+	got := w.Header()
+	if got.Get("X-Cache") != "HIT" || w.Body.String() != `{"users":[]}` {
+		t.Fatalf("second request: X-Cache %q, body %q; want a hit", got.Get("X-Cache"), w.Body.String())
+	}
+	for k, want := range map[string]string{
+		"X-Request-Id":        "hit",
+		"Ratelimit-Remaining": "8",
+		"Ratelimit":           `"default";r=8`,
+		"Content-Type":        "application/json",
+		"Cache-Control":       "public, max-age=60",
+		"Last-Modified":       "Mon, 01 Jun 2026 00:00:00 GMT",
+		"X-Total-Count":       "42",
+	} {
+		if v := strings.Join(got.Values(k), ", "); v != want {
+			t.Errorf("hit %s = %q; want %q", k, v, want)
+		}
+	}
+	for _, k := range []string{"Date", "Retry-After", "Server-Timing", "Traceparent", "X-Frame-Options"} {
+		if v, ok := got[k]; ok {
+			t.Errorf("hit replays %s = %q from the filling request", k, v)
+		}
+	}
+	if v := got.Values("Vary"); strings.Join(v, ", ") != "Origin, Accept-Language" {
+		t.Errorf("hit Vary = %q; want the outer Origin merged with the stored Accept-Language", v)
+	}
+	if got.Get("ETag") == "" || got.Get("Age") == "" {
+		t.Errorf("hit lacks ETag or Age: %v", got)
+	}
+}
+
+func TestWithReplayedHeadersRefusesPerRequest(t *testing.T) {
+	store := newCache[Response](t)
+	for _, name := range []string{"Set-Cookie", "x-request-id", "RateLimit-Policy", "X-RateLimit-Limit", "Date", "traceparent", "Server-Timing", "Retry-After", ""} {
+		if _, err := NewHTTPCache(store, time.Minute, WithReplayedHeaders(name)); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("WithReplayedHeaders(%q): %v; want ErrInvalidConfig", name, err)
+		}
+	}
+}

@@ -5,12 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
-// Invalidation messages go to one channel per prefix. A message is the
+// Invalidation messages are notes published through the shared tier. A
+// message is the
 // sender's origin ID (so a replica ignores its own messages), a kind byte,
 // then length-prefixed names:
 //
@@ -27,9 +25,7 @@ func newOrigin() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (c *Cache[V]) channel() string { return c.cfg.prefix + "\x00cachex-invalidate" }
-
-func encodeMessage(origin string, kind byte, names []string) string {
+func encodeMessage(origin string, kind byte, names []string) []byte {
 	n := originLen + 1
 	for _, s := range names {
 		n += binary.MaxVarintLen64 + len(s)
@@ -41,16 +37,16 @@ func encodeMessage(origin string, kind byte, names []string) string {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	return string(b)
+	return b
 }
 
 // decodeMessage parses a message; ok is false for anything malformed.
-func decodeMessage(msg string) (origin string, kind byte, names []string, ok bool) {
+func decodeMessage(msg []byte) (origin string, kind byte, names []string, ok bool) {
 	if len(msg) < originLen+1 {
 		return "", 0, nil, false
 	}
-	origin, kind = msg[:originLen], msg[originLen]
-	rest := []byte(msg[originLen+1:])
+	origin, kind = string(msg[:originLen]), msg[originLen]
+	rest := msg[originLen+1:]
 	for len(rest) > 0 {
 		l, n := binary.Uvarint(rest)
 		if n <= 0 || l > uint64(len(rest)-n) {
@@ -62,17 +58,17 @@ func decodeMessage(msg string) (origin string, kind byte, names []string, ok boo
 	return origin, kind, names, true
 }
 
-// publish queues an invalidation message on p when replicas keep
-// in-process copies.
-func (c *Cache[V]) publish(ctx context.Context, p redis.Pipeliner, kind byte, names []string) {
+// note is the message announcing a change of names to other replicas, or
+// nil when replicas keep no in-process copies to drop.
+func (c *Cache[V]) note(kind byte, names []string) []byte {
 	if !c.cfg.invalidate {
-		return
+		return nil
 	}
-	p.Publish(ctx, c.channel(), encodeMessage(c.origin, kind, names))
+	return encodeMessage(c.origin, kind, names)
 }
 
 // apply acts on a message from another replica.
-func (c *Cache[V]) apply(payload string) {
+func (c *Cache[V]) apply(payload []byte) {
 	origin, kind, names, ok := decodeMessage(payload)
 	if !ok || origin == c.origin {
 		return
@@ -95,55 +91,22 @@ func (c *Cache[V]) flushLocal() {
 }
 
 // subscribe applies other replicas' invalidations until ctx ends. Whenever
-// the subscription is (re)established after the first time, or the
-// connection fails, the in-process tier is flushed, since messages sent in
+// the subscription is lost, and whenever it is re-established after the
+// first time, the in-process tier is flushed, since messages sent in
 // between are lost.
 func (c *Cache[V]) subscribe(ctx context.Context) {
 	defer close(c.subDone)
-	ps := c.rdb.Subscribe(ctx, c.channel())
-	defer ps.Close()
-	c.bgMu.Lock()
-	closed := c.closed
-	c.ps = ps
-	c.bgMu.Unlock()
-	if closed {
-		return
-	}
-	subscribed := false
-	backoff := 50 * time.Millisecond
-	for {
-		msg, err := ps.Receive(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			c.stats.redis.errors.Add(1)
+	c.shared.Subscribe(ctx, c.apply, func(up bool) {
+		switch {
+		case !up:
+			c.stats.shared.errors.Add(1)
 			c.flushLocal()
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			backoff = min(backoff*2, 5*time.Second)
-			continue
+		case c.subUp:
+			c.flushLocal()
+			c.stats.resubscribes.Add(1)
+		default:
+			c.subUp = true
+			close(c.subReady)
 		}
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if m.Kind != "subscribe" {
-				continue
-			}
-			backoff = 50 * time.Millisecond
-			if subscribed {
-				c.flushLocal()
-				c.stats.resubscribes.Add(1)
-			} else {
-				subscribed = true
-				close(c.subReady)
-			}
-		case *redis.Message:
-			c.apply(m.Payload)
-		}
-	}
+	})
 }

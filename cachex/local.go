@@ -8,10 +8,10 @@ import (
 
 // newLocal builds the in-process tier: an otter cache (W-TinyLFU admission
 // and eviction) bounded by the bytes of the encoded values it holds. An
-// entry lives until its hard expiry, and, when Redis is the source of truth,
+// entry lives until its hard expiry, and, when a shared tier is the source of truth,
 // no longer than the local TTL so that a lost invalidation heals.
 func newLocal[V any](cfg *config) (*otter.Cache[string, *entry[V]], error) {
-	capped := cfg.rdb != nil
+	capped := cfg.shared != nil
 	localTTL := cfg.localTTL
 	now := cfg.now
 	return otter.New(&otter.Options[string, *entry[V]]{

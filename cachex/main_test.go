@@ -1,11 +1,15 @@
 package cachex
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/covetgo/covet/testenv"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
+
+	"github.com/covetgo/covet/cachex/redisstore"
+	"github.com/covetgo/covet/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -18,6 +22,22 @@ func TestMain(m *testing.M) {
 func newClock() *testenv.Clock {
 	return testenv.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
+
+// onRedis is the shared tier over client, under prefix.
+func onRedis(t testing.TB, client redis.UniversalClient, prefix string, opts ...redisstore.Option) Option {
+	t.Helper()
+	// A generous deadline: these tests are about caching, run on a busy
+	// machine with -race; the outage tests set their own.
+	base := []redisstore.Option{redisstore.WithKeyPrefix(prefix), redisstore.WithTimeout(2 * time.Second),
+		redisstore.WithLogger(slog.New(slog.DiscardHandler))}
+	tier, err := redisstore.New(client, append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("redisstore.New: %v", err)
+	}
+	return WithShared(tier)
+}
+
+var _ Shared = (*redisstore.Store)(nil)
 
 func withClock(c *testenv.Clock) Option { return func(cfg *config) { cfg.now = c.Now } }
 func withRand(f func() float64) Option  { return func(cfg *config) { cfg.rand = f } }

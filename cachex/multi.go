@@ -2,18 +2,14 @@ package cachex
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // GetMany returns the fresh values cached under keys; absent keys are left
-// out of the map. Keys missing in process are fetched from Redis in one
-// pipeline of GETs (never MGET, so keys may lie in different cluster slots:
-// a cluster client splits the pipeline by node). Redis trouble reads as
-// misses.
+// out of the map. Keys missing in process are fetched from the shared tier
+// in one call (redisstore: one pipeline of GETs, so keys may lie in
+// different cluster slots). Trouble with the shared tier reads as misses.
 func (c *Cache[V]) GetMany(ctx context.Context, keys []string) (map[string]V, error) {
 	out := make(map[string]V, len(keys))
 	now := c.nowMs()
@@ -31,41 +27,19 @@ func (c *Cache[V]) GetMany(ctx context.Context, keys []string) (map[string]V, er
 		}
 		rest = append(rest, k)
 	}
-	if len(rest) == 0 || c.rdb == nil {
+	if len(rest) == 0 || c.shared == nil {
 		return out, nil
 	}
-	rctx, cancel := c.redisCtx(ctx)
-	defer cancel()
-	cmds := make([]*redis.StringCmd, len(rest))
-	_, err := c.rdb.Pipelined(rctx, func(p redis.Pipeliner) error {
-		for i, k := range rest {
-			cmds[i] = p.Get(rctx, c.cfg.prefix+k)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		c.stats.redis.errors.Add(1)
-		c.log.WarnContext(ctx, "cachex: redis multi-get failed", "err", err)
+	vals, err := c.shared.Get(ctx, rest)
+	if err != nil {
+		c.stats.shared.errors.Add(1)
+		return out, nil
 	}
 	for i, k := range rest {
-		b, err := cmds[i].Bytes()
-		if err != nil {
-			if errors.Is(err, redis.Nil) {
-				c.stats.redis.misses.Add(1)
-			}
+		e := new(entry[V])
+		if !c.accept(ctx, k, vals[i], now, true, e) {
 			continue
 		}
-		e, err := c.decodeEntry(b)
-		if err != nil {
-			c.dropForeign(ctx, k)
-			c.stats.redis.misses.Add(1)
-			continue
-		}
-		if now >= e.hard || !c.tags.valid(ctx, e.tags) {
-			c.stats.redis.misses.Add(1)
-			continue
-		}
-		c.stats.redis.hit(now >= e.soft)
 		if c.local != nil {
 			c.local.Set(k, e)
 		}
@@ -76,12 +50,13 @@ func (c *Cache[V]) GetMany(ctx context.Context, keys []string) (map[string]V, er
 	return out, nil
 }
 
-// SetMany stores every value of items for ttl, with one Redis pipeline (and
-// one invalidation message) for all of them. Redis failures are returned
-// wrapped in ErrRedis after the in-process tier is updated.
+// SetMany stores every value of items for ttl, with one call to the shared
+// tier (and one invalidation message) for all of them. Failures of the
+// shared tier are returned wrapped in ErrShared after the in-process tier
+// is updated.
 func (c *Cache[V]) SetMany(ctx context.Context, items map[string]V, ttl time.Duration, opts ...ItemOption) error {
 	if ttl <= 0 {
-		return fmt.Errorf("%w: SetMany(ttl %v)", ErrInvalid, ttl)
+		return fmt.Errorf("%w: SetMany: ttl %v must be positive", ErrInvalid, ttl)
 	}
 	if len(items) == 0 {
 		return nil
@@ -109,17 +84,8 @@ func (c *Cache[V]) SetMany(ctx context.Context, items map[string]V, ttl time.Dur
 		envs = append(envs, env)
 		exps = append(exps, max(time.Duration(e.hard-c.nowMs())*time.Millisecond, time.Millisecond))
 	}
-	if c.rdb == nil {
+	if c.shared == nil {
 		return nil
 	}
-	ctx, cancel := c.redisCtx(ctx)
-	defer cancel()
-	_, err = c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			p.Set(ctx, c.cfg.prefix+k, envs[i], exps[i])
-		}
-		c.publish(ctx, p, msgKeys, keys)
-		return nil
-	})
-	return c.redisErr("multi-set", err)
+	return c.sharedErr(c.shared.Set(ctx, keys, envs, exps, c.note(msgKeys, keys)))
 }

@@ -21,8 +21,9 @@ func TestManyRedis(t *testing.T) {
 
 func TestManyCluster(t *testing.T) {
 	cc := testenv.RedisCluster(t)
-	a := newCache[user](t, WithRedis(cc), WithoutLocal())
-	b := newCache[user](t, WithRedis(cc))
+	prefix := "many:" + testenv.RandomID(8) + ":"
+	a := newCache[user](t, onRedis(t, cc, prefix), WithoutLocal())
+	b := newCache[user](t, onRedis(t, cc, prefix))
 	<-b.subReady
 	testMany(t, a, b)
 }

@@ -7,32 +7,34 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // Option configures a Cache. Options are applied over the defaults in order;
-// New checks the result and reports any mistake.
+// New checks the result and refuses mistakes, including options that do not
+// apply to the configuration (say, WithLocalTTL without a shared tier).
 type Option func(*config)
 
 type config struct {
-	rdb          redis.UniversalClient
-	prefix       string
-	local        bool
-	localBytes   int64
-	localTTL     time.Duration
-	comp         Compression
-	threshold    int
-	swr          time.Duration
-	sie          time.Duration
-	negTTL       time.Duration
-	jitter       float64
-	redisTimeout time.Duration
-	loadTimeout  time.Duration
-	invalidate   bool
-	logger       *slog.Logger
-	now          func() time.Time
-	rand         func() float64
-	errs         []error
+	shared      Shared
+	local       bool
+	localBytes  int64
+	localTTL    time.Duration
+	comp        Compression
+	threshold   int
+	swr         time.Duration
+	sie         time.Duration
+	negTTL      time.Duration
+	jitter      float64
+	loadTimeout time.Duration
+	invalidate  bool
+	logger      *slog.Logger
+	now         func() time.Time
+	rand        func() float64
+	errs        []error
+
+	// what was set, to refuse options that do not apply
+	setLocal, setLocalTTL, setNoLocal, setNoInvalidate bool
 }
 
 func defaultConfig() config {
@@ -51,46 +53,51 @@ func defaultConfig() config {
 	}
 }
 
-// WithRedis adds a Redis tier (a *redis.Client, *redis.ClusterClient or
-// *redis.Ring). Without it the cache is in-process only. The cache does not
-// close the client.
-func WithRedis(rdb redis.UniversalClient) Option {
+// WithShared adds a tier shared by every replica, usually a
+// *redisstore.Store. Without it the cache is in-process only. The cache
+// does not close the tier or its client.
+func WithShared(s Shared) Option {
 	return func(c *config) {
-		if rdb == nil {
-			c.errs = append(c.errs, fmt.Errorf("%w: WithRedis: nil client", ErrInvalidConfig))
+		if typednil.Is(s) {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithShared: tier is nil", ErrInvalidConfig))
 		}
-		c.rdb = rdb
+		c.shared = s
 	}
 }
 
-// WithKeyPrefix puts every Redis key of the cache under prefix (default none,
-// so keys are used as given). Tag versions and the invalidation channel are
-// kept under the same prefix.
-func WithKeyPrefix(prefix string) Option {
-	return func(c *config) { c.prefix = prefix }
-}
-
-// WithLocal bounds the in-process tier to maxBytes of encoded values (default
-// 32 MiB) and, when a Redis tier is present, caps how long a value lives in
-// process to ttl (default one minute; it never outlives the value's Redis TTL).
-// The cap bounds how stale a replica can be if an invalidation message is lost.
-func WithLocal(maxBytes int64, ttl time.Duration) Option {
+// WithLocal bounds the in-process tier to maxBytes of encoded values
+// (default 32 MiB).
+func WithLocal(maxBytes int64) Option {
 	return func(c *config) {
-		if maxBytes <= 0 || ttl <= 0 {
-			c.errs = append(c.errs, fmt.Errorf("%w: WithLocal(%d, %v): size and ttl must be positive", ErrInvalidConfig, maxBytes, ttl))
+		if maxBytes <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithLocal(%d): size must be positive", ErrInvalidConfig, maxBytes))
 		}
-		c.local, c.localBytes, c.localTTL = true, maxBytes, ttl
+		c.localBytes, c.setLocal = maxBytes, true
 	}
 }
 
-// WithoutLocal turns the in-process tier off; it needs WithRedis.
+// WithLocalTTL caps how long a value lives in process when a shared tier
+// holds it (default one minute; it never outlives the value's own TTL).
+// The cap bounds how stale a replica can be if an invalidation message is
+// lost. It needs WithShared.
+func WithLocalTTL(ttl time.Duration) Option {
+	return func(c *config) {
+		if ttl <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithLocalTTL(%v): must be positive", ErrInvalidConfig, ttl))
+		}
+		c.localTTL, c.setLocalTTL = ttl, true
+	}
+}
+
+// WithoutLocal turns the in-process tier off; it needs WithShared, and
+// excludes WithLocal and WithLocalTTL.
 func WithoutLocal() Option {
-	return func(c *config) { c.local = false }
+	return func(c *config) { c.local, c.setNoLocal = false, true }
 }
 
 // WithCompression compresses encoded values of at least threshold bytes
 // (default S2 above 1 KiB). A value stays compressed only when that makes it
-// smaller. Every instance sharing a Redis should read zstd if any writes it.
+// smaller. Every instance sharing a tier should read zstd if any writes it.
 func WithCompression(comp Compression, threshold int) Option {
 	return func(c *config) {
 		if comp > CompressionZstd || threshold < 0 {
@@ -102,7 +109,7 @@ func WithCompression(comp Compression, threshold int) Option {
 
 // WithStaleWhileRevalidate keeps values window past their TTL; a read in
 // that window gets the stale value at once and starts one refresh in the
-// background (GetOrLoad only). Default off.
+// background (GetOrLoad and HTTPCache). Default off.
 func WithStaleWhileRevalidate(window time.Duration) Option {
 	return func(c *config) {
 		if window < 0 {
@@ -145,33 +152,28 @@ func WithJitter(f float64) Option {
 	}
 }
 
-// WithTimeouts bounds each Redis call by redisCall and each load by load
-// (default 30s; a load outlives the callers that wait for it, up to this).
-//
-// By default Redis calls are bounded by the client's own read and write
-// timeouts (go-redis sets a few seconds unless told otherwise), which costs
-// nothing per call; a
-// redisCall bound gives each call a context deadline instead, at the cost
-// of a few allocations. New refuses a client without read or write timeouts
-// unless redisCall is set.
-func WithTimeouts(redisCall, load time.Duration) Option {
+// WithLoadTimeout bounds each load (default 30s). A load outlives the
+// callers that wait for it, up to this. Calls to the shared tier are
+// bounded by the tier (redisstore.WithTimeout).
+func WithLoadTimeout(d time.Duration) Option {
 	return func(c *config) {
-		if redisCall <= 0 || load <= 0 {
-			c.errs = append(c.errs, fmt.Errorf("%w: WithTimeouts(%v, %v): must be positive", ErrInvalidConfig, redisCall, load))
+		if d <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithLoadTimeout(%v): must be positive", ErrInvalidConfig, d))
 		}
-		c.redisTimeout, c.loadTimeout = redisCall, load
+		c.loadTimeout = d
 	}
 }
 
 // WithoutInvalidation stops publishing and subscribing to invalidation
-// messages; other replicas' in-process copies then live out their local TTL.
+// messages; other replicas' in-process copies then live out their local
+// TTL. It needs WithShared.
 func WithoutInvalidation() Option {
-	return func(c *config) { c.invalidate = false }
+	return func(c *config) { c.invalidate, c.setNoInvalidate = false, true }
 }
 
-// WithLogger receives Redis and load failures that the cache absorbs
-// (default slog.Default(), read at construction; the stats count them
-// either way).
+// WithLogger receives load failures that the cache absorbs (default
+// slog.Default(), read at construction; the stats count them either way).
+// Failures of the shared tier are logged by the tier.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
@@ -180,29 +182,19 @@ func (c *config) validate() error {
 	if len(c.errs) > 0 {
 		return errors.Join(c.errs...)
 	}
-	if !c.local && c.rdb == nil {
-		return fmt.Errorf("%w: WithoutLocal needs WithRedis: the cache would have no tier", ErrInvalidConfig)
+	var errs []error
+	if c.shared == nil {
+		for _, o := range []struct {
+			set  bool
+			name string
+		}{{c.setNoLocal, "WithoutLocal"}, {c.setLocalTTL, "WithLocalTTL"}, {c.setNoInvalidate, "WithoutInvalidation"}} {
+			if o.set {
+				errs = append(errs, fmt.Errorf("%w: %s needs WithShared", ErrInvalidConfig, o.name))
+			}
+		}
 	}
-	if c.rdb != nil && c.redisTimeout == 0 && !clientBounded(c.rdb) {
-		return fmt.Errorf("%w: the Redis client has no read or write timeout, so a stalled Redis would stall requests: set them on the client, or use WithTimeouts", ErrInvalidConfig)
+	if c.setNoLocal && (c.setLocal || c.setLocalTTL) {
+		errs = append(errs, fmt.Errorf("%w: WithoutLocal excludes WithLocal and WithLocalTTL", ErrInvalidConfig))
 	}
-	return nil
-}
-
-// clientBounded reports whether rdb puts deadlines on its own reads and
-// writes. It reads the client's initialised options, where go-redis has
-// turned "unset" into its default and "none" into 0 or -1.
-func clientBounded(rdb redis.UniversalClient) bool {
-	var r, w time.Duration
-	switch c := rdb.(type) {
-	case *redis.Client:
-		r, w = c.Options().ReadTimeout, c.Options().WriteTimeout
-	case *redis.ClusterClient:
-		r, w = c.Options().ReadTimeout, c.Options().WriteTimeout
-	case *redis.Ring:
-		r, w = c.Options().ReadTimeout, c.Options().WriteTimeout
-	default:
-		return false
-	}
-	return r > 0 && w > 0
+	return errors.Join(errs...)
 }

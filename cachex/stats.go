@@ -12,7 +12,8 @@ type TierStats struct {
 	// Stale counts values served past their TTL (stale-while-revalidate or
 	// stale-if-error).
 	Stale uint64
-	// Errors counts failed calls to the tier (Redis only).
+	// Errors counts failed calls to the tier (shared tier only), including
+	// calls the tier refused while its circuit breaker was open.
 	Errors uint64
 }
 
@@ -20,8 +21,8 @@ type TierStats struct {
 type Stats struct {
 	// Local is the in-process tier.
 	Local TierStats
-	// Redis is the Redis tier.
-	Redis TierStats
+	// Shared is the shared tier (Redis).
+	Shared TierStats
 	// Loads counts loader calls; LoadErrors those that failed (ErrNotFound
 	// is not a failure).
 	Loads, LoadErrors uint64
@@ -51,7 +52,7 @@ func (t *tierCounters) snapshot() TierStats {
 }
 
 type counters struct {
-	local, redis                    tierCounters
+	local, shared                   tierCounters
 	loads, loadErrors, resubscribes atomic.Uint64
 }
 
@@ -59,7 +60,7 @@ type counters struct {
 func (c *Cache[V]) Stats() Stats {
 	s := Stats{
 		Local:        c.stats.local.snapshot(),
-		Redis:        c.stats.redis.snapshot(),
+		Shared:       c.stats.shared.snapshot(),
 		Loads:        c.stats.loads.Load(),
 		LoadErrors:   c.stats.loadErrors.Load(),
 		Resubscribes: c.stats.resubscribes.Load(),

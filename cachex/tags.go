@@ -8,23 +8,19 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Tags are versioned namespaces. Each tag has a random version, kept in
-// Redis (or in process without Redis); a value records the versions of its
+// the shared tier (or in process without one); a value records the versions of its
 // tags when it is stored, and reads as a miss once any of them has changed.
 // Invalidating a tag is one write of a new version: no set of member keys
 // to maintain or orphan, and the old values simply expire. Versions are
 // random rather than counters so that a version key lost to Redis eviction
 // can never bring old values back.
 type tagStore struct {
-	rdb     redis.UniversalClient
-	prefix  string
-	ttl     time.Duration
-	timeout time.Duration
-	now     func() time.Time
+	shared Shared
+	ttl    time.Duration
+	now    func() time.Time
 
 	mu sync.Mutex
 	m  map[string]tagVer
@@ -35,13 +31,15 @@ type tagVer struct {
 	expires time.Time // zero: never (in-process only)
 }
 
-func (s *tagStore) init(rdb redis.UniversalClient, prefix string, ttl, timeout time.Duration, now func() time.Time) {
-	s.rdb, s.prefix, s.ttl, s.timeout = rdb, prefix, ttl, timeout
+func (s *tagStore) init(shared Shared, ttl time.Duration, now func() time.Time) {
+	s.shared, s.ttl, s.now = shared, ttl, now
 	s.m = make(map[string]tagVer)
-	s.now = now
 }
 
-func (s *tagStore) key(tag string) string { return s.prefix + "\x00tag\x00" + tag }
+// tagKey is where the shared tier keeps tag's version.
+func tagKey(tag string) string { return "\x00tag\x00" + tag }
+
+func formatVersion(v uint64) []byte { return strconv.AppendUint(nil, v, 10) }
 
 func randomVersion() uint64 {
 	var b [8]byte
@@ -68,7 +66,7 @@ func (s *tagStore) refs(ctx context.Context, tags []string) ([]tagRef, error) {
 		switch {
 		case ok && (v.expires.IsZero() || now.Before(v.expires)):
 			refs[i].ver = v.ver
-		case s.rdb == nil:
+		case s.shared == nil:
 			s.prune(now)
 			v = tagVer{ver: randomVersion()}
 			s.m[t] = v
@@ -81,27 +79,22 @@ func (s *tagStore) refs(ctx context.Context, tags []string) ([]tagRef, error) {
 	if len(missing) == 0 {
 		return refs, nil
 	}
-	ctx, cancel := boundCtx(ctx, s.timeout)
-	defer cancel()
-	gets := make([]*redis.StringCmd, len(missing))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for j, i := range missing {
-			k := s.key(tags[i])
-			p.SetNX(ctx, k, strconv.FormatUint(randomVersion(), 10), 0)
-			gets[j] = p.Get(ctx, k)
-		}
-		return nil
-	})
+	keys := make([]string, len(missing))
+	fresh := make([][]byte, len(missing))
+	for j, i := range missing {
+		keys[j], fresh[j] = tagKey(tags[i]), formatVersion(randomVersion())
+	}
+	vals, err := s.shared.Add(ctx, keys, fresh)
 	if err != nil {
-		return nil, fmt.Errorf("%w: tag versions: %w", ErrRedis, err)
+		return nil, fmt.Errorf("%w: tag versions: %w", ErrShared, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.prune(now)
 	for j, i := range missing {
-		v, err := gets[j].Uint64()
+		v, err := strconv.ParseUint(string(vals[j]), 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%w: tag %q version: %w", ErrRedis, tags[i], err)
+			return nil, fmt.Errorf("%w: tag %q version %q: %w", ErrShared, tags[i], vals[j], err)
 		}
 		refs[i].ver = v
 		s.m[tags[i]] = tagVer{ver: v, expires: now.Add(s.ttl)}
@@ -131,31 +124,28 @@ func (s *tagStore) valid(ctx context.Context, refs []tagRef) bool {
 	return true
 }
 
-// bump gives tags new versions.
-func (s *tagStore) bump(ctx context.Context, tags []string) error {
+// bump gives tags new versions, publishing note with them.
+func (s *tagStore) bump(ctx context.Context, tags []string, note []byte) error {
 	vers := make([]uint64, len(tags))
 	for i := range tags {
 		vers[i] = randomVersion()
 	}
-	if s.rdb != nil {
-		ctx, cancel := boundCtx(ctx, s.timeout)
-		defer cancel()
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, t := range tags {
-				p.Set(ctx, s.key(t), strconv.FormatUint(vers[i], 10), 0)
-			}
-			return nil
-		})
-		if err != nil {
+	if s.shared != nil {
+		keys := make([]string, len(tags))
+		vals := make([][]byte, len(tags))
+		for i, t := range tags {
+			keys[i], vals[i] = tagKey(t), formatVersion(vers[i])
+		}
+		if err := s.shared.Set(ctx, keys, vals, make([]time.Duration, len(tags)), note); err != nil {
 			s.forget(tags)
-			return fmt.Errorf("%w: invalidate tags: %w", ErrRedis, err)
+			return fmt.Errorf("%w: invalidate tags: %w", ErrShared, err)
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, t := range tags {
 		v := tagVer{ver: vers[i]}
-		if s.rdb != nil {
+		if s.shared != nil {
 			v.expires = s.now().Add(s.ttl)
 		}
 		s.m[t] = v
@@ -164,7 +154,7 @@ func (s *tagStore) bump(ctx context.Context, tags []string) error {
 }
 
 // maxTagVersions bounds the versions kept in process. Forgetting a version
-// is always safe: a cached one is read again from Redis, and an in-process
+// is always safe: a cached one is read again from the shared tier, and an in-process
 // one is replaced by a new version, which only turns its values into
 // misses.
 const maxTagVersions = 1 << 16
@@ -184,7 +174,8 @@ func (s *tagStore) prune(now time.Time) {
 	}
 }
 
-// forget drops cached versions so the next use reads them from Redis.
+// forget drops cached versions so the next use reads them from the shared
+// tier.
 func (s *tagStore) forget(tags []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -195,7 +186,7 @@ func (s *tagStore) forget(tags []string) {
 
 // forgetAll drops every cached version (after a subscriber reconnect).
 func (s *tagStore) forgetAll() {
-	if s.rdb == nil {
+	if s.shared == nil {
 		return
 	}
 	s.mu.Lock()
@@ -204,24 +195,15 @@ func (s *tagStore) forgetAll() {
 }
 
 // InvalidateTag makes every value stored with any of tags a miss, in every
-// tier and on every replica. Errors wrap ErrRedis; on such an error the
-// invalidation may not have reached Redis and should be retried.
+// tier and on every replica. Errors wrap ErrShared; on such an error the
+// invalidation may not have reached the shared tier and should be retried.
 func (c *Cache[V]) InvalidateTag(ctx context.Context, tags ...string) error {
 	if len(tags) == 0 {
 		return nil
 	}
-	if err := c.tags.bump(ctx, tags); err != nil {
-		c.stats.redis.errors.Add(1)
+	if err := c.tags.bump(ctx, tags, c.note(msgTags, tags)); err != nil {
+		c.stats.shared.errors.Add(1)
 		return err
 	}
-	if c.rdb == nil || !c.cfg.invalidate {
-		return nil
-	}
-	ctx, cancel := c.redisCtx(ctx)
-	defer cancel()
-	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		c.publish(ctx, p, msgTags, tags)
-		return nil
-	})
-	return c.redisErr("publish", err)
+	return nil
 }

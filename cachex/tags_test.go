@@ -21,8 +21,9 @@ func TestTagsRedis(t *testing.T) {
 
 func TestTagsCluster(t *testing.T) {
 	cc := testenv.RedisCluster(t)
-	a := newCache[string](t, WithRedis(cc), WithKeyPrefix("tags:"))
-	b := newCache[string](t, WithRedis(cc), WithKeyPrefix("tags:"))
+	prefix := "tags:" + testenv.RandomID(8) + ":"
+	a := newCache[string](t, onRedis(t, cc, prefix))
+	b := newCache[string](t, onRedis(t, cc, prefix))
 	for _, c := range []*Cache[string]{a, b} {
 		<-c.subReady
 	}
@@ -113,7 +114,7 @@ func TestTagVersionsBounded(t *testing.T) {
 	}
 	r := testenv.NewRedis(t)
 	clk := newClock()
-	rc := redisCache[int](t, r, withClock(clk), WithLocal(1<<20, time.Second))
+	rc := redisCache[int](t, r, withClock(clk), WithLocal(1<<20), WithLocalTTL(time.Second))
 	rc.tags.mu.Lock()
 	for i := 0; i < maxTagVersions; i++ {
 		rc.tags.m[fmt.Sprint("old", i)] = tagVer{ver: 1, expires: clk.Now()}

@@ -206,6 +206,8 @@ Environment:
 	                    and how long before expiry it warns (default 336h)
 	RATE_LIMIT, LOGIN_RATE_LIMIT
 	                    such as 1000/minute and 5/minute
+	RATE_LIMIT_LEASE    with Redis, RATE_LIMIT allowance each replica takes per
+	                    client in one call (default 10; 0: one call per request)
 	LOG_LEVEL           debug, info (default), warn or error
 	ADMIN_USERNAME, ADMIN_PASSWORD
 	                    the admin account (password required in production)
@@ -362,7 +364,10 @@ usage: example config validate
 
 Validate reads the environment as 'example serve' would and lists every
 problem, exiting 1 when there is one. See 'example help serve' for the
-variables.
+variables. In production a secret (SECRET_KEY, SIGNING_KEYS, ADMIN_PASSWORD,
+the password of DATABASE_URL or REDIS_URL, S3_*, SENTRY_DSN) that looks like
+a template's placeholder (<...>, change-me, CHANGEME, example, xxx...) is a
+problem, named by its variable.
 `,
 	"healthcheck": `
 usage: example healthcheck

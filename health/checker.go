@@ -130,6 +130,8 @@ type config struct {
 	description string
 	hideOutput  bool
 	hook        func(Change)
+	hookSet     bool
+	ttlSet      bool
 	now         func() time.Time
 	ticker      func(time.Duration) (<-chan time.Time, func())
 	after       func(time.Duration) (<-chan time.Time, func())
@@ -163,7 +165,9 @@ func WithComponentType(t string) CheckOption { return func(c *checkConfig) { c.c
 // WithCacheTTL sets how long a run's results are served before a probe
 // triggers a new run (default 1 s). Zero runs the checks on every probe,
 // though concurrent probes still share one run. It must not be negative.
-func WithCacheTTL(d time.Duration) Option { return func(c *config) { c.ttl = d } }
+// Probes never trigger runs in background mode, so New fails when it is
+// given with [WithInterval].
+func WithCacheTTL(d time.Duration) Option { return func(c *config) { c.ttl, c.ttlSet = d, true } }
 
 // WithInterval switches on background mode for the whole Checker: the
 // checks run every d from New
@@ -196,8 +200,10 @@ func WithHiddenOutput() Option { return func(c *config) { c.hideOutput = true } 
 // synchronously, in registration order, before the run's results are served
 // (for a background check, by its goroutine before its result is kept):
 // keep it fast (log, enqueue an alert). It is never called concurrently with
-// itself. A panic in it is recovered and dropped.
-func WithStatusHook(fn func(Change)) Option { return func(c *config) { c.hook = fn } }
+// itself. A panic in it is recovered and dropped. fn must not be nil.
+func WithStatusHook(fn func(Change)) Option {
+	return func(c *config) { c.hook, c.hookSet = fn, true }
+}
 
 type check struct {
 	checkConfig
@@ -280,6 +286,12 @@ func New(opts ...Option) (*Checker, error) {
 	}
 	if cfg.interval < 0 {
 		return nil, fmt.Errorf("%w: negative interval %v", ErrInvalidConfig, cfg.interval)
+	}
+	if cfg.interval > 0 && cfg.ttlSet {
+		return nil, fmt.Errorf("%w: WithCacheTTL does not apply with WithInterval: probes never start runs", ErrInvalidConfig)
+	}
+	if cfg.hookSet && cfg.hook == nil {
+		return nil, fmt.Errorf("%w: WithStatusHook: nil function", ErrInvalidConfig)
 	}
 	c := &Checker{cfg: cfg, byName: make(map[string]*check, len(cfg.checks)), now: cfg.now}
 	for _, cc := range cfg.checks {

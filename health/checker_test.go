@@ -24,6 +24,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"duplicate", []Option{WithCheck("db", pass), WithCheck("db", pass)}, "registered twice"},
 		{"negative ttl", []Option{WithCacheTTL(-time.Second)}, "negative cache TTL"},
 		{"negative interval", []Option{WithInterval(-time.Second)}, "negative interval"},
+		{"TTL in background mode", []Option{WithInterval(time.Second), WithCacheTTL(time.Second)}, "WithCacheTTL does not apply"},
+		{"nil status hook", []Option{WithStatusHook(nil)}, "nil function"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

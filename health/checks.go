@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // ErrStatus is wrapped by the HTTP check's error when the dependency answers
@@ -23,14 +25,18 @@ type Pinger interface {
 
 // SQLPing returns a check that pings db (a *sql.DB or *sqlx.DB). A ping
 // reuses an idle pooled connection when there is one, so it costs one round
-// trip at most.
-func SQLPing(db Pinger) CheckFunc {
+// trip at most. It fails with an error wrapping ErrInvalidConfig when db is
+// nil, including a nil *sql.DB in the interface.
+func SQLPing(db Pinger) (CheckFunc, error) {
+	if typednil.Is(db) {
+		return nil, fmt.Errorf("%w: SQLPing: nil db", ErrInvalidConfig)
+	}
 	return func(ctx context.Context) error {
 		if err := db.PingContext(ctx); err != nil {
 			return fmt.Errorf("sql ping: %w", err)
 		}
 		return nil
-	}
+	}, nil
 }
 
 // HTTPGet returns a check that GETs rawURL and passes when the status is one

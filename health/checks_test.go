@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/covetgo/covet/testenv"
+	"github.com/jmoiron/sqlx"
 )
 
 func TestSQLPingPostgres(t *testing.T) {
@@ -19,10 +20,18 @@ func TestSQLPingPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer down.Close()
+	ping := func(db Pinger) CheckFunc {
+		t.Helper()
+		fn, err := SQLPing(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fn
+	}
 	c := mustNew(t,
-		WithCheck("sqlx", SQLPing(pg.DB), WithComponentType("datastore")),
-		WithCheck("sql", SQLPing(pg.DB.DB), WithComponentType("datastore")),
-		WithCheck("down", SQLPing(down), WithComponentType("datastore"), WithCritical(false)),
+		WithCheck("sqlx", ping(pg.DB), WithComponentType("datastore")),
+		WithCheck("sql", ping(pg.DB.DB), WithComponentType("datastore")),
+		WithCheck("down", ping(down), WithComponentType("datastore"), WithCritical(false)),
 	)
 	rec := get(t, c.Readiness(), "/ready")
 	b := decode(t, rec)
@@ -36,6 +45,14 @@ func TestSQLPingPostgres(t *testing.T) {
 	}
 	if e := b.Checks["down:responseTime"][0]; e.Status != StatusFail || !strings.HasPrefix(e.Output, "sql ping: ") {
 		t.Fatalf("down = %+v; want a failed sql ping", e)
+	}
+}
+
+func TestSQLPingNil(t *testing.T) {
+	for name, db := range map[string]Pinger{"nil": nil, "nil *sql.DB": (*sql.DB)(nil), "nil *sqlx.DB": (*sqlx.DB)(nil)} {
+		if _, err := SQLPing(db); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil db") {
+			t.Errorf("SQLPing(%s) = %v; want ErrInvalidConfig naming db", name, err)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/health"
+	"github.com/covetgo/covet/testenv"
 )
 
 func probe(h http.Handler, target string) {
@@ -129,7 +131,10 @@ func ExampleChecker_Drain() {
 	// ready check failed
 }
 
-// The whole graceful shutdown of a server on SIGINT or SIGTERM.
+// The whole graceful shutdown of a server on SIGINT or SIGTERM. To run
+// anywhere, the example listens on a free port and sends itself SIGTERM, as
+// an orchestrator would; it also uses short delays where a service would
+// use some seconds (see the comment at Shutdown).
 func ExampleChecker_Shutdown() {
 	checker, err := health.New()
 	if err != nil {
@@ -138,34 +143,64 @@ func ExampleChecker_Shutdown() {
 	defer checker.Close()
 	mux := http.NewServeMux()
 	mux.Handle("GET /ready", checker.Readiness())
-	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {
-		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Print(err)
 		}
 	}()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil { // the orchestrator's part
+		log.Fatal(err)
+	}
 	<-ctx.Done()
 	stop() // a second signal now ends the process
-	// Readiness fails at once; after 5 s the server stops accepting and the
-	// requests in flight get 20 s to finish.
-	if err := checker.Shutdown(context.Background(), srv, 5*time.Second, 20*time.Second); err != nil {
-		log.Print(err)
-	}
+	// Readiness fails at once; after the delay (some seconds, so that load
+	// balancers see it) the server stops accepting and the requests in
+	// flight get the deadline (20 s, say) to finish.
+	err = checker.Shutdown(context.Background(), srv, 10*time.Millisecond, time.Second)
+	fmt.Println("shut down:", err)
+	_, err = http.Get("http://" + ln.Addr().String() + "/ready")
+	fmt.Println("accepting after shutdown:", err == nil)
+	// Output:
+	// shut down: <nil>
+	// accepting after shutdown: false
 }
 
-// Ready-made checks for PostgreSQL, Redis and an HTTP dependency.
+// Ready-made checks for PostgreSQL and an HTTP dependency, and a one-line
+// check for Redis. The services are those of DATABASE_URL and REDIS_URL (the
+// local test servers by default); the HTTP dependency is a stand-in.
 func ExampleSQLPing() {
-	db := sqlx.MustOpen("pgx", os.Getenv("DATABASE_URL"))
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	payments, err := health.HTTPGet(nil, "http://payments.internal/health", http.StatusOK)
+	db, err := sqlx.Open("pgx", testenv.DatabaseURL())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	opt, err := redis.ParseURL(testenv.RedisURL())
+	if err != nil {
+		log.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	paymentsSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer paymentsSrv.Close()
+
+	database, err := health.SQLPing(db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	payments, err := health.HTTPGet(nil, paymentsSrv.URL+"/health", http.StatusOK)
 	if err != nil {
 		log.Fatal(err)
 	}
 	checker, err := health.New(
-		health.WithCheck("database", health.SQLPing(db), health.WithComponentType("datastore")),
+		health.WithCheck("database", database, health.WithComponentType("datastore")),
 		// Any client is one line away from a check: no adapter needed.
 		health.WithCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 			health.WithComponentType("datastore"), health.WithTimeout(time.Second)),
@@ -176,6 +211,13 @@ func ExampleSQLPing() {
 		log.Fatal(err)
 	}
 	defer checker.Close()
+	probe(checker.Readiness(), "/ready?verbose")
+	// Output:
+	// GET /ready?verbose -> 200
+	// [+]database ok
+	// [+]redis ok
+	// [+]payments ok
+	// ready check passed
 }
 
 // Logging status changes, not every probe.

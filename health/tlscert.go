@@ -29,14 +29,14 @@ var ErrCertExpired = errors.New("health: certificate expired")
 // and handshake. An endpoint that accepts TCP and then stalls holds the
 // check for its whole timeout: register it with [WithBackground] so that
 // probes never wait for it. It fails with an error at construction when addr has no
-// port or warnBefore is negative.
+// port or warnBefore is negative (wrapping ErrInvalidConfig).
 func TLSCert(addr string, warnBefore time.Duration, cfg *tls.Config) (CheckFunc, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || port == "" {
-		return nil, fmt.Errorf("health: tls check: %q is not host:port", addr)
+		return nil, fmt.Errorf("%w: tls check: %q is not host:port", ErrInvalidConfig, addr)
 	}
 	if warnBefore < 0 {
-		return nil, fmt.Errorf("health: tls check: negative warning window %v", warnBefore)
+		return nil, fmt.Errorf("%w: tls check: negative warning window %v", ErrInvalidConfig, warnBefore)
 	}
 	var tc *tls.Config
 	if cfg != nil {

@@ -40,7 +40,7 @@ func FuzzUnmarshal(f *testing.F) {
 				t.Fatalf("Unmarshal(%q) into any = %v; want ErrSyntax or ErrDuplicate", data, err)
 			}
 			if valid && utf8.Valid(data) && errors.Is(err, ErrSyntax) {
-				if e, _ := errors.AsType[*Error](err); e.Detail != "request body has a lone surrogate escape" && e.Detail != "request body is nested too deeply" {
+				if e, _ := asType[*Error](err); e.Detail != "request body has a lone surrogate escape" && e.Detail != "request body is nested too deeply" {
 					t.Fatalf("Unmarshal(%q) = %v; encoding/json finds it valid", data, err)
 				}
 			}
@@ -55,7 +55,7 @@ func FuzzUnmarshal(f *testing.F) {
 			if err := dec.Decode(&w); err != nil || w != l {
 				t.Fatalf("Unmarshal(%q) = %+v; encoding/json gives %+v, %v", data, l, w, err)
 			}
-		} else if _, ok := errors.AsType[*Error](err); !ok {
+		} else if _, ok := asType[*Error](err); !ok {
 			t.Fatalf("Unmarshal(%q) into a struct = %v; want an *Error", data, err)
 		}
 	})

@@ -175,7 +175,7 @@ func (d *Decoder) Decode(r *http.Request, dst any) error {
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		if _, ok := asType[*http.MaxBytesError](err); ok {
 			return d.tooLarge()
 		}
 		e := fail(ErrRead, -1, "request body could not be read")
@@ -250,7 +250,7 @@ func (d *Decoder) Read(w http.ResponseWriter, r *http.Request, dst any) bool {
 // [Error]'s Detail. Any other error is answered 500 with no detail, so
 // nothing internal leaks.
 func WriteError(w http.ResponseWriter, err error) {
-	e, ok := errors.AsType[*Error](err)
+	e, ok := asType[*Error](err)
 	if !ok {
 		problem.Error(w, http.StatusInternalServerError, "")
 		return
@@ -277,4 +277,12 @@ func (d *Decoder) Unmarshal(data []byte, dst any) error {
 		return err
 	}
 	return decode(data, dst, n)
+}
+
+// asType is errors.As returning the target, for Go releases before
+// errors.AsType (1.26).
+func asType[T error](err error) (T, bool) {
+	var t T
+	ok := errors.As(err, &t)
+	return t, ok
 }

@@ -120,7 +120,7 @@ func TestDecodeNested(t *testing.T) {
 			t.Errorf("Unmarshal(%.60q) = %v; want %v", tt.body, err, tt.want)
 			continue
 		}
-		if e, ok := errors.AsType[*Error](err); ok && tt.detail != "" && e.Detail != tt.detail {
+		if e, ok := asType[*Error](err); ok && tt.detail != "" && e.Detail != tt.detail {
 			t.Errorf("Unmarshal(%.60q) detail = %q; want %q", tt.body, e.Detail, tt.detail)
 		}
 	}

@@ -3,7 +3,6 @@ package jsonbody
 import (
 	"encoding"
 	"encoding/json"
-	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -577,7 +576,7 @@ func decode(data []byte, dst any, n *node) error {
 	if err == nil {
 		return nil
 	}
-	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+	if te, ok := asType[*json.UnmarshalTypeError](err); ok {
 		detail := "request body has a value of the wrong type"
 		if te.Field != "" && declaredPath(n, te.Field) {
 			detail = "member \"" + te.Field + "\" has the wrong type"
@@ -586,12 +585,12 @@ func decode(data []byte, dst any, n *node) error {
 		e.cause = err
 		return e
 	}
-	if _, ok := errors.AsType[*json.SyntaxError](err); ok { // the strict pass is stricter: cannot happen
+	if _, ok := asType[*json.SyntaxError](err); ok { // the strict pass is stricter: cannot happen
 		e := fail(ErrSyntax, -1, "request body is not valid JSON")
 		e.cause = err
 		return e
 	}
-	if _, ok := errors.AsType[*json.InvalidUnmarshalError](err); ok {
+	if _, ok := asType[*json.InvalidUnmarshalError](err); ok {
 		return err
 	}
 	// A field's UnmarshalJSON or UnmarshalText refused its value.

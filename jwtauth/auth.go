@@ -14,8 +14,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/covetgo/covet/jsonbody"
-	"github.com/covetgo/covet/jwtauth/internal/nilcheck"
 )
 
 // Defaults, each changed by the option named in its comment.
@@ -289,7 +289,7 @@ func checkGiven(c *config) error {
 		{"WithErrorHandler", c.errorHandler},
 		{"WithClock", c.now},
 	} {
-		if c.has(d.option) && nilcheck.IsNil(d.value) {
+		if c.has(d.option) && typednil.Is(d.value) {
 			return fmt.Errorf("%w: %s: nil argument (%T)", ErrInvalidConfig, d.option, d.value)
 		}
 	}

@@ -13,11 +13,13 @@ import (
 // AccessLog is middleware that writes one structured [log/slog] line per
 // request, at the end of it:
 //
-//	method route path [query] status bytes duration_ms client_ip request_id [user_id] [trace_id]
+//	method route path [query] status [aborted] bytes duration_ms client_ip request_id [user_id] [trace_id]
 //
-// route is the route pattern, as in the metrics. client_ip is the address
-// set by chi's ClientIPFrom… middleware when one runs before, else the peer
-// address: a raw X-Forwarded-For header is never trusted. request_id comes
+// route is the route pattern, as in the metrics (see [WithServeMux] and
+// [WithRouter]). aborted=true marks a response that did not reach the
+// client whole (see [OutcomeAborted]). client_ip is [clientip.Addr]: the
+// address a clientip.Resolver in front resolved, else the peer address; a
+// raw X-Forwarded-For header is never trusted. request_id comes
 // from [RequestID], else a well-formed X-Request-ID header, else a fresh
 // one, and is echoed in the response. user_id is whatever inner code set
 // with [WithUserID]. Headers are never logged, so neither
@@ -30,8 +32,9 @@ type AccessLog struct {
 }
 
 // NewAccessLog returns an AccessLog writing to logger. Options:
-// [WithLevel], [WithRedactedQuery], [WithTraceID]. To record metrics and
-// the log line in one pass, use [New] with [WithLogger] instead.
+// [WithLevel], [WithRedactedQuery], [WithTraceID], [WithRouter],
+// [WithServeMux]. To record metrics and the log line in one pass, use [New]
+// with [WithLogger] instead.
 func NewAccessLog(logger *slog.Logger, opts ...AccessLogOption) (*AccessLog, error) {
 	if logger == nil {
 		return nil, errorf("logger is nil")
@@ -70,6 +73,7 @@ type entry struct {
 	bytes    int64
 	elapsed  time.Duration
 	traceID  string
+	aborted  bool
 }
 
 func newAccessLogger(cfg *config) *accessLogger {
@@ -80,11 +84,11 @@ func newAccessLogger(cfg *config) *accessLogger {
 
 // endpoint returns the route label without allocating once a route is
 // known; only the log-only middleware needs it, the metrics cache it too.
-func (l *accessLogger) endpoint(raw string, src uint8) string {
+func (l *accessLogger) endpoint(c *core, raw string, src uint8) string {
 	if e, ok := l.routes.load(routeKey{raw, src}); ok {
 		return e
 	}
-	e := endpointLabel(raw, src)
+	e := c.endpointLabel(raw, src)
 	l.routes.store(routeKey{strings.Clone(raw), src}, e)
 	return e
 }
@@ -95,7 +99,7 @@ func (l *accessLogger) log(r *http.Request, info *requestInfo, e entry) {
 	if !l.logger.Enabled(ctx, level) {
 		return
 	}
-	var attrs [11]slog.Attr
+	var attrs [12]slog.Attr
 	n := 0
 	add := func(a slog.Attr) { attrs[n] = a; n++ }
 	add(slog.String("method", r.Method))
@@ -105,6 +109,9 @@ func (l *accessLogger) log(r *http.Request, info *requestInfo, e entry) {
 		add(slog.String("query", redactQuery(r.URL.RawQuery, l.redacted)))
 	}
 	add(slog.Int("status", e.status))
+	if e.aborted {
+		add(slog.Bool("aborted", true))
+	}
 	add(slog.Int64("bytes", e.bytes))
 	add(slog.Float64("duration_ms", float64(e.elapsed)/float64(time.Millisecond)))
 	add(slog.String("client_ip", clientIP(r)))
@@ -120,7 +127,7 @@ func (l *accessLogger) log(r *http.Request, info *requestInfo, e entry) {
 	l.logger.LogAttrs(ctx, level, "http request", attrs[:n]...)
 }
 
-// clientIP returns the client address (see internal/clientip), or the raw
+// clientIP returns the client address (see [clientip.Addr]), or the raw
 // peer address when it holds none, such as a Unix socket's.
 func clientIP(r *http.Request) string {
 	if ip := clientip.Addr(r); ip.IsValid() {

@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/covetgo/covet/testenv"
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/covetgo/covet/clientip"
+	"github.com/covetgo/covet/testenv"
 )
 
 type logLines struct{ buf bytes.Buffer }
@@ -205,6 +206,13 @@ func TestAccessLogClientIP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	resolver := func(trusted string) func(http.Handler) http.Handler {
+		ips, err := clientip.New([]string{trusted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ips.Handler
+	}
 	tests := []struct {
 		name       string
 		mw         func(http.Handler) http.Handler
@@ -214,8 +222,8 @@ func TestAccessLogClientIP(t *testing.T) {
 		{"peer", nil, "192.0.2.1:1234", "192.0.2.1"},
 		{"peer without port", nil, "192.0.2.2", "192.0.2.2"},
 		{"unparsable peer", nil, "@", "@"},
-		{"chi header middleware", middleware.ClientIPFromHeader("X-Real-IP", "192.0.2.0/24"), "192.0.2.3:1", "198.51.100.4"},
-		{"chi untrusted peer", middleware.ClientIPFromHeader("X-Real-IP", "10.0.0.0/8"), "192.0.2.5:1", "192.0.2.5"},
+		{"resolver", resolver("192.0.2.0/24"), "192.0.2.3:1", "203.0.113.1"},
+		{"resolver, untrusted peer", resolver("10.0.0.0/8"), "192.0.2.5:1", "192.0.2.5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 )
+
+type benchKey struct{}
 
 func benchHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,6 +75,30 @@ func BenchmarkMiddleware(b *testing.B) {
 		mux := http.NewServeMux()
 		mux.Handle("GET /users/{id}", benchHandler())
 		runBench(b, m.Handler(mux), "/users/42")
+	})
+	b.Run("chi-router", func(b *testing.B) {
+		m, err := New(prometheus.NewRegistry(), WithRouter(chiRouter{}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := chi.NewRouter()
+		r.Use(m.Handler)
+		r.Get("/users/{id}", benchHandler().ServeHTTP)
+		runBench(b, r, "/users/42")
+	})
+	b.Run("servemux-replaced", func(b *testing.B) {
+		// A request-replacing middleware between: the pattern comes from
+		// a second route lookup (WithServeMux).
+		mux := http.NewServeMux()
+		mux.Handle("GET /users/{id}", benchHandler())
+		m, err := New(prometheus.NewRegistry(), WithServeMux(mux))
+		if err != nil {
+			b.Fatal(err)
+		}
+		replace := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), benchKey{}, 1)))
+		})
+		runBench(b, m.Handler(replace), "/users/42")
 	})
 	b.Run("metrics+log", func(b *testing.B) {
 		m, err := New(prometheus.NewRegistry(), WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))

@@ -3,6 +3,7 @@ package metrics
 import (
 	"database/sql"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -17,7 +18,7 @@ import (
 // returns an error wrapping [ErrRegister]. sqlx users pass db.DB.
 func RegisterDB(reg prometheus.Registerer, db *sql.DB, name string) error {
 	switch {
-	case reg == nil:
+	case typednil.Is(reg):
 		return errorf("registerer is nil")
 	case db == nil:
 		return errorf("database is nil")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"fmt"
 	"log"
 	"log/slog"
 	"net/http"
@@ -11,9 +12,13 @@ import (
 	"os"
 	"strings"
 
-	"github.com/covetgo/covet/metrics"
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	_ "modernc.org/sqlite" // the database/sql driver of ExampleRegisterDB
+
+	"github.com/covetgo/covet/metrics"
+	"github.com/covetgo/covet/metrics/chiroute"
 )
 
 // printSeries scrapes h and prints the lines of the named metric.
@@ -28,11 +33,12 @@ func printSeries(h http.Handler, name string) {
 	}
 }
 
-// With chi, add the middleware with Use: the endpoint label is the route
-// pattern, whatever the path.
+// With chi, add the middleware with Use and read chi's route patterns
+// through chiroute: the endpoint label is the route pattern, whatever the
+// path, even when middleware after this one replaces the request.
 func Example() {
 	reg := prometheus.NewRegistry()
-	m, err := metrics.New(reg)
+	m, err := metrics.New(reg, metrics.WithRouter(chiroute.Router{}))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,8 +57,8 @@ func Example() {
 	}
 	printSeries(metricsHandler, "http_requests_total")
 	// Output:
-	// http_requests_total{endpoint="/users/{id}",method="GET",status="200"} 2
-	// http_requests_total{endpoint="unmatched",method="GET",status="404"} 1
+	// http_requests_total{endpoint="/users/{id}",method="GET",outcome="completed",status="200"} 2
+	// http_requests_total{endpoint="unmatched",method="GET",outcome="completed",status="404"} 1
 }
 
 // Around the standard ServeMux, wrap the mux itself; the method prefix of
@@ -79,8 +85,8 @@ func Example_serveMux() {
 	}
 	printSeries(metricsHandler, "http_requests_total")
 	// Output:
-	// http_requests_total{endpoint="/orders/{id}/cancel",method="POST",status="202"} 1
-	// http_requests_total{endpoint="unmatched",method="OTHER",status="405"} 1
+	// http_requests_total{endpoint="/orders/{id}/cancel",method="POST",outcome="completed",status="202"} 1
+	// http_requests_total{endpoint="unmatched",method="OTHER",outcome="completed",status="405"} 1
 }
 
 // The access log writes one line per request. Here the time, duration and
@@ -143,19 +149,32 @@ func ExampleWithUserID() {
 // New with WithLogger records the metrics and writes the access log line
 // from one measurement; WithTraceID adds exemplars and the trace_id field.
 func ExampleWithLogger() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			switch a.Key {
+			case slog.TimeKey, "duration_ms", "request_id":
+				return slog.Attr{} // changing: left out of the output
+			}
+			return a
+		},
+	}))
 	reg := prometheus.NewRegistry()
 	m, err := metrics.New(reg,
-		metrics.WithLogger(slog.Default()),
+		metrics.WithLogger(logger),
 		metrics.WithTraceID(func(ctx context.Context) string {
-			return "" // e.g. trace.SpanContextFromContext(ctx).TraceID().String()
+			return "4bf92f3577b34da6a3ce929d0e0e4736" // e.g. trace.SpanContextFromContext(ctx).TraceID().String()
 		}),
 	)
 	if err != nil {
 		log.Fatal(err)
 	}
-	r := chi.NewRouter()
-	r.Use(m.Handler)
-	_ = r
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {})
+	req := httptest.NewRequest(http.MethodGet, "/health", nil)
+	req.RemoteAddr = "192.0.2.10:53211"
+	m.Handler(mux).ServeHTTP(httptest.NewRecorder(), req)
+	// Output:
+	// level=INFO msg="http request" method=GET route=/health path=/health status=200 bytes=0 client_ip=192.0.2.10 trace_id=4bf92f3577b34da6a3ce929d0e0e4736
 }
 
 func ExampleRequestID() {
@@ -171,6 +190,8 @@ func ExampleRequestID() {
 	// edge-7f3a edge-7f3a
 }
 
+// Serve the registry on an internal listener, with the Go runtime and
+// process collectors.
 func ExampleHandler() {
 	reg := prometheus.NewRegistry()
 	h, err := metrics.Handler(reg, metrics.WithGoCollector(), metrics.WithProcessCollector())
@@ -179,17 +200,36 @@ func ExampleHandler() {
 	}
 	internal := http.NewServeMux()
 	internal.Handle("GET /metrics", h)
+	// go http.ListenAndServe("127.0.0.1:9090", internal)
+
+	w := httptest.NewRecorder()
+	internal.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	fmt.Println(w.Code, strings.Contains(w.Body.String(), "go_goroutines"))
+	// Output: 200 true
 }
 
+// Pool statistics of any database/sql pool, here an in-memory SQLite
+// database (the driver's import registers "sqlite").
 func ExampleRegisterDB() {
 	reg := prometheus.NewRegistry()
-	db, err := sql.Open("pgx", "postgres://app@db/app") // any database/sql pool
+	db, err := sql.Open("sqlite", ":memory:") // any database/sql pool
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer db.Close()
 	if err := metrics.RegisterDB(reg, db, "app"); err != nil {
 		log.Fatal(err)
 	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "go_sql_max_open_connections" {
+			fmt.Println(mf.GetName(), mf.GetMetric()[0].GetLabel()[0].GetValue())
+		}
+	}
+	// Output: go_sql_max_open_connections app
 }
 
 func ExampleNewWebSocketGauge() {
@@ -198,10 +238,21 @@ func ExampleNewWebSocketGauge() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = func(w http.ResponseWriter, r *http.Request) {
+	value := func() float64 {
+		var m dto.Metric
+		_ = active.Write(&m)
+		return m.GetGauge().GetValue()
+	}
+	handler := func(w http.ResponseWriter, r *http.Request) {
 		// conn, err := upgrader.Upgrade(w, r, nil) ...
 		active.Inc()
 		defer active.Dec()
 		// ... serve the connection ...
+		fmt.Println("open:", value())
 	}
+	handler(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/ws", nil))
+	fmt.Println("after:", value())
+	// Output:
+	// open: 1
+	// after: 0
 }

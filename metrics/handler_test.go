@@ -54,7 +54,7 @@ func TestHandler(t *testing.T) {
 				t.Fatalf("second Handler: %v", err)
 			}
 			body := scrape(t, h, "")
-			for _, s := range append(tt.want, `http_requests_total{endpoint="unmatched",method="GET",status="404"} 1`) {
+			for _, s := range append(tt.want, `http_requests_total{endpoint="unmatched",method="GET",outcome="completed",status="404"} 1`) {
 				if !strings.Contains(body, s) {
 					t.Errorf("scrape lacks %q", s)
 				}

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"sort"
@@ -12,16 +13,19 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/go-chi/chi/v5"
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Names of the metrics [New] registers.
 const (
-	RequestsTotalName   = "http_requests_total"
-	DurationName        = "http_request_duration_seconds"
-	InFlightName        = "http_requests_in_flight"
-	ResponseSizeName    = "http_response_size_bytes"
+	RequestsTotalName = "http_requests_total"
+	DurationName      = "http_request_duration_seconds"
+	InFlightName      = "http_requests_in_flight"
+	ResponseSizeName  = "http_response_size_bytes"
+	// RoutesMissingName counts the times the middleware saw its first
+	// requests all labelled [UnmatchedEndpoint] (see [WithServeMux]).
+	RoutesMissingName   = "http_route_patterns_missing_total"
 	exemplarTraceIDName = "trace_id"
 )
 
@@ -31,14 +35,16 @@ const maxSeriesCache = 4096
 
 // Middleware records Prometheus metrics for every request it serves:
 //
-//	http_requests_total{method,endpoint,status}      counter
+//	http_requests_total{method,endpoint,status,outcome}  counter
 //	http_request_duration_seconds{method,endpoint}   histogram
 //	http_response_size_bytes{method,endpoint}        histogram
 //	http_requests_in_flight                           gauge
 //
 // endpoint is the route pattern ("/users/{id}"), never the raw path, so the
-// number of series is bounded by the routes the service defines. A
-// Middleware is safe for concurrent use.
+// number of series is bounded by the routes the service defines. outcome is
+// [OutcomeCompleted], or [OutcomeAborted] when the response did not reach
+// the client whole (see [OutcomeAborted]). A Middleware is safe for
+// concurrent use.
 type Middleware struct {
 	core core
 }
@@ -47,11 +53,13 @@ type Middleware struct {
 // registered globally. Building several Middlewares on one registry is
 // fine: they share the collectors of the first (its buckets win).
 // Options: [WithBuckets], [WithSizeBuckets], [WithNativeHistograms],
-// [WithConstLabels], [WithTraceID], [WithTracer], [WithErrorHook], and
-// [WithLogger] with [WithLevel] and [WithRedactedQuery] to write the access
-// log in the same pass (those two without WithLogger are an error).
+// [WithConstLabels], [WithTraceID], [WithTracer], [WithErrorHook],
+// [WithRouter] and [WithServeMux] for route patterns, and [WithLogger] with
+// [WithLevel] and [WithRedactedQuery] to write the access log in the same
+// pass (those two without WithLogger are an error). A nil reg, or an
+// interface holding a nil pointer, is an error.
 func New(reg prometheus.Registerer, opts ...Option) (*Middleware, error) {
-	if reg == nil {
+	if typednil.Is(reg) {
 		return nil, errorf("registerer is nil")
 	}
 	cfg, err := newConfig(opts)
@@ -64,16 +72,18 @@ func New(reg prometheus.Registerer, opts ...Option) (*Middleware, error) {
 	}
 	m := &Middleware{core: newCore(cfg)}
 	m.core.inst = inst
+	m.core.watch.missing = inst.routesMissing
 	if cfg.logger != nil {
 		m.core.log = newAccessLogger(cfg)
 	}
 	return m, nil
 }
 
-// Handler wraps next. Use it as chi middleware (r.Use(m.Handler)) or around
-// a ServeMux (m.Handler(mux)); it reads the route pattern after next has
-// routed the request. Wrapping a whole chi router from outside also works,
-// at the cost of one route context per request.
+// Handler wraps next and reads the route pattern after next has routed the
+// request. Around a ServeMux (m.Handler(mux)) it reads
+// [http.Request.Pattern]; with middleware in between that replaces the
+// request, add [WithServeMux]. With chi, add [WithRouter] and either
+// r.Use(m.Handler) or wrap the router from outside.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return m.core.handler(next)
 }
@@ -83,16 +93,19 @@ type instruments struct {
 	duration *prometheus.HistogramVec
 	size     *prometheus.HistogramVec
 	inFlight *inFlightGauge
+	// routesMissing counts the alarms of unmatchedWatch.
+	routesMissing prometheus.Counter
 
 	durationBounds []float64 // the duration histogram's bucket bounds
 	series         cowMap[seriesKey, *series]
 }
 
 type seriesKey struct {
-	route  string
-	src    uint8
-	method uint8
-	code   uint16
+	route   string
+	src     uint8
+	method  uint8
+	aborted bool
+	code    uint16
 }
 
 // series holds the observers of one (method, route, status), resolved once
@@ -138,9 +151,9 @@ func newInstruments(reg prometheus.Registerer, cfg *config) (*instruments, error
 	var err error
 	if inst.requests, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name:        RequestsTotalName,
-		Help:        "Number of HTTP requests served, by method, route pattern and status code.",
+		Help:        "Number of HTTP requests served, by method, route pattern, status code and outcome (completed, or aborted when the response did not reach the client whole).",
 		ConstLabels: cfg.constLabels,
-	}, []string{"method", "endpoint", "status"})); err != nil {
+	}, []string{"method", "endpoint", "status", "outcome"})); err != nil {
 		return nil, err
 	}
 	if inst.duration, err = register(reg, prometheus.NewHistogramVec(dopts, []string{"method", "endpoint"})); err != nil {
@@ -152,32 +165,57 @@ func newInstruments(reg prometheus.Registerer, cfg *config) (*instruments, error
 	if inst.inFlight, err = register(reg, newInFlightGauge(cfg.constLabels)); err != nil {
 		return nil, err
 	}
+	if inst.routesMissing, err = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Name:        RoutesMissingName,
+		Help:        "Times a metrics middleware saw its first requests all labelled unmatched: it probably cannot see the router's route patterns.",
+		ConstLabels: cfg.constLabels,
+	})); err != nil {
+		return nil, err
+	}
 	return inst, nil
 }
 
+// Values of the outcome label of http_requests_total.
+const (
+	// OutcomeCompleted: the response was handed to the connection whole.
+	OutcomeCompleted = "completed"
+	// OutcomeAborted: the response did not reach the client whole. A
+	// write to the client failed, the request's context was canceled
+	// because the client went away (a download or stream cut short), or
+	// the handler panicked with [http.ErrAbortHandler]. The status label
+	// keeps the status that was sent (or would have been); the access log
+	// adds aborted=true.
+	OutcomeAborted = "aborted"
+)
+
 // lookup returns the series of a request, creating it on first use.
-func (in *instruments) lookup(method uint8, code int, raw string, src uint8) *series {
-	k := seriesKey{route: raw, src: src, method: method, code: uint16(code)}
+func (in *instruments) lookup(c *core, method uint8, code int, aborted bool, raw string, src uint8) *series {
+	k := seriesKey{route: raw, src: src, method: method, aborted: aborted, code: uint16(code)}
 	if s, ok := in.series.load(k); ok {
 		return s
 	}
-	endpoint := endpointLabel(raw, src)
+	endpoint := c.endpointLabel(raw, src)
 	m := methodNames[method]
+	outcome := OutcomeCompleted
+	if aborted {
+		outcome = OutcomeAborted
+	}
 	s := &series{endpoint: endpoint}
-	c, err := in.requests.GetMetricWithLabelValues(m, endpoint, strconv.Itoa(code))
+	cnt, err := in.requests.GetMetricWithLabelValues(m, endpoint, strconv.Itoa(code), outcome)
 	if err != nil {
 		// Only a route pattern that is not valid UTF-8 gets here.
 		s.endpoint = UnmatchedEndpoint
-		c = in.requests.WithLabelValues(m, UnmatchedEndpoint, strconv.Itoa(code))
+		cnt = in.requests.WithLabelValues(m, UnmatchedEndpoint, strconv.Itoa(code), outcome)
 	}
-	s.requests = c
+	s.requests = cnt
 	s.duration = in.duration.WithLabelValues(m, s.endpoint)
 	s.size = in.size.WithLabelValues(m, s.endpoint)
 	s.exAdd, _ = s.requests.(prometheus.ExemplarAdder)
 	s.exObs, _ = s.duration.(prometheus.ExemplarObserver)
 	s.bounds = in.durationBounds
 	s.exAt = make([]atomic.Int64, len(s.bounds)+1)
-	in.series.store(seriesKey{route: strings.Clone(raw), src: src, method: method, code: uint16(code)}, s)
+	k.route = strings.Clone(raw)
+	in.series.store(k, s)
 	return s
 }
 
@@ -241,6 +279,9 @@ type core struct {
 	traceID   func(context.Context) string
 	tracer    Tracer
 	errorHook func(context.Context, Failure)
+	router    Router         // nil: ServeMux patterns only
+	mux       *http.ServeMux // nil: r.Pattern only
+	watch     unmatchedWatch
 
 	// Requests are timed as offsets from base. time.Since reads only the
 	// monotonic clock, while time.Now also reads the wall clock: two
@@ -251,21 +292,25 @@ type core struct {
 }
 
 func newCore(cfg *config) core {
+	logger := cfg.logger
+	if logger == nil {
+		logger = slog.Default()
+	}
 	return core{
 		traceID:   cfg.traceID,
 		tracer:    cfg.tracer,
 		errorHook: cfg.errorHook,
+		router:    cfg.router,
+		mux:       cfg.mux,
+		watch:     unmatchedWatch{logger: logger},
 		base:      cfg.now(),
 		since:     cfg.since,
 	}
 }
 
 func (c *core) handler(next http.Handler) http.Handler {
-	// A chi router wrapped from outside creates its route context only
-	// after this middleware ran, out of reach; give it one to fill.
-	_, injectChi := next.(chi.Routes)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.serve(next, injectChi, w, r)
+		c.serve(next, w, r)
 	})
 }
 
@@ -275,23 +320,24 @@ func (c *core) watchesFailures() bool {
 	return c.tracer != nil || c.errorHook != nil
 }
 
-func (c *core) serve(next http.Handler, injectChi bool, w http.ResponseWriter, r *http.Request) {
+func (c *core) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
 	start := c.since(c.base)
 	var info *requestInfo
-	var rctx *chi.Context
-	if c.log != nil || injectChi || c.watchesFailures() {
+	if c.log != nil || c.router != nil || c.watchesFailures() {
 		ctx := r.Context()
+		orig := ctx
 		if c.log != nil || c.watchesFailures() {
 			ctx, info = c.requestInfo(ctx, w, r)
 		}
-		if injectChi && chi.RouteContext(ctx) == nil {
-			rctx = chi.NewRouteContext()
-			ctx = context.WithValue(ctx, chi.RouteCtxKey, rctx)
+		if c.router != nil {
+			ctx = c.router.Prepare(ctx)
 		}
 		if c.tracer != nil {
 			ctx = c.tracer.Start(ctx, r)
 		}
-		r = r.WithContext(ctx)
+		if ctx != orig {
+			r = r.WithContext(ctx)
+		}
 	}
 	if c.inst != nil {
 		c.inst.inFlight.n.Add(1)
@@ -308,11 +354,11 @@ func (c *core) serve(next http.Handler, injectChi bool, w http.ResponseWriter, r
 				if c.errorHook != nil {
 					stack = debug.Stack()
 				}
-				c.finish(r, rctx, &rec, start, true, info, v, stack)
+				c.finish(w, r, &rec, start, true, info, v, stack)
 				panic(v)
 			}
 		}
-		c.finish(r, rctx, &rec, start, panicked, info, nil, nil)
+		c.finish(w, r, &rec, start, panicked, info, nil, nil)
 	}()
 	next.ServeHTTP(ww, r)
 	panicked = false
@@ -341,29 +387,42 @@ func (c *core) requestInfo(ctx context.Context, w http.ResponseWriter, r *http.R
 	return ctx, info
 }
 
-func (c *core) finish(r *http.Request, rctx *chi.Context, rec *recorder, start time.Duration, panicked bool, info *requestInfo, panicValue any, stack []byte) {
+// aborted reports whether the response did not reach the client whole:
+// a write failed, the client went away (the server cancels the request's
+// context when it sees the connection close), or the handler panicked
+// with http.ErrAbortHandler. A hijacked connection is the handler's own.
+func aborted(r *http.Request, rec *recorder, panicValue any) bool {
+	if e, ok := panicValue.(error); ok && errors.Is(e, http.ErrAbortHandler) {
+		return true
+	}
+	if rec.hijacked() {
+		return false
+	}
+	return rec.failed() || errors.Is(r.Context().Err(), context.Canceled)
+}
+
+func (c *core) finish(w http.ResponseWriter, r *http.Request, rec *recorder, start time.Duration, panicked bool, info *requestInfo, panicValue any, stack []byte) {
 	now := c.since(c.base)
 	elapsed := now - start
+	// The handler is done (returned or panicked): from now on the writer
+	// it was given refuses to write, so one it kept cannot reach the
+	// client.
+	rec.release()
 	status := rec.status(panicked)
 	bytes := rec.written()
-	if !panicked {
-		rec.release()
-	}
-	if rctx == nil {
-		rctx = chi.RouteContext(r.Context())
-	}
-	var buf [256]byte
-	raw, src := rawRoute(r, rctx, buf[:0])
+	cut := aborted(r, rec, panicValue)
+	raw, src := c.rawRoute(r, status, w)
 	method := methodIndex(r.Method)
 	var s *series
 	endpoint := ""
 	if c.inst != nil {
 		c.inst.inFlight.n.Add(-1)
-		s = c.inst.lookup(method, status, raw, src)
+		s = c.inst.lookup(c, method, status, cut, raw, src)
 		endpoint = s.endpoint
 	} else if c.log != nil {
-		endpoint = c.log.endpoint(raw, src)
+		endpoint = c.log.endpoint(c, raw, src)
 	}
+	c.watch.see(endpoint == UnmatchedEndpoint)
 	var err error
 	if c.watchesFailures() {
 		err = requestError(info, panicValue)
@@ -385,10 +444,11 @@ func (c *core) finish(r *http.Request, rctx *chi.Context, rec *recorder, start t
 			bytes:    bytes,
 			elapsed:  elapsed,
 			traceID:  traceID,
+			aborted:  cut,
 		})
 	}
-	aborted := panicValue != nil && err == nil
-	if c.errorHook != nil && !aborted && (status >= http.StatusInternalServerError || panicValue != nil) {
+	deliberate := panicValue != nil && err == nil
+	if c.errorHook != nil && !deliberate && (status >= http.StatusInternalServerError || panicValue != nil) {
 		ctx := r.Context()
 		c.errorHook(ctx, Failure{
 			Method:    methodNames[method],
@@ -401,6 +461,42 @@ func (c *core) finish(r *http.Request, rctx *chi.Context, rec *recorder, start t
 			Stack:     stack,
 		})
 	}
+}
+
+// unmatchedWindow is how many first requests, all labelled unmatched, make
+// unmatchedWatch raise its alarm.
+const unmatchedWindow = 100
+
+// unmatchedWatch notices a middleware that cannot see route patterns: one
+// placed outside a ServeMux with a request-replacing middleware in
+// between, or outside chi without [WithRouter]. Such a middleware labels
+// every request unmatched, which dashboards show as plausible traffic on
+// one route. When the first unmatchedWindow requests are all unmatched it
+// logs a warning and counts it, once.
+type unmatchedWatch struct {
+	done    atomic.Bool
+	seen    atomic.Int64
+	logger  *slog.Logger
+	missing prometheus.Counter // nil: no metrics
+}
+
+func (u *unmatchedWatch) see(unmatched bool) {
+	if u.done.Load() {
+		return
+	}
+	if !unmatched {
+		u.done.Store(true)
+		return
+	}
+	if u.seen.Add(1) != unmatchedWindow || !u.done.CompareAndSwap(false, true) {
+		return
+	}
+	if u.missing != nil {
+		u.missing.Inc()
+	}
+	u.logger.Warn("metrics: every request so far is labelled unmatched; the middleware probably cannot see the router's route patterns",
+		slog.Int("requests", unmatchedWindow),
+		slog.String("fix", "wrap the ServeMux directly or add metrics.WithServeMux(mux); with chi add metrics.WithRouter(chiroute.Router{})"))
 }
 
 // requestError returns the error a request failed with: the panic that

@@ -27,7 +27,7 @@ func TestNewInvalidConfig(t *testing.T) {
 		{"unsorted buckets", prometheus.NewRegistry(), []Option{WithBuckets(1, 0.5)}},
 		{"equal size buckets", prometheus.NewRegistry(), []Option{WithSizeBuckets(10, 10)}},
 		{"clashing const label", prometheus.NewRegistry(), []Option{WithConstLabels(prometheus.Labels{"endpoint": "x"})}},
-		{"nil trace function", prometheus.NewRegistry(), []Option{WithTraceID(nil)}},
+		{"nil trace ID function", prometheus.NewRegistry(), []Option{WithTraceID(nil)}},
 		{"nil logger", prometheus.NewRegistry(), []Option{WithLogger(nil)}},
 		{"nil level", prometheus.NewRegistry(), []Option{WithLevel(nil)}},
 		{"empty redacted name", prometheus.NewRegistry(), []Option{WithRedactedQuery("")}},
@@ -35,12 +35,22 @@ func TestNewInvalidConfig(t *testing.T) {
 		{"redaction without logger", prometheus.NewRegistry(), []Option{WithRedactedQuery("otp")}},
 		{"nil tracer", prometheus.NewRegistry(), []Option{WithTracer(nil)}},
 		{"nil error hook", prometheus.NewRegistry(), []Option{WithErrorHook(nil)}},
+		{"typed nil registerer", (*prometheus.Registry)(nil), nil},
+		{"typed nil tracer", prometheus.NewRegistry(), []Option{WithTracer((*nilTracer)(nil))}},
+		{"nil router", prometheus.NewRegistry(), []Option{WithRouter(nil)}},
+		{"typed nil router", prometheus.NewRegistry(), []Option{WithRouter((*chiRouter)(nil))}},
+		{"nil ServeMux", prometheus.NewRegistry(), []Option{WithServeMux(nil)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := New(tt.reg, tt.opts...)
 			if !errors.Is(err, ErrInvalidConfig) {
 				t.Fatalf("New() = %v, %v; want ErrInvalidConfig", m, err)
+			}
+			if name := strings.TrimPrefix(strings.TrimPrefix(tt.name, "typed "), "nil "); strings.HasPrefix(tt.name, "nil") || strings.HasPrefix(tt.name, "typed nil") {
+				if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(name)) {
+					t.Errorf("error %q does not name the %s", err, name)
+				}
 			}
 			if !strings.HasPrefix(err.Error(), "metrics: ") {
 				t.Errorf("error %q lacks the package prefix", err)
@@ -377,17 +387,18 @@ func TestEndpointLabel(t *testing.T) {
 		src  uint8
 		want string
 	}{
-		{"/users/{id}", srcChi, "/users/{id}"},
-		{"/api/*/items/", srcChi, "/api/items"},
-		{"/", srcChi, "/"},
-		{"//", srcChi, UnmatchedEndpoint},
+		{"/users/{id}", srcRouter, "/users/{id}"},
+		{"/api/*/items/", srcRouter, "/api/items"},
+		{"/", srcRouter, "/"},
+		{"//", srcRouter, UnmatchedEndpoint},
 		{"GET /users/{id}", srcMux, "/users/{id}"},
 		{"GET  example.com/", srcMux, "example.com/"},
 		{"/static/", srcMux, "/static/"},
 		{"", srcNone, UnmatchedEndpoint},
 	}
+	c := &core{router: chiRouter{}}
 	for _, tt := range tests {
-		if got := endpointLabel(tt.raw, tt.src); got != tt.want {
+		if got := c.endpointLabel(tt.raw, tt.src); got != tt.want {
 			t.Errorf("endpointLabel(%q, %d) = %q; want %q", tt.raw, tt.src, got, tt.want)
 		}
 	}
@@ -397,7 +408,7 @@ func TestEndpointLabel(t *testing.T) {
 // exemplar at most every exemplarEvery; other buckets are not held back.
 func TestExemplarEvery(t *testing.T) {
 	m, reg := newTestMiddleware(t)
-	s := m.core.inst.lookup(0, 200, "/items", srcMux)
+	s := m.core.inst.lookup(&m.core, 0, 200, false, "/items", srcMux)
 	const fast, slow = 2 * time.Millisecond, 3 * time.Second
 	exemplars := func() (counter string, buckets map[float64]string) {
 		t.Helper()
@@ -443,12 +454,26 @@ func TestExemplarEvery(t *testing.T) {
 
 func TestInvalidUTF8Route(t *testing.T) {
 	m, reg := newTestMiddleware(t)
-	s := m.core.inst.lookup(0, 200, "/bad\xff", srcMux)
+	s := m.core.inst.lookup(&m.core, 0, 200, false, "/bad\xff", srcMux)
 	if s.endpoint != UnmatchedEndpoint {
 		t.Errorf("endpoint = %q; want %q", s.endpoint, UnmatchedEndpoint)
 	}
 	s.observe(time.Second, time.Second, 1, "")
 	if got := counterValue(t, reg, "endpoint=unmatched,method=GET,status=200"); got != 1 {
 		t.Errorf("counter = %v; want 1", got)
+	}
+}
+
+type nilTracer struct{}
+
+func (*nilTracer) Start(ctx context.Context, _ *http.Request) context.Context { return ctx }
+func (*nilTracer) End(context.Context, RequestEnd) string                     { return "" }
+
+func TestTypedNilHelpers(t *testing.T) {
+	if err := RegisterDB((*prometheus.Registry)(nil), nil, "x"); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("RegisterDB(typed nil) = %v; want ErrInvalidConfig", err)
+	}
+	if _, err := NewWebSocketGauge((*prometheus.Registry)(nil)); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("NewWebSocketGauge(typed nil) = %v; want ErrInvalidConfig", err)
 	}
 }

@@ -39,6 +39,8 @@ type config struct {
 	traceID         func(context.Context) string
 	tracer          Tracer
 	errorHook       func(context.Context, Failure)
+	router          Router
+	mux             *http.ServeMux
 
 	logger   *slog.Logger
 	level    func(status int) slog.Level

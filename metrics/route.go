@@ -1,10 +1,12 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // Label values used when the request gives no better one.
@@ -50,59 +52,122 @@ func methodIndex(m string) uint8 {
 	return 9
 }
 
-// Where a route pattern came from; part of the cache key because chi and
-// ServeMux normalise their raw patterns differently.
+// Router lets the middleware label requests served by a router that does
+// not record its route pattern in [http.Request.Pattern], such as chi
+// (metrics/chiroute implements it). Configure one with [WithRouter].
+// Implementations must be safe for concurrent use.
+type Router interface {
+	// Prepare is called before the handler with the request's context and
+	// returns the context the handler gets: ctx itself, or ctx with a
+	// place the router records its route in, so that the route is found
+	// even when middleware between replaces the request.
+	Prepare(ctx context.Context) context.Context
+	// Route returns the route recorded in ctx once the handler returned,
+	// in a raw form that is cheap to build, or "" when the router matched
+	// nothing.
+	Route(ctx context.Context) string
+	// Label turns a raw route from Route into the endpoint label. It runs
+	// once per distinct raw route; the middleware caches the result.
+	Label(raw string) string
+}
+
+// WithRouter makes the middleware read route patterns from rt before it
+// looks at [http.Request.Pattern]: with chi,
+//
+//	metrics.New(reg, metrics.WithRouter(chiroute.Router{}))
+//
+// Without it the middleware reads [http.Request.Pattern], which ServeMux
+// and chi (v5.2 and later) set on the request they are given: enough when
+// nothing between the middleware and the router replaces the request. The
+// Router lives in its own package so that a program that does not use chi
+// does not link it. Read by [New] and [NewAccessLog].
+func WithRouter(rt Router) AccessLogOption {
+	return func(c *config) {
+		if typednil.Is(rt) {
+			c.fail("router is nil")
+			return
+		}
+		c.router = rt
+	}
+}
+
+// WithServeMux names the [http.ServeMux] the middleware serves, so that the
+// endpoint label survives middleware placed between the two that replaces
+// the request (r.WithContext: request IDs, CSP nonces, client addresses).
+// ServeMux records the matched pattern on the request it is given; when the
+// request the middleware holds has none after the handler, the middleware
+// asks mux which pattern matches it ([http.ServeMux.Handler]), one extra
+// route lookup per such request. Middleware in between must not rewrite
+// the path (put http.StripPrefix inside the mux). Read by [New] and
+// [NewAccessLog].
+func WithServeMux(mux *http.ServeMux) AccessLogOption {
+	return func(c *config) {
+		if mux == nil {
+			c.fail("ServeMux is nil")
+			return
+		}
+		c.mux = mux
+	}
+}
+
+// Where a route pattern came from; part of the cache key because routers
+// and ServeMux normalise their raw patterns differently.
 const (
 	srcNone uint8 = iota
-	srcChi
+	srcRouter
 	srcMux
 )
 
 // rawRoute returns the route pattern of a served request in raw form (cheap,
 // usually without allocating) and its source. It must be called after the
-// router ran: chi fills its route context and ServeMux sets r.Pattern while
-// routing.
-//
-// buf is scratch space for joining the patterns of nested chi routers.
-func rawRoute(r *http.Request, rctx *chi.Context, buf []byte) (string, uint8) {
-	if rctx != nil {
-		switch n := len(rctx.RoutePatterns); {
-		case n == 1:
-			return rctx.RoutePatterns[0], srcChi
-		case n > 1:
-			buf = buf[:0]
-			for _, p := range rctx.RoutePatterns {
-				buf = append(buf, p...)
-			}
-			// Joined patterns up to 32 bytes stay on the stack; a longer
-			// one costs an allocation (48 bytes for a 40-byte route).
-			return string(buf), srcChi
+// router ran: a Router records its route in the context and ServeMux sets
+// r.Pattern while routing.
+func (c *core) rawRoute(r *http.Request, status int, w http.ResponseWriter) (string, uint8) {
+	if c.router != nil {
+		if raw := c.router.Route(r.Context()); raw != "" {
+			return raw, srcRouter
 		}
 	}
-	if r.Pattern != "" {
-		return r.Pattern, srcMux
+	p := r.Pattern
+	if p == "" && c.mux != nil {
+		_, p = c.mux.Handler(r)
 	}
-	return "", srcNone
+	if p == "" || muxRedirect(p, status, w) {
+		return "", srcNone
+	}
+	return p, srcMux
+}
+
+// muxRedirect reports whether pattern is not a pattern but the path of one
+// of ServeMux's own trailing-slash redirects ("/users/42" to
+// "/users/42/"), which it reports as the request's pattern for CONNECT
+// requests: labelling by it would give every path its own series.
+func muxRedirect(pattern string, status int, w http.ResponseWriter) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return false
+	}
+	loc := w.Header().Get("Location")
+	if i := strings.IndexAny(loc, "?#"); i >= 0 {
+		loc = loc[:i]
+	}
+	if loc == pattern {
+		return true
+	}
+	u, err := url.PathUnescape(loc)
+	return err == nil && u == pattern
 }
 
 // endpointLabel turns a raw route into the endpoint label value. It runs
 // once per distinct raw route; the result is cached.
-func endpointLabel(raw string, src uint8) string {
+func (c *core) endpointLabel(raw string, src uint8) string {
 	switch src {
-	case srcChi:
-		// The same normalisation as chi's Context.RoutePattern.
-		p := raw
-		for strings.Contains(p, "/*/") {
-			p = strings.ReplaceAll(p, "/*/", "/")
+	case srcRouter:
+		if p := c.router.Label(raw); p != "" {
+			return strings.Clone(p)
 		}
-		if p != "/" {
-			p = strings.TrimSuffix(p, "//")
-			p = strings.TrimSuffix(p, "/")
-		}
-		if p == "" {
-			return UnmatchedEndpoint
-		}
-		return strings.Clone(p)
+		return UnmatchedEndpoint
 	case srcMux:
 		// ServeMux patterns are "[METHOD ][HOST]/[PATH]"; the method has
 		// its own label.

@@ -3,6 +3,8 @@ package metrics
 import (
 	"context"
 	"net/http"
+
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // Tracer is what [WithTracer] needs of a tracer: a span begun before the
@@ -46,7 +48,7 @@ type RequestEnd struct {
 // and re-raised. Read by [New].
 func WithTracer(t Tracer) Option {
 	return newOption(func(c *config) {
-		if t == nil {
+		if typednil.Is(t) {
 			c.fail("tracer is nil")
 			return
 		}

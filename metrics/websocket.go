@@ -1,6 +1,9 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/covetgo/covet/internal/typednil"
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // WebSocketConnectionsName is the name of the gauge [NewWebSocketGauge]
 // registers.
@@ -15,7 +18,7 @@ const WebSocketConnectionsName = "websocket_connections_active"
 //
 // The HTTP metrics record the upgrade request itself with status 101.
 func NewWebSocketGauge(reg prometheus.Registerer) (prometheus.Gauge, error) {
-	if reg == nil {
+	if typednil.Is(reg) {
 		return nil, errorf("registerer is nil")
 	}
 	return register(reg, prometheus.NewGauge(prometheus.GaugeOpts{

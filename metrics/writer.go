@@ -2,71 +2,110 @@ package metrics
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
-	"sync"
+	"sync/atomic"
 
 	"github.com/felixge/httpsnoop"
 )
 
 // recorder observes what a handler did with its ResponseWriter.
 //
-// Ordinary requests get a pooled writer (see [writer]): it keeps Flusher,
-// Hijacker, io.ReaderFrom and Pusher where the server's writer has them and
-// implements Unwrap for http.ResponseController, and is reused from request
-// to request, so instrumenting a request allocates nothing for it. HTTP/1
-// upgrade requests (websockets) go through httpsnoop instead, which keeps
-// every optional interface the server's writer has and whose hooks see a
-// Hijack, so a hijacked connection is recorded as 101 Switching Protocols
-// rather than as an implicit 200.
+// Ordinary requests get a [writer]: it keeps Flusher, Hijacker,
+// io.ReaderFrom and Pusher where the server's writer has them and
+// implements Unwrap for http.ResponseController. HTTP/1 upgrade requests
+// (websockets) go through httpsnoop instead, which keeps every optional
+// interface the server's writer has and whose hooks see a Hijack, so a
+// hijacked connection is recorded as 101 Switching Protocols rather than
+// as an implicit 200.
 type recorder struct {
 	w     *writer     // ordinary requests
 	snoop *snoopState // upgrade path only
 }
 
+// errReleased is what a writer kept past its handler's return answers.
+var errReleased = errors.New("metrics: write to a response writer after its handler returned")
+
 // writer records the status and body size of one response. It is embedded
-// in four pooled types that differ only in which optional interfaces they
-// add, chosen from what the server's writer implements, like chi's
+// in four types that differ only in which optional interfaces they add,
+// chosen from what the server's writer implements, like chi's
 // WrapResponseWriter: so a type assertion for Flusher or Hijacker succeeds
 // exactly when it would have on the server's writer.
+//
+// A writer serves one request and is never reused: once its handler
+// returned it is released, and from then on it refuses every call that
+// would reach the server's writer (writes fail with errReleased, Header
+// returns a throwaway map), so a goroutine that kept it cannot write into
+// a response the server has finished or reused. Pooling writers would save
+// one small allocation per request but hand a kept writer to another
+// client.
 type writer struct {
-	http.ResponseWriter
-	code  int
-	bytes int64
-	// outer is the pooled value handed to the handler, kept so that it can
-	// go back to its pool.
-	outer http.ResponseWriter
-	pool  uint8 // index in writerPools
+	rw     http.ResponseWriter
+	code   int
+	bytes  int64
+	failed bool // a write returned an error
+	dead   atomic.Bool
+	outer  http.ResponseWriter // the value handed to the handler
 }
 
-// Unwrap returns the server's writer, for http.ResponseController.
-func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+// Header returns the server's header map, or a fresh one once released.
+func (w *writer) Header() http.Header {
+	if w.dead.Load() {
+		return http.Header{}
+	}
+	return w.rw.Header()
+}
+
+// Unwrap returns the server's writer, for http.ResponseController; nil
+// once released.
+func (w *writer) Unwrap() http.ResponseWriter {
+	if w.dead.Load() {
+		return nil
+	}
+	return w.rw
+}
 
 func (w *writer) WriteHeader(code int) {
+	if w.dead.Load() {
+		return
+	}
 	if w.code == 0 && (code < 100 || code > 199 || code == http.StatusSwitchingProtocols) {
 		w.code = code
 	}
-	w.ResponseWriter.WriteHeader(code)
+	w.rw.WriteHeader(code)
 }
 
 func (w *writer) Write(p []byte) (int, error) {
+	if w.dead.Load() {
+		return 0, errReleased
+	}
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
-	n, err := w.ResponseWriter.Write(p)
+	n, err := w.rw.Write(p)
 	w.bytes += int64(n)
+	if err != nil {
+		w.failed = true
+	}
 	return n, err
 }
 
 // WriteString keeps io.StringWriter: the server's writer has it, and
 // io.WriteString would otherwise copy the string.
 func (w *writer) WriteString(s string) (int, error) {
+	if w.dead.Load() {
+		return 0, errReleased
+	}
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
-	n, err := io.WriteString(w.ResponseWriter, s)
+	n, err := io.WriteString(w.rw, s)
 	w.bytes += int64(n)
+	if err != nil {
+		w.failed = true
+	}
 	return n, err
 }
 
@@ -74,10 +113,29 @@ func (w *writer) WriteString(s string) (int, error) {
 type flushWriter struct{ writer }
 
 func (w *flushWriter) Flush() {
+	if w.dead.Load() {
+		return
+	}
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
-	w.ResponseWriter.(http.Flusher).Flush()
+	w.rw.(http.Flusher).Flush()
+}
+
+// FlushError is what http.ResponseController.Flush calls: it reports a
+// failed flush (the client went away), and refuses once released.
+func (w *flushWriter) FlushError() error {
+	if w.dead.Load() {
+		return errReleased
+	}
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	err := http.NewResponseController(w.rw).Flush()
+	if err != nil && !errors.Is(err, http.ErrNotSupported) {
+		w.failed = true
+	}
+	return err
 }
 
 // h1Writer is the net/http HTTP/1 writer's set: Flusher, Hijacker and
@@ -85,15 +143,24 @@ func (w *flushWriter) Flush() {
 type h1Writer struct{ flushWriter }
 
 func (w *h1Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return w.ResponseWriter.(http.Hijacker).Hijack()
+	if w.dead.Load() {
+		return nil, nil, errReleased
+	}
+	return w.rw.(http.Hijacker).Hijack()
 }
 
 func (w *h1Writer) ReadFrom(src io.Reader) (int64, error) {
+	if w.dead.Load() {
+		return 0, errReleased
+	}
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
-	n, err := w.ResponseWriter.(io.ReaderFrom).ReadFrom(src)
+	n, err := w.rw.(io.ReaderFrom).ReadFrom(src)
 	w.bytes += n
+	if err != nil {
+		w.failed = true
+	}
 	return n, err
 }
 
@@ -101,10 +168,14 @@ func (w *h1Writer) ReadFrom(src io.Reader) (int64, error) {
 type h2Writer struct{ flushWriter }
 
 func (w *h2Writer) Push(target string, opts *http.PushOptions) error {
-	return w.ResponseWriter.(http.Pusher).Push(target, opts)
+	if w.dead.Load() {
+		return errReleased
+	}
+	return w.rw.(http.Pusher).Push(target, opts)
 }
 
 var (
+	_ http.ResponseWriter                       = (*writer)(nil)
 	_ http.Flusher                              = (*flushWriter)(nil)
 	_ http.Hijacker                             = (*h1Writer)(nil)
 	_ io.ReaderFrom                             = (*h1Writer)(nil)
@@ -113,44 +184,37 @@ var (
 	_ interface{ Unwrap() http.ResponseWriter } = (*writer)(nil)
 )
 
-// writerPools holds one pool per writer type. Like fmt's printer pool it is
-// package state, but holds nothing observable: a writer is reset before it
-// goes back.
-var writerPools = [4]sync.Pool{
-	{New: func() any { w := &writer{}; w.outer = w; return w }},
-	{New: func() any { w := &flushWriter{}; w.outer, w.pool = w, 1; return &w.writer }},
-	{New: func() any { w := &h1Writer{}; w.outer, w.pool = w, 2; return &w.writer }},
-	{New: func() any { w := &h2Writer{}; w.outer, w.pool = w, 3; return &w.writer }},
-}
-
-// newWriter takes a writer for w from the pool of the type that matches
-// w's optional interfaces.
+// newWriter returns a writer for w of the type that matches w's optional
+// interfaces.
 func newWriter(w http.ResponseWriter, protoMajor int) *writer {
-	i := 0
-	if _, ok := w.(http.Flusher); ok {
-		i = 1
-		if protoMajor == 2 {
-			if _, ok := w.(http.Pusher); ok {
-				i = 3
-			}
-		} else if _, ok := w.(http.Hijacker); ok {
-			if _, ok := w.(io.ReaderFrom); ok {
-				i = 2
-			}
-		}
+	var pw *writer
+	_, flusher := w.(http.Flusher)
+	switch {
+	case !flusher:
+		pw = &writer{}
+		pw.outer = pw
+	case protoMajor == 2 && isPusher(w):
+		x := &h2Writer{}
+		x.outer, pw = x, &x.writer
+	case protoMajor != 2 && isH1(w):
+		x := &h1Writer{}
+		x.outer, pw = x, &x.writer
+	default:
+		x := &flushWriter{}
+		x.outer, pw = x, &x.writer
 	}
-	pw := writerPools[i].Get().(*writer)
-	pw.ResponseWriter = w
+	pw.rw = w
 	return pw
 }
 
-// release returns the writer to its pool. The handler has returned, so by
-// net/http's rules it no longer uses the writer; the server's writer is
-// dropped so that a handler breaking that rule fails loudly instead of
-// writing to another request's response.
-func (w *writer) release() {
-	w.ResponseWriter, w.code, w.bytes = nil, 0, 0
-	writerPools[w.pool].Put(w)
+func isPusher(w http.ResponseWriter) bool { _, ok := w.(http.Pusher); return ok }
+
+func isH1(w http.ResponseWriter) bool {
+	if _, ok := w.(http.Hijacker); !ok {
+		return false
+	}
+	_, ok := w.(io.ReaderFrom)
+	return ok
 }
 
 // isUpgrade reports whether r asks to switch protocols over HTTP/1.
@@ -168,14 +232,25 @@ func (rec *recorder) wrap(w http.ResponseWriter, r *http.Request) http.ResponseW
 	return rec.snoop.wrap(w)
 }
 
-// release returns a pooled writer. It is called only after the handler
-// returned normally: after a panic, something up the stack may still write
-// through the writer, so it is left to the garbage collector.
+// release makes the writer handed to the handler refuse further use; what
+// it recorded stays readable.
 func (rec *recorder) release() {
 	if rec.w != nil {
-		rec.w.release()
-		rec.w = nil
+		rec.w.dead.Store(true)
 	}
+}
+
+// failed reports whether a write to the client failed.
+func (rec *recorder) failed() bool {
+	if rec.w != nil {
+		return rec.w.failed
+	}
+	return rec.snoop != nil && rec.snoop.failed
+}
+
+// hijacked reports whether the handler took over the connection.
+func (rec *recorder) hijacked() bool {
+	return rec.snoop != nil && rec.snoop.hijacked
 }
 
 // snoopState is what the httpsnoop hooks record. It is allocated only for
@@ -186,6 +261,7 @@ type snoopState struct {
 	bytes    int64
 	wrote    bool
 	hijacked bool
+	failed   bool
 }
 
 func (rec *snoopState) wrap(w http.ResponseWriter) http.ResponseWriter {
@@ -203,6 +279,7 @@ func (rec *snoopState) wrap(w http.ResponseWriter) http.ResponseWriter {
 				n, err := next(p)
 				rec.bytes += int64(n)
 				rec.wrote = true
+				rec.failed = rec.failed || err != nil
 				return n, err
 			}
 		},
@@ -211,6 +288,7 @@ func (rec *snoopState) wrap(w http.ResponseWriter) http.ResponseWriter {
 				n, err := next(s)
 				rec.bytes += int64(n)
 				rec.wrote = true
+				rec.failed = rec.failed || err != nil
 				return n, err
 			}
 		},

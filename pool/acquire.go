@@ -20,6 +20,9 @@ var ErrPoolTimeout = errors.New("pool: timed out waiting for a connection")
 // it, which returns it to the pool. Pass Config.PoolTimeout to apply the
 // configured acquire timeout.
 func Conn(ctx context.Context, db *sqlx.DB, timeout time.Duration) (*sqlx.Conn, error) {
+	if db == nil {
+		return nil, fmt.Errorf("%w: Conn: nil db", ErrInvalidConfig)
+	}
 	if timeout <= 0 {
 		return db.Connx(ctx)
 	}

@@ -52,26 +52,29 @@ type Config struct {
 	// retries included. Default 30s.
 	ConnectTimeout time.Duration
 	// StatementTimeout is PostgreSQL's statement_timeout for every session;
-	// zero keeps the server's setting. Ignored for SQLite.
+	// zero keeps the server's setting. PostgreSQL only: Open fails when it is set
+	// for SQLite.
 	StatementTimeout time.Duration
 	// CancelTimeout is how long a PostgreSQL statement whose context is done
 	// may take to stop: the server is asked at once to cancel it, and the
 	// connection is closed (and the call returns) if the server has not
 	// answered within CancelTimeout, as happens when it is unreachable.
-	// Default 1s. Ignored for SQLite.
+	// Default 1s. PostgreSQL only: Open fails when it is set for SQLite.
 	CancelTimeout time.Duration
 	// SSLMode overrides the URL's sslmode (disable, allow, prefer, require,
-	// verify-ca, verify-full); empty keeps the URL's. Ignored for SQLite.
+	// verify-ca, verify-full); empty keeps the URL's. PostgreSQL only: Open
+	// fails when it is set for SQLite.
 	SSLMode string
 	// BusyTimeout is how long SQLite (package pool/sqlite) waits for a
-	// lock. Default 5s. Ignored for PostgreSQL.
+	// lock. Default 5s. SQLite only: Open fails when it is set for
+	// PostgreSQL.
 	BusyTimeout time.Duration
 	// SkipPrePing makes Open return without checking the database answers.
 	SkipPrePing bool
 	// QueryTracer receives pgx's events for every query, connect and
 	// transaction (otelpgx.NewTracer() turns them into OpenTelemetry
 	// spans, children of the span in each call's context). Nil: none.
-	// Ignored for SQLite.
+	// PostgreSQL only: Open fails when it is set for SQLite.
 	QueryTracer pgx.QueryTracer
 }
 

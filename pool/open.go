@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
@@ -23,7 +24,10 @@ var ErrConnect = errors.New("pool: database did not answer")
 // Open opens a pool for cfg.URL with cfg's settings and, unless
 // cfg.SkipPrePing, pings it with retry and jittered exponential backoff until
 // it answers, ctx ends or cfg.ConnectTimeout passes. Configuration mistakes
-// return an error matching ErrInvalidConfig; an unreachable database one
+// return an error matching ErrInvalidConfig, and so do settings the URL's
+// database does not use (StatementTimeout, CancelTimeout, SSLMode or
+// QueryTracer for SQLite; BusyTimeout for PostgreSQL); an unreachable
+// database one
 // matching ErrConnect (and wrapping the last ping error).
 //
 // The returned *sqlx.DB is safe for concurrent use; the caller closes it.
@@ -34,6 +38,9 @@ func Open(ctx context.Context, cfg Config) (*sqlx.DB, error) {
 	c := cfg.withDefaults()
 	d, err := driverFor(c.URL)
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.fitsDriver(d == nil); err != nil {
 		return nil, err
 	}
 	var db *sqlx.DB
@@ -122,4 +129,32 @@ func prePing(ctx context.Context, db *sqlx.DB, timeout time.Duration) error {
 		case <-t.C:
 		}
 	}
+}
+
+// fitsDriver refuses settings that the URL's database would ignore: a
+// setting that silently does nothing is a mistake found in production.
+func (c Config) fitsDriver(postgres bool) error {
+	var errs []error
+	if postgres {
+		if c.BusyTimeout != 0 {
+			errs = append(errs, fmt.Errorf("%w: BusyTimeout applies to SQLite, not PostgreSQL", ErrInvalidConfig))
+		}
+	} else {
+		for name, set := range map[string]bool{
+			"StatementTimeout": c.StatementTimeout != 0,
+			"CancelTimeout":    c.CancelTimeout != 0,
+			"SSLMode":          c.SSLMode != "",
+			"QueryTracer":      c.QueryTracer != nil,
+		} {
+			if set {
+				errs = append(errs, fmt.Errorf("%w: %s applies to PostgreSQL only", ErrInvalidConfig, name))
+			}
+		}
+	}
+	if c.QueryTracer != nil {
+		if typednil.Is(c.QueryTracer) {
+			errs = append(errs, fmt.Errorf("%w: QueryTracer is a nil %T", ErrInvalidConfig, c.QueryTracer))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/covetgo/covet/testenv"
 )
@@ -197,6 +198,12 @@ func TestOpenErrors(t *testing.T) {
 		{"no driver", Config{URL: "oracle://x"}, ErrInvalidConfig},
 		{"no scheme", Config{URL: "/var/db"}, ErrInvalidConfig},
 		{"unreachable", Config{URL: "postgres://postgres@127.0.0.1:1/test?sslmode=disable", ConnectTimeout: 300 * time.Millisecond}, ErrConnect},
+		{"busy timeout for postgres", Config{URL: "postgres://u@h/db", BusyTimeout: time.Second, SkipPrePing: true}, ErrInvalidConfig},
+		{"statement timeout for sqlite", Config{URL: "sqlite::memory:", StatementTimeout: time.Second, SkipPrePing: true}, ErrInvalidConfig},
+		{"cancel timeout for sqlite", Config{URL: "sqlite::memory:", CancelTimeout: time.Second, SkipPrePing: true}, ErrInvalidConfig},
+		{"ssl mode for sqlite", Config{URL: "sqlite::memory:", SSLMode: "require", SkipPrePing: true}, ErrInvalidConfig},
+		{"tracer for sqlite", Config{URL: "sqlite::memory:", QueryTracer: nopTracer{}, SkipPrePing: true}, ErrInvalidConfig},
+		{"typed nil tracer", Config{URL: "postgres://u@h/db", QueryTracer: (*nopTracer)(nil), SkipPrePing: true}, ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -259,5 +266,30 @@ func TestOpenPostgresQueryTracer(t *testing.T) {
 	defer rec.mu.Unlock()
 	if !slices.Contains(rec.sql, "SELECT 41 + 1") {
 		t.Errorf("tracer saw %q; want the query", rec.sql)
+	}
+}
+
+type nopTracer struct{}
+
+func (nopTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+func (nopTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func TestNilArguments(t *testing.T) {
+	ctx := context.Background()
+	if _, err := Conn(ctx, nil, time.Second); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil db") {
+		t.Errorf("Conn(nil) = %v; want ErrInvalidConfig naming db", err)
+	}
+	if err := InTx(ctx, nil, func(*sqlx.Tx) error { return nil }); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil db") {
+		t.Errorf("InTx(nil db) = %v; want ErrInvalidConfig naming db", err)
+	}
+	db, err := Open(ctx, Config{URL: "sqlite::memory:", SkipPrePing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := InTx(ctx, db, nil); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil fn") {
+		t.Errorf("InTx(nil fn) = %v; want ErrInvalidConfig naming fn", err)
 	}
 }

@@ -62,6 +62,12 @@ func Retryable(err error) bool {
 // the maximum attempts; fn must therefore have no effect outside the
 // transaction. Other errors are returned as they are.
 func InTx(ctx context.Context, db *sqlx.DB, fn func(*sqlx.Tx) error, opts ...TxOption) error {
+	switch {
+	case db == nil:
+		return fmt.Errorf("%w: InTx: nil db", ErrInvalidConfig)
+	case fn == nil:
+		return fmt.Errorf("%w: InTx: nil fn", ErrInvalidConfig)
+	}
 	c := txConfig{attempts: 5, base: 10 * time.Millisecond, max: time.Second, sleep: sleepCtx}
 	for _, o := range opts {
 		o(&c)

@@ -24,16 +24,12 @@
 //
 // # Keys
 //
-// By default requests are keyed by [KeyByIP], the direct peer's address; a
-// forwarded header is never read, since any client can forge one. Behind a
-// proxy, resolve the client with the proxies you trust (chi's
-// middleware.ClientIPFromXFF, for one) and key by it with
-// KeyByAddr(clientip.Addr) ([KeyByAddr],
-// [github.com/covetgo/covet/clientip]). IPv6 clients are grouped by /64.
-// [KeyByHeader], [KeyByRoute] (the ServeMux or chi route pattern, from
-// [http.Request.Pattern]), [KeyByUser] and [KeyBy] (combinations) cover the
-// other common cases. A request without a key is rejected or let through,
-// per [WithEmptyKey].
+// By default requests are keyed by [KeyByIP]: the address a clientip.Resolver
+// in front established when present, else the peer address;
+// a forwarded header is never read directly, since any client can forge one.
+// IPv6 clients are grouped by /64. [KeyByHeader], [KeyByRoute], [KeyByUser]
+// and [KeyBy] (combinations) cover the other common cases. A request
+// without a key is rejected or let through, per [WithEmptyKey].
 //
 // # Responses
 //
@@ -71,7 +67,8 @@
 // documentation for what happens at the cap.
 //
 // The Redis store of [github.com/covetgo/covet/ratelimit/redisstore] makes
-// each decision in one round trip and keeps deciding through an outage by
+// each decision in one round trip (or, leasing allowance in batches, one
+// per batch, with a bounded slack) and keeps deciding through an outage by
 // a [FailurePolicy]: [FailOpen], [FailClosed] or [LocalFallback] (a
 // [MemoryStore] per replica). The policies are defined here so that every
 // store shared through a remote service, the Redis lockout included, names

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/ratelimit"
@@ -108,8 +107,12 @@ func ExampleKeyByAddr() {
 	if err != nil {
 		panic(err)
 	}
+	ips, err := clientip.New([]string{"10.0.0.0/8"}) // the proxies in front of the service
+	if err != nil {
+		panic(err)
+	}
 	r := chi.NewRouter()
-	r.Use(middleware.ClientIPFromXFF("10.0.0.0/8")) // the proxies in front of the service
+	r.Use(ips.Handler)
 	r.Use(api.Handler)
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {})
 

@@ -6,21 +6,18 @@ import (
 	"net/netip"
 	"strconv"
 
-	"github.com/covetgo/covet/internal/peer"
+	"github.com/covetgo/covet/clientip"
 )
 
 // KeyFunc returns the rate-limit key of a request; "" means the request has
 // no key (see [EmptyKeyPolicy]).
 type KeyFunc func(r *http.Request) string
 
-// KeyByIP keys requests by the direct peer's address (the host of
-// r.RemoteAddr), the default key. It never reads a forwarded header: any
-// client can forge one. Behind a proxy every request has the proxy's
-// address, so resolve the client with the proxies you trust and key by
-// that, e.g. with chi's middleware.ClientIPFromXFF in front and
-// KeyByAddr(clientip.Addr) ([github.com/covetgo/covet/clientip]); this
-// package does not import chi itself, so programs that do not use it do
-// not link it.
+// KeyByIP keys requests by the client address, the default key:
+// [clientip.Addr], the address a clientip.Resolver resolved when one runs
+// before, else the host of r.RemoteAddr. It never reads a forwarded header
+// itself: put a clientip.Resolver (with your trusted proxies) in front when
+// the service is behind a proxy.
 //
 // IPv4-mapped IPv6 addresses are reported as IPv4, and IPv6 addresses are
 // grouped by their /64 prefix ("2001:db8:1:2::/64"), because one host
@@ -30,7 +27,7 @@ type KeyFunc func(r *http.Request) string
 // place.
 func KeyByIP(r *http.Request) string {
 	var buf [64]byte
-	b := appendAddr(buf[:0], peer.Addr(r))
+	b := appendAddr(buf[:0], clientip.Addr(r))
 	if len(b) == 0 {
 		return ""
 	}
@@ -39,8 +36,8 @@ func KeyByIP(r *http.Request) string {
 
 // KeyByAddr keys requests by the address addr returns, grouped as
 // [KeyByIP] groups them (IPv6 by /64); an invalid address means no key.
-// Use it with the resolver of a trusted-proxy middleware, e.g.
-// KeyByAddr(clientip.Addr) behind chi's ClientIPFrom… middleware. A nil
+// Use it with an address resolver other than a [clientip.Resolver] in
+// front (which [KeyByIP] already reads). A nil
 // addr gives a nil KeyFunc, which [New] refuses.
 func KeyByAddr(addr func(r *http.Request) netip.Addr) KeyFunc {
 	if addr == nil {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/covetgo/covet/clientip"
 )
@@ -43,28 +42,21 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
-// TestKeyByAddrBehindChi: chi's ClientIPFromXFF resolves the client; the
-// default key stays the proxy, KeyByAddr(clientip.Addr) finds the client.
-func TestKeyByAddrBehindChi(t *testing.T) {
-	var peerKey, clientKey string
-	byClient := KeyByAddr(clientip.Addr)
-	h := middleware.ClientIPFromXFF("10.0.0.0/8")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		peerKey, clientKey = KeyByIP(r), byClient(r)
+func TestClientIPFromResolver(t *testing.T) {
+	ips, err := clientip.New([]string{"10.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	h := ips.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = KeyByIP(r)
 	}))
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.RemoteAddr = "10.1.2.3:5555"
 	r.Header.Set("X-Forwarded-For", "2001:db8:aa:bb::77, 10.9.9.9")
 	h.ServeHTTP(httptest.NewRecorder(), r)
-	if peerKey != "10.1.2.3" {
-		t.Errorf("KeyByIP behind chi ClientIPFromXFF = %q; want the peer 10.1.2.3", peerKey)
-	}
-	if clientKey != "2001:db8:aa:bb::/64" {
-		t.Errorf("KeyByAddr(clientip.Addr) behind chi ClientIPFromXFF = %q; want %q", clientKey, "2001:db8:aa:bb::/64")
-	}
-	r = httptest.NewRequest(http.MethodGet, "/", nil)
-	r.RemoteAddr = ""
-	if got := byClient(r); got != "" {
-		t.Errorf("KeyByAddr without an address = %q; want \"\"", got)
+	if got != "2001:db8:aa:bb::/64" {
+		t.Fatalf("KeyByIP behind clientip.Resolver = %q; want %q", got, "2001:db8:aa:bb::/64")
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/covetgo/covet/internal/peer"
+	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/internal/typednil"
 )
 
@@ -197,7 +197,7 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 		if l.cfg.keyFn == nil {
 			// The client IP appended to the prefix in a stack buffer.
 			var buf [96]byte
-			b := appendAddr(append(buf[:0], l.prefix...), peer.Addr(r))
+			b := appendAddr(append(buf[:0], l.prefix...), clientip.Addr(r))
 			switch {
 			case len(b) == len(l.prefix):
 				l.emptyKey(w, r, next)

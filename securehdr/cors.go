@@ -45,8 +45,9 @@ type CORS struct {
 // defaultMaxAge is Chromium's upper bound for caching a preflight.
 const defaultMaxAge = 2 * time.Hour
 
-// NewCORS validates cfg and returns the middleware. Errors wrap
-// [ErrInsecureCORS] or [ErrInvalidConfig].
+// NewCORS validates cfg and returns the middleware. Errors match
+// [ErrInvalidConfig], and [ErrInsecureCORS] too for a configuration that
+// would expose credentialed responses.
 func NewCORS(cfg CORSConfig) (*CORS, error) {
 	if len(cfg.AllowedOrigins) == 0 {
 		return nil, fmt.Errorf("%w: no allowed origins (list them, or \"*\" for a public API)", ErrInvalidConfig)

@@ -52,7 +52,7 @@ func ExampleCSP() {
 	fmt.Println(errors.Is(err, securehdr.ErrInvalidCSP), err)
 	// Output:
 	// default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; img-src 'self' data:; script-src-attr 'none'; connect-src 'self' https://api.example.com; script-src 'self' 'nonce-{nonce}' 'strict-dynamic'
-	// true securehdr: invalid content security policy: script-src: keyword "self" must be single-quoted
+	// true securehdr: invalid configuration: content security policy: script-src: keyword "self" must be single-quoted
 }
 
 func ExampleNonceFromContext() {

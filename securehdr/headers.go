@@ -20,7 +20,8 @@ type Config struct {
 	// a copy.
 	CSP *CSP
 
-	// HSTS tunes Strict-Transport-Security.
+	// HSTS tunes Strict-Transport-Security. Setting it while Omit drops
+	// Strict-Transport-Security is an error.
 	HSTS HSTS
 
 	// Override replaces default header values or adds headers, by name.
@@ -69,7 +70,8 @@ type Config struct {
 
 	// ErrorHandler writes the refusal of a request whose host is not
 	// allowed, or not valid enough to build a redirect; nil means
-	// [DefaultErrorHandler]. It receives [ErrHostNotAllowed].
+	// [DefaultErrorHandler]. It receives [ErrHostNotAllowed]. Setting it
+	// without AllowedHosts or RedirectHTTPS is an error: it would never run.
 	ErrorHandler ErrorHandler
 }
 
@@ -121,8 +123,10 @@ type Headers struct {
 	guard   *guard // host check and redirect; nil when neither is on
 }
 
-// New validates cfg and returns the middleware. Errors wrap
-// [ErrInvalidConfig] or [ErrInvalidCSP].
+// New validates cfg and returns the middleware. Errors match
+// [ErrInvalidConfig], and [ErrInvalidCSP] too for a policy that does not
+// validate. A setting that would have no effect (HSTS with HSTS omitted, an
+// ErrorHandler with nothing that refuses) is an error rather than ignored.
 func New(cfg Config) (*Headers, error) {
 	m := &Headers{}
 	var err error
@@ -141,10 +145,12 @@ func New(cfg Config) (*Headers, error) {
 		return nil, err
 	}
 	m.static = appendHeaders(m.static, override, omit)
-	if !omit[hstsKey] {
-		if m.hsts, err = cfg.HSTS.value(); err != nil {
-			return nil, err
+	if omit[hstsKey] {
+		if cfg.HSTS != (HSTS{}) {
+			return nil, fmt.Errorf("%w: Config.HSTS is set but Omit drops Strict-Transport-Security", ErrInvalidConfig)
 		}
+	} else if m.hsts, err = cfg.HSTS.value(); err != nil {
+		return nil, err
 	}
 	if m.guard, err = newGuard(cfg); err != nil {
 		return nil, err

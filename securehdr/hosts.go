@@ -47,6 +47,9 @@ func newGuard(cfg Config) (*guard, error) {
 		}
 	}
 	if !g.hosts && !g.redirect {
+		if cfg.ErrorHandler != nil {
+			return nil, fmt.Errorf("%w: Config.ErrorHandler is set but nothing refuses a request (set AllowedHosts or RedirectHTTPS)", ErrInvalidConfig)
+		}
 		return nil, nil
 	}
 	return g, nil

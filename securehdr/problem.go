@@ -2,26 +2,30 @@ package securehdr
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/covetgo/covet/problem"
 )
 
-// Errors returned at construction. Wrapped errors name the offending setting;
-// branch on them with [errors.Is].
+// ErrInvalidConfig reports a setting that cannot work: a malformed header
+// name or value, CIDR, path or host, or a setting that does not apply
+// (RedirectHost without RedirectHTTPS, an ErrorHandler with neither a host
+// check nor a redirect, HSTS settings with HSTS omitted). Every error of
+// [New] and [NewCORS] matches it; the errors below narrow it down. Wrapped
+// errors name the offending setting; branch on them with [errors.Is].
+var ErrInvalidConfig = errors.New("securehdr: invalid configuration")
+
 var (
-	// ErrInvalidConfig reports a setting that cannot work: a malformed header
-	// name or value, CIDR, path or host, or a setting that does not apply
-	// (RedirectHost without RedirectHTTPS).
-	ErrInvalidConfig = errors.New("securehdr: invalid configuration")
 	// ErrInvalidCSP reports a Content-Security-Policy that does not validate:
 	// an unknown directive, an unquoted keyword such as self, a source holding
-	// ';' or ',', or a static nonce.
-	ErrInvalidCSP = errors.New("securehdr: invalid content security policy")
+	// ';' or ',', or a static nonce. It wraps [ErrInvalidConfig].
+	ErrInvalidCSP = fmt.Errorf("%w: content security policy", ErrInvalidConfig)
 	// ErrInsecureCORS reports a CORS configuration that browsers would either
 	// reject or that would expose credentialed responses to any origin, such
-	// as credentials together with a wildcard or pattern origin.
-	ErrInsecureCORS = errors.New("securehdr: insecure cors configuration")
+	// as credentials together with a wildcard or pattern origin. It wraps
+	// [ErrInvalidConfig].
+	ErrInsecureCORS = fmt.Errorf("%w: insecure cors", ErrInvalidConfig)
 )
 
 // ErrHostNotAllowed is passed to an [ErrorHandler] when a request's host is

@@ -145,15 +145,15 @@ func FuzzCSVCell(f *testing.F) {
 		if len(s) >= maxPending-1 {
 			return
 		}
-		cw := newTestCopyWriter(t, raw)
+		cw := newTestRewriter(t, raw)
 		in := append(appendCSVText([]byte("c\n"), []byte(s), true, ""), '\n')
 		for i := range in { // one byte at a time: every chunk boundary
 			if _, err := cw.Write(in[i : i+1]); err != nil {
-				t.Fatalf("copyWriter(%q): %v", in, err)
+				t.Fatalf("csvRewriter(%q): %v", in, err)
 			}
 		}
 		if got, want := string(cw.s.buf), "c\n"+string(out)+"\n"; got != want {
-			t.Fatalf("copyWriter(%q) = %q; want %q", in, got, want)
+			t.Fatalf("csvRewriter(%q) = %q; want %q", in, got, want)
 		}
 	})
 }

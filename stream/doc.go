@@ -33,16 +33,24 @@
 // reported this way. An error after the first byte cannot change the
 // status: it is logged and the response is aborted with
 // panic(http.ErrAbortHandler), so the client sees a cut connection (no final
-// chunk) rather than a file that looks whole. A client that goes away
-// cancels the query's context; with a pgx pool opened to send cancel
-// requests the server stops the query at once.
+// chunk) rather than a file that looks whole.
 //
-// # PostgreSQL COPY
+// A client that goes away (its request context is cancelled, or a write to
+// it fails) cancels the query's context before the rows are closed, so the
+// query stops at once, and the export returns an error wrapping
+// [ErrAborted] and the context's error, which the caller can branch on
+// with errors.Is to record the export as aborted. With a pgx pool opened
+// to send cancel requests (package pool does) the server stops the query
+// at once; otherwise the dropped connection ends it at its next row.
 //
-// [Exporter.Copy] is an opt-in fast path: COPY (query) TO STDOUT (FORMAT
-// csv, HEADER) through pgx's CopyTo, with the CSV rewritten as it streams so
-// header renaming and formula neutralising still apply. Values keep
-// PostgreSQL's text format; see Copy for what differs from Query.
+// # CSV from other sources; PostgreSQL COPY
+//
+// [Exporter.CSV] passes CSV text from a [CSVSource] through the Exporter,
+// rewriting the header and neutralising formulas as it streams. The
+// subpackage [github.com/covetgo/covet/stream/pgcopy] is such a source for
+// PostgreSQL's COPY (query) TO STDOUT, several times cheaper than scanning
+// rows; it is the only part that links pgx, so an export that does not use
+// COPY does not.
 //
 // # Keyset iteration
 //

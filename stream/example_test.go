@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -74,14 +75,26 @@ func ExampleNewKeyset() {
 	// 1 2
 }
 
-// Copy needs a PostgreSQL pool on pgx's stdlib driver; this example only
-// shows the wiring.
-func ExampleExporter_Copy() {
-	var db *sqlx.DB // opened with the "pgx" driver
-	exp, _ := stream.New(stream.WithFilename("users.csv"), stream.WithRawColumns("id"))
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /users.csv", func(w http.ResponseWriter, r *http.Request) {
-		// A constant query: COPY cannot take parameters.
-		_ = exp.Copy(w, r, db, "SELECT id, username, email, created_at FROM users WHERE status = 'active'")
-	})
+// Passing CSV from another source through an Exporter: its header is
+// renamed and formulas are neutralised as for Query. The subpackage pgcopy
+// uses this for PostgreSQL's COPY.
+func ExampleExporter_CSV() {
+	exp, err := stream.New(stream.WithHeader(map[string]string{"name": "Name"}))
+	if err != nil {
+		panic(err)
+	}
+	src := func(ctx context.Context, dst io.Writer, null string) error {
+		_, err := io.WriteString(dst, "id,name\n1,ada\n2,=cmd()\n3,"+null+"\n")
+		return err
+	}
+	w := httptest.NewRecorder()
+	if err := exp.CSV(w, httptest.NewRequest(http.MethodGet, "/", nil), src); err != nil {
+		panic(err)
+	}
+	fmt.Print(w.Body.String())
+	// Output:
+	// id,Name
+	// 1,ada
+	// 2,'=cmd()
+	// 3,
 }

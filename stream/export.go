@@ -13,6 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/covetgo/covet/problem"
 )
 
@@ -22,8 +23,10 @@ var (
 	ErrRowLimit = errors.New("stream: row limit exceeded")
 	// ErrTimeLimit: the export ran longer than WithMaxDuration allows.
 	ErrTimeLimit = errors.New("stream: time limit exceeded")
-	// ErrNotPostgres: Copy was given a connection that is not pgx's.
-	ErrNotPostgres = errors.New("stream: COPY needs a pgx PostgreSQL connection")
+	// ErrAborted: the client went away (or its connection failed) before
+	// the export was sent whole. The error also wraps the request
+	// context's error (context.Canceled) when that is how it ended.
+	ErrAborted = errors.New("stream: export aborted by the client")
 	// ErrInvalidConfig: a constructor was given a bad argument or option.
 	ErrInvalidConfig = errors.New("stream: invalid configuration")
 )
@@ -66,6 +69,7 @@ type config struct {
 	logger       *slog.Logger
 	onError      ErrorHandler
 	errs         []error
+	csvOnly      []string // options given that apply to CSV only
 }
 
 // WithFormat selects CSV (default) or NDJSON.
@@ -85,9 +89,10 @@ func WithFilename(name string) Option { return func(c *config) { c.filename = na
 
 // WithNull sets the CSV token for SQL NULL (default: empty, unquoted; empty
 // strings are then written as ""). It may not hold a comma, quote or line
-// break. NDJSON always writes null.
+// break. NDJSON always writes null: New fails when both are given.
 func WithNull(token string) Option {
 	return func(c *config) {
+		c.csvOnly = append(c.csvOnly, "WithNull")
 		if strings.ContainsAny(token, ",\"\r\n") {
 			c.errs = append(c.errs, fmt.Errorf("%w: NULL token %q holds a comma, quote or line break", ErrInvalidConfig, token))
 		}
@@ -99,14 +104,19 @@ func WithNull(token string) Option {
 // column name → header name. Columns not in the map keep their name.
 func WithHeader(names map[string]string) Option { return func(c *config) { c.rename = names } }
 
-// WithoutHeader leaves out the CSV header row.
-func WithoutHeader() Option { return func(c *config) { c.noHeader = true } }
+// WithoutHeader leaves out the CSV header row. NDJSON has none: New fails
+// when both are given.
+func WithoutHeader() Option {
+	return func(c *config) { c.noHeader = true; c.csvOnly = append(c.csvOnly, "WithoutHeader") }
+}
 
 // WithRawColumns turns formula neutralising off for the named columns
 // (by column name, before renaming). Use it only for columns whose values
-// cannot come from users.
+// cannot come from users. NDJSON is never neutralised: New fails when both
+// are given.
 func WithRawColumns(columns ...string) Option {
 	return func(c *config) {
+		c.csvOnly = append(c.csvOnly, "WithRawColumns")
 		for _, col := range columns {
 			c.raw[col] = true
 		}
@@ -160,11 +170,26 @@ func WithWriteTimeout(d time.Duration) Option {
 }
 
 // WithLogger sets the logger for errors after the first byte (default
-// slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+// slog.Default()). It must not be nil.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l == nil {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithLogger: nil logger", ErrInvalidConfig))
+		}
+		c.logger = l
+	}
+}
 
-// WithErrorHandler replaces the default problem+json error response.
-func WithErrorHandler(h ErrorHandler) Option { return func(c *config) { c.onError = h } }
+// WithErrorHandler replaces the default problem+json error response. It
+// must not be nil.
+func WithErrorHandler(h ErrorHandler) Option {
+	return func(c *config) {
+		if h == nil {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithErrorHandler: nil handler", ErrInvalidConfig))
+		}
+		c.onError = h
+	}
+}
 
 // Exporter streams query results to HTTP responses. It holds only its
 // settings and is safe for concurrent use.
@@ -178,6 +203,11 @@ func New(opts ...Option) (*Exporter, error) {
 	c := config{flushRows: 1000, flushBytes: 32 << 10, writeTimeout: 30 * time.Second, raw: map[string]bool{}}
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.format == NDJSON {
+		for _, name := range c.csvOnly {
+			c.errs = append(c.errs, fmt.Errorf("%w: %s applies to CSV only, not NDJSON", ErrInvalidConfig, name))
+		}
 	}
 	if err := errors.Join(c.errs...); err != nil {
 		return nil, err
@@ -227,29 +257,40 @@ func StatusOf(err error) int {
 // Query runs query with args on db, bound to the request's context (and
 // WithMaxDuration), and streams the rows to w one at a time.
 //
-// It returns nil when the whole result was sent. An error before the first
-// byte reached the client is answered with the ErrorHandler (no response
-// when the client has gone) and returned. An error after it is logged and
-// the response aborted with panic(http.ErrAbortHandler), which net/http
-// (and chi's Recoverer) turn into a cut connection, so no client takes a
+// It returns nil when the whole result was sent. When the client goes away
+// (its request context is cancelled, or writing to it fails) the query's
+// context is cancelled, the rows are closed, and an error wrapping
+// [ErrAborted] (and the context's error) is returned, with nothing more
+// written: branch on it to record the export as aborted. Any other error
+// before the first byte reached the client is answered with the
+// ErrorHandler and returned. Any other error after it is logged and the
+// response aborted with panic(http.ErrAbortHandler), which net/http (and
+// chi's Recoverer) turn into a cut connection, so no client takes a
 // truncated export for a whole one.
 func (e *Exporter) Query(w http.ResponseWriter, r *http.Request, db Queryer, query string, args ...any) error {
 	ctx, cancel := e.context(r)
 	defer cancel()
+	if typednil.Is(db) {
+		return e.fail(ctx, w, r, newSink(w, e, r), fmt.Errorf("%w: Query: nil db", ErrInvalidConfig))
+	}
 	rows, err := db.QueryxContext(ctx, query, args...)
 	if err != nil {
 		return e.fail(ctx, w, r, newSink(w, e, r), err)
 	}
-	return e.write(ctx, w, r, rows)
+	return e.write(ctx, cancel, w, r, rows)
 }
 
 // Rows streams rows that the caller queried, closing them. Cancellation is
-// the caller's: query with r.Context() so a client that leaves stops the
-// query. Errors are handled as by Query.
+// the caller's: query with r.Context() so that a client that leaves stops
+// the query, since closing rows that are still being received reads them
+// to the end. Errors are handled and returned as by Query.
 func (e *Exporter) Rows(w http.ResponseWriter, r *http.Request, rows *sqlx.Rows) error {
 	ctx, cancel := e.context(r)
 	defer cancel()
-	return e.write(ctx, w, r, rows)
+	if rows == nil {
+		return e.fail(ctx, w, r, newSink(w, e, r), fmt.Errorf("%w: Rows: nil rows", ErrInvalidConfig))
+	}
+	return e.write(ctx, cancel, w, r, rows)
 }
 
 func (e *Exporter) context(r *http.Request) (context.Context, context.CancelFunc) {
@@ -259,8 +300,10 @@ func (e *Exporter) context(r *http.Request) (context.Context, context.CancelFunc
 	return context.WithCancel(r.Context())
 }
 
-func (e *Exporter) write(ctx context.Context, w http.ResponseWriter, r *http.Request, rows *sqlx.Rows) error {
-	defer rows.Close()
+func (e *Exporter) write(ctx context.Context, cancel context.CancelFunc, w http.ResponseWriter, r *http.Request, rows *sqlx.Rows) error {
+	// Cancel first: closing rows that are still arriving would read them
+	// all, while a cancelled query ends at once (pgx, database/sql).
+	defer func() { cancel(); _ = rows.Close() }()
 	s := newSink(w, e, r)
 	cols, err := rows.Columns()
 	if err != nil {
@@ -342,24 +385,28 @@ func (e *Exporter) headerNames(cols []string) []string {
 	return names
 }
 
-// fail reports err: a problem response if nothing was sent yet, else a log
-// line and an aborted response.
+// fail reports err: ErrAborted when the client has gone, else a problem
+// response if nothing was sent yet, else a log line and an aborted response.
 func (e *Exporter) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, s *sink, err error) error {
 	if errors.Is(context.Cause(ctx), ErrTimeLimit) && !errors.Is(err, ErrTimeLimit) {
 		err = fmt.Errorf("%w: %w", ErrTimeLimit, err)
 	}
-	clientGone := r.Context().Err() != nil
-	if !s.started {
-		if !clientGone {
-			e.cfg.onError(w, r, err)
+	if cerr := r.Context().Err(); cerr != nil || s.writeFailed {
+		// Nothing can reach the client any more: say so to the caller.
+		if cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w: %w", err, cerr)
 		}
+		if s.started {
+			e.cfg.logger.Log(r.Context(), slog.LevelInfo, "stream: export aborted by the client",
+				slog.String("path", r.URL.Path), slog.Int64("rows", s.rows), slog.Any("error", err))
+		}
+		return fmt.Errorf("%w after %d rows: %w", ErrAborted, s.rows, err)
+	}
+	if !s.started {
+		e.cfg.onError(w, r, err)
 		return err
 	}
-	level := slog.LevelError
-	if clientGone {
-		level = slog.LevelInfo
-	}
-	e.cfg.logger.Log(r.Context(), level, "stream: export aborted after the first byte",
+	e.cfg.logger.Log(r.Context(), slog.LevelError, "stream: export aborted after the first byte",
 		slog.String("path", r.URL.Path), slog.Int64("rows", s.rows), slog.Any("error", err))
 	panic(http.ErrAbortHandler)
 }
@@ -372,6 +419,8 @@ type sink struct {
 	buf     []byte
 	rows    int64
 	started bool
+
+	writeFailed bool // a write to the client failed: it has gone
 }
 
 func newSink(w http.ResponseWriter, e *Exporter, _ *http.Request) *sink {
@@ -401,10 +450,12 @@ func (s *sink) flush() error {
 	}
 	_ = s.rc.SetWriteDeadline(s.e.now().Add(s.e.cfg.writeTimeout))
 	if _, err := s.w.Write(s.buf); err != nil {
+		s.writeFailed = true
 		return fmt.Errorf("stream: write: %w", err)
 	}
 	s.buf = s.buf[:0]
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.writeFailed = true
 		return fmt.Errorf("stream: flush: %w", err)
 	}
 	return nil

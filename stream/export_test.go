@@ -2,7 +2,6 @@ package stream
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -105,31 +104,6 @@ func TestQueryAwkwardValues(t *testing.T) {
 	}
 }
 
-func TestCopyAwkwardValues(t *testing.T) {
-	pg := testenv.NewPostgres(t)
-	fillAwkward(t, pg.DB, "$")
-	e, _ := New()
-	w := httptest.NewRecorder()
-	if err := e.Copy(w, request(), pg.DB, "SELECT id, s FROM awkward ORDER BY id -- all of them\n;"); err != nil {
-		t.Fatalf("Copy: %v", err)
-	}
-	if got := w.Body.String(); got != awkwardCSV {
-		t.Errorf("body:\n%q\nwant:\n%q", got, awkwardCSV)
-	}
-	if got := w.Header().Get("Content-Disposition"); got != `attachment; filename="export.csv"` {
-		t.Errorf("Content-Disposition = %q", got)
-	}
-	// Renamed header, NULL token, raw column.
-	e, _ = New(WithHeader(map[string]string{"s": "value"}), WithNull("NULL"), WithRawColumns("s"))
-	w = httptest.NewRecorder()
-	if err := e.Copy(w, request(), pg.DB, "SELECT id, s FROM awkward WHERE id IN (3, 6, 13) ORDER BY id"); err != nil {
-		t.Fatalf("Copy: %v", err)
-	}
-	if got, want := w.Body.String(), "id,value\n3,NULL\n6,=1+1\n13,\"NULL\"\n"; got != want {
-		t.Errorf("body = %q; want %q", got, want)
-	}
-}
-
 func TestQueryTypedValues(t *testing.T) {
 	pg := testenv.NewPostgres(t)
 	e, _ := New(WithNull(`\N`), WithHeader(map[string]string{"f": "float"}))
@@ -215,11 +189,6 @@ func TestTimeLimit(t *testing.T) {
 	if !errors.Is(err, ErrTimeLimit) || w.Code != http.StatusGatewayTimeout {
 		t.Fatalf("Query = %v, %d; want ErrTimeLimit, 504", err, w.Code)
 	}
-	w = httptest.NewRecorder()
-	err = e.Copy(w, request(), pg.DB, "SELECT pg_sleep(5)")
-	if !errors.Is(err, ErrTimeLimit) || w.Code != http.StatusGatewayTimeout {
-		t.Fatalf("Copy = %v, %d; want ErrTimeLimit, 504", err, w.Code)
-	}
 }
 
 // abortRecorder runs f and reports whether it aborted with
@@ -247,26 +216,30 @@ func TestMidStreamErrorAborts(t *testing.T) {
 	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "22012") {
 		t.Errorf("log = %q", logs.String())
 	}
-	w = httptest.NewRecorder()
-	if !aborted(func() { _ = e.Copy(w, request(), pg.DB, q) }) {
-		t.Fatal("Copy did not abort after the first byte")
-	}
-	// The row limit after the first byte aborts too, on both paths.
-	w = httptest.NewRecorder()
-	if !aborted(func() { _ = e.Copy(w, request(), pg.DB, "SELECT g FROM generate_series(1, 100) g") }) {
-		t.Fatal("Copy over the row limit did not abort")
-	}
+	// The row limit after the first byte aborts too, and stops a long query
+	// at once instead of reading the rest of it while closing the rows.
+	marker := "covet-stream-limit-" + testenv.RandomID(4)
 	if !aborted(func() {
-		_ = e.Query(httptest.NewRecorder(), request(), pg.DB, "SELECT g FROM generate_series(1, 100) g")
+		_ = e.Query(httptest.NewRecorder(), request(), pg.DB, "SELECT g, pg_sleep(0.002) FROM generate_series(1, 2000000) g /* "+marker+" */")
 	}) {
 		t.Fatal("Query over the row limit did not abort")
 	}
-	// Flushes on the byte threshold, and a failing writer.
-	e2, _ := New(WithFlush(1000, 512), WithLogger(logger))
-	if !aborted(func() {
-		_ = e2.Query(failingWriter{httptest.NewRecorder()}, request(), pg.DB, "SELECT repeat('x', 600)")
-	}) {
-		t.Fatal("write failure did not abort")
+	if _, ok := queryEnds(t, pg.DB, marker, 5*time.Second); !ok {
+		t.Error("query still active 5s after the row limit aborted the export")
+	}
+}
+
+// A failing write means the client has gone: the caller gets ErrAborted,
+// nothing is logged as an error and nothing panics.
+func TestWriteFailureAborted(t *testing.T) {
+	pg := testenv.NewPostgres(t)
+	var logs bytes.Buffer
+	e, _ := New(WithFlush(1000, 512), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	for _, q := range []string{"SELECT repeat('x', 600)", "SELECT 1"} { // byte threshold, final flush
+		err := e.Query(failingWriter{httptest.NewRecorder()}, request(), pg.DB, q)
+		if !errors.Is(err, ErrAborted) || strings.Contains(logs.String(), "level=ERROR") {
+			t.Errorf("Query(%q) to a failing writer = %v, log %q; want ErrAborted, no error logged", q, err, logs.String())
+		}
 	}
 }
 
@@ -274,35 +247,49 @@ type failingWriter struct{ http.ResponseWriter }
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
 
-func TestCopyNotPostgres(t *testing.T) {
-	lite := sqliteDB(t)
+func TestNilArguments(t *testing.T) {
 	e, _ := New()
 	w := httptest.NewRecorder()
-	if err := e.Copy(w, request(), lite, "SELECT 1"); !errors.Is(err, ErrNotPostgres) || w.Code != 500 {
-		t.Errorf("Copy on SQLite = %v, %d; want ErrNotPostgres, 500", err, w.Code)
+	if err := e.Query(w, request(), (*sqlx.DB)(nil), "SELECT 1"); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil db") || w.Code != 500 {
+		t.Errorf("Query(nil db) = %v, %d; want ErrInvalidConfig naming db, 500", err, w.Code)
 	}
-	e, _ = New(WithFormat(NDJSON))
-	if err := e.Copy(httptest.NewRecorder(), request(), lite, "SELECT 1"); !errors.Is(err, ErrInvalidConfig) {
-		t.Errorf("Copy as NDJSON = %v; want ErrInvalidConfig", err)
+	if err := e.Rows(httptest.NewRecorder(), request(), nil); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil rows") {
+		t.Errorf("Rows(nil) = %v; want ErrInvalidConfig naming rows", err)
 	}
-	cctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	e, _ = New()
-	w = httptest.NewRecorder()
-	if err := e.Copy(w, request().WithContext(cctx), lite, "SELECT 1"); !errors.Is(err, context.Canceled) || w.Body.Len() != 0 {
-		t.Errorf("Copy for a gone client = %v, %q; want context.Canceled and no body", err, w.Body.String())
+	if err := e.CSV(httptest.NewRecorder(), request(), nil); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("CSV(nil) = %v; want ErrInvalidConfig", err)
+	}
+	for name, db := range map[string]sqlx.QueryerContext{"nil": nil, "typed nil": (*sqlx.DB)(nil)} {
+		if _, err := NewKeyset(db, "q", 1, func(int) []any { return nil }, 0); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "nil db") {
+			t.Errorf("NewKeyset(%s db) = %v; want ErrInvalidConfig naming db", name, err)
+		}
 	}
 }
 
 func TestNewInvalid(t *testing.T) {
-	tests := [][]Option{
-		{WithFormat(Format(9))}, {WithNull(",")}, {WithFlush(0, 10)}, {WithMaxRows(0)},
-		{WithMaxDuration(0)}, {WithWriteTimeout(-1)},
+	tests := []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"format", []Option{WithFormat(Format(9))}, "unknown format"},
+		{"null token", []Option{WithNull(",")}, "NULL token"},
+		{"flush", []Option{WithFlush(0, 10)}, "flush every"},
+		{"max rows", []Option{WithMaxRows(0)}, "max rows"},
+		{"max duration", []Option{WithMaxDuration(0)}, "max duration"},
+		{"write timeout", []Option{WithWriteTimeout(-1)}, "write timeout"},
+		{"nil logger", []Option{WithLogger(nil)}, "nil logger"},
+		{"nil error handler", []Option{WithErrorHandler(nil)}, "nil handler"},
+		{"NDJSON null", []Option{WithFormat(NDJSON), WithNull("NULL")}, "WithNull applies to CSV only"},
+		{"NDJSON no header", []Option{WithoutHeader(), WithFormat(NDJSON)}, "WithoutHeader applies to CSV only"},
+		{"NDJSON raw", []Option{WithFormat(NDJSON), WithRawColumns("a")}, "WithRawColumns applies to CSV only"},
 	}
-	for i, opts := range tests {
-		if _, err := New(opts...); !errors.Is(err, ErrInvalidConfig) {
-			t.Errorf("%d: New = %v; want ErrInvalidConfig", i, err)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(tt.opts...); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New = %v; want ErrInvalidConfig saying %q", err, tt.want)
+			}
+		})
 	}
 	called := false
 	e, err := New(WithoutHeader(), WithWriteTimeout(time.Second), WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, err error) {

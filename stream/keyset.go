@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -35,8 +36,11 @@ type Keyset[T any] struct {
 // scalar T); db is an *sqlx.DB, *sqlx.Tx or *sqlx.Conn.
 func NewKeyset[T any](db sqlx.QueryerContext, query string, size int, key func(T) []any, start ...any) (*Keyset[T], error) {
 	var errs []error
-	if db == nil || key == nil {
-		errs = append(errs, fmt.Errorf("%w: keyset needs a database and a key function", ErrInvalidConfig))
+	if typednil.Is(db) {
+		errs = append(errs, fmt.Errorf("%w: NewKeyset: nil db", ErrInvalidConfig))
+	}
+	if key == nil {
+		errs = append(errs, fmt.Errorf("%w: NewKeyset: nil key function", ErrInvalidConfig))
 	}
 	if size < 1 {
 		errs = append(errs, fmt.Errorf("%w: keyset batch size %d", ErrInvalidConfig, size))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/cachex"
+	"github.com/covetgo/covet/cachex/redisstore"
 	"github.com/covetgo/covet/testenv"
 	gocache "github.com/go-redis/cache/v9"
 )
@@ -61,12 +62,16 @@ func BenchmarkRedisHit(b *testing.B) {
 	}
 	wg.Wait()
 	runPair(b, "cachex", "go-redis-cache", func(b *testing.B) {
-		c, err := cachex.New[Object](cachex.WithRedis(r.Client), cachex.WithoutLocal())
+		tier, err := redisstore.New(r.Client, redisstore.WithKeyPrefix(r.Prefix))
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := cachex.New[Object](cachex.WithShared(tier), cachex.WithoutLocal())
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer c.Close()
-		key := r.Key("cx-obj") // the same key shape as go-redis/cache's below
+		key := "cx-obj" // under r.Prefix: the same key shape as go-redis/cache's below
 		if err := c.Set(ctx, key, value, time.Hour); err != nil {
 			b.Fatal(err)
 		}

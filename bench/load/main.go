@@ -22,13 +22,20 @@
 // It also measures login capacity: logins per second and server CPU per
 // login with the default argon2id parameters, closed loop, two clients.
 //
-// Per mode and target it prints the highest rate held, p50/p99/p99.9 per
+// Per mode and target it prints the highest rate held, p50/p99/p99.9 and
+// Redis round trips (example_redis_roundtrips_total{route} on the example's
+// internal listener, scraped before and after each step; "n/a" when absent) per
 // route at that rate, the server's peak RSS and its CPU time per request,
 // with the load average before and after each step and the CPU other
 // processes (not the servers, PostgreSQL or Redis) used during it; a step during which other processes kept more
-// than -foreign cores busy is run again.
+// than -foreign cores busy is run again. At the end a side-by-side table
+// gives the server CPU per request of the example (full and read mix) and
+// of the ceiling in every mode. -data writes every step (offered rate, p50,
+// p99, CPU per request) as JSON; go run ./load/plot draws latency against
+// offered rate from it as an SVG.
 //
-//	cd bench && go run ./load -modes sqlite,postgres -step 5s
+//	cd bench && go run ./load -modes sqlite,postgres -step 5s -data plots/load.json
+//	cd bench && go run ./load/plot -in plots/load.json -out plots/load.svg
 package main
 
 import (
@@ -70,6 +77,7 @@ var (
 	redisURL  = flag.String("redis-url", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis (keys under a fresh APP_NAME prefix)")
 	loginDur  = flag.Duration("login", 10*time.Second, "length of the login-capacity run (0: skip)")
 	smoke     = flag.Bool("smoke", false, "do not wait for a quiet machine or re-run loaded steps (to try it out; not for figures)")
+	dataOut   = flag.String("data", "", "write every step (mode, arm, offered rate, p50, p99, CPU) as JSON to this file, for go run ./load/plot")
 	extraEnv  listFlag
 )
 
@@ -113,6 +121,13 @@ func run() error {
 		if err := runMode(strings.TrimSpace(mode), work, exampleBin, ceilingBin); err != nil {
 			return fmt.Errorf("%s: %w", mode, err)
 		}
+	}
+	printSideBySide()
+	if *dataOut != "" {
+		if err := writeData(*dataOut); err != nil {
+			return err
+		}
+		fmt.Printf("\nsteps written to %s (render: go run ./load/plot -in %s)\n", *dataOut, *dataOut)
 	}
 	return nil
 }
@@ -190,7 +205,7 @@ func runMode(mode, work, exampleBin, ceilingBin string) error {
 	if err != nil {
 		return err
 	}
-	full := search("covet full mix", covet, s, fullMix)
+	full := search(mode, "covet full mix", covet, s, fullMix)
 	covet.stop()
 	printSearch(mode, full, covet)
 
@@ -204,8 +219,8 @@ func runMode(mode, work, exampleBin, ceilingBin string) error {
 		covet.stop()
 		return err
 	}
-	a := newSearch("covet read mix", covet, s, readMix)
-	b := newSearch("ceiling read mix", ceil, cs, readMix)
+	a := newSearch(mode, "covet read mix", covet, s, readMix)
+	b := newSearch(mode, "ceiling read mix", ceil, cs, readMix)
 	for !a.done() || !b.done() {
 		if !a.done() {
 			a.step()
@@ -222,6 +237,7 @@ func runMode(mode, work, exampleBin, ceilingBin string) error {
 		fmt.Printf("\nread mix, %s: covet holds %d req/s, the ceiling %d req/s: **%.2f×** (CPU per request %.0f µs against %.0f µs)\n",
 			mode, a.best.rate, b.best.rate, float64(a.best.rate)/float64(b.best.rate), a.best.cpuPerReq*1e6, b.best.cpuPerReq*1e6)
 	}
+	summaries = append(summaries, modeSummary{mode: mode, full: full, covet: a, ceiling: b})
 
 	if *loginDur > 0 && mode == "sqlite" {
 		covet, s, err = startCovet()
@@ -257,9 +273,10 @@ func freshDatabase(u, db string) (string, error) {
 
 // server is a started process serving HTTP.
 type server struct {
-	cmd  *exec.Cmd
-	base string
-	out  *os.File
+	cmd      *exec.Cmd
+	base     string
+	internal string // the example's internal listener (metrics); empty for the ceiling
+	out      *os.File
 }
 
 func freePort() (string, error) {
@@ -276,8 +293,9 @@ func startServer(bin string, args, env []string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var internal string
 	if env != nil {
-		internal, err := freePort()
+		internal, err = freePort()
 		if err != nil {
 			return nil, err
 		}
@@ -298,6 +316,9 @@ func startServer(bin string, args, env []string) (*server, error) {
 		return nil, err
 	}
 	s := &server{cmd: cmd, base: "http://" + addr, out: devnull}
+	if internal != "" {
+		s.internal = "http://" + internal
+	}
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		res, err := http.Get(s.base + "/ready")
@@ -563,6 +584,7 @@ type stepResult struct {
 	errors     int
 	errSample  string
 	achieved   float64       // requests sent per second
+	p50        time.Duration // over every route but those that hash a password
 	p99        time.Duration // over every route but those that hash a password
 	p99Hash    time.Duration // over the routes that hash a password (create, login)
 	routes     map[string][]time.Duration
@@ -574,6 +596,7 @@ type stepResult struct {
 	foreign    float64
 	substitute int
 	pass       bool
+	redisRT    map[string]float64 // Redis round trips in the step by route label; nil: not exposed
 }
 
 func attack(srv *server, s *session, m mix, rate int) *stepResult {
@@ -582,6 +605,7 @@ func attack(srv *server, s *session, m mix, rate int) *stepResult {
 	var all, hashing []time.Duration
 	r.load0 = quiet.LoadAvg()
 	mine := []string{"postgres", "redis-server"}
+	rt0 := srv.redisRoundTrips()
 	busy0, own0, cpu0, t0, subs0 := quiet.Busy(), quiet.SelfCPU()+quiet.ProcCPU(mine...), srv.cpu(), time.Now(), s.subs.Load()
 	for res := range atk.Attack(s.targeter(m), vegeta.Rate{Freq: rate, Per: time.Second}, *stepDur, "step") {
 		route := routeOf(res)
@@ -621,6 +645,14 @@ func attack(srv *server, s *session, m mix, rate int) *stepResult {
 	}
 	wall := time.Since(t0)
 	cpu := srv.cpu() - cpu0
+	if rt0 != nil {
+		if rt1 := srv.redisRoundTrips(); rt1 != nil {
+			r.redisRT = map[string]float64{}
+			for k, v := range rt1 {
+				r.redisRT[k] = v - rt0[k]
+			}
+		}
+	}
 	r.substitute = int(s.subs.Load() - subs0)
 	r.foreign = max(0, float64(quiet.Busy()-busy0-(quiet.SelfCPU()+quiet.ProcCPU(mine...)-own0)-cpu)/float64(wall))
 	r.load1 = quiet.LoadAvg()
@@ -628,6 +660,7 @@ func attack(srv *server, s *session, m mix, rate int) *stepResult {
 		r.cpuPerReq = cpu.Seconds() / float64(r.n)
 	}
 	r.achieved = float64(r.n) / stepDur.Seconds()
+	r.p50 = pct(all, 50)
 	r.p99 = pct(all, 99)
 	r.p99Hash = pct(hashing, 99)
 	r.pass = r.errors == 0 && r.p99 <= *p99Limit && r.achieved >= 0.95*float64(rate)
@@ -654,6 +687,7 @@ func pct(d []time.Duration, p float64) time.Duration {
 // rateSearch doubles the rate until a step fails, then bisects.
 type rateSearch struct {
 	name     string
+	mode     string
 	srv      *server
 	s        *session
 	m        mix
@@ -665,12 +699,12 @@ type rateSearch struct {
 	rss      float64
 }
 
-func newSearch(name string, srv *server, s *session, m mix) *rateSearch {
-	return &rateSearch{name: name, srv: srv, s: s, m: m, next: *startRate}
+func newSearch(mode, name string, srv *server, s *session, m mix) *rateSearch {
+	return &rateSearch{mode: mode, name: name, srv: srv, s: s, m: m, next: *startRate}
 }
 
-func search(name string, srv *server, s *session, m mix) *rateSearch {
-	rs := newSearch(name, srv, s, m)
+func search(mode, name string, srv *server, s *session, m mix) *rateSearch {
+	rs := newSearch(mode, name, srv, s, m)
 	for !rs.done() {
 		rs.step()
 	}
@@ -693,12 +727,13 @@ func (rs *rateSearch) step() {
 	}
 	rs.rss = max(rs.rss, rs.srv.peakRSS())
 	rs.steps = append(rs.steps, r)
+	record(rs, r)
 	verdict := "held"
 	if !r.pass {
 		verdict = "FAILED"
 	}
-	fmt.Printf("  %-18s %6d req/s: sent %7.0f/s, p99 %6.1f ms (hashing routes %.1f ms), errors %d, server CPU %5.0f µs/req, load %s -> %s, others %.2f cores: %s %s\n",
-		rs.name, r.rate, r.achieved, ms(r.p99), ms(r.p99Hash), r.errors, r.cpuPerReq*1e6, quiet.FormatLoad(r.load0), quiet.FormatLoad(r.load1), r.foreign, verdict, r.errSample)
+	fmt.Printf("  %-18s %6d req/s: sent %7.0f/s, p50 %5.1f ms, p99 %6.1f ms (hashing routes %.1f ms), errors %d, server CPU %5.0f µs/req, load %s -> %s, others %.2f cores: %s %s\n",
+		rs.name, r.rate, r.achieved, ms(r.p50), ms(r.p99), ms(r.p99Hash), r.errors, r.cpuPerReq*1e6, quiet.FormatLoad(r.load0), quiet.FormatLoad(r.load1), r.foreign, verdict, r.errSample)
 	if r.pass {
 		rs.lo, rs.best = r.rate, r
 	} else {
@@ -734,7 +769,11 @@ func printSearch(mode string, rs *rateSearch, srv *server) {
 		b = rs.steps[len(rs.steps)-1]
 		fmt.Printf("no rate held down to %d req/s; the step at %d req/s:", b.rate, b.rate)
 	} else {
-		fmt.Printf("highest rate held: **%d req/s** (next failing step %d req/s);", b.rate, rs.hi)
+		if rs.hi == 0 {
+			fmt.Printf("highest rate held: **%d req/s** (no step failed up to -max %d req/s);", b.rate, *maxRate)
+		} else {
+			fmt.Printf("highest rate held: **%d req/s** (next failing step %d req/s);", b.rate, rs.hi)
+		}
 	}
 	fmt.Printf(" server CPU %.0f µs per request; peak RSS %.1f MiB", b.cpuPerReq*1e6, rs.rss)
 	if b.cacheHit+b.cacheMiss > 0 {
@@ -743,7 +782,8 @@ func printSearch(mode string, rs *rateSearch, srv *server) {
 	if b.substitute > 0 {
 		fmt.Printf("; %d refreshes replaced by list reads (no token free)", b.substitute)
 	}
-	fmt.Printf("\n\n| route | requests | p50 ms | p99 ms | p99.9 ms |\n|---|---:|---:|---:|---:|\n")
+	rt := b.redisPerRoute()
+	fmt.Printf("\n\n| route | requests | p50 ms | p99 ms | p99.9 ms | Redis round trips/req |\n|---|---:|---:|---:|---:|---:|\n")
 	routes := make([]string, 0, len(b.routes))
 	for r := range b.routes {
 		routes = append(routes, r)
@@ -751,8 +791,9 @@ func printSearch(mode string, rs *rateSearch, srv *server) {
 	slices.SortFunc(routes, func(x, y string) int { return len(b.routes[y]) - len(b.routes[x]) })
 	for _, r := range routes {
 		d := b.routes[r]
-		fmt.Printf("| %s | %d | %.2f | %.2f | %.2f |\n", r, len(d), ms(pct(d, 50)), ms(pct(d, 99)), ms(pct(d, 99.9)))
+		fmt.Printf("| %s | %d | %.2f | %.2f | %.2f | %s |\n", r, len(d), ms(pct(d, 50)), ms(pct(d, 99)), ms(pct(d, 99.9)), rt(r))
 	}
+	fmt.Printf("| all | %d | %.2f | %.2f | | %s |\n", b.n, ms(b.p50), ms(b.p99), rt(""))
 }
 
 // loginCapacity logs in as the admin from two clients back to back for
@@ -783,4 +824,240 @@ func loginCapacity(srv *server, s *session) {
 	per := cpu.Seconds() / float64(max(n.Load(), 1))
 	fmt.Printf("%d logins in %.1fs (%d failed): %.1f logins/s; server CPU %.1f ms per login, so **%.1f logins per second per core**; load %s -> %s\n",
 		n.Load(), wall.Seconds(), fails.Load(), float64(n.Load())/wall.Seconds(), per*1e3, 1/per, quiet.FormatLoad(load0), quiet.FormatLoad(quiet.LoadAvg()))
+}
+
+// redisRoundTrips scrapes the example's internal /metrics for the counter
+// example_redis_roundtrips_total{route=...} and returns it by route label;
+// nil when the server has no internal listener or does not expose it.
+func (s *server) redisRoundTrips() map[string]float64 {
+	if s.internal == "" {
+		return nil
+	}
+	c := http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get(s.internal + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil
+	}
+	return parseRoundTrips(res.Body)
+}
+
+// parseRoundTrips reads the Prometheus text format and sums
+// example_redis_roundtrips_total by its route label; nil when absent.
+func parseRoundTrips(r io.Reader) map[string]float64 {
+	var out map[string]float64
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		rest, ok := strings.CutPrefix(line, "example_redis_roundtrips_total")
+		if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
+			continue
+		}
+		label := ""
+		if strings.HasPrefix(rest, "{") {
+			// Label values may hold braces ("/users/{id}"): the label set
+			// ends at the last brace, before the value.
+			end := strings.LastIndexByte(rest, '}')
+			if end < 0 {
+				continue
+			}
+			labels := rest[:end]
+			for _, pre := range []string{`{route="`, `,route="`} {
+				if i := strings.Index(labels, pre); i >= 0 {
+					v := labels[i+len(pre):]
+					if j := strings.IndexByte(v, '"'); j >= 0 {
+						label = v[:j]
+					}
+				}
+			}
+			rest = rest[end+1:]
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			continue
+		}
+		if out == nil {
+			out = map[string]float64{}
+		}
+		out[label] += v
+	}
+	return out
+}
+
+// routeOfLabel maps the example's route label (a chi pattern such as
+// "/api/v1/users/{id}", or a short name) to the load test's route names.
+// GET and POST share "/api/v1/users": the counter is then divided by list
+// reads and creates together.
+func routeOfLabel(label string) []string {
+	l := strings.TrimSpace(label)
+	if _, after, ok := strings.Cut(l, " "); ok { // "GET /path"
+		if strings.HasPrefix(l, "POST ") && after == "/api/v1/users" {
+			return []string{"create"}
+		}
+		if strings.HasPrefix(l, "GET ") && after == "/api/v1/users" {
+			return []string{"list"}
+		}
+		l = after
+	}
+	switch {
+	case l == "list" || l == "get" || l == "create" || l == "refresh" || l == "login" || l == "export" || l == "health" || l == "ready":
+		return []string{l}
+	case strings.HasPrefix(l, "/api/v1/users/"):
+		return []string{"get"}
+	case l == "/api/v1/users":
+		return []string{"list", "create"}
+	case l == "/auth/refresh":
+		return []string{"refresh"}
+	case l == "/auth/login":
+		return []string{"login"}
+	case strings.HasPrefix(l, "/export"):
+		return []string{"export"}
+	case l == "/health":
+		return []string{"health"}
+	case l == "/ready":
+		return []string{"ready"}
+	}
+	return nil
+}
+
+// redisPerRoute returns a formatter of Redis round trips per request for a
+// route of the step ("" for every request of the step); "n/a" when the
+// example does not expose the counter.
+func (r *stepResult) redisPerRoute() func(route string) string {
+	per := map[string]float64{}
+	total := 0.0
+	for label, v := range r.redisRT {
+		total += v
+		routes := routeOfLabel(label)
+		if len(routes) == 0 {
+			continue
+		}
+		n := 0
+		for _, rt := range routes {
+			n += len(r.routes[rt])
+		}
+		if n == 0 {
+			continue
+		}
+		for _, rt := range routes {
+			per[rt] += v / float64(n)
+		}
+	}
+	return func(route string) string {
+		switch {
+		case r.redisRT == nil:
+			return "n/a"
+		case route == "":
+			return fmt.Sprintf("%.2f", total/float64(max(r.n, 1)))
+		}
+		return fmt.Sprintf("%.2f", per[route])
+	}
+}
+
+// modeSummary is what the side-by-side table needs from one mode.
+type modeSummary struct {
+	mode                 string
+	full, covet, ceiling *rateSearch
+}
+
+var summaries []modeSummary
+
+// printSideBySide prints, for every mode, the rate held and the server CPU
+// per request of the example (full and read mix) and of the ceiling, at
+// each search's highest rate held (or its last step when none held), and
+// Redis round trips per request of the read mix.
+func printSideBySide() {
+	if len(summaries) == 0 {
+		return
+	}
+	fmt.Printf("\n## side by side: server CPU per request at the highest rate held\n\n")
+	fmt.Printf("| mode | covet full mix | covet read mix | ceiling read mix | covet/ceiling CPU per read | Redis round trips per read (list, get) |\n|---|---:|---:|---:|---:|---|\n")
+	cell := func(rs *rateSearch) string {
+		b := rs.best
+		if b == nil {
+			if len(rs.steps) == 0 {
+				return "—"
+			}
+			b = rs.steps[len(rs.steps)-1]
+			return fmt.Sprintf("none held (%d req/s: %.0f µs)", b.rate, b.cpuPerReq*1e6)
+		}
+		return fmt.Sprintf("%d req/s, %.0f µs", b.rate, b.cpuPerReq*1e6)
+	}
+	last := func(rs *rateSearch) *stepResult {
+		if rs.best != nil {
+			return rs.best
+		}
+		if len(rs.steps) > 0 {
+			return rs.steps[len(rs.steps)-1]
+		}
+		return nil
+	}
+	for _, m := range summaries {
+		ratio, rt := "—", "n/a"
+		if a, c := last(m.covet), last(m.ceiling); a != nil && c != nil && c.cpuPerReq > 0 {
+			ratio = fmt.Sprintf("%.2f×", a.cpuPerReq/c.cpuPerReq)
+		}
+		if a := last(m.covet); a != nil && a.redisRT != nil {
+			f := a.redisPerRoute()
+			rt = fmt.Sprintf("%s (%s, %s)", f(""), f("list"), f("get"))
+		}
+		fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", m.mode, cell(m.full), cell(m.covet), cell(m.ceiling), ratio, rt)
+	}
+}
+
+// stepRecord is one step as written by -data and read by ./load/plot.
+type stepRecord struct {
+	Mode        string             `json:"mode"`
+	Arm         string             `json:"arm"`
+	OfferedRate int                `json:"offered_rate"`
+	SentRate    float64            `json:"sent_rate"`
+	Requests    int                `json:"requests"`
+	Errors      int                `json:"errors"`
+	P50ms       float64            `json:"p50_ms"`
+	P99ms       float64            `json:"p99_ms"`
+	CPUPerReqUS float64            `json:"cpu_per_req_us"`
+	Pass        bool               `json:"pass"`
+	Load        [2]float64         `json:"load"` // 1-minute load average before and after
+	RedisRT     map[string]float64 `json:"redis_roundtrips,omitempty"`
+}
+
+type dataFile struct {
+	Cores  int          `json:"cores"`
+	Step   string       `json:"step"`
+	P99Max float64      `json:"p99_gate_ms"`
+	Smoke  bool         `json:"smoke"`
+	Time   string       `json:"time"`
+	Steps  []stepRecord `json:"steps"`
+}
+
+var records []stepRecord
+
+func record(rs *rateSearch, r *stepResult) {
+	records = append(records, stepRecord{
+		Mode: rs.mode, Arm: rs.name, OfferedRate: r.rate, SentRate: r.achieved, Requests: r.n, Errors: r.errors,
+		P50ms: ms(r.p50), P99ms: ms(r.p99), CPUPerReqUS: r.cpuPerReq * 1e6, Pass: r.pass,
+		Load: [2]float64{r.load0[0], r.load1[0]}, RedisRT: r.redisRT,
+	})
+}
+
+func writeData(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(dataFile{
+		Cores: quiet.Cores(), Step: stepDur.String(), P99Max: ms(*p99Limit), Smoke: *smoke,
+		Time: time.Now().UTC().Format(time.RFC3339), Steps: records,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/covetgo/covet/testenv"
 	"github.com/covetgo/covet/stream"
+	"github.com/covetgo/covet/stream/pgcopy"
+	"github.com/covetgo/covet/testenv"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -46,7 +47,7 @@ func BenchmarkExport(b *testing.B) {
 	b.Run("stream.Copy", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := exp.Copy(&discard{h: http.Header{}}, req, db, query); err != nil {
+			if err := pgcopy.Export(exp, &discard{h: http.Header{}}, req, db, query); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/covetgo/covet/backupkit"
+	"github.com/covetgo/covet/backupkit/pgdump"
+	"github.com/covetgo/covet/backupkit/s3store"
 	"github.com/covetgo/covet/pool"
 )
 
@@ -51,7 +53,7 @@ func NewBackups(cfg *Config, progress func(backupkit.Progress)) (*Backups, error
 		if err != nil {
 			return nil, fmt.Errorf("S3: %w", err)
 		}
-		s, err := backupkit.NewS3Store(client, u.Host)
+		s, err := s3store.New(client, u.Host)
 		if err != nil {
 			return nil, err
 		}
@@ -82,7 +84,7 @@ func (b *Backups) sqlitePath() string { return filepath.Join(b.cfg.DataDir, "cov
 // a consistent SQLite snapshot (VACUUM INTO) for the embedded default.
 func (b *Backups) BackupDatabase(ctx context.Context) (backupkit.Manifest, error) {
 	if b.cfg.DatabaseURL != "" && !strings.HasPrefix(b.cfg.DatabaseURL, "sqlite") && !strings.HasPrefix(b.cfg.DatabaseURL, "file:") {
-		src, err := backupkit.NewPostgresSource(b.cfg.DatabaseURL)
+		src, err := pgdump.NewSource(b.cfg.DatabaseURL)
 		if err != nil {
 			return backupkit.Manifest{}, err
 		}
@@ -115,11 +117,11 @@ func (b *Backups) BackupDatabase(ctx context.Context) (backupkit.Manifest, error
 // the service must be stopped.
 func (b *Backups) RestoreDatabase(ctx context.Context, id string) (backupkit.Manifest, error) {
 	if b.cfg.DatabaseURL != "" && !strings.HasPrefix(b.cfg.DatabaseURL, "sqlite") && !strings.HasPrefix(b.cfg.DatabaseURL, "file:") {
-		dst, err := backupkit.NewPostgresTarget(b.cfg.DatabaseURL, backupkit.WithClean(), backupkit.WithNoOwner())
+		dst, err := pgdump.NewTarget(b.cfg.DatabaseURL, pgdump.WithClean(), pgdump.WithNoOwner())
 		if err != nil {
 			return backupkit.Manifest{}, err
 		}
-		scratch, err := backupkit.NewScratchDatabase(ctx, b.cfg.DatabaseURL, backupkit.WithNoOwner())
+		scratch, err := pgdump.NewScratchDatabase(ctx, b.cfg.DatabaseURL, pgdump.WithNoOwner())
 		if err != nil {
 			return backupkit.Manifest{}, err
 		}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/cachex"
+	"github.com/covetgo/covet/cachex/cachemetrics"
+	"github.com/covetgo/covet/cachex/redisstore"
 )
 
 // caches holds the service's caches: users by ID (a typed cache with
@@ -24,21 +26,18 @@ type caches struct {
 const userTTL = 5 * time.Minute
 
 func newCaches(a *App) (*caches, error) {
-	opts := []cachex.Option{
-		cachex.WithKeyPrefix(a.cfg.AppName + ":cache:users:"),
-		cachex.WithNegativeTTL(30 * time.Second),
-		cachex.WithStaleIfError(time.Minute),
-		cachex.WithLogger(a.log),
+	opts, err := a.cacheOptions(a.cfg.AppName + ":cache:users:")
+	if err != nil {
+		return nil, err
 	}
-	if a.rdb != nil {
-		opts = append(opts, cachex.WithRedis(a.rdb))
-	}
-	users, err := cachex.New[User](opts...)
+	users, err := cachex.New[User](append(opts,
+		cachex.WithNegativeTTL(30*time.Second),
+		cachex.WithStaleIfError(time.Minute))...)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, users.Close)
-	if err := a.reg.Register(cachex.NewCollector("users", users)); err != nil {
+	if err := a.registerCache("users", users); err != nil {
 		return nil, err
 	}
 	c := &caches{a: a, users: users}
@@ -46,6 +45,32 @@ func newCaches(a *App) (*caches, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// cacheOptions are the options every cache of the service starts from: its
+// logger and, when Redis is configured, a Redis tier under prefix with the
+// service's Redis timeout (redisstore's breaker then serves reads from the
+// database and the in-process tier while Redis is down).
+func (a *App) cacheOptions(prefix string) ([]cachex.Option, error) {
+	opts := []cachex.Option{cachex.WithLogger(a.log)}
+	if a.rdb == nil {
+		return opts, nil
+	}
+	tier, err := redisstore.New(a.rdb, redisstore.WithKeyPrefix(prefix),
+		redisstore.WithTimeout(a.cfg.RedisTimeout), redisstore.WithLogger(a.log))
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, cachex.WithShared(tier)), nil
+}
+
+// registerCache exports src's stats on the service's registry.
+func (a *App) registerCache(name string, src cachemetrics.Source) error {
+	col, err := cachemetrics.NewCollector(name, src)
+	if err != nil {
+		return err
+	}
+	return a.reg.Register(col)
 }
 
 func (c *caches) user(ctx context.Context, id int64) (User, error) {

@@ -47,11 +47,17 @@ type Config struct {
 	AllowInsecureTransport bool
 	RateLimit              string
 	LoginRateLimit         string
-	LogLevel               slog.Level
-	AdminUsername          string
-	AdminPassword          string // empty: a random password is generated and logged once
-	SeedUsers              int
-	DrainDelay             time.Duration
+	// RateLimitLease is the lease batch of the global limit on Redis
+	// (RATE_LIMIT_LEASE, default 10): each replica takes up to this many
+	// requests' allowance per key in one Redis call and spends it locally
+	// (see ratelimit/redisstore.WithLease); 0 makes every request ask
+	// Redis. The login limit is always exact.
+	RateLimitLease int
+	LogLevel       slog.Level
+	AdminUsername  string
+	AdminPassword  string // empty: a random password is generated and logged once
+	SeedUsers      int
+	DrainDelay     time.Duration
 	// RedisTimeout bounds each Redis call made while answering a request
 	// (rate limits, the user list's version; the lockout takes at least
 	// lockoutTimeout). Past it the failure policies decide.
@@ -123,6 +129,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	e.origins(c)
 	e.stores(c)
 	e.production(c)
+	e.placeholders(c)
 	e.logAndAdmin(c)
 	e.limits(c)
 	e.switches(c)
@@ -388,6 +395,7 @@ func (e *envReader) logAndAdmin(c *Config) {
 // and the certificate watch.
 func (e *envReader) limits(c *Config) {
 	c.SeedUsers = e.integer("SEED_USERS", 1000, 0, 10_000_000)
+	c.RateLimitLease = e.integer("RATE_LIMIT_LEASE", 10, 0, 1_000_000)
 	c.RedisTimeout = e.duration("REDIS_TIMEOUT", 50*time.Millisecond, time.Millisecond, 10*time.Second)
 	c.DatabaseQueryTimeout = e.duration("DATABASE_QUERY_TIMEOUT", 2*time.Second, time.Millisecond, 5*time.Minute)
 	c.DrainDelay = e.duration("DRAIN_DELAY", 5*time.Second, 0, 5*time.Minute)

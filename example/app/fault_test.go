@@ -117,7 +117,7 @@ func TestFaults(t *testing.T) {
 	var table []string
 
 	// The time each request spends in Redis calls.
-	meter := &redisWaitMeter{per: map[*atomic.Bool]time.Duration{}}
+	meter := &redisWaitMeter{per: map[*redisRequest]time.Duration{}}
 	s.app.secRDB.AddHook(meter)
 
 	// The same load with every dependency healthy: what each route costs
@@ -219,17 +219,17 @@ func TestFaults(t *testing.T) {
 }
 
 // redisWaitMeter is a go-redis hook that adds up, per request, the time
-// spent in Redis calls (requests are told apart by the flag withRedisBudget
-// gives each).
+// spent in Redis calls (requests are told apart by the record
+// redisRoutes.Handler gives each).
 type redisWaitMeter struct {
 	mu  sync.Mutex
-	per map[*atomic.Bool]time.Duration
+	per map[*redisRequest]time.Duration
 }
 
 func (m *redisWaitMeter) add(ctx context.Context, d time.Duration) {
-	if flag, _ := ctx.Value(redisFailedKey{}).(*atomic.Bool); flag != nil {
+	if rec, _ := ctx.Value(redisRequestKey{}).(*redisRequest); rec != nil {
 		m.mu.Lock()
-		m.per[flag] += d
+		m.per[rec] += d
 		m.mu.Unlock()
 	}
 }

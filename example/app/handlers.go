@@ -12,6 +12,7 @@ import (
 
 	"github.com/covetgo/covet/jwtauth"
 	"github.com/covetgo/covet/jwtauth/password"
+	"github.com/covetgo/covet/stream"
 )
 
 type loginRequest struct {
@@ -319,7 +320,9 @@ func (a *App) handleExportUsers(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, "export users", err)
 		return
 	}
-	if err := a.exporter.Rows(w, r.WithContext(ctx), rows); err != nil && !errors.Is(err, context.Canceled) {
+	// A client that leaves mid-export is no server problem: stream reports
+	// it as ErrAborted (the query already stopped).
+	if err := a.exporter.Rows(w, r.WithContext(ctx), rows); err != nil && !errors.Is(err, stream.ErrAborted) {
 		a.log.WarnContext(r.Context(), "export users", "err", err)
 	}
 }

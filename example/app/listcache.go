@@ -58,19 +58,16 @@ func (v *listVersion) bump(ctx context.Context) error {
 }
 
 func newListCache(a *App, c *caches) (func(http.Handler) http.Handler, error) {
-	opts := []cachex.Option{
-		cachex.WithKeyPrefix(a.cfg.AppName + ":cache:http:"),
-		cachex.WithLogger(a.log),
-	}
-	if a.rdb != nil {
-		opts = append(opts, cachex.WithRedis(a.rdb))
+	opts, err := a.cacheOptions(a.cfg.AppName + ":cache:http:")
+	if err != nil {
+		return nil, err
 	}
 	store, err := cachex.New[cachex.Response](opts...)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, store.Close)
-	if err := a.reg.Register(cachex.NewCollector("http_responses", store)); err != nil {
+	if err := a.registerCache("http_responses", store); err != nil {
 		return nil, err
 	}
 	hc, err := cachex.NewHTTPCache(store, listTTL,

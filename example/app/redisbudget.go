@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/covetgo/covet/metrics"
 )
 
 // A request crosses several Redis-backed parts one after the other: a login
@@ -21,15 +26,83 @@ import (
 // at most REDIS_TIMEOUT each. The parts' failure policies still decide what
 // each failure means (a local count, 503 with Retry-After, the loader).
 
-// redisFailedKey is the context key of a request's Redis failure flag.
-type redisFailedKey struct{}
+// The same hook counts each request's Redis round trips (a command, a
+// pipeline, or a script's EVALSHA and, after NOSCRIPT, its EVAL each count
+// one) and adds them up per route in example_redis_roundtrips_total, beside
+// example_route_requests_total, so that round trips per request show per
+// route: what the rate limits, the denylist and the cache cost a request
+// on the wire.
 
-// withRedisBudget gives each request a flag that records a failed Redis call.
-func withRedisBudget(next http.Handler) http.Handler {
+// redisRequestKey is the context key of a request's *redisRequest.
+type redisRequestKey struct{}
+
+// redisRequest is one request's Redis record.
+type redisRequest struct {
+	failed atomic.Bool  // a call failed: later calls get the short budget
+	trips  atomic.Int64 // round trips made for the request
+}
+
+// redisRoutes counts requests and their Redis round trips per route
+// pattern (chi's, so the label values are bounded by the routes; requests
+// no route matched share "unmatched"). Safe for concurrent use.
+type redisRoutes struct {
+	requests, trips *prometheus.CounterVec
+	byRoute         sync.Map // route pattern → *routeCounters
+}
+
+type routeCounters struct{ requests, trips prometheus.Counter }
+
+func newRedisRoutes(reg prometheus.Registerer) (*redisRoutes, error) {
+	rr := &redisRoutes{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "example_route_requests_total",
+			Help: "Requests served, by route pattern (the denominator of example_redis_roundtrips_total).",
+		}, []string{"route"}),
+		trips: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "example_redis_roundtrips_total",
+			Help: "Redis round trips (commands and pipelines) made while serving requests, by route pattern.",
+		}, []string{"route"}),
+	}
+	for _, c := range []prometheus.Collector{rr.requests, rr.trips} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return rr, nil
+}
+
+// Handler gives each request its Redis record (the failure flag of the
+// budget and the round-trip count) and, once the request is served, adds
+// it to the route's counters.
+func (rr *redisRoutes) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), redisFailedKey{}, new(atomic.Bool))
+		rec := new(redisRequest)
+		ctx := context.WithValue(r.Context(), redisRequestKey{}, rec)
 		next.ServeHTTP(w, r.WithContext(ctx))
+		route := ""
+		if rctx := chi.RouteContext(ctx); rctx != nil {
+			route = rctx.RoutePattern()
+		}
+		if route == "" {
+			route = metrics.UnmatchedEndpoint
+		}
+		c := rr.counters(route)
+		c.requests.Inc()
+		if n := rec.trips.Load(); n > 0 {
+			c.trips.Add(float64(n))
+		}
 	})
+}
+
+func (rr *redisRoutes) counters(route string) *routeCounters {
+	if c, ok := rr.byRoute.Load(route); ok {
+		return c.(*routeCounters)
+	}
+	c, _ := rr.byRoute.LoadOrStore(route, &routeCounters{
+		requests: rr.requests.WithLabelValues(route),
+		trips:    rr.trips.WithLabelValues(route),
+	})
+	return c.(*routeCounters)
 }
 
 // redisBudget is a go-redis hook that enforces the request budget. Safe for
@@ -44,43 +117,47 @@ func (*redisBudget) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (b *redisBudget) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		ctx, flag, cancel := b.bound(ctx)
+		ctx, rec, cancel := b.bound(ctx)
 		defer cancel()
 		err := next(ctx, cmd)
-		b.record(ctx, flag, err)
+		b.record(ctx, rec, err)
 		return err
 	}
 }
 
 func (b *redisBudget) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		ctx, flag, cancel := b.bound(ctx)
+		ctx, rec, cancel := b.bound(ctx)
 		defer cancel()
 		err := next(ctx, cmds)
-		b.record(ctx, flag, err)
+		b.record(ctx, rec, err)
 		return err
 	}
 }
 
-// bound shortens ctx's deadline to b.after when the request has already
-// seen Redis fail.
-func (b *redisBudget) bound(ctx context.Context) (context.Context, *atomic.Bool, context.CancelFunc) {
-	flag, _ := ctx.Value(redisFailedKey{}).(*atomic.Bool)
-	if flag == nil || !flag.Load() {
-		return ctx, flag, func() {}
+// bound counts a round trip for the request and shortens ctx's deadline to
+// b.after when the request has already seen Redis fail.
+func (b *redisBudget) bound(ctx context.Context) (context.Context, *redisRequest, context.CancelFunc) {
+	rec, _ := ctx.Value(redisRequestKey{}).(*redisRequest)
+	if rec == nil {
+		return ctx, nil, func() {}
+	}
+	rec.trips.Add(1)
+	if !rec.failed.Load() {
+		return ctx, rec, func() {}
 	}
 	if d, ok := ctx.Deadline(); ok && time.Until(d) <= b.after {
-		return ctx, flag, func() {}
+		return ctx, rec, func() {}
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.after)
-	return ctx, flag, cancel
+	return ctx, rec, cancel
 }
 
 // record sets the request's flag when err says Redis is unavailable: not a
 // miss, not an error reply (Redis answered), not the client going away.
-func (*redisBudget) record(ctx context.Context, flag *atomic.Bool, err error) {
-	if flag != nil && unavailable(ctx, err) {
-		flag.Store(true)
+func (*redisBudget) record(ctx context.Context, rec *redisRequest, err error) {
+	if rec != nil && unavailable(ctx, err) {
+		rec.failed.Store(true)
 	}
 }
 

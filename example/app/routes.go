@@ -15,6 +15,7 @@ import (
 
 	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/metrics"
+	"github.com/covetgo/covet/metrics/chiroute"
 	"github.com/covetgo/covet/ratelimit"
 	"github.com/covetgo/covet/securehdr"
 )
@@ -50,13 +51,19 @@ func (a *App) routes() (http.Handler, error) {
 		return nil, err
 	}
 
-	r := chi.NewRouter()
-	r.Use(metrics.RequestID, withRedisBudget)
-	if len(cfg.TrustedProxies) > 0 {
-		r.Use(middleware.ClientIPFromXFF(trusted...))
-	} else {
-		r.Use(middleware.ClientIPFromRemoteAddr)
+	// The client address behind the trusted proxies, for the access log and
+	// the rate limits; with none configured every client is its peer.
+	ips, err := clientip.New(trusted)
+	if err != nil {
+		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
+
+	redisRoutes, err := newRedisRoutes(a.reg)
+	if err != nil {
+		return nil, err
+	}
+	r := chi.NewRouter()
+	r.Use(metrics.RequestID, redisRoutes.Handler, ips.Handler)
 	// The recoverer is outside the metrics middleware, so that a panic
 	// reaches the failure report with the stack that raised it; the
 	// middleware records it as a 500 and raises it again.
@@ -98,6 +105,9 @@ func (a *App) routes() (http.Handler, error) {
 // and the /metrics handler of the internal listener.
 func (a *App) metricsMiddleware() (*metrics.Middleware, http.Handler, error) {
 	mwOpts := []metrics.Option{
+		// chi's route context: found even though the middleware after
+		// this one (securehdr's CSP nonce) replaces the request.
+		metrics.WithRouter(chiroute.Router{}),
 		metrics.WithLogger(a.accessLog),
 		metrics.WithRedactedQuery("token", "access_token", "refresh_token"),
 		metrics.WithTracer(a.tracer),
@@ -117,9 +127,10 @@ func (a *App) metricsMiddleware() (*metrics.Middleware, http.Handler, error) {
 }
 
 // rateLimits builds the global limit and the login limit (per client
-// address) over one store: Redis when configured, else memory.
+// address): on Redis when configured, the global one leased
+// (RATE_LIMIT_LEASE) and the login one exact; else in memory.
 func (a *App) rateLimits() (global, login *ratelimit.Limiter, err error) {
-	limitStore, err := a.rateStore()
+	globalStore, loginStore, err := a.rateStores()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -127,18 +138,18 @@ func (a *App) rateLimits() (global, login *ratelimit.Limiter, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("RATE_LIMIT: %w", err)
 	}
-	// Clients are keyed by the address chi's ClientIPFrom… middleware
+	// Clients are keyed by the address the clientip.Resolver in front
 	// resolved (behind TRUSTED_PROXIES, the forwarded client), not by the
-	// direct peer, which is the proxy.
-	client := ratelimit.KeyByAddr(clientip.Addr)
-	if global, err = ratelimit.New(limitStore, rate, ratelimit.WithName("global"), ratelimit.WithKeyFunc(client)); err != nil {
+	// direct peer, which is the proxy: ratelimit.KeyByIP reads it.
+	client := ratelimit.KeyByIP
+	if global, err = ratelimit.New(globalStore, rate, ratelimit.WithName("global")); err != nil {
 		return nil, nil, err
 	}
 	loginRate, err := ratelimit.ParseRate(a.cfg.LoginRateLimit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("LOGIN_RATE_LIMIT: %w", err)
 	}
-	login, err = ratelimit.New(limitStore, loginRate, ratelimit.WithName("login"),
+	login, err = ratelimit.New(loginStore, loginRate, ratelimit.WithName("login"),
 		ratelimit.WithKeyFunc(ratelimit.KeyBy(client, func(*http.Request) string { return "login" })))
 	if err != nil {
 		return nil, nil, err

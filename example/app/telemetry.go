@@ -64,7 +64,11 @@ func (a *App) setupTelemetry(ctx context.Context) error {
 	// Every record logged with a request's context carries its IDs; the
 	// access log keeps the plain logger, its line has them already.
 	a.accessLog = a.log
-	a.log = slog.New(tracing.NewLogHandler(a.log.Handler()))
+	lh, err := tracing.NewLogHandler(a.log.Handler())
+	if err != nil {
+		return err
+	}
+	a.log = slog.New(lh)
 
 	tp := a.cfg.TracerProvider
 	if tp == nil && tracingConfigured(a.cfg.env) {
@@ -94,7 +98,6 @@ func (a *App) setupTelemetry(ctx context.Context) error {
 		tp = noop.NewTracerProvider()
 	}
 	a.tp = tp
-	var err error
 	if a.tracer, err = tracing.New(tp); err != nil {
 		return err
 	}

@@ -59,6 +59,7 @@ type Option func(*config)
 type config struct {
 	diskPath  string
 	conns     *ConnCounter
+	connsSet  bool
 	version   string
 	releaseID string
 	ttl       time.Duration
@@ -69,8 +70,11 @@ type config struct {
 // "/"). New fails when it is not a directory.
 func WithDiskPath(path string) Option { return func(c *config) { c.diskPath = path } }
 
-// WithConnCounter reports the open connections counted by cc.
-func WithConnCounter(cc *ConnCounter) Option { return func(c *config) { c.conns = cc } }
+// WithConnCounter reports the open connections counted by cc, which must
+// not be nil.
+func WithConnCounter(cc *ConnCounter) Option {
+	return func(c *config) { c.conns, c.connsSet = cc, true }
+}
 
 // WithVersion sets the version reported (as health.WithVersion does for the
 // probes).
@@ -141,6 +145,9 @@ func New(opts ...Option) (*Handler, error) {
 	}
 	if cfg.ttl < 0 {
 		return nil, fmt.Errorf("%w: negative cache TTL %v", ErrInvalidConfig, cfg.ttl)
+	}
+	if cfg.connsSet && cfg.conns == nil {
+		return nil, fmt.Errorf("%w: WithConnCounter: nil counter", ErrInvalidConfig)
 	}
 	if fi, err := os.Stat(cfg.diskPath); err != nil {
 		return nil, fmt.Errorf("%w: disk path: %w", ErrInvalidConfig, err)

@@ -44,6 +44,7 @@ func TestNewInvalid(t *testing.T) {
 		{"missing disk path", []Option{WithDiskPath("/no/such/dir/anywhere")}},
 		{"disk path is a file", []Option{WithDiskPath("/etc/hostname")}},
 		{"negative ttl", []Option{WithCacheTTL(-time.Second)}},
+		{"nil conn counter", []Option{WithConnCounter(nil)}},
 	}
 	for _, tt := range tests {
 		if _, err := New(tt.opts...); !errors.Is(err, ErrInvalidConfig) {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/covetgo/covet/jwtauth/internal/nilcheck"
+	"github.com/covetgo/covet/internal/typednil"
 )
 
 // Lockout counts failed logins per account and locks it after too many. The
@@ -47,7 +47,7 @@ func NewLogin[U any](hasher *Hasher, lookup LookupFunc[U], lockout Lockout) (*Lo
 		return nil, fmt.Errorf("%w: NewLogin: nil hasher", ErrInvalidConfig)
 	case lookup == nil:
 		return nil, fmt.Errorf("%w: NewLogin: nil lookup", ErrInvalidConfig)
-	case lockout != nil && nilcheck.IsNil(lockout):
+	case lockout != nil && typednil.Is(lockout):
 		return nil, fmt.Errorf("%w: NewLogin: lockout is a nil %T; pass nil itself to disable the lockout", ErrInvalidConfig, lockout)
 	}
 	return &Login[U]{hasher: hasher, lookup: lookup, lockout: lockout, now: time.Now}, nil

@@ -13,8 +13,8 @@ import (
 
 	"github.com/covetgo/covet/internal/breaker"
 	"github.com/covetgo/covet/internal/redisdeadline"
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/covetgo/covet/jwtauth"
-	"github.com/covetgo/covet/jwtauth/internal/nilcheck"
 )
 
 // ErrInvalidConfig is wrapped by every error of [New] caused by a bad
@@ -120,7 +120,7 @@ type Store struct {
 // store: the policy is then the operator's to check, and a Redis that is
 // down at startup must not stop the service from starting.
 func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
-	if nilcheck.IsNil(client) {
+	if typednil.Is(client) {
 		return nil, fmt.Errorf("%w: client: nil redis client (%T)", ErrInvalidConfig, client)
 	}
 	c := config{prefix: defaultKeyPrefix, timeout: defaultTimeout, threshold: breaker.DefaultThreshold, cooldown: breaker.DefaultCooldown}

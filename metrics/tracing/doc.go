@@ -41,7 +41,9 @@
 // [NewLogHandler] wraps any slog.Handler and adds request_id, user_id,
 // trace_id and span_id to every record logged with a request's context;
 // error records also get their source line and report their error to the
-// request's error hook ([metrics.WithErrorHook]) and span.
+// request's error hook ([metrics.WithErrorHook]) and span. A key the record
+// already holds is not added again, so the access log's own line, written
+// through the same handler, carries each key once.
 //
 // # Cost
 //

@@ -32,7 +32,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	logger := slog.New(tracing.NewLogHandler(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+	lh, err := tracing.NewLogHandler(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			switch a.Key {
 			case slog.TimeKey, "trace_id", "span_id":
@@ -40,7 +40,11 @@ func Example() {
 			}
 			return a
 		},
-	})))
+	}))
+	if err != nil {
+		panic(err)
+	}
+	logger := slog.New(lh)
 
 	r := chi.NewRouter()
 	r.Use(metrics.RequestID, m.Handler)

@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/covetgo/covet/metrics"
 )
 
@@ -35,11 +36,21 @@ const (
 // so the error hook and the span of a failed request carry the error that
 // was logged.
 //
-// Records logged without a request's context (logger.Error instead of
-// ErrorContext) pass through unchanged. After WithGroup the added
+// A key the record already holds is not added again, so each key appears
+// once on a line: the access log's own line (metrics.WithLogger), which
+// carries request_id, user_id and trace_id itself, gets only span_id.
+// Attributes bound earlier with Logger.With are not seen here: do not bind
+// these keys yourself. Records logged without a request's context
+// (logger.Error instead of ErrorContext) pass through unchanged. After WithGroup the added
 // attributes land in the group, as every attribute does.
-func NewLogHandler(next slog.Handler) slog.Handler {
-	return &logHandler{next: next}
+//
+// A nil next, or an interface holding a nil pointer, is an error wrapping
+// [ErrInvalidConfig].
+func NewLogHandler(next slog.Handler) (slog.Handler, error) {
+	if typednil.Is(next) {
+		return nil, errorf("next handler is nil")
+	}
+	return &logHandler{next: next}, nil
 }
 
 type logHandler struct {
@@ -51,33 +62,63 @@ func (h *logHandler) Enabled(ctx context.Context, level slog.Level) bool {
 }
 
 func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
-	var attrs [5]slog.Attr
-	n := 0
-	if id := metrics.RequestIDFromContext(ctx); id != "" {
-		attrs[n] = slog.String(requestIDKey, id)
-		n++
-	}
-	if id := metrics.UserIDFromContext(ctx); id != "" {
-		attrs[n] = slog.String(userIDKey, id)
-		n++
-	}
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-		attrs[n] = slog.String(traceIDKey, sc.TraceID().String())
-		attrs[n+1] = slog.String(spanIDKey, sc.SpanID().String())
-		n += 2
-	}
-	if r.Level >= slog.LevelError {
-		if r.PC != 0 {
-			attrs[n] = slog.String(sourceKey, source(r.PC))
-			n++
+	// Keys the record already holds keep their value: each key has one
+	// owner per line, so a line written by the access log (which carries
+	// request_id, user_id and trace_id itself) gets none of them twice.
+	var have uint8
+	const (
+		haveRequestID = 1 << iota
+		haveUserID
+		haveTraceID
+		haveSpanID
+		haveSource
+	)
+	isError := r.Level >= slog.LevelError
+	recorded := false
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case requestIDKey:
+			have |= haveRequestID
+		case userIDKey:
+			have |= haveUserID
+		case traceIDKey:
+			have |= haveTraceID
+		case spanIDKey:
+			have |= haveSpanID
+		case sourceKey:
+			have |= haveSource
 		}
-		r.Attrs(func(a slog.Attr) bool {
+		if isError && !recorded {
 			if err, ok := a.Value.Resolve().Any().(error); ok {
 				metrics.RecordError(ctx, err)
-				return false
+				recorded = true
 			}
-			return true
-		})
+		}
+		return true
+	})
+	var attrs [5]slog.Attr
+	n := 0
+	add := func(a slog.Attr) { attrs[n] = a; n++ }
+	if have&haveRequestID == 0 {
+		if id := metrics.RequestIDFromContext(ctx); id != "" {
+			add(slog.String(requestIDKey, id))
+		}
+	}
+	if have&haveUserID == 0 {
+		if id := metrics.UserIDFromContext(ctx); id != "" {
+			add(slog.String(userIDKey, id))
+		}
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		if have&haveTraceID == 0 {
+			add(slog.String(traceIDKey, sc.TraceID().String()))
+		}
+		if have&haveSpanID == 0 {
+			add(slog.String(spanIDKey, sc.SpanID().String()))
+		}
+	}
+	if isError && r.PC != 0 && have&haveSource == 0 {
+		add(slog.String(sourceKey, source(r.PC)))
 	}
 	if n > 0 {
 		r.AddAttrs(attrs[:n]...)

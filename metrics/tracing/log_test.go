@@ -21,7 +21,7 @@ import (
 
 func TestLogHandler(t *testing.T) {
 	var buf bytes.Buffer
-	logger := slog.New(NewLogHandler(slog.NewJSONHandler(&buf, nil))).With("service", "test")
+	logger := slog.New(mustLogHandler(t, slog.NewJSONHandler(&buf, nil))).With("service", "test")
 	var failures []metrics.Failure
 	sr := newRecorderProvider(t)
 	tr, _ := New(sr.tp)
@@ -81,7 +81,7 @@ func TestLogHandler(t *testing.T) {
 
 func TestLogHandlerPassThrough(t *testing.T) {
 	var buf bytes.Buffer
-	h := NewLogHandler(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h := mustLogHandler(t, slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if h.Enabled(context.Background(), slog.LevelInfo) {
 		t.Error("Enabled(info) = true under a warn-level handler")
 	}
@@ -107,3 +107,85 @@ func newRecorderProvider(t *testing.T) recorderProvider {
 }
 
 func prometheusRegistry() *prometheus.Registry { return prometheus.NewRegistry() }
+
+// keyCounts counts the top-level keys of one JSON object, duplicates
+// included (a map would hide them).
+func keyCounts(t *testing.T, line string) map[string]int {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(line))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("line %q: %v %v", line, tok, err)
+	}
+	counts := map[string]int{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[tok.(string)]++
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return counts
+}
+
+// TestAccessLogThroughLogHandler: the access log written through the log
+// handler carries request_id, user_id, trace_id and span_id once each.
+func TestAccessLogThroughLogHandler(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(mustLogHandler(t, slog.NewJSONHandler(&buf, nil)))
+	sr := newRecorderProvider(t)
+	tr, err := New(sr.tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := metrics.New(prometheusRegistry(), metrics.WithTracer(tr), metrics.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = metrics.WithUserID(r.Context(), "u-1")
+		logger.ErrorContext(r.Context(), "inner", "err", errors.New("boom"))
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set(metrics.RequestIDHeader, "req-1")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines; want 2:\n%s", len(lines), buf.String())
+	}
+	for _, l := range lines {
+		counts := keyCounts(t, l)
+		for _, k := range []string{"request_id", "user_id", "trace_id", "span_id"} {
+			if counts[k] != 1 {
+				t.Errorf("%s appears %d times in %s", k, counts[k], l)
+			}
+		}
+	}
+}
+
+func mustLogHandler(t *testing.T, next slog.Handler) slog.Handler {
+	t.Helper()
+	h, err := NewLogHandler(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestNilDependencies(t *testing.T) {
+	var jsonH *slog.JSONHandler
+	if _, err := NewLogHandler(jsonH); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "next handler") {
+		t.Errorf("NewLogHandler(typed nil) = %v; want ErrInvalidConfig naming next", err)
+	}
+	if _, err := NewLogHandler(nil); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("NewLogHandler(nil) = %v; want ErrInvalidConfig", err)
+	}
+	var tp *sdktrace.TracerProvider
+	if _, err := New(tp); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "tracer provider") {
+		t.Errorf("New(typed nil provider) = %v; want ErrInvalidConfig naming the provider", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/covetgo/covet/internal/typednil"
 	"github.com/covetgo/covet/metrics"
 )
 
@@ -60,7 +61,7 @@ type config struct {
 // ([propagation.TraceContext]); pass a composite to add baggage or B3.
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(c *config) {
-		if p == nil {
+		if typednil.Is(p) {
 			c.err = errorf("propagator is nil")
 			return
 		}
@@ -75,7 +76,7 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 // reading the traceparent header, so a program that did not configure
 // tracing pays only a nil check per request.
 func New(tp trace.TracerProvider, opts ...Option) (*Tracer, error) {
-	if tp == nil {
+	if typednil.Is(tp) {
 		return nil, errorf("tracer provider is nil")
 	}
 	cfg := config{prop: propagation.TraceContext{}}

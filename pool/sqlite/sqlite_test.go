@@ -27,7 +27,7 @@ func TestOpen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
-			db, err := pool.Open(context.Background(), pool.Config{URL: tt.url, SSLMode: "require"})
+			db, err := pool.Open(context.Background(), pool.Config{URL: tt.url})
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}

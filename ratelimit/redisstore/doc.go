@@ -7,10 +7,29 @@
 //	if err != nil { ... } // every configuration mistake is reported here
 //	api, err := ratelimit.New(store, ratelimit.PerMinute(1000), ratelimit.WithName("api"))
 //
-// Each decision is one round trip: one Lua script run by EVALSHA (reloaded
-// after NOSCRIPT) that takes the time from Redis TIME, so replicas with
-// skewed clocks agree, and sets an expiry so idle keys vanish. Keys carry a
-// hash tag, so Redis Cluster works.
+// By default each decision is one round trip: one Lua script run by
+// EVALSHA (reloaded after NOSCRIPT) that takes the time from Redis TIME, so
+// replicas with skewed clocks agree, and sets an expiry so idle keys vanish.
+// Keys carry a hash tag, so Redis Cluster works.
+//
+// # Leases
+//
+// A busy limit need not cost a round trip per request. With [WithLease] a
+// store takes allowance for a batch of decisions on a key in one atomic
+// call and spends it locally, as a quota is leased to the edge of a large
+// API gateway:
+//
+//	api, _ := redisstore.New(ctx, client, redisstore.WithLease(10, 500*time.Millisecond))
+//	login, _ := redisstore.New(ctx, client) // exact: one round trip per decision
+//
+// The limit stays global (every unit was counted in Redis before it is
+// spent) and round trips fall by about the batch size; the price is a
+// bounded slack, stated at [WithLease]: for GCRA any interval may see up
+// to min(replicas × batch, Limit × maxAge / Period) more than the exact
+// mode allows, for the window algorithms nothing more, and leased units
+// left unspent lapse rather than return. In a test of three replicas
+// offered twice the limit, they admit no more than the exact allowance. Keep limits that must hold to the unit (logins, lockouts) on
+// a store without leases: the two modes share keys and may be mixed.
 //
 // # Outages
 //

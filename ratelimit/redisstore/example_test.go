@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -42,4 +43,35 @@ func Example() {
 	// allowed: true remaining: 1 degraded: false
 	// allowed: true remaining: 0 degraded: false
 	// allowed: false remaining: 0 degraded: false
+}
+
+// A global limit leased in batches: 25 decisions cost three Redis calls
+// (leases of 10), and the limit still holds across replicas.
+func ExampleWithLease() {
+	ctx := context.Background()
+	client := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
+	defer client.Close()
+	store, err := redisstore.New(ctx, client,
+		redisstore.WithKeyPrefix("example:"+rand.Text()+":"),
+		redisstore.WithLease(10, 500*time.Millisecond))
+	if err != nil {
+		panic(err)
+	}
+	api, err := ratelimit.New(store, ratelimit.PerHour(100), ratelimit.WithName("api"))
+	if err != nil {
+		panic(err)
+	}
+	allowed := 0
+	var d ratelimit.Decision
+	for i := 0; i < 25; i++ {
+		if d, err = api.Allow(ctx, "192.0.2.10"); err != nil {
+			panic(err)
+		}
+		if d.Allowed {
+			allowed++
+		}
+	}
+	fmt.Println("allowed:", allowed, "remaining:", d.Remaining)
+	// Output:
+	// allowed: 25 remaining: 75
 }

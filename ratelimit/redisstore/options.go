@@ -26,6 +26,9 @@ type config struct {
 	loggerNil bool // WithLogger(nil) was given
 	hook      func(Event)
 	fallback  []ratelimit.MemoryOption
+	batch     int64         // WithLease; 0: exact
+	maxAge    time.Duration // WithLease
+	leaseSet  bool
 }
 
 // WithKeyPrefix sets the prefix of every key (default "ratelimit:").
@@ -64,4 +67,40 @@ func WithEventHook(f func(Event)) Option { return func(c *config) { c.hook = f }
 // [ratelimit.LocalFallback]; with another policy it is refused.
 func WithFallbackOptions(opts ...ratelimit.MemoryOption) Option {
 	return func(c *config) { c.fallback = opts }
+}
+
+// WithLease turns on the lease mode: instead of one Redis round trip per
+// decision, the store takes allowance from Redis for up to batch decisions
+// on a key in one atomic call and spends it locally, for at most maxAge
+// (and, for the window algorithms, not beyond the window it was taken in).
+// Callers that find a key's lease empty while a call for it is in flight
+// wait for that call instead of making their own, and a refusal is
+// remembered until its retry time, so a key over its limit costs a replica
+// one call per refill interval, not one per request. A lease never exceeds
+// a tenth of the key's quota (Burst for GCRA, Limit for the windows), nor
+// less than the cost asked for.
+//
+// The limit stays global: every unit spent locally was first counted in
+// Redis; what changes is when. Over-admission, per key: none for the
+// window algorithms, whose leases end with the window they were counted
+// in (each unit is spent no earlier than counted and in the same window,
+// so the counts Redis decided on bound what is spent at every moment). For
+// [ratelimit.GCRA] a unit counted before an interval may be spent in it, so
+// any interval may see up to min(replicas × batch, Limit × maxAge /
+// Period) more than the exact mode allows there; over a long run nothing
+// more is admitted. Under-admission: units leased and not spent are not
+// returned but lapse (at maxAge or the window's end), so up to
+// (replicas − 1) × batch may be refused that the exact mode would have
+// allowed. Remaining and ResetAfter are as of the last Redis answer.
+//
+// A decision paid from a lease needs no Redis call, so it goes on while
+// Redis is unavailable until the lease is spent or lapses; then the
+// failure policy, timeout and breaker apply as in the exact mode.
+//
+// Use it for high-rate limits where a few units of slack are acceptable
+// (a global per-client limit); keep exact stores, without this option, for
+// limits that must hold to the unit (logins, lockouts). A cost of 0 always
+// asks Redis. batch must be at least 1 and maxAge positive.
+func WithLease(batch int64, maxAge time.Duration) Option {
+	return func(c *config) { c.batch, c.maxAge, c.leaseSet = batch, maxAge, true }
 }

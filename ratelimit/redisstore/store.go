@@ -27,9 +27,10 @@ var ErrInvalidConfig = errors.New("ratelimit/redisstore: invalid configuration")
 const checkTimeout = 2 * time.Second
 
 // Store is a [ratelimit.Store] shared by every replica through Redis: each
-// decision is one EVALSHA of one Lua script (reloaded automatically after
-// NOSCRIPT) that reads Redis TIME, so replicas with skewed clocks agree, and
-// sets a PEXPIRE so idle keys vanish. Keys carry a hash tag, so it works on
+// decision (with [WithLease], each batch of decisions) is one EVALSHA of one
+// Lua script (reloaded automatically after NOSCRIPT) that reads Redis TIME,
+// so replicas with skewed clocks agree, and sets a PEXPIRE so idle keys
+// vanish. Keys carry a hash tag, so it works on
 // Redis Cluster, and any [redis.UniversalClient] (single, Cluster, Sentinel)
 // may be used.
 //
@@ -56,6 +57,8 @@ type Store struct {
 	lastArgs atomic.Pointer[argsCache]
 	brk      *breaker.Breaker
 	bound    *redisdeadline.Bound // per-call deadline
+	leases   *leases              // WithLease; nil: exact
+	epoch    time.Time            // origin of clock()
 }
 
 var _ ratelimit.Store = (*Store)(nil)
@@ -97,6 +100,10 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 		return nil, fmt.Errorf("%w: breaker cooldown %v must be positive", ErrInvalidConfig, c.cooldown)
 	case c.fallback != nil && c.policy != ratelimit.LocalFallback:
 		return nil, fmt.Errorf("%w: WithFallbackOptions needs the ratelimit.LocalFallback policy", ErrInvalidConfig)
+	case c.leaseSet && c.batch < 1:
+		return nil, fmt.Errorf("%w: WithLease: batch %d must be at least 1", ErrInvalidConfig, c.batch)
+	case c.leaseSet && c.maxAge <= 0:
+		return nil, fmt.Errorf("%w: WithLease: maxAge %v must be positive", ErrInvalidConfig, c.maxAge)
 	case c.loggerNil:
 		return nil, fmt.Errorf("%w: WithLogger: logger is nil", ErrInvalidConfig)
 	}
@@ -115,6 +122,10 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 		c.logger.Info("ratelimit: redis available again, circuit breaker closed")
 		s.emit(Event{Kind: EventBreakerClosed, Policy: c.policy})
 	})
+	if c.leaseSet {
+		s.leases = newLeases(c.batch, c.maxAge)
+		s.epoch = time.Now()
+	}
 	if c.policy == ratelimit.LocalFallback {
 		fb, err := ratelimit.NewMemoryStore(c.fallback...)
 		if err != nil {
@@ -168,10 +179,13 @@ func (s *Store) Take(ctx context.Context, key string, r ratelimit.Rate, alg rate
 	if err := checkTake(r, alg, cost); err != nil {
 		return ratelimit.Decision{}, err
 	}
+	if s.leases != nil && cost > 0 {
+		return s.takeLeased(ctx, key, r, alg, cost)
+	}
 	if !s.allowCall() {
 		return s.degraded(ctx, key, r, alg, cost)
 	}
-	res, err := s.run(ctx, []string{s.redisKey(key, alg)}, s.args(r, alg, cost)...)
+	res, err := s.run(ctx, takeScript, []string{s.redisKey(key, alg)}, s.args(r, alg, cost)...)
 	if err == nil && len(res) != 4 {
 		err = fmt.Errorf("ratelimit: unexpected script reply of %d values", len(res))
 	}
@@ -227,18 +241,18 @@ type scriptResult struct {
 // (seconds), so the call runs in a goroutine that is abandoned at the
 // deadline, or when the caller gives up, and whose context is cancelled
 // then so that go-redis stops its dials and waits for it.
-func (s *Store) run(ctx context.Context, keys []string, args ...any) ([]int64, error) {
+func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, args ...any) ([]int64, error) {
 	if s.ctxAware {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		return takeScript.Run(s.bound.Context(ctx), s.client, keys, args...).Int64Slice()
+		return script.Run(s.bound.Context(ctx), s.client, keys, args...).Int64Slice()
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.bound.Timeout())
 	defer cancel()
 	ch := make(chan scriptResult, 1)
 	go func() {
-		v, err := takeScript.Run(cctx, s.client, keys, args...).Int64Slice()
+		v, err := script.Run(cctx, s.client, keys, args...).Int64Slice()
 		ch <- scriptResult{v, err}
 	}()
 	select {

@@ -2,7 +2,7 @@
 // HTTP, for run.sh:
 //
 //	/query   stream.Exporter.Query (database/sql rows, typed formatting)
-//	/copy    stream.Exporter.Copy (PostgreSQL COPY, rewritten on the fly)
+//	/copy    pgcopy.Export (PostgreSQL COPY, rewritten on the fly)
 //	/naive   sqlx Queryx + encoding/csv, flushed every 1000 rows
 //	/offset  OFFSET batches of 1000 with encoding/csv (?limit=N rows)
 //
@@ -21,6 +21,7 @@ import (
 
 	"github.com/covetgo/covet/pool"
 	"github.com/covetgo/covet/stream"
+	"github.com/covetgo/covet/stream/pgcopy"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -48,7 +49,7 @@ func main() {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/query", func(w http.ResponseWriter, r *http.Request) { _ = exp.Query(w, r, db, query) })
-	mux.HandleFunc("/copy", func(w http.ResponseWriter, r *http.Request) { _ = exp.Copy(w, r, db, query) })
+	mux.HandleFunc("/copy", func(w http.ResponseWriter, r *http.Request) { _ = pgcopy.Export(exp, w, r, db, query) })
 	mux.HandleFunc("/naive", func(w http.ResponseWriter, r *http.Request) { naive(w, r, db, query) })
 	mux.HandleFunc("/offset", func(w http.ResponseWriter, r *http.Request) {
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))

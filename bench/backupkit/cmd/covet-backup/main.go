@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/backupkit"
+	"github.com/covetgo/covet/backupkit/pgdump"
 )
 
 func main() {
@@ -19,7 +20,7 @@ func main() {
 	dir := flag.String("dir", "", "directory store")
 	comp := flag.String("compression", "", "gzip, zstd or none (empty: the package default)")
 	level := flag.Int("level", 0, "compression level (0: the default)")
-	format := flag.String("format", backupkit.CustomFormat, "custom, plain or directory")
+	format := flag.String("format", pgdump.CustomFormat, "custom, plain or directory")
 	jobs := flag.Int("jobs", 1, "pg_dump jobs (more than 1: directory format)")
 	flag.Parse()
 	if err := run(*url, *dir, backupkit.Compression(*comp), *level, *format, *jobs); err != nil {
@@ -41,7 +42,7 @@ func run(url, dir string, comp backupkit.Compression, level int, format string, 
 	if err != nil {
 		return err
 	}
-	src, err := backupkit.NewPostgresSource(url, backupkit.WithFormat(format), backupkit.WithJobs(jobs))
+	src, err := pgdump.NewSource(url, pgdump.WithFormat(format), pgdump.WithJobs(jobs))
 	if err != nil {
 		return err
 	}
