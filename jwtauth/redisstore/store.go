@@ -101,6 +101,9 @@ var (
 // [jwtauth.ErrStoreUnavailable]: refresh fails closed (503), and the
 // denylist fails closed too unless the [jwtauth.Auth] was built with
 // [jwtauth.WithDenylistFailOpen].
+//
+// With [WithLocalMirror], Revoked answers from a copy of the denylist in
+// memory; [Store.Close] stops the goroutine that keeps it fresh.
 type Store struct {
 	c      redis.UniversalClient
 	cfg    config
