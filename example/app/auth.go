@@ -58,10 +58,20 @@ func (a *service) setupAuth(ctx context.Context) error {
 			// (the store still warns once if it can see one that evicts).
 			sopts = append(sopts, redisstore.WithEvictionAllowed())
 		}
+		if a.cfg.DenylistMirror {
+			// Each replica keeps the denylist in memory, kept fresh over
+			// pub/sub: checking a token costs no Redis round trip. A
+			// revocation reaches the other replicas within milliseconds
+			// (100 ms promised); while the subscription is down or not
+			// yet reloaded, tokens are checked in Redis as before.
+			sopts = append(sopts, redisstore.WithLocalMirror())
+		}
 		store, err := redisstore.New(ctx, a.secRDB, sopts...)
 		if err != nil {
 			return err
 		}
+		// Runs before the client's Close (closers run last first).
+		a.closers = append(a.closers, store.Close)
 		opts = append(opts, jwtauth.WithRefreshStore(store), jwtauth.WithDenylist(store))
 		// While Redis is unavailable each replica counts failed logins in
 		// memory (LocalFallback, the default), so logins keep working.

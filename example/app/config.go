@@ -37,6 +37,11 @@ type Config struct {
 	// RedisSecurityURL, when set, holds the security state (refresh tokens,
 	// denylist, lockouts, rate limits) apart from the cache.
 	RedisSecurityURL string
+	// DenylistMirror keeps a copy of the access-token denylist in each
+	// replica, kept fresh over Redis pub/sub, so that checking a token costs
+	// no Redis round trip (AUTH_DENYLIST_MIRROR, default true; only with
+	// Redis). Off, every authenticated request reads the denylist in Redis.
+	DenylistMirror bool
 	// AllowInsecureTransport lets production talk to PostgreSQL and Redis
 	// without TLS (ALLOW_INSECURE_TRANSPORT=true, on purpose only).
 	AllowInsecureTransport bool
@@ -337,6 +342,7 @@ func (e *envReader) stores(c *Config) {
 		}
 	}
 	c.AllowInsecureTransport = e.boolean("ALLOW_INSECURE_TRANSPORT", false)
+	c.DenylistMirror = e.boolean("AUTH_DENYLIST_MIRROR", true)
 }
 
 // production applies production's rules: replicas share one PostgreSQL and

@@ -41,6 +41,22 @@ func TestMigrateOnStartDefault(t *testing.T) {
 	}
 }
 
+func TestDenylistMirrorDefault(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"AUTH_DENYLIST_MIRROR": "false"}, false},
+		{prodEnv(nil), true},
+	} {
+		c, err := LoadConfig(func(k string) string { return tc.env[k] })
+		if err != nil || c.DenylistMirror != tc.want {
+			t.Errorf("LoadConfig(%v).DenylistMirror = %v, %v; want %v", tc.env, c != nil && c.DenylistMirror, err, tc.want)
+		}
+	}
+}
+
 func TestLoadConfigErrors(t *testing.T) {
 	tests := []struct {
 		name string

@@ -11,8 +11,13 @@ import (
 func (s *Store) jtiKey(jti string) string         { return s.cfg.prefix + "jti:" + jti }
 func (s *Store) subjectKey(subject string) string { return s.cfg.prefix + "nbf:" + subject }
 
-// DenyToken implements [jwtauth.Denylist].
+// DenyToken implements [jwtauth.Denylist]. It costs two round trips: the
+// revocation is published to the stores that keep a local mirror
+// ([WithLocalMirror]), then written where a direct check reads it.
 func (s *Store) DenyToken(ctx context.Context, jti string, until time.Time) error {
+	if err := s.index(ctx, jtiMember(jti), until); err != nil {
+		return err
+	}
 	return s.call(ctx, func(ctx context.Context) error {
 		return s.c.SetArgs(ctx, s.jtiKey(jti), "1", redis.SetArgs{ExpireAt: until}).Err()
 	})
@@ -27,16 +32,29 @@ redis.call('SET', KEYS[1], nbf, 'PXAT', ARGV[2])
 return nbf
 `)
 
-// DenySubject implements [jwtauth.Denylist].
+// DenySubject implements [jwtauth.Denylist]. Like DenyToken, it publishes
+// the revocation, then writes it.
 func (s *Store) DenySubject(ctx context.Context, subject string, notBefore, until time.Time) error {
+	if err := s.index(ctx, subjectMember(subject, notBefore), until); err != nil {
+		return err
+	}
 	return s.call(ctx, func(ctx context.Context) error {
 		return denySubjectScript.Run(ctx, s.c, []string{s.subjectKey(subject)}, notBefore.UnixMilli(), until.UnixMilli()).Err()
 	})
 }
 
-// Revoked implements [jwtauth.Denylist]. It costs one round trip (a
-// pipeline of at most two reads).
+// Revoked implements [jwtauth.Denylist]. With a synced local mirror
+// ([WithLocalMirror]) it costs no round trip; otherwise one (a pipeline of
+// at most two reads). A call without a jti, which is jwtauth's check of a
+// refresh token's family, always asks Redis: a refresh costs round trips
+// anyway, and so a "log out everywhere" binds refreshes on every replica as
+// soon as it is written, with no window.
 func (s *Store) Revoked(ctx context.Context, jti, subject string, issuedAt time.Time) (bool, error) {
+	if s.mirror != nil && jti != "" {
+		if revoked, ok := s.mirror.revoked(jti, subject, issuedAt); ok {
+			return revoked, nil
+		}
+	}
 	var jtiCmd *redis.IntCmd
 	var subCmd *redis.StringCmd
 	err := s.call(ctx, func(ctx context.Context) error {

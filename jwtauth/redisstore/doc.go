@@ -20,6 +20,9 @@
 //   - an evicted spent refresh token is no longer recognised as spent, so
 //     its reuse, the sign of theft, is answered as an unknown token instead
 //     of revoking the family: the thief's rotated token keeps working;
+//   - an evicted index of revocations ([WithLocalMirror]) is missing from
+//     the reload of every mirror that resubscribes after it: those mirrors
+//     accept the revoked tokens it held until they expire;
 //   - an evicted family or active token logs its user out (the safe side).
 //
 // With noeviction, Redis refuses writes once full: logins, refreshes and
@@ -45,11 +48,48 @@
 //
 // # Keys
 //
-// Keys start with the prefix ([WithKeyPrefix], default "jwtauth:"). A
+// Keys start with the prefix ([WithKeyPrefix], default "jwtauth:"): the
+// index of revocations ("denied", also the name of its pub/sub channel),
+// one key per denied token ("jti:" and its ID) and per user logged out
+// everywhere ("nbf:" and the subject), and the refresh families. A
 // refresh family's keys share a hash tag, so a rotation is one atomic Lua
 // script on one node, also on Redis Cluster. Each record expires with the
 // token it describes (PXAT), so nothing needs sweeping. Needs Redis 6.2 or
 // later.
+//
+// # Local mirror
+//
+// By default every authenticated request reads the denylist in Redis: one
+// round trip (a pipeline of two reads). [WithLocalMirror] keeps a copy of
+// the denylist in each process instead, and Revoked answers from it with
+// no round trip. Every revocation, with or without the option, first goes
+// to an index of revocations (a sorted set, "denied" under the prefix, each
+// entry scored by its expiry) and is published on a channel of the same
+// name by the same script, then written to the key a direct check reads.
+// Each mirror subscribes to the channel, and after every (re)subscription
+// reloads the index before it trusts itself: a revocation made while it was
+// unsubscribed is either in the reload or delivered after it. Entries
+// expire with the tokens they deny, so the copy holds what the index holds.
+//
+// The window: a revocation is refused by the store that made it before the
+// call returns, and by every other mirror once Redis delivers its message,
+// within 100 ms at the 99th percentile (measured a few milliseconds on one
+// host under load; BENCHMARKS.md). While a mirror is not synced (at start,
+// after its subscription drops, until the reload) Revoked asks Redis, as
+// without the option. The check jwtauth makes before a refresh always
+// reads Redis, so a refresh never falls in the window. A connection that
+// dies without an error is caught by a heartbeat: the mirror pings on its subscription every 200 ms and stops
+// trusting itself once the latest answered ping was sent more than a second
+// ago. So however the subscription fails, a revocation made more than a
+// second before a check is never missed by it; on Redis Cluster add the
+// cluster bus's delay, as the message may be published on another node.
+// Pub/sub is used rather than RESP3 client-side tracking, which go-redis v9
+// does not expose as an invalidation stream and which tracks keys a process
+// has read, whereas a mirror must learn of keys it has never read.
+//
+// All stores sharing a prefix must publish, so deploy this version
+// everywhere before turning the mirror on: a revocation by an older store
+// reaches mirrors only at their next reload.
 //
 // # Outages
 //
@@ -60,5 +100,8 @@
 // [jwtauth.ErrStoreUnavailable]. Refresh fails closed: a refresh token is
 // never accepted twice, even when a rotation's answer was lost (the retry
 // finds it spent and revokes the family). The denylist fails closed too
-// unless the Auth was built with jwtauth.WithDenylistFailOpen.
+// unless the Auth was built with jwtauth.WithDenylistFailOpen. A local
+// mirror does not answer through an outage: its subscription drops with
+// Redis (at the latest a second later, by the heartbeat), and checks go to
+// Redis and fail as above.
 package redisstore

@@ -58,3 +58,25 @@ func Example() {
 	// reuse detected: true
 	// revoked: true
 }
+
+// Each replica keeps the denylist in memory, kept fresh over pub/sub:
+// checking a token then costs no Redis round trip.
+func ExampleWithLocalMirror() {
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	defer rdb.Close()
+	store, err := redisstore.New(ctx, rdb, redisstore.WithKeyPrefix("example:mirror:"), redisstore.WithLocalMirror())
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close() // stops the subscription
+
+	now := time.Now()
+	_ = store.DenyToken(ctx, "token-id", now.Add(time.Minute))
+	// The store that revokes refuses at once; the others once the message
+	// arrives. Until a mirror has subscribed and reloaded, it asks Redis.
+	revoked, err := store.Revoked(ctx, "token-id", "user-1", now)
+	fmt.Println("revoked:", revoked, err)
+	// Output:
+	// revoked: true <nil>
+}

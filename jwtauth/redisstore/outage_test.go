@@ -21,7 +21,7 @@ func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-func newAuth(t *testing.T, opts ...jwtauth.Option) *jwtauth.Default {
+func newAuth(t testing.TB, opts ...jwtauth.Option) *jwtauth.Default {
 	t.Helper()
 	key, err := jwtauth.HS256Key("k1", testSecret)
 	if err != nil {
@@ -40,7 +40,7 @@ func newAuth(t *testing.T, opts ...jwtauth.Option) *jwtauth.Default {
 
 // sign returns an access token for sub from an Auth on the same key without
 // stores, which therefore works while Redis is down.
-func sign(t *testing.T, sub string) string {
+func sign(t testing.TB, sub string) string {
 	t.Helper()
 	set, err := newAuth(t).Issue(context.Background(), userClaims(sub))
 	if err != nil {

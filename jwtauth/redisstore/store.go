@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -44,6 +45,13 @@ type config struct {
 	cooldown      time.Duration
 	logger        *slog.Logger
 	allowEviction bool
+	mirror        bool
+	// Tests only: the client the mirror subscribes with (default the
+	// store's) and its first retry delay.
+	subClient        redis.UniversalClient
+	mirrorMinBackoff time.Duration
+	onState          func(synced bool)
+	onApply          func(member string)
 }
 
 // WithKeyPrefix sets the prefix of every key (default "jwtauth:"), so
@@ -93,11 +101,18 @@ var (
 // [jwtauth.ErrStoreUnavailable]: refresh fails closed (503), and the
 // denylist fails closed too unless the [jwtauth.Auth] was built with
 // [jwtauth.WithDenylistFailOpen].
+//
+// With [WithLocalMirror], Revoked answers from a copy of the denylist in
+// memory; [Store.Close] stops the goroutine that keeps it fresh.
 type Store struct {
-	c     redis.UniversalClient
-	cfg   config
-	brk   *breaker.Breaker
-	aware bool // the client stops at context deadlines by itself
+	c      redis.UniversalClient
+	cfg    config
+	brk    *breaker.Breaker
+	aware  bool    // the client stops at context deadlines by itself
+	mirror *mirror // nil without WithLocalMirror
+
+	stop      func() // stops the mirror's goroutine
+	closeOnce sync.Once
 }
 
 // New returns a store over client. It asks Redis for its maxmemory-policy
@@ -139,16 +154,30 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 		}
 		c.logger.Info("redisstore: redis available again, circuit breaker closed")
 	})
+	if c.mirror {
+		s.mirror = newMirror()
+		s.mirror.onState, s.mirror.onApply = c.onState, c.onApply
+		sub := c.subClient
+		if sub == nil {
+			sub = client
+		}
+		s.startMirror(sub)
+	}
 	return s, nil
 }
 
 // call runs fn under the per-call deadline and the breaker. A caller that
 // gave up (ctx done) is not counted against Redis.
 func (s *Store) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.callTimeout(ctx, s.cfg.timeout, fn)
+}
+
+// callTimeout is call with another deadline.
+func (s *Store) callTimeout(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
 	if !s.brk.Allow() {
 		return fmt.Errorf("%w: %w", jwtauth.ErrStoreUnavailable, errBreakerOpen)
 	}
-	cctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	err := redisdeadline.Do(cctx, s.aware, fn)
 	cancel()
 	if err == nil || errors.Is(err, redis.Nil) {

@@ -91,8 +91,9 @@ func TestKeysExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 3 {
-		t.Errorf("keys = %v; want 3", keys)
+	// The family, its token, the jti and the index of revocations.
+	if len(keys) != 4 {
+		t.Errorf("keys = %v; want 4", keys)
 	}
 	for _, k := range keys {
 		if ttl := r.Client.PTTL(ctx, k).Val(); ttl <= 0 || ttl > time.Hour {
