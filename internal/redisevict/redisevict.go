@@ -16,8 +16,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 
+	"github.com/covetgo/covet/internal/redisdeadline"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -80,4 +83,56 @@ func get(ctx context.Context, c redis.Cmdable) (string, error) {
 		return "", fmt.Errorf("%w: config get returned no maxmemory-policy", ErrUnknownPolicy)
 	}
 	return p, nil
+}
+
+// Requirement says what a store keeping state in Redis needs of its
+// eviction policy, and what it tells its operator.
+type Requirement struct {
+	// Name starts every log line ("lockout/redisstore").
+	Name string
+	// Keeps names what eviction would drop, for the refusal
+	// ("revocations and refresh records").
+	Keeps string
+	// Loss says what eviction costs ("revoked tokens may work again").
+	Loss string
+	// Refuse makes an evicting Redis an error (security state) unless
+	// Allowed; without it an evicting Redis is only logged (soft state).
+	Refuse, Allowed bool
+	// Aware says the client stops at context deadlines by itself (see
+	// redisdeadline.Do); Timeout bounds the check within ctx.
+	Aware   bool
+	Timeout time.Duration
+	// Logger receives the warnings; it must not be nil.
+	Logger *slog.Logger
+}
+
+// Enforce reads c's maxmemory-policy (within ctx and r.Timeout) and applies
+// r: an evicting Redis is refused with an error (to be wrapped in the
+// caller's ErrInvalidConfig) when r.Refuse and not r.Allowed, and logged
+// once otherwise. A server that refuses CONFIG, or cannot be reached, is
+// logged and let through, so that managed Redis services work and replicas
+// start during an outage; the policy is not checked again.
+func Enforce(ctx context.Context, c redis.UniversalClient, r Requirement) error {
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	var policy string
+	var evictable bool
+	err := redisdeadline.Do(ctx, r.Aware, func(ctx context.Context) (err error) {
+		policy, evictable, err = Check(ctx, c)
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrUnknownPolicy):
+		r.Logger.Warn(r.Name+": redis refused to tell its maxmemory-policy (CONFIG refused); it must be noeviction, or "+r.Loss, "err", err)
+	case err != nil:
+		r.Logger.Warn(r.Name+": cannot read redis maxmemory-policy (redis unreachable); it must be noeviction, or "+r.Loss, "err", err)
+	case !evictable:
+	case r.Refuse && !r.Allowed:
+		return fmt.Errorf("redis maxmemory-policy is %q, which may evict %s; set it to noeviction (or pass WithEvictionAllowed)", policy, r.Keeps)
+	case r.Refuse:
+		r.Logger.Warn(r.Name+": redis may evict keys, allowed by WithEvictionAllowed: "+r.Loss, "maxmemory-policy", policy)
+	default:
+		r.Logger.Warn(r.Name+": redis may evict keys: "+r.Loss, "maxmemory-policy", policy)
+	}
+	return nil
 }

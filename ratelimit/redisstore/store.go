@@ -139,23 +139,13 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 
 // checkEviction warns when Redis may evict the store's keys.
 func (s *Store) checkEviction(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
-	defer cancel()
-	var policy string
-	var evictable bool
-	err := redisdeadline.Do(ctx, s.ctxAware, func(ctx context.Context) (err error) {
-		policy, evictable, err = redisevict.Check(ctx, s.client)
-		return err
+	_ = redisevict.Enforce(ctx, s.client, redisevict.Requirement{
+		Name:    "ratelimit/redisstore",
+		Loss:    "an evicted key resets its limit early (over-admission)",
+		Aware:   s.ctxAware,
+		Timeout: checkTimeout,
+		Logger:  s.cfg.logger,
 	})
-	switch {
-	case errors.Is(err, redisevict.ErrUnknownPolicy):
-		s.cfg.logger.Warn("ratelimit: redis maxmemory-policy unknown (CONFIG refused); under eviction limits reset early", "err", err)
-	case err != nil:
-		s.cfg.logger.Warn("ratelimit: could not read redis maxmemory-policy", "err", err)
-	case evictable:
-		s.cfg.logger.Warn("ratelimit: redis may evict rate-limit keys; an evicted key resets its limit early (over-admission)",
-			"maxmemory-policy", policy)
-	}
 }
 
 // redisKey wraps key in a hash tag so the whole key maps to one Cluster slot

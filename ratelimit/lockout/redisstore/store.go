@@ -102,23 +102,18 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 
 // checkEviction refuses a Redis that may evict keys, unless allowed.
 func (s *Store) checkEviction(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
-	defer cancel()
-	var policy string
-	var evictable bool
-	err := redisdeadline.Do(ctx, s.aware, func(ctx context.Context) (err error) {
-		policy, evictable, err = redisevict.Check(ctx, s.client)
-		return err
+	err := redisevict.Enforce(ctx, s.client, redisevict.Requirement{
+		Name:    "lockout/redisstore",
+		Keeps:   "lockout keys (forgetting locks)",
+		Loss:    "locks can be forgotten",
+		Refuse:  true,
+		Allowed: s.cfg.allowEvictable,
+		Aware:   s.aware,
+		Timeout: checkTimeout,
+		Logger:  s.cfg.logger,
 	})
-	switch {
-	case errors.Is(err, redisevict.ErrUnknownPolicy):
-		s.cfg.logger.Warn("lockout: cannot read redis maxmemory-policy (CONFIG refused); it must be noeviction, or locks can be forgotten", "err", err)
-	case err != nil:
-		s.cfg.logger.Warn("lockout: cannot read redis maxmemory-policy; it must be noeviction, or locks can be forgotten", "err", err)
-	case evictable && s.cfg.allowEvictable:
-		s.cfg.logger.Warn("lockout: redis may evict lockout keys, forgetting locks; allowed by WithEvictionAllowed", "maxmemory-policy", policy)
-	case evictable:
-		return fmt.Errorf("%w: redis maxmemory-policy is %q: it may evict lockout keys and forget locks; set noeviction, or pass WithEvictionAllowed", ErrInvalidConfig, policy)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return nil
 }
