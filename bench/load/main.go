@@ -78,6 +78,7 @@ var (
 	loginDur  = flag.Duration("login", 10*time.Second, "length of the login-capacity run (0: skip)")
 	smoke     = flag.Bool("smoke", false, "do not wait for a quiet machine or re-run loaded steps (to try it out; not for figures)")
 	dataOut   = flag.String("data", "", "write every step (mode, arm, offered rate, p50, p99, CPU) as JSON to this file, for go run ./load/plot")
+	profDir   = flag.String("cpuprofile", "", "write a CPU profile of the example during each of its steps to this directory (go tool pprof reads them)")
 	extraEnv  listFlag
 )
 
@@ -606,6 +607,7 @@ func attack(srv *server, s *session, m mix, rate int) *stepResult {
 	r.load0 = quiet.LoadAvg()
 	mine := []string{"postgres", "redis-server"}
 	rt0 := srv.redisRoundTrips()
+	profDone := srv.profile(rate)
 	busy0, own0, cpu0, t0, subs0 := quiet.Busy(), quiet.SelfCPU()+quiet.ProcCPU(mine...), srv.cpu(), time.Now(), s.subs.Load()
 	for res := range atk.Attack(s.targeter(m), vegeta.Rate{Freq: rate, Per: time.Second}, *stepDur, "step") {
 		route := routeOf(res)
@@ -645,6 +647,7 @@ func attack(srv *server, s *session, m mix, rate int) *stepResult {
 	}
 	wall := time.Since(t0)
 	cpu := srv.cpu() - cpu0
+	<-profDone
 	if rt0 != nil {
 		if rt1 := srv.redisRoundTrips(); rt1 != nil {
 			r.redisRT = map[string]float64{}
@@ -794,6 +797,40 @@ func printSearch(mode string, rs *rateSearch, srv *server) {
 		fmt.Printf("| %s | %d | %.2f | %.2f | %.2f | %s |\n", r, len(d), ms(pct(d, 50)), ms(pct(d, 99)), ms(pct(d, 99.9)), rt(r))
 	}
 	fmt.Printf("| all | %d | %.2f | %.2f | | %s |\n", b.n, ms(b.p50), ms(b.p99), rt(""))
+}
+
+// profile fetches a CPU profile of the example (from its internal
+// listener's pprof) over most of a step at rate, when -cpuprofile is set,
+// and writes it as <dir>/<port>-<rate>.pprof; the channel closes when it is
+// written.
+func (s *server) profile(rate int) <-chan struct{} {
+	done := make(chan struct{})
+	if *profDir == "" || s.internal == "" {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		secs := max(1, int(stepDur.Seconds())-1)
+		res, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.internal, secs))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+			return
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err == nil && res.StatusCode != http.StatusOK {
+			err = fmt.Errorf("status %d: %.200s", res.StatusCode, b)
+		}
+		if err == nil {
+			_, port, _ := strings.Cut(strings.TrimPrefix(s.base, "http://"), ":")
+			err = os.WriteFile(filepath.Join(*profDir, fmt.Sprintf("%s-%d.pprof", port, rate)), b, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+		}
+	}()
+	return done
 }
 
 // loginCapacity logs in as the admin from two clients back to back for

@@ -35,16 +35,20 @@ import (
 // (two sequential timeouts, or a dependency without a deadline) fails it.
 const faultMargin = 900 * time.Millisecond
 
-// redisRouteBound is the promise for Redis: with Redis refused,
+// redisRouteBound is the promise for Redis: with Redis refused,
 // black-holed or frozen, login and every authenticated route answer within
-// 1 s. Refresh, get and list hash nothing, and are held to it end to end.
-// A login also hashes a password, which under the race detector on two
-// loaded cores alone takes from a few hundred milliseconds to over a second
-// (see the healthy row of the table), so for every request the suite holds
-// the part the fault adds, the time the request spends in Redis calls, to
-// the same 1 s. By design that part is at most one call's deadline plus
-// REDIS_TIMEOUT for each later call (250 + 3 × 50 ms for a list); the rest
-// is scheduling on a machine whose load is several times its core count.
+// 1 s. What the fault adds to a request is the time it spends in Redis
+// calls; by design that is at most one call's deadline plus REDIS_TIMEOUT
+// for each later call (250 + 3 × 50 ms for a list), well inside 1 s.
+//
+// The suite holds that time for every request (login included), and
+// refresh, get and list (which hash nothing) end to end, to 1 s plus
+// faultMargin, like every other bound here: under the race detector on two
+// cores shared with other test binaries, the healthy row alone has shown
+// list p99s of 660 ms, 660 ms spent in healthy Redis calls and logins of
+// 2 s, scheduling that has nothing to do with Redis. A call without a
+// deadline waits for the client's 15 s timeout and fails the bound
+// whatever the load.
 const redisRouteBound = time.Second
 
 // readyWithin is how soon /ready must reflect a fault (2 s, plus the
@@ -188,12 +192,12 @@ func TestFaults(t *testing.T) {
 				}
 				if d.name == "redis" && (f.name == "refused" || f.name == "black hole" || f.name == "frozen") {
 					for _, route := range []string{"refresh", "get", "list"} {
-						if p99 := st.routeP99(route); p99 > redisRouteBound {
-							t.Errorf("%s p99 = %v; want within %v while Redis is %s", route, p99, redisRouteBound, f.name)
+						if p99 := st.routeP99(route); p99 > redisRouteBound+faultMargin {
+							t.Errorf("%s p99 = %v; want within %v while Redis is %s", route, p99, redisRouteBound+faultMargin, f.name)
 						}
 					}
-					if w := meter.max(); w > redisRouteBound {
-						t.Errorf("a request spent %v in Redis calls; want at most %v while Redis is %s", w, redisRouteBound, f.name)
+					if w := meter.max(); w > redisRouteBound+faultMargin {
+						t.Errorf("a request spent %v in Redis calls; want at most %v while Redis is %s", w, redisRouteBound+faultMargin, f.name)
 					}
 				}
 				if st.reused > 0 {
@@ -215,7 +219,7 @@ func TestFaults(t *testing.T) {
 		return true
 	})
 	t.Logf("fault table (p99 bound %v; Redis routes and Redis wait %v):\n| dependency | fault | statuses | p99 | p99 by route | most Redis wait of a request | /ready 503 after | 200 again after |\n|---|---|---|---|---|---|---|---|\n%s",
-		dbBound, redisRouteBound, strings.Join(table, "\n"))
+		dbBound, redisRouteBound+faultMargin, strings.Join(table, "\n"))
 }
 
 // redisWaitMeter is a go-redis hook that adds up, per request, the time
