@@ -44,7 +44,8 @@ type service struct {
 	hasher   *password.Hasher
 	policy   *password.Policy
 	caches   *caches
-	body     *jsonbody.Decoder // every request body: strict JSON, MaxBodyBytes
+	compress func(http.Handler) http.Handler // see newCompressor
+	body     *jsonbody.Decoder               // every request body: strict JSON, MaxBodyBytes
 	exporter *stream.Exporter
 	handler  http.Handler
 	internal *http.ServeMux
@@ -97,6 +98,9 @@ func newApp(ctx context.Context, cfg *Config, log *slog.Logger, conns *system.Co
 		return nil, err
 	}
 	if err := a.setupBackupMetric(); err != nil {
+		return nil, err
+	}
+	if a.compress, err = newCompressor(); err != nil {
 		return nil, err
 	}
 	if a.caches, err = newCaches(a); err != nil {

@@ -86,7 +86,9 @@ func newListCache(a *service, c *caches) (func(http.Handler) http.Handler, error
 	}
 	c.version = &listVersion{a: a}
 	return func(next http.Handler) http.Handler {
-		cached := hc.Handler(next)
+		// Compression inside the cache: pages are stored compressed (one
+		// variant per Accept-Encoding) and hits are served as stored.
+		cached := hc.Handler(a.compress(next))
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r.Header.Set(listVersionHeader, c.version.get(r.Context()))
 			cached.ServeHTTP(w, r)
