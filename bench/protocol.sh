@@ -14,6 +14,7 @@
 #   DATABASE_URL, REDIS_URL   the shared servers (defaults: 127.0.0.1)
 #   SMOKE=1     keep every round whatever the load (to try suites out)
 #   STEP, LOAD_ARGS  step length and other flags of the load test (go run ./load -h)
+#   LOAD_ROUNDS rounds of the load test's read-mix comparison (default 3)
 #   PLOTS       where the load test writes load.json and load.svg (default plots)
 #   BACKUP_ROWS rows of the example-schema table of the backup-example suite (default 1000000)
 #
@@ -207,11 +208,13 @@ run_tracing() {
 }
 
 # The load test; its steps go to plots/load.json (PLOTS=dir to change) and
-# are drawn as plots/load.svg (latency against offered rate).
+# are drawn as plots/load.svg (latency against offered rate). The read-mix
+# comparison runs LOAD_ROUNDS rounds per mode (default 3), each a search per
+# arm with the steps alternating, and its ratio is the median of the rounds'.
 run_load() {
   local plots=${PLOTS:-plots}
   # shellcheck disable=SC2046,SC2086
-  go run ./load -step "${STEP:-5s}" -data "$plots/load.json" ${LOAD_ARGS:-} $([ "${SMOKE:-0}" = 1 ] && echo -smoke) | tee "$OUT/load.txt"
+  go run ./load -step "${STEP:-5s}" -rounds "${LOAD_ROUNDS:-3}" -data "$plots/load.json" ${LOAD_ARGS:-} $([ "${SMOKE:-0}" = 1 ] && echo -smoke) | tee "$OUT/load.txt"
   go run ./load/plot -in "$plots/load.json" -out "$plots/load.svg"
 }
 

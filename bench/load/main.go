@@ -81,6 +81,7 @@ var (
 	loginDur  = flag.Duration("login", 10*time.Second, "length of the login-capacity run (0: skip)")
 	smoke     = flag.Bool("smoke", false, "do not wait for a quiet machine or re-run loaded steps (to try it out; not for figures)")
 	dataOut   = flag.String("data", "", "write every step (mode, arm, offered rate, p50, p99, CPU) as JSON to this file, for go run ./load/plot")
+	rounds    = flag.Int("rounds", 1, "rounds of the read-mix comparison per mode (each a search per arm, steps alternating); with more than one, the median of the per-round ratios is printed")
 	profDir   = flag.String("cpuprofile", "", "write a CPU profile of the example during each of its steps to this directory (go tool pprof reads them)")
 	extraEnv  listFlag
 )
@@ -213,35 +214,51 @@ func runMode(mode, work, exampleBin, ceilingBin string) error {
 	covet.stop()
 	printSearch(mode, full, covet)
 
-	// Read mix: the example and the ceiling, steps alternating.
-	covet, s, err = startCovet()
-	if err != nil {
-		return err
-	}
-	ceil, cs, err := startCeiling()
-	if err != nil {
+	// Read mix: the example and the ceiling, steps alternating, -rounds
+	// times, each round with both started afresh.
+	var ratios []float64
+	for round := 1; round <= *rounds; round++ {
+		if *rounds > 1 {
+			fmt.Printf("\n#### read mix, round %d of %d (load %s)\n", round, *rounds, quiet.FormatLoad(quiet.LoadAvg()))
+		}
+		covet, s, err = startCovet()
+		if err != nil {
+			return err
+		}
+		ceil, cs, err := startCeiling()
+		if err != nil {
+			covet.stop()
+			return err
+		}
+		a := newSearch(mode, "covet read mix", covet, s, readMix)
+		b := newSearch(mode, "ceiling read mix", ceil, cs, readMix)
+		a.round, b.round = round, round
+		for !a.done() || !b.done() {
+			if !a.done() {
+				a.step()
+			}
+			if !b.done() {
+				b.step()
+			}
+		}
 		covet.stop()
-		return err
-	}
-	a := newSearch(mode, "covet read mix", covet, s, readMix)
-	b := newSearch(mode, "ceiling read mix", ceil, cs, readMix)
-	for !a.done() || !b.done() {
-		if !a.done() {
-			a.step()
+		ceil.stop()
+		printSearch(mode, a, covet)
+		printSearch(mode, b, ceil)
+		if b.best != nil && a.best != nil {
+			ratio := float64(a.best.rate) / float64(b.best.rate)
+			ratios = append(ratios, ratio)
+			fmt.Printf("\nread mix, %s: covet holds %d req/s, the ceiling %d req/s: **%.2f×** (CPU per request %.0f µs against %.0f µs)\n",
+				mode, a.best.rate, b.best.rate, ratio, a.best.cpuPerReq*1e6, b.best.cpuPerReq*1e6)
 		}
-		if !b.done() {
-			b.step()
-		}
+		summaries = append(summaries, modeSummary{mode: mode, round: round, full: full, covet: a, ceiling: b})
 	}
-	covet.stop()
-	ceil.stop()
-	printSearch(mode, a, covet)
-	printSearch(mode, b, ceil)
-	if b.best != nil && a.best != nil {
-		fmt.Printf("\nread mix, %s: covet holds %d req/s, the ceiling %d req/s: **%.2f×** (CPU per request %.0f µs against %.0f µs)\n",
-			mode, a.best.rate, b.best.rate, float64(a.best.rate)/float64(b.best.rate), a.best.cpuPerReq*1e6, b.best.cpuPerReq*1e6)
+	if len(ratios) > 1 {
+		sorted := slices.Clone(ratios)
+		slices.Sort(sorted)
+		fmt.Printf("\nread mix, %s, %d rounds: covet/ceiling per round %s; **median %.2f×** [%.2f–%.2f]\n",
+			mode, len(ratios), formatRatios(ratios), median(sorted), sorted[0], sorted[len(sorted)-1])
 	}
-	summaries = append(summaries, modeSummary{mode: mode, full: full, covet: a, ceiling: b})
 
 	if *loginDur > 0 && mode == "sqlite" {
 		covet, s, err = startCovet()
@@ -708,6 +725,7 @@ func pct(d []time.Duration, p float64) time.Duration {
 type rateSearch struct {
 	name     string
 	mode     string
+	round    int // of the read-mix comparison (0: the full mix)
 	srv      *server
 	s        *session
 	m        mix
@@ -1016,8 +1034,26 @@ func (r *stepResult) redisPerRoute() func(route string) string {
 	}
 }
 
+// median of sorted values.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+func formatRatios(r []float64) string {
+	out := make([]string, len(r))
+	for i, v := range r {
+		out[i] = fmt.Sprintf("%.2f×", v)
+	}
+	return strings.Join(out, ", ")
+}
+
 // modeSummary is what the side-by-side table needs from one mode.
 type modeSummary struct {
+	round                int
 	mode                 string
 	full, covet, ceiling *rateSearch
 }
@@ -1063,7 +1099,11 @@ func printSideBySide() {
 			f := a.redisPerRoute()
 			rt = fmt.Sprintf("%s (%s, %s)", f(""), f("list"), f("get"))
 		}
-		fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", m.mode, cell(m.full), cell(m.covet), cell(m.ceiling), ratio, rt)
+		name := m.mode
+		if *rounds > 1 {
+			name = fmt.Sprintf("%s, round %d", m.mode, m.round)
+		}
+		fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", name, cell(m.full), cell(m.covet), cell(m.ceiling), ratio, rt)
 	}
 }
 
@@ -1071,6 +1111,7 @@ func printSideBySide() {
 type stepRecord struct {
 	Mode        string             `json:"mode"`
 	Arm         string             `json:"arm"`
+	Round       int                `json:"round,omitempty"` // of the read-mix comparison
 	OfferedRate int                `json:"offered_rate"`
 	SentRate    float64            `json:"sent_rate"`
 	Requests    int                `json:"requests"`
@@ -1096,7 +1137,7 @@ var records []stepRecord
 
 func record(rs *rateSearch, r *stepResult) {
 	records = append(records, stepRecord{
-		Mode: rs.mode, Arm: rs.name, OfferedRate: r.rate, SentRate: r.achieved, Requests: r.n, Errors: r.errors,
+		Mode: rs.mode, Arm: rs.name, Round: rs.round, OfferedRate: r.rate, SentRate: r.achieved, Requests: r.n, Errors: r.errors,
 		P50ms: ms(r.p50), P99ms: ms(r.p99), CPUPerReqUS: r.cpuPerReq * 1e6, Pass: r.pass,
 		Load: [2]float64{r.load0[0], r.load1[0]}, RedisRT: r.redisRT,
 	})

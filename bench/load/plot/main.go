@@ -100,11 +100,49 @@ func run(in, out, filter string) error {
 		}
 		c.color = palette[i%len(palette)][light]
 		// A search revisits no rate, but bisection visits them out of
-		// order: draw each curve by rising rate.
+		// order: draw each curve by rising rate. Rounds of the same arm
+		// share a curve: a rate tried in several is drawn at the medians
+		// of its p50 and p99, and passes when most of its steps did.
 		slices.SortFunc(c.steps, func(a, b step) int { return cmp.Compare(a.OfferedRate, b.OfferedRate) })
+		c.steps = mergeRates(c.steps)
 	}
 	svg := render(d, curves)
 	return os.WriteFile(out, []byte(svg), 0o644)
+}
+
+// mergeRates replaces the steps (sorted by rate) that share an offered
+// rate by one at their median p50 and p99.
+func mergeRates(steps []step) []step {
+	var out []step
+	for i := 0; i < len(steps); {
+		j := i
+		for j < len(steps) && steps[j].OfferedRate == steps[i].OfferedRate {
+			j++
+		}
+		group := steps[i:j]
+		m := group[0]
+		if len(group) > 1 {
+			p50s, p99s, pass := make([]float64, len(group)), make([]float64, len(group)), 0
+			for k, s := range group {
+				p50s[k], p99s[k] = s.P50ms, s.P99ms
+				if s.Pass {
+					pass++
+				}
+			}
+			m.P50ms, m.P99ms, m.Pass = medianOf(p50s), medianOf(p99s), 2*pass > len(group)
+		}
+		out = append(out, m)
+		i = j
+	}
+	return out
+}
+
+func medianOf(v []float64) float64 {
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
 }
 
 const (
