@@ -23,13 +23,17 @@
 //	login, _ := redisstore.New(ctx, client) // exact: one round trip per decision
 //
 // The limit stays global (every unit was counted in Redis before it is
-// spent) and round trips fall by about the batch size; the price is a
-// bounded slack, stated at [WithLease]: for GCRA any interval may see up
-// to min(replicas × batch, Limit × maxAge / Period) more than the exact
-// mode allows, for the window algorithms nothing more, and leased units
-// left unspent lapse rather than return. In a test of three replicas
-// offered twice the limit, they admit no more than the exact allowance. Keep limits that must hold to the unit (logins, lockouts) on
-// a store without leases: the two modes share keys and may be mixed.
+// spent) and round trips fall by about the lease size: the batch, or a
+// tenth of maxAge of a hot key's own traffic, refilled in the background
+// at half a lease so that a hot key's callers do not wait for Redis. The
+// price is a bounded slack, stated at [WithLease]: for GCRA any interval
+// may see up to min(1.5 × replicas × lease size, Limit × maxAge / Period)
+// more than the exact mode allows, for the window algorithms nothing more,
+// and leased units left unspent lapse rather than return. In a test of
+// three replicas offered twice the limit, they admit no more than the
+// exact allowance. Keep limits that must hold to the unit (logins,
+// lockouts) on a store without leases: the two modes share keys and may be
+// mixed.
 //
 // # Outages
 //

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -152,8 +153,9 @@ func TestLeaseThreeReplicas(t *testing.T) {
 	}
 }
 
-// TestLeaseRoundTrips: one call per batch, a refusal remembered until its
-// retry time, and callers that find the lease empty at once share one call.
+// TestLeaseRoundTrips: one call per batch, made ahead of need; a refusal
+// remembered until its retry time, which refuses none of the units still
+// held; and callers that find the lease empty at once share one call.
 func TestLeaseRoundTrips(t *testing.T) {
 	rd := testenv.NewRedis(t)
 	c, hook := newClient(t, rd)
@@ -173,9 +175,17 @@ func TestLeaseRoundTrips(t *testing.T) {
 				if err != nil || !d.Allowed {
 					t.Fatalf("Take %d = %+v, %v; want allowed", i, d, err)
 				}
+				// Each background call lands before the next decision,
+				// so that the count below is exact.
+				s.fills.Wait()
 			}
-			if n := scriptCalls(hook.reset()); n != 10 {
-				t.Fatalf("%d round trips for 100 decisions with a batch of 10; want 10", n)
+			// The first lease is taken by the first decision, and each
+			// later one in the background when the lease falls below half
+			// (the 6th, 16th, ... 86th decision): ten leases of 10. The
+			// 96th starts an 11th call, which Redis refuses (all 100 are
+			// leased), while the 4 units still held pay the 97th to 100th.
+			if n := scriptCalls(hook.reset()); n != 11 {
+				t.Fatalf("%d round trips for 100 decisions with a batch of 10; want 11 (10 leases and the refusal learnt ahead)", n)
 			}
 			for i := 0; i < 50; i++ {
 				d, err := s.Take(ctx, "k", r, alg, 1)
@@ -183,8 +193,10 @@ func TestLeaseRoundTrips(t *testing.T) {
 					t.Fatalf("Take over the limit = %+v, %v; want refused with a retry time", d, err)
 				}
 			}
-			if n := scriptCalls(hook.reset()); n != 1 {
-				t.Fatalf("%d round trips for 50 refusals; want 1", n)
+			// The refusal learnt ahead is remembered: the 150 decisions
+			// cost 11 calls in all.
+			if n := scriptCalls(hook.reset()); n != 0 {
+				t.Fatalf("%d round trips for 50 refusals; want 0 (the refusal was learnt ahead)", n)
 			}
 
 			// 25 callers at once on a fresh key: 3 calls (10 + 10 + 10).
@@ -203,6 +215,10 @@ func TestLeaseRoundTrips(t *testing.T) {
 			}
 			close(start)
 			wg.Wait()
+			s.fills.Wait()
+			// Whether made by a waiting caller or ahead of need, a call
+			// starts only when under 5 units are held and none is in
+			// flight; 30 units cover the 25 and leave 5.
 			if n := scriptCalls(hook.reset()); allowed.Load() != 25 || n != 3 {
 				t.Fatalf("25 concurrent callers: %d allowed, %d round trips; want 25 and 3", allowed.Load(), n)
 			}
@@ -211,7 +227,9 @@ func TestLeaseRoundTrips(t *testing.T) {
 }
 
 // TestLeaseShare: a lease is at most a tenth of the quota and at least the
-// cost asked for; a cost of 0 asks Redis.
+// cost asked for, but a lease taken ahead of need only the tenth; a cost of
+// 0 asks Redis; a cost over the quota is refused for a period whatever is
+// held.
 func TestLeaseShare(t *testing.T) {
 	rd := testenv.NewRedis(t)
 	c, hook := newClient(t, rd)
@@ -226,28 +244,34 @@ func TestLeaseShare(t *testing.T) {
 		if d, err := s.Take(ctx, "k", r, ratelimit.GCRA, 1); err != nil || !d.Allowed {
 			t.Fatalf("Take %d = %+v, %v", i, d, err)
 		}
+		s.fills.Wait()
 	}
-	if n := scriptCalls(hook.reset()); n != 10 {
-		t.Fatalf("%d round trips for 20 decisions on a limit of 20; want 10 (leases of 2)", n)
+	// Leases of 2, each taken ahead when the one before is spent, and an
+	// 11th call, made when the 20th decision spent the last unit, refused.
+	if n := scriptCalls(hook.reset()); n != 11 {
+		t.Fatalf("%d round trips for 20 decisions on a limit of 20; want 11 (10 leases of 2 and a refusal)", n)
 	}
 	if d, err := s.Take(ctx, "big", r, ratelimit.GCRA, 7); err != nil || !d.Allowed {
 		t.Fatalf("Take(cost 7) = %+v, %v; want allowed", d, err)
 	}
-	if d, err := s.Take(ctx, "big", r, ratelimit.GCRA, 0); err != nil || !d.Allowed || d.Remaining != 13 {
-		t.Fatalf("Take(cost 0) = %+v, %v; want allowed with 13 remaining in Redis", d, err)
+	s.fills.Wait()
+	// 7 for the decision, and a lease of 2 taken ahead once it was spent.
+	if d, err := s.Take(ctx, "big", r, ratelimit.GCRA, 0); err != nil || !d.Allowed || d.Remaining != 11 {
+		t.Fatalf("Take(cost 0) = %+v, %v; want allowed with 11 remaining in Redis", d, err)
 	}
-	if n := scriptCalls(hook.reset()); n != 2 {
-		t.Fatalf("%d round trips; want 2", n)
+	if n := scriptCalls(hook.reset()); n != 3 {
+		t.Fatalf("%d round trips; want 3", n)
 	}
 	if d, err := s.Take(ctx, "big", r, ratelimit.GCRA, 21); err != nil || d.Allowed || d.RetryAfter < 59*time.Minute {
 		t.Fatalf("Take(cost over the burst) = %+v, %v; want refused for a period", d, err)
 	}
 }
 
-// TestLeaseOutage: a lease taken while Redis answered is spent without it;
-// then the failure policy, the timeout and the breaker apply as in the
-// exact mode, and callers waiting on a failed call go to the policy
-// without calling again.
+// TestLeaseOutage: a lease taken while Redis answered is spent without
+// waiting for it (the calls made ahead of need fail in the background and
+// count towards the breaker); then the failure policy, the timeout and the
+// breaker apply as in the exact mode, and callers waiting on a failed call
+// go to the policy without calling again.
 func TestLeaseOutage(t *testing.T) {
 	for _, policy := range []ratelimit.FailurePolicy{ratelimit.FailOpen, ratelimit.FailClosed, ratelimit.LocalFallback} {
 		t.Run(policy.String(), func(t *testing.T) {
@@ -273,7 +297,7 @@ func TestLeaseOutage(t *testing.T) {
 			var mu sync.Mutex
 			events := map[EventKind]int{}
 			s := newRedisStore(t, c, WithKeyPrefix(rd.Prefix), WithFailurePolicy(policy),
-				WithBreaker(3, time.Minute), WithLease(5, 10*time.Second),
+				WithBreaker(5, time.Minute), WithLease(5, 10*time.Second),
 				WithLogger(slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))),
 				WithEventHook(func(e Event) { mu.Lock(); events[e.Kind]++; mu.Unlock() }))
 			s.now = clk.Now
@@ -289,17 +313,21 @@ func TestLeaseOutage(t *testing.T) {
 			defer c.Close()
 			c.AddHook(hook)
 			s.client = c
-			// The four units left of the lease need no Redis.
+			// The four units left of the lease pay without Redis. Below
+			// half a lease (2, 1 and 0 left) each decision starts a call
+			// ahead of need, which fails in the background.
 			for i := 0; i < 4; i++ {
 				if d, err := s.Take(ctx, "k", r, ratelimit.GCRA, 1); err != nil || !d.Allowed || d.Degraded {
 					t.Fatalf("Take %d from the lease = %+v, %v; want allowed, not degraded", i, d, err)
 				}
+				s.fills.Wait()
 			}
-			if n := len(hook.reset()); n != 0 {
-				t.Fatalf("%d commands while the lease paid; want none", n)
+			if n := scriptCalls(hook.reset()); n != 3 {
+				t.Fatalf("%d calls attempted while the lease paid; want 3, in the background", n)
 			}
 			// Spent: concurrent callers meet the outage; those waiting on a
-			// failed call do not call again, and the breaker opens at 3.
+			// failed call do not call again, and the breaker opens at 5
+			// (3 failures already).
 			var wg sync.WaitGroup
 			var degraded atomic.Int64
 			for i := 0; i < 20; i++ {
@@ -325,12 +353,12 @@ func TestLeaseOutage(t *testing.T) {
 					t.Fatalf("Take after the breaker opened = %+v; want degraded", d)
 				}
 			}
-			if n := scriptCalls(hook.reset()); degraded.Load() != 20 || n < 1 || n > 3 {
-				t.Fatalf("%d of 20 degraded, %d calls attempted; want 20, and 1 to 3 calls (the breaker's threshold)", degraded.Load(), n)
+			if n := scriptCalls(hook.reset()); degraded.Load() != 20 || n < 1 || n > 2 {
+				t.Fatalf("%d of 20 degraded, %d calls attempted; want 20, and 1 or 2 calls (the breaker's threshold, less the 3 failed ahead)", degraded.Load(), n)
 			}
 			mu.Lock()
-			if events[EventPolicy] != 30 || events[EventError] < 1 {
-				t.Errorf("events %v; want a policy decision per degraded Take (30) and the errors", events)
+			if events[EventPolicy] != 30 || events[EventError] < 4 || events[EventBreakerOpen] != 1 {
+				t.Errorf("events %v; want a policy decision per degraded Take (30), the errors (at least 4) and one breaker opening", events)
 			}
 			mu.Unlock()
 			// Back up, after the cooldown: the probe takes a new lease.
@@ -376,6 +404,323 @@ func TestLeaseLapse(t *testing.T) {
 	// Redis counted both leases in full: 20 taken of 1000.
 	if d, err := s.Take(ctx, "k", r, ratelimit.GCRA, 0); err != nil || d.Remaining != 980 {
 		t.Fatalf("Take(cost 0) = %+v, %v; want 980 remaining", d, err)
+	}
+}
+
+// TestLeaseSpareLapse: units leased ahead of need keep the expiry of the
+// call that leased them: they outlive the units before them, are spent
+// after them, and lapse maxAge after their own call was sent. Remaining
+// counts them.
+func TestLeaseSpareLapse(t *testing.T) {
+	rd := testenv.NewRedis(t)
+	c, hook := newClient(t, rd)
+	clk := testenv.NewClock(time.Now())
+	s := newRedisStore(t, c, WithKeyPrefix(rd.Prefix), WithTimeout(5*time.Second), WithLease(10, time.Second))
+	s.now = clk.Now
+	ctx := context.Background()
+	r := ratelimit.PerHour(1000)
+	take := func(wantRemaining int64) {
+		t.Helper()
+		d, err := s.Take(ctx, "k", r, ratelimit.GCRA, 1)
+		if err != nil || !d.Allowed || (wantRemaining >= 0 && d.Remaining != wantRemaining) {
+			t.Fatalf("Take = %+v, %v; want allowed with %d remaining", d, err, wantRemaining)
+		}
+		s.fills.Wait()
+	}
+	take(-1) // a lease of 10, ending at 1 s
+	clk.Add(600 * time.Millisecond)
+	for i := 0; i < 5; i++ {
+		take(-1) // the 5th leaves 4 held and leases 10 more, ending at 1.6 s
+	}
+	if n := scriptCalls(hook.reset()); n != 2 {
+		t.Fatalf("%d round trips; want 2 (a lease and one ahead of need)", n)
+	}
+	take(980 + 3 + 10) // Redis's 980, and the two leases' units
+	clk.Add(400 * time.Millisecond)
+	take(980 + 9) // the first lease's 3 lapsed; the second pays
+	clk.Add(600*time.Millisecond - 1)
+	take(980 + 8)
+	if n := scriptCalls(hook.reset()); n != 0 {
+		t.Fatalf("%d round trips while the second lease held units; want 0", n)
+	}
+	clk.Add(1)
+	take(970 + 9) // the second lease lapsed: a third
+	if n := scriptCalls(hook.reset()); n != 1 {
+		t.Fatalf("%d round trips after the second lease lapsed; want 1", n)
+	}
+}
+
+// scriptHook is a go-redis hook on the script calls (EVALSHA, EVAL) to a
+// real Redis: it records the size each lease call asks for, adds a
+// latency, and can hold one call until released.
+type scriptHook struct {
+	delay time.Duration // set before use
+
+	mu      sync.Mutex
+	wants   []int64
+	entered chan struct{} // closed when the held call arrives
+	release chan struct{} // the held call goes on when closed
+}
+
+func (h *scriptHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *scriptHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if n := cmd.Name(); n == "evalsha" || n == "eval" {
+			h.mu.Lock()
+			// A lease call's arguments: the command, the script, 1, the
+			// key, then algorithm, limit, period, burst, want and need.
+			if a := cmd.Args(); len(a) == 10 {
+				if w, ok := a[8].(int64); ok {
+					h.wants = append(h.wants, w)
+				}
+			}
+			entered, release := h.entered, h.release
+			h.entered, h.release = nil, nil
+			h.mu.Unlock()
+			if entered != nil {
+				close(entered)
+				<-release
+			}
+			time.Sleep(h.delay)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *scriptHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// hold makes the next script call wait until release is called; entered
+// is closed when the call arrives. release may be called more than once.
+func (h *scriptHook) hold() (entered <-chan struct{}, release func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e, r := make(chan struct{}), make(chan struct{})
+	h.entered, h.release = e, r
+	return e, sync.OnceFunc(func() { close(r) })
+}
+
+// takeWants returns the sizes asked for since the last call.
+func (h *scriptHook) takeWants() []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	w := h.wants
+	h.wants = nil
+	return w
+}
+
+// TestLeasePrefetch: below half a lease, a decision starts the next call
+// in the background; while it is in flight the units left keep paying
+// without waiting, and only a caller that finds the lease spent waits for
+// it, without a call of its own.
+func TestLeasePrefetch(t *testing.T) {
+	rd := testenv.NewRedis(t)
+	c, hook := newClient(t, rd)
+	sh := &scriptHook{}
+	c.AddHook(sh)
+	s := newRedisStore(t, c, WithKeyPrefix(rd.Prefix), WithTimeout(5*time.Second), WithLease(10, time.Hour))
+	ctx := context.Background()
+	r := ratelimit.PerHour(100) // leases of 10 at most: every lease is the batch
+	if _, err := s.Take(ctx, "warm", r, ratelimit.GCRA, 1); err != nil {
+		t.Fatal(err)
+	}
+	s.fills.Wait()
+	hook.reset()
+	sh.takeWants()
+	take := func() ratelimit.Decision {
+		d, err := s.Take(ctx, "k", r, ratelimit.GCRA, 1)
+		if err != nil || !d.Allowed {
+			t.Errorf("Take = %+v, %v; want allowed", d, err)
+		}
+		return d
+	}
+	take() // the first lease: 9 left
+	entered, release := sh.hold()
+	defer release()
+	for i := 0; i < 5; i++ {
+		take() // the 5th leaves 4, and starts the next call
+	}
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no call ahead of need below half a lease")
+	}
+	// The call is held in flight: the 4 units left pay at once.
+	paid := make(chan struct{})
+	go func() {
+		defer close(paid)
+		for i := 0; i < 4; i++ {
+			take()
+		}
+	}()
+	select {
+	case <-paid:
+	case <-time.After(5 * time.Second):
+		t.Fatal("decisions the lease could pay waited for the call in flight")
+	}
+	// Spent: the next caller waits for the call in flight.
+	res := make(chan ratelimit.Decision, 1)
+	go func() { res <- take() }()
+	select {
+	case d := <-res:
+		t.Fatalf("Take with the lease spent = %+v before the call in flight ended; want it to wait", d)
+	case <-time.After(20 * time.Millisecond): // a chance to reach the wait; passing does not depend on it
+	}
+	release()
+	if d := <-res; d.Remaining != 80+9 {
+		t.Fatalf("Take after the call = %+v; want 89 remaining (80 in Redis, 9 held)", d)
+	}
+	s.fills.Wait()
+	if n, w := scriptCalls(hook.reset()), sh.takeWants(); n != 2 || len(w) != 2 || w[0] != 10 || w[1] != 10 {
+		t.Fatalf("%d round trips asking for %v; want 2 of 10", n, w)
+	}
+}
+
+// TestLeaseHotKey: a key spent about a thousand times a second through a
+// Redis 20 ms away. Once the lease size has followed the spending (a tenth
+// of maxAge of it), the call ahead of need lands before the lease is spent
+// and no decision waits for Redis; with a fixed batch of 10 (half a lease
+// lasting 5 ms) every lease would make callers wait.
+func TestLeaseHotKey(t *testing.T) {
+	rd := testenv.NewRedis(t)
+	c, hook := newClient(t, rd)
+	sh := &scriptHook{delay: 20 * time.Millisecond}
+	c.AddHook(sh)
+	s := newRedisStore(t, c, WithKeyPrefix(rd.Prefix), WithTimeout(5*time.Second), WithLease(10, 2*time.Second))
+	ctx := context.Background()
+	r := ratelimit.PerSecond(1_000_000)
+	if _, err := s.Take(ctx, "warm", r, ratelimit.GCRA, 1); err != nil {
+		t.Fatal(err)
+	}
+	hook.reset()
+	sh.takeWants()
+	const (
+		n    = 800
+		ramp = 300 // decisions before the size has caught up with the spending
+	)
+	var stalls int
+	var worst time.Duration
+	for i := 0; i < n; i++ {
+		time.Sleep(time.Millisecond) // pacing the load, not waiting for a result
+		start := time.Now()
+		d, err := s.Take(ctx, "hot", r, ratelimit.GCRA, 1)
+		el := time.Since(start)
+		if err != nil || !d.Allowed {
+			t.Fatalf("Take %d = %+v, %v; want allowed", i, d, err)
+		}
+		if i >= ramp {
+			worst = max(worst, el)
+			// A decision that waited for a call waited for what was left
+			// of its 20 ms: count half of that as a wait.
+			if el >= sh.delay/2 {
+				stalls++
+			}
+		}
+	}
+	s.fills.Wait()
+	calls, wants := scriptCalls(hook.reset()), sh.takeWants()
+	t.Logf("%d decisions: %d round trips, leases %v, slowest decision after the ramp %v", n, calls, wants, worst)
+	if stalls > 0 {
+		t.Errorf("%d decisions after the ramp took half the call's latency (%v) or more; want none", stalls, sh.delay/2)
+	}
+	if calls > n/20 {
+		t.Errorf("%d round trips for %d decisions; want at most %d (leases larger than the batch)", calls, n, n/20)
+	}
+}
+
+// TestLeaseAdaptiveSize: a lease asks for the batch, or for what the key
+// spends here in a tenth of maxAge when that is more, within a tenth of
+// the quota; an idle key drops back to the batch.
+func TestLeaseAdaptiveSize(t *testing.T) {
+	rd := testenv.NewRedis(t)
+	c, hook := newClient(t, rd)
+	sh := &scriptHook{}
+	c.AddHook(sh)
+	clk := testenv.NewClock(time.Now())
+	s := newRedisStore(t, c, WithKeyPrefix(rd.Prefix), WithTimeout(5*time.Second), WithLease(10, time.Second))
+	s.now = clk.Now
+	ctx := context.Background()
+	if _, err := s.Take(ctx, "warm", ratelimit.PerHour(1000), ratelimit.GCRA, 1); err != nil {
+		t.Fatal(err)
+	}
+	hook.reset()
+	sh.takeWants()
+	spend := func(key string, r ratelimit.Rate, n int, every time.Duration) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			if d, err := s.Take(ctx, key, r, ratelimit.GCRA, 1); err != nil || !d.Allowed {
+				t.Fatalf("Take %s %d = %+v, %v; want allowed", key, i, d, err)
+			}
+			s.fills.Wait()
+			clk.Add(every)
+		}
+	}
+
+	// 50 a second: 5 per tenth of maxAge, under the batch.
+	spend("slow", ratelimit.PerHour(1_000_000), 200, 20*time.Millisecond)
+	hook.reset()
+	for _, w := range sh.takeWants() {
+		if w != 10 {
+			t.Fatalf("a slow key's lease asked for %d; want the batch, 10", w)
+		}
+	}
+
+	// 100,000 a second: 10,000 per tenth of maxAge, over the quota's
+	// tenth (500).
+	const quota, spent = 5000, 4000
+	r := ratelimit.PerHour(quota)
+	spend("hot", r, spent, 10*time.Microsecond)
+	calls, wants := scriptCalls(hook.reset()), sh.takeWants()
+	t.Logf("hot: %d round trips, leases %v", calls, wants)
+	if calls > 40 {
+		t.Errorf("%d round trips for %d decisions; want at most 40 (leases of 10 would take %d)", calls, spent, spent/10)
+	}
+	if top := slices.Max(wants); top != quota/leaseShare {
+		t.Errorf("largest lease %d; want the cap, a tenth of the quota (%d)", top, quota/leaseShare)
+	}
+	// Less than one and a half leases are held beyond what was spent.
+	d, err := s.Take(ctx, "hot", r, ratelimit.GCRA, 0)
+	if err != nil || quota-d.Remaining-spent >= quota/leaseShare*3/2 {
+		t.Errorf("Take(cost 0) = %+v, %v; want under %d leased and unspent", d, err, quota/leaseShare*3/2)
+	}
+
+	// Idle for a minute: the lease lapsed, and the next asks for the batch.
+	clk.Add(time.Minute)
+	spend("hot", r, 1, 0)
+	if w := sh.takeWants(); len(w) != 1 || w[0] != 10 {
+		t.Errorf("after a minute idle the lease asked for %v; want [10]", w)
+	}
+}
+
+// TestLeaseSweep: once the table is full, leases with nothing left to
+// spend, refuse or wait for are dropped; one whose spare units are still
+// live is kept. A key asked for at another rate while a call is in flight
+// starts afresh.
+func TestLeaseSweep(t *testing.T) {
+	ls := newLeases(10, time.Second)
+	r := ratelimit.PerHour(100)
+	const now = int64(time.Hour)
+	for i := 0; i < minSweep-3; i++ {
+		ls.m["dead"+strconv.Itoa(i)] = &lease{rate: r, tokens: 5, exp: now}
+	}
+	ls.m["spare"] = &lease{rate: r, tokens: 0, exp: now, spare: 5, spareExp: now + 1}
+	ls.m["refused"] = &lease{rate: r, denyUntil: now + 1, denyNeed: 1}
+	ls.m["filling"] = &lease{rate: r, fill: &fill{done: make(chan struct{})}}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.get("new", r, now)
+	if len(ls.m) != 4 || ls.m["spare"] == nil || ls.m["refused"] == nil || ls.m["filling"] == nil {
+		t.Fatalf("after the sweep %d leases kept; want 4 (spare, refused, filling, new)", len(ls.m))
+	}
+	if ls.sweep != minSweep {
+		t.Fatalf("next sweep at %d; want %d", ls.sweep, minSweep)
+	}
+	old := ls.m["filling"]
+	r2 := ratelimit.PerHour(200)
+	if l := ls.get("filling", r2, now); l == old || l.rate != r2 || ls.m["filling"] != l {
+		t.Fatalf("get at another rate during a call = %+v; want a fresh lease in the table", l)
 	}
 }
 

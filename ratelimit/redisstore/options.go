@@ -70,32 +70,47 @@ func WithFallbackOptions(opts ...ratelimit.MemoryOption) Option {
 }
 
 // WithLease turns on the lease mode: instead of one Redis round trip per
-// decision, the store takes allowance from Redis for up to batch decisions
-// on a key in one atomic call and spends it locally, for at most maxAge
-// (and, for the window algorithms, not beyond the window it was taken in).
-// Callers that find a key's lease empty while a call for it is in flight
-// wait for that call instead of making their own, and a refusal is
-// remembered until its retry time, so a key over its limit costs a replica
-// one call per refill interval, not one per request. A lease never exceeds
-// a tenth of the key's quota (Burst for GCRA, Limit for the windows), nor
-// less than the cost asked for.
+// decision, the store takes allowance from Redis for many decisions on a
+// key in one atomic call and spends it locally. Each unit keeps the expiry
+// of the call that leased it: maxAge after the call was sent and, for the
+// window algorithms, not beyond the window it was taken in.
+//
+// A lease is batch units, or, for a key this replica spends faster, what it
+// spends on the key in a tenth of maxAge at its recent rate (measured over
+// up to maxAge), so that a hot key's lease lasts about a tenth of maxAge; it
+// never exceeds a tenth of the key's quota (Burst for GCRA, Limit for the
+// windows), nor falls short of the cost asked for. When a decision leaves a
+// key's lease below half of the next lease, the replica refills it in the
+// background, so a hot key's callers keep spending what is left and do not
+// wait for Redis; callers that find the lease spent wait for the call in
+// flight for the key instead of making their own. A replica therefore holds
+// less than one and a half leases of a key: what was left when it refilled,
+// and the lease it refilled with. A refusal is remembered until its retry
+// time, so a key over its limit costs a replica one call per refill
+// interval, not one per request; it refuses only what the units held cannot
+// pay.
 //
 // The limit stays global: every unit spent locally was first counted in
 // Redis; what changes is when. Over-admission, per key: none for the
-// window algorithms, whose leases end with the window they were counted
-// in (each unit is spent no earlier than counted and in the same window,
-// so the counts Redis decided on bound what is spent at every moment). For
+// window algorithms, whose units end with the window they were counted in
+// (each unit is spent no earlier than counted and in the same window, so
+// the counts Redis decided on bound what is spent at every moment). For
 // [ratelimit.GCRA] a unit counted before an interval may be spent in it, so
-// any interval may see up to min(replicas × batch, Limit × maxAge /
-// Period) more than the exact mode allows there; over a long run nothing
-// more is admitted. Under-admission: units leased and not spent are not
-// returned but lapse (at maxAge or the window's end), so up to
-// (replicas − 1) × batch may be refused that the exact mode would have
-// allowed. Remaining and ResetAfter are as of the last Redis answer.
+// any interval may see up to min(1.5 × replicas × lease size, Limit ×
+// maxAge / Period) more than the exact mode allows there; over a long run
+// nothing more is admitted. Under-admission: units leased and not spent
+// are not returned but lapse (at maxAge or the window's end), so up to
+// 1.5 × (replicas − 1) × lease size may be refused that the exact mode
+// would have allowed. In both, lease size is at most max(batch, a tenth of
+// maxAge of the replica's own spending on the key), and at most a tenth of
+// the quota. Remaining (which includes the units this replica holds) and
+// ResetAfter are as of the last Redis answer.
 //
 // A decision paid from a lease needs no Redis call, so it goes on while
-// Redis is unavailable until the lease is spent or lapses; then the
-// failure policy, timeout and breaker apply as in the exact mode.
+// Redis is unavailable until the lease is spent or lapses; the background
+// refills fail meanwhile and count towards the breaker, each bounded by
+// the timeout like any other call; then the failure policy, timeout and
+// breaker apply as in the exact mode.
 //
 // Use it for high-rate limits where a few units of slack are acceptable
 // (a global per-client limit); keep exact stores, without this option, for

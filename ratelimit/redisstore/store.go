@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +60,7 @@ type Store struct {
 	bound    *redisdeadline.Bound // per-call deadline
 	leases   *leases              // WithLease; nil: exact
 	epoch    time.Time            // origin of clock()
+	fills    sync.WaitGroup       // background lease calls, each ending within the timeout
 }
 
 var _ ratelimit.Store = (*Store)(nil)

@@ -61,6 +61,9 @@ func newRedisStore(t testing.TB, c redis.UniversalClient, opts ...Option) *Store
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	// Background lease calls end within the timeout; the test's end waits
+	// for them, before its clients close.
+	t.Cleanup(s.fills.Wait)
 	return s
 }
 
