@@ -64,6 +64,25 @@ func BenchmarkHTTPHit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchHTTPHit(b, hc)
+}
+
+// BenchmarkHTTPHitTagged is a hit on a tagged response with a Redis shared
+// tier: served in process, its tag versions too, with no call to Redis.
+func BenchmarkHTTPHitTagged(b *testing.B) {
+	r := testenv.NewRedis(b)
+	store := newCache[Response](b, onRedis(b, r.Client, r.Prefix))
+	subscribed(b, store)
+	hc, err := NewHTTPCache(store, time.Minute, WithTags(func(*http.Request) []string {
+		return []string{"users", "user:42"}
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchHTTPHit(b, hc)
+}
+
+func benchHTTPHit(b *testing.B, hc *HTTPCache) {
 	h := hc.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"id":42,"name":"Ann Example"}`))

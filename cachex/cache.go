@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -52,6 +53,7 @@ type Cache[V any] struct {
 	codecs *codecs
 	stats  counters
 	tags   tagStore
+	fence  fence
 	origin string
 	log    *slog.Logger
 
@@ -66,7 +68,8 @@ type Cache[V any] struct {
 	stopSub  context.CancelFunc
 	subDone  chan struct{}
 	subReady chan struct{}
-	subUp    bool // the subscription has been up once; owned by the subscriber
+	subUp    bool        // the subscription has been up once; owned by the subscriber
+	live     atomic.Bool // subscribed: in-process copies and tag versions are trusted
 	once     sync.Once
 }
 
@@ -84,6 +87,8 @@ type entry[V any] struct {
 // bounded to 32 MiB, with S2 compression above 1 KiB, 10% TTL jitter and a
 // 5s negative TTL. With WithShared (and the in-process tier) it also starts
 // a goroutine that applies other replicas' invalidations; Close stops it.
+// Until that subscription is established, reads go through to the shared
+// tier (see the package overview, Staleness).
 func New[V any](opts ...Option) (*Cache[V], error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -107,7 +112,15 @@ func New[V any](opts ...Option) (*Cache[V], error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	c.tags.init(cfg.shared, cfg.localTTL, cfg.now)
+	c.fence.init()
+	// Tag versions kept in process are trusted while the subscription
+	// that would forget them is up; without a shared tier they are the
+	// truth, and without invalidation messages they live out the local TTL.
+	var live *atomic.Bool
+	if cfg.shared != nil && cfg.invalidate {
+		live = &c.live
+	}
+	c.tags.init(cfg.shared, cfg.localTTL, cfg.now, live)
 	if cfg.local {
 		c.local, err = newLocal[V](&cfg)
 		if err != nil {
@@ -414,7 +427,9 @@ func (c *Cache[V]) decodeInto(b []byte, e *entry[V]) error {
 // lookup finds key in the in-process tier, then in the shared tier
 // (copying a shared hit into the in-process tier). It returns nil on a
 // miss and skips entries past their hard expiry or whose tags were
-// invalidated.
+// invalidated. While the cache is not subscribed to invalidations, the
+// shared tier answers first and the in-process tier only when the shared
+// one cannot.
 func (c *Cache[V]) lookup(ctx context.Context, key string) *entry[V] {
 	e, _ := c.find(ctx, key, true)
 	return e
@@ -429,31 +444,62 @@ func (c *Cache[V]) lookupQuiet(ctx context.Context, key string) *entry[V] {
 // find is lookup that also returns the time it judged the entry by.
 func (c *Cache[V]) find(ctx context.Context, key string, count bool) (*entry[V], int64) {
 	now := c.nowMs()
-	if c.local != nil {
-		if e, ok := c.local.GetIfPresent(key); ok {
-			if now < e.hard && c.tags.valid(ctx, e.tags) {
-				if count {
-					c.stats.local.hit(now >= e.soft)
-				}
-				return e, now
-			}
-			c.local.Invalidate(key)
-		}
-		if count {
-			c.stats.local.misses.Add(1)
+	direct := c.direct()
+	if c.local != nil && !direct {
+		if e := c.findLocal(ctx, key, now, count); e != nil {
+			return e, now
 		}
 	}
 	if c.shared == nil {
 		return nil, now
 	}
+	var g *atomic.Uint64
+	var gen uint64
+	if c.local != nil {
+		g = c.fence.gen(key)
+		gen = g.Load()
+	}
 	e := new(entry[V])
-	if !c.sharedGetInto(ctx, key, now, count, e) {
+	ok, reached := c.sharedGetInto(ctx, key, now, count, e)
+	if c.local == nil {
+		if !ok {
+			return nil, now
+		}
+		return e, now
+	}
+	if direct {
+		if !reached {
+			// The shared tier cannot answer: the in-process copy,
+			// bounded by the local TTL, serves as in any outage.
+			return c.findLocal(ctx, key, now, count), now
+		}
+		if count {
+			c.stats.local.misses.Add(1)
+		}
+	}
+	if !ok {
 		return nil, now
 	}
-	if c.local != nil {
-		c.local.Set(key, e)
-	}
+	c.fill(key, e, g, gen)
 	return e, now
+}
+
+// findLocal returns key's usable in-process entry, or nil, dropping an
+// entry past its hard expiry or whose tags were invalidated.
+func (c *Cache[V]) findLocal(ctx context.Context, key string, now int64, count bool) *entry[V] {
+	if e, ok := c.local.GetIfPresent(key); ok {
+		if now < e.hard && c.tags.valid(ctx, e.tags) {
+			if count {
+				c.stats.local.hit(now >= e.soft)
+			}
+			return e
+		}
+		c.local.Invalidate(key)
+	}
+	if count {
+		c.stats.local.misses.Add(1)
+	}
+	return nil
 }
 
 // getShared is Get without an in-process tier: the value is decoded into a
@@ -465,7 +511,7 @@ func (c *Cache[V]) getShared(ctx context.Context, key string) (V, error) {
 		e = new(entry[V])
 	}
 	now := c.nowMs()
-	ok := c.sharedGetInto(ctx, key, now, true, e)
+	ok, _ := c.sharedGetInto(ctx, key, now, true, e)
 	v, fresh := e.val, ok && !e.notFound && now < e.soft
 	*e = entry[V]{} // the pool keeps no reference to the value
 	c.holders.Put(e)
@@ -476,16 +522,17 @@ func (c *Cache[V]) getShared(ctx context.Context, key string) (V, error) {
 }
 
 // sharedGetInto reads key from the shared tier and decodes it into e
-// (which must be zero); it reports whether e holds a usable entry.
-func (c *Cache[V]) sharedGetInto(ctx context.Context, key string, now int64, count bool, e *entry[V]) bool {
+// (which must be zero); it reports whether e holds a usable entry, and
+// whether the tier answered at all.
+func (c *Cache[V]) sharedGetInto(ctx context.Context, key string, now int64, count bool, e *entry[V]) (ok, reached bool) {
 	vals, err := c.shared.Get(ctx, []string{key})
 	if err != nil {
 		if count {
 			c.stats.shared.errors.Add(1)
 		}
-		return false
+		return false, false
 	}
-	return c.accept(ctx, key, vals[0], now, count, e)
+	return c.accept(ctx, key, vals[0], now, count, e), true
 }
 
 // accept decodes b, the shared tier's value of key, into e (which must be

@@ -18,18 +18,41 @@
 // Replicas keep each other's in-process tiers honest through the shared
 // tier's pub/sub: Set, SetMany, Delete and InvalidateTag publish what
 // changed with the sender's origin ID, and every other replica drops its
-// copies. When the subscription is lost, and when it is re-established,
-// the replica flushes its whole in-process tier, since it may have missed
-// messages.
+// copies.
+//
+// # Staleness
+//
+// A replica trusts its in-process tier, and the tag versions it keeps in
+// process, only while it is subscribed to those messages. While it is, a
+// value changed, deleted or invalidated on another replica is served from
+// its in-process tier for at most the time the message takes to arrive.
+// While it is not (from [New] until the subscription is first
+// established, and from its loss until it is back), messages may be going
+// missing, so it reads through: every read asks the shared tier, and reads
+// tag versions there too; the in-process tier answers only when the shared
+// tier cannot (see Outages). Each time the subscription is established,
+// the first time included, the replica flushes its in-process tier and
+// tag versions before trusting them again. A copy read from the shared
+// tier is not kept in process if a message about its key arrived while it
+// was being read.
+//
+// [WithLocalTTL] remains the backstop, for what the subscription cannot
+// see: a connection that dies without being noticed, copies served in
+// process while the shared tier is down, and caches built
+// [WithoutInvalidation]. A cache [WithoutLocal] does not subscribe: it
+// reads tag versions from the shared tier on every use.
 //
 // # Outages
 //
 // Trouble with the shared tier never fails a read: it reads as a miss, so
-// the loader and the in-process tier serve. Writes are best effort for
-// GetOrLoad and reported (wrapping [ErrShared]) by Set, SetMany, Delete and
-// InvalidateTag. redisstore follows covet's one Redis outage policy: a
-// deadline per call and a circuit breaker, so while Redis is down a read
-// costs the loader's time plus microseconds, not a timeout. Values stored
+// the loader and the in-process tier serve. (The subscription is down
+// too, so a read asks the shared tier before the in-process tier; while
+// redisstore's breaker is open that is refused at once.) Writes are best
+// effort for GetOrLoad and reported (wrapping [ErrShared]) by Set,
+// SetMany, Delete and InvalidateTag. redisstore follows covet's one Redis
+// outage policy: a deadline per call and a circuit breaker, so while Redis
+// is down a read costs the loader's time plus microseconds, not a timeout.
+// Values stored
 // with [Tags] are loaded but not stored while the shared tier is down (their
 // tag versions cannot be read, and a value stored without them would
 // escape a later invalidation).
@@ -82,7 +105,8 @@
 // responses with Set-Cookie, private, no-store or no-cache, bypasses
 // requests with Authorization or cookies unless a per-user key is
 // configured, answers If-None-Match with 304, and marks responses with
-// X-Cache (HIT, MISS or STALE) and Age.
+// X-Cache (HIT, MISS or STALE) and Age. [WithTags] tags stored responses,
+// and [HTTPCache.InvalidateTag] turns them into misses on every replica.
 //
 // It stores and replays only the headers that describe the representation:
 // Cache-Control, Content-Disposition, Content-Encoding, Content-Language,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/covetgo/covet/cachex"
@@ -99,4 +100,57 @@ func ExampleNewHTTPCache() {
 	// Output:
 	// MISS hello
 	// HIT hello
+}
+
+func ExampleWithTags() {
+	store, err := cachex.New[cachex.Response]()
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	// A product's page is tagged with the product, and with "products"
+	// as every page showing products would be. The cache runs before the
+	// mux, so the tags come from the URL, not from r.PathValue.
+	hc, err := cachex.NewHTTPCache(store, time.Minute, cachex.WithTags(func(r *http.Request) []string {
+		if id, ok := strings.CutPrefix(r.URL.Path, "/products/"); ok {
+			return []string{"products", "product:" + id}
+		}
+		return nil
+	}))
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /products/{id}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "product", r.PathValue("id"))
+	})
+	mux.HandleFunc("PUT /products/{id}", func(w http.ResponseWriter, r *http.Request) {
+		// ...update the product, then drop its cached pages on every
+		// replica.
+		if err := hc.InvalidateTag(r.Context(), "product:"+r.PathValue("id")); err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	h := hc.Handler(mux)
+	serve := func(method, path string) {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+		if method == "GET" {
+			fmt.Print(w.Header().Get("X-Cache"), " ", w.Body.String())
+		}
+	}
+	serve("GET", "/products/1")
+	serve("GET", "/products/2")
+	serve("GET", "/products/1")
+	serve("PUT", "/products/1")
+	serve("GET", "/products/1")
+	serve("GET", "/products/2")
+	// Output:
+	// MISS product 1
+	// MISS product 2
+	// HIT product 1
+	// MISS product 1
+	// HIT product 2
 }

@@ -46,6 +46,7 @@ type httpConfig struct {
 	perUser    func(*http.Request) (string, bool)
 	maxBody    int
 	replayed   map[string]bool
+	tags       func(*http.Request) []string
 	errs       []error
 }
 
@@ -143,6 +144,28 @@ func WithMaxBody(n int) HTTPOption {
 	}
 }
 
+// WithTags tags the response stored for a request with tags(r) (nil or
+// empty: untagged), so that HTTPCache.InvalidateTag with any of them turns
+// it into a miss on every replica, whatever its key (user, Vary variant,
+// query). tags runs on misses, before the handler, and on stale reads (for
+// the background refresh), never on fresh hits; it sees the request as the
+// cache does (path values set by a router inside the cache are not there
+// yet) and must be safe for concurrent use. A stored response carries at
+// most 255 tags; a request given more is served and not stored.
+//
+// The current versions of the tags are read before the handler runs, so an
+// invalidation that lands while it runs turns the response it stores into
+// a miss at once. When they cannot be read (the shared tier is down), the
+// response is served and not stored.
+func WithTags(tags func(r *http.Request) []string) HTTPOption {
+	return func(c *httpConfig) {
+		if tags == nil {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithTags: nil function", ErrInvalidConfig))
+		}
+		c.tags = tags
+	}
+}
+
 // HTTPCache is middleware that caches whole responses.
 //
 // GET requests are served from the cache and stored after a miss; HEAD
@@ -156,7 +179,8 @@ func WithMaxBody(n int) HTTPOption {
 // served from the cache, Age; stored responses get an ETag when they have
 // none, and If-None-Match is answered with 304. With the store's
 // WithStaleWhileRevalidate, stale responses are served (STALE) while one
-// background request refreshes them.
+// background request refreshes them. With WithTags, stored responses are
+// tagged, and InvalidateTag turns them into misses.
 //
 // Only headers that describe the representation are stored and replayed:
 // Cache-Control, Content-Disposition, Content-Encoding, Content-Language,
@@ -197,6 +221,29 @@ func NewHTTPCache(store *Cache[Response], ttl time.Duration, opts ...HTTPOption)
 		return nil, errors.Join(cfg.errs...)
 	}
 	return &HTTPCache{store: store, ttl: ttl, cfg: cfg}, nil
+}
+
+// InvalidateTag turns every response stored with any of tags (WithTags)
+// into a miss, in every tier and on every replica; see Cache.InvalidateTag.
+// Errors wrap ErrShared; on such an error the invalidation may not have
+// reached the shared tier and should be retried.
+func (h *HTTPCache) InvalidateTag(ctx context.Context, tags ...string) error {
+	return h.store.InvalidateTag(ctx, tags...)
+}
+
+// refs reads the current versions of r's tags (WithTags): before the
+// handler runs, so that a response stored after an invalidation that lands
+// meanwhile is stale at once.
+func (h *HTTPCache) refs(r *http.Request) ([]tagRef, error) {
+	if h.cfg.tags == nil {
+		return nil, nil
+	}
+	refs, err := h.store.tags.refs(r.Context(), h.cfg.tags(r))
+	if errors.Is(err, ErrInvalid) {
+		// A mistake of the tags function; the tier logs its own trouble.
+		h.store.log.WarnContext(r.Context(), "cachex: response not stored", "path", r.URL.Path, "err", err)
+	}
+	return refs, err
 }
 
 // Handler wraps next.
@@ -396,6 +443,9 @@ func (c *capture) Write(p []byte) (int, error) {
 
 func (h *HTTPCache) miss(w http.ResponseWriter, r *http.Request, base string, next http.Handler) {
 	w.Header().Set("X-Cache", "MISS")
+	// Stored without its tags, the response would escape a later
+	// invalidation: it is served but not stored when they cannot be read.
+	refs, tagErr := h.refs(r)
 	c := &capture{max: h.cfg.maxBody}
 	ww := httpsnoop.Wrap(w, httpsnoop.Hooks{
 		WriteHeader: func(f httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
@@ -438,7 +488,7 @@ func (h *HTTPCache) miss(w http.ResponseWriter, r *http.Request, base string, ne
 	if c.status == 0 {
 		c.start(w, http.StatusOK)
 	}
-	if c.hijacked || c.overflow || c.failed {
+	if c.hijacked || c.overflow || c.failed || tagErr != nil {
 		return
 	}
 	resp, ttl, ok := h.storable(c.status, c.header, c.body.Bytes())
@@ -447,22 +497,29 @@ func (h *HTTPCache) miss(w http.ResponseWriter, r *http.Request, base string, ne
 	}
 	ctx := r.Context()
 	if len(resp.Vary) == 0 {
-		_ = h.store.store(ctx, base, resp, false, ttl, nil)
+		_ = h.store.store(ctx, base, resp, false, ttl, refs)
 		return
 	}
+	// Both records carry the tags: an invalidated base record sends the
+	// next request to the handler without a second lookup.
 	vary := resp.Vary
 	resp.Vary = nil
-	_ = h.store.store(ctx, variantKey(base, r, vary), resp, false, ttl, nil)
-	_ = h.store.store(ctx, base, Response{Vary: vary, Stored: resp.Stored}, false, ttl, nil)
+	_ = h.store.store(ctx, variantKey(base, r, vary), resp, false, ttl, refs)
+	_ = h.store.store(ctx, base, Response{Vary: vary, Stored: resp.Stored}, false, ttl, refs)
 }
 
 // revalidate refreshes a stale entry in the background: one request per
 // key, run through next with the original request's values and a context
-// detached from it.
+// detached from it. The refreshed response gets the request's tags, whose
+// versions the loader reads before running next.
 func (h *HTTPCache) revalidate(r *http.Request, key string, next http.Handler) {
 	req := r.Clone(context.WithoutCancel(r.Context()))
 	req.Header.Del("If-None-Match")
 	req.Header.Del("If-Modified-Since")
+	var opts []ItemOption
+	if h.cfg.tags != nil {
+		opts = []ItemOption{Tags(h.cfg.tags(req)...)}
+	}
 	load := func(ctx context.Context) (Response, time.Duration, error) {
 		rec := &recorder{hdr: make(http.Header), capture: capture{max: h.cfg.maxBody}}
 		next.ServeHTTP(rec, req.WithContext(ctx))
@@ -475,7 +532,7 @@ func (h *HTTPCache) revalidate(r *http.Request, key string, next http.Handler) {
 		}
 		return resp, ttl, nil
 	}
-	h.store.startLoad(r.Context(), key, h.store.loader(key, nil, load))
+	h.store.startLoad(r.Context(), key, h.store.loader(key, opts, load))
 }
 
 var errNotStorable = errors.New("cachex: response not storable")

@@ -218,6 +218,7 @@ func TestNewHTTPCacheRejects(t *testing.T) {
 		"status":    func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithStatuses(99)) },
 		"per user":  func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithPerUserKey(nil)) },
 		"max body":  func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithMaxBody(0)) },
+		"tags":      func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithTags(nil)) },
 	} {
 		if _, err := f(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: no error", name)
@@ -380,5 +381,258 @@ func TestWithReplayedHeadersRefusesPerRequest(t *testing.T) {
 		if _, err := NewHTTPCache(store, time.Minute, WithReplayedHeaders(name)); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("WithReplayedHeaders(%q): %v; want ErrInvalidConfig", name, err)
 		}
+	}
+}
+
+// productTags tags /products/{id} with "products" and "product:{id}", and
+// leaves other paths untagged.
+func productTags(r *http.Request) []string {
+	id, ok := strings.CutPrefix(r.URL.Path, "/products/")
+	if !ok {
+		return nil
+	}
+	return []string{"products", "product:" + id}
+}
+
+// redisHTTP is an HTTP cache over a subscribed store on r.
+func redisHTTP(t *testing.T, r *testenv.Redis, storeOpts []Option, opts ...HTTPOption) *HTTPCache {
+	t.Helper()
+	h, err := NewHTTPCache(redisCache[Response](t, r, storeOpts...), time.Minute, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestHTTPTagsAcrossReplicas stores tagged responses through replica a and
+// serves them from replica b's in-process tier; InvalidateTag on a turns
+// those with the tag into misses on both, whatever their key.
+func TestHTTPTagsAcrossReplicas(t *testing.T) {
+	perUser := func(r *http.Request) (string, bool) {
+		return strings.CutPrefix(r.Header.Get("Authorization"), "User ")
+	}
+	tests := []struct {
+		name       string
+		header     http.Header // the handler's
+		req        []string    // request headers
+		target     string
+		invalidate string
+		want       string // X-Cache once the invalidation arrived
+	}{
+		{"product tag", nil, nil, "/products/1?x=1", "product:1", "MISS"},
+		{"list tag", nil, nil, "/products/1", "products", "MISS"},
+		{"vary", http.Header{"Vary": {"Accept-Language"}}, []string{"Accept-Language", "fr"}, "/products/2", "products", "MISS"},
+		{"per user", nil, []string{"Authorization", "User ann"}, "/products/3", "product:3", "MISS"},
+		{"other tag", nil, nil, "/products/4", "product:5", "HIT"},
+		{"untagged path", nil, nil, "/about", "products", "HIT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			r := testenv.NewRedis(t)
+			o := &origin{header: tt.header}
+			a := redisHTTP(t, r, nil, WithTags(productTags), WithPerUserKey(perUser))
+			b := redisHTTP(t, r, nil, WithTags(productTags), WithPerUserKey(perUser))
+			ha, hb := a.Handler(o), b.Handler(o)
+			if x := do(ha, "GET", tt.target, tt.req...).Header().Get("X-Cache"); x != "MISS" {
+				t.Fatalf("a: first X-Cache = %q; want MISS", x)
+			}
+			// a's own message may spoil b's first copy: request until b
+			// serves from process.
+			waitFor(t, "b to serve from process", func() bool {
+				if x := do(hb, "GET", tt.target, tt.req...).Header().Get("X-Cache"); x != "HIT" {
+					t.Fatalf("b: X-Cache = %q; want HIT", x)
+				}
+				return b.store.Stats().Local.Hits > 0
+			})
+			if calls := o.calls.Load(); calls != 1 {
+				t.Fatalf("handler ran %d times; want 1", calls)
+			}
+			// b keeps a sentinel that a deletes after the invalidation:
+			// once b has dropped it, b has had the invalidation too (Redis
+			// delivers messages in order).
+			if err := b.store.Set(ctx, "sentinel", Response{}, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.InvalidateTag(ctx, tt.invalidate); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.InvalidateTag(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.store.Delete(ctx, "sentinel"); err != nil {
+				t.Fatal(err)
+			}
+			// HEAD requests: a miss is passed through, not stored.
+			if x := do(ha, "HEAD", tt.target, tt.req...).Header().Get("X-Cache"); x != tt.want {
+				t.Fatalf("a: X-Cache after InvalidateTag(%s) = %q; want %s", tt.invalidate, x, tt.want)
+			}
+			deadline := time.Now().Add(staleBound)
+			for {
+				_, pending := b.store.local.GetIfPresent("sentinel")
+				x := do(hb, "HEAD", tt.target, tt.req...).Header().Get("X-Cache")
+				if x == tt.want && !pending {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("b: X-Cache = %q %v after InvalidateTag(%s) (message pending: %v); want %s", x, staleBound, tt.invalidate, pending, tt.want)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+}
+
+// TestHTTPTagsReadBeforeHandler invalidates the tag while the handler
+// runs: the response it stored carries the version from before, so the
+// next request is a miss, and the one after that a hit.
+func TestHTTPTagsReadBeforeHandler(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		redis bool
+		vary  bool
+	}{{"local", false, false}, {"local vary", false, true}, {"redis", true, false}, {"redis vary", true, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var hc *HTTPCache
+			if tt.redis {
+				hc = redisHTTP(t, testenv.NewRedis(t), nil, WithTags(productTags))
+			} else {
+				hc = newHTTP(t, newClock(), nil, WithTags(productTags))
+			}
+			var calls atomic.Int32
+			h := hc.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) == 1 {
+					if err := hc.InvalidateTag(r.Context(), "product:1"); err != nil {
+						t.Errorf("InvalidateTag: %v", err)
+					}
+				}
+				if tt.vary {
+					w.Header().Set("Vary", "Accept-Language")
+				}
+				_, _ = io.WriteString(w, "product 1")
+			}))
+			for i, want := range []string{"MISS", "MISS", "HIT"} {
+				if x := do(h, "GET", "/products/1", "Accept-Language", "en").Header().Get("X-Cache"); x != want {
+					t.Fatalf("request %d: X-Cache = %q; want %s", i, x, want)
+				}
+			}
+		})
+	}
+}
+
+// TestHTTPTagsUnreadable: a response whose tag versions cannot be read is
+// served and not stored; an untagged one is stored as before.
+func TestHTTPTagsUnreadable(t *testing.T) {
+	many := func(*http.Request) []string {
+		tags := make([]string, maxTags+1)
+		for i := range tags {
+			tags[i] = fmt.Sprint("t", i)
+		}
+		return tags
+	}
+	tests := []struct {
+		name   string
+		down   bool // the shared tier is down
+		tags   func(*http.Request) []string
+		target string
+		second string // X-Cache of the second request
+	}{
+		{"shared tier down", true, productTags, "/products/1", "MISS"},
+		{"shared tier down, untagged", true, productTags, "/about", "HIT"},
+		{"too many tags", false, many, "/x", "MISS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var storeOpts []Option
+			if tt.down {
+				storeOpts = append(storeOpts, outages[0].tier(t))
+			}
+			o := &origin{}
+			h := newHTTP(t, newClock(), storeOpts, WithTags(tt.tags)).Handler(o)
+			first := do(h, "GET", tt.target)
+			if first.Code != http.StatusOK || first.Header().Get("X-Cache") != "MISS" || first.Body.Len() == 0 {
+				t.Fatalf("first request = %d %q %q; want the handler's response", first.Code, first.Header().Get("X-Cache"), first.Body)
+			}
+			if x := do(h, "GET", tt.target).Header().Get("X-Cache"); x != tt.second {
+				t.Fatalf("second X-Cache = %q; want %s", x, tt.second)
+			}
+		})
+	}
+}
+
+// TestHTTPTaggedHitNoSharedCalls serves hot tagged responses (whose tag
+// versions are kept in process) from the in-process tier, and counts the
+// calls to the shared tier under it: none.
+func TestHTTPTaggedHitNoSharedCalls(t *testing.T) {
+	tests := []struct {
+		name   string
+		header http.Header
+	}{
+		{"plain", nil},
+		{"vary", http.Header{"Vary": {"Accept-Language"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testenv.NewRedis(t)
+			p := newProbe(t, r, false)
+			store := newCache[Response](t, WithShared(p))
+			subscribed(t, store)
+			hc, err := NewHTTPCache(store, time.Minute, WithTags(productTags))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := hc.Handler(&origin{header: tt.header})
+			before := p.calls()
+			if x := do(h, "GET", "/products/1", "Accept-Language", "en").Header().Get("X-Cache"); x != "MISS" {
+				t.Fatalf("first X-Cache = %q; want MISS", x)
+			}
+			if p.calls() == before {
+				t.Fatal("a miss made no call to the shared tier: the probe counts nothing")
+			}
+			records := 0 // the response, and with Vary the base record
+			for k, e := range store.local.All() {
+				records++
+				if len(e.tags) != 2 {
+					t.Errorf("record %q has tags %v; want products and product:1", k, e.tags)
+				}
+			}
+			if want := 1 + len(tt.header); records != want {
+				t.Errorf("%d records stored; want %d", records, want)
+			}
+			before = p.calls()
+			for i := range 10 {
+				if x := do(h, "GET", "/products/1", "Accept-Language", "en").Header().Get("X-Cache"); x != "HIT" {
+					t.Fatalf("request %d: X-Cache = %q; want HIT", i, x)
+				}
+			}
+			if n := p.calls() - before; n != 0 {
+				t.Fatalf("10 hits made %d calls to the shared tier (%d Get, %d Add); want 0", n, p.gets.Load(), p.adds.Load())
+			}
+		})
+	}
+}
+
+// TestHTTPTagsRevalidate: a response refreshed in the background carries
+// its tags too.
+func TestHTTPTagsRevalidate(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	o := &origin{}
+	hc := newHTTP(t, clk, []Option{WithStaleWhileRevalidate(time.Minute)}, WithTags(productTags))
+	h := hc.Handler(o)
+	do(h, "GET", "/products/1")
+	clk.Add(61 * time.Second)
+	if x := do(h, "GET", "/products/1").Header().Get("X-Cache"); x != "STALE" {
+		t.Fatalf("X-Cache = %q; want STALE", x)
+	}
+	waitIdle(t, hc.store)
+	if x := do(h, "GET", "/products/1").Header().Get("X-Cache"); x != "HIT" || o.calls.Load() != 2 {
+		t.Fatalf("after the refresh X-Cache = %q, handler calls %d; want HIT, 2", x, o.calls.Load())
+	}
+	if err := hc.InvalidateTag(ctx, "product:1"); err != nil {
+		t.Fatal(err)
+	}
+	if x := do(h, "GET", "/products/1").Header().Get("X-Cache"); x != "MISS" {
+		t.Fatalf("X-Cache after InvalidateTag = %q; want MISS: the refreshed response lost its tags", x)
 	}
 }

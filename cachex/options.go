@@ -76,10 +76,17 @@ func WithLocal(maxBytes int64) Option {
 	}
 }
 
-// WithLocalTTL caps how long a value lives in process when a shared tier
-// holds it (default one minute; it never outlives the value's own TTL).
-// The cap bounds how stale a replica can be if an invalidation message is
-// lost. It needs WithShared.
+// WithLocalTTL caps how long a value, and a tag version, lives in process
+// when a shared tier holds it (default one minute; a value never outlives
+// its own TTL). It needs WithShared.
+//
+// It is the backstop of the invalidation messages, not their substitute:
+// while the cache is subscribed, a value changed on another replica is
+// dropped from process when the message arrives; while it is not, reads go
+// through to the shared tier. The cap bounds the staleness the
+// subscription cannot see: a connection that dies without being noticed,
+// copies served in process while the shared tier is down, and caches built
+// WithoutInvalidation.
 func WithLocalTTL(ttl time.Duration) Option {
 	return func(c *config) {
 		if ttl <= 0 {
@@ -90,7 +97,9 @@ func WithLocalTTL(ttl time.Duration) Option {
 }
 
 // WithoutLocal turns the in-process tier off; it needs WithShared, and
-// excludes WithLocal and WithLocalTTL.
+// excludes WithLocal and WithLocalTTL. Such a cache does not subscribe to
+// invalidation messages, so it reads tag versions from the shared tier on
+// every use (unless WithoutInvalidation).
 func WithoutLocal() Option {
 	return func(c *config) { c.local, c.setNoLocal = false, true }
 }
@@ -165,8 +174,8 @@ func WithLoadTimeout(d time.Duration) Option {
 }
 
 // WithoutInvalidation stops publishing and subscribing to invalidation
-// messages; other replicas' in-process copies then live out their local
-// TTL. It needs WithShared.
+// messages; other replicas' in-process copies, and the tag versions they
+// keep, then live out their local TTL. It needs WithShared.
 func WithoutInvalidation() Option {
 	return func(c *config) { c.invalidate, c.setNoInvalidate = false, true }
 }

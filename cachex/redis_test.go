@@ -14,13 +14,7 @@ import (
 func redisCache[V any](t *testing.T, r *testenv.Redis, opts ...Option) *Cache[V] {
 	t.Helper()
 	c := newCache[V](t, append([]Option{onRedis(t, r.Client, r.Prefix)}, opts...)...)
-	if c.subReady != nil {
-		select {
-		case <-c.subReady:
-		case <-time.After(5 * time.Second):
-			t.Fatal("invalidation subscriber not ready")
-		}
-	}
+	subscribed(t, c)
 	return c
 }
 

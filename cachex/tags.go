@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,13 +18,21 @@ import (
 // to maintain or orphan, and the old values simply expire. Versions are
 // random rather than counters so that a version key lost to Redis eviction
 // can never bring old values back.
+//
+// Versions read from the shared tier are kept in process for the local TTL
+// and forgotten when another replica's invalidation message names them.
+// When the cache relies on those messages, it keeps and uses them only
+// while it is subscribed (live): otherwise a message may go missing, and
+// every version is read from the shared tier.
 type tagStore struct {
 	shared Shared
 	ttl    time.Duration
 	now    func() time.Time
+	live   *atomic.Bool // nil: kept versions need no subscription
 
-	mu sync.Mutex
-	m  map[string]tagVer
+	mu  sync.Mutex
+	m   map[string]tagVer
+	gen uint64 // bumped whenever versions are forgotten or replaced
 }
 
 type tagVer struct {
@@ -31,10 +40,13 @@ type tagVer struct {
 	expires time.Time // zero: never (in-process only)
 }
 
-func (s *tagStore) init(shared Shared, ttl time.Duration, now func() time.Time) {
-	s.shared, s.ttl, s.now = shared, ttl, now
+func (s *tagStore) init(shared Shared, ttl time.Duration, now func() time.Time, live *atomic.Bool) {
+	s.shared, s.ttl, s.now, s.live = shared, ttl, now, live
 	s.m = make(map[string]tagVer)
 }
+
+// trusted reports whether versions kept in process may be used.
+func (s *tagStore) trusted() bool { return s.live == nil || s.live.Load() }
 
 // tagKey is where the shared tier keeps tag's version.
 func tagKey(tag string) string { return "\x00tag\x00" + tag }
@@ -48,7 +60,9 @@ func randomVersion() uint64 {
 }
 
 // refs returns the current versions of tags, creating versions for tags
-// seen for the first time.
+// seen for the first time. Versions kept in process are used while
+// trusted; the others are read from the shared tier in one call, and kept
+// unless a message or a flush has made them doubtful meanwhile.
 func (s *tagStore) refs(ctx context.Context, tags []string) ([]tagRef, error) {
 	if len(tags) == 0 {
 		return nil, nil
@@ -59,12 +73,14 @@ func (s *tagStore) refs(ctx context.Context, tags []string) ([]tagRef, error) {
 	refs := make([]tagRef, len(tags))
 	var missing []int
 	now := s.now()
+	trusted := s.trusted()
 	s.mu.Lock()
+	gen := s.gen
 	for i, t := range tags {
 		refs[i].name = t
 		v, ok := s.m[t]
 		switch {
-		case ok && (v.expires.IsZero() || now.Before(v.expires)):
+		case ok && trusted && (v.expires.IsZero() || now.Before(v.expires)):
 			refs[i].ver = v.ver
 		case s.shared == nil:
 			s.prune(now)
@@ -88,16 +104,24 @@ func (s *tagStore) refs(ctx context.Context, tags []string) ([]tagRef, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: tag versions: %w", ErrShared, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.prune(now)
 	for j, i := range missing {
 		v, err := strconv.ParseUint(string(vals[j]), 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("%w: tag %q version %q: %w", ErrShared, tags[i], vals[j], err)
 		}
 		refs[i].ver = v
-		s.m[tags[i]] = tagVer{ver: v, expires: now.Add(s.ttl)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// A version forgotten or replaced (or a flush) while this one was
+	// read may be newer than it: keeping this one could outlive the
+	// invalidation. Nor is one kept while the cache is not live.
+	if s.gen != gen || !s.trusted() {
+		return refs, nil
+	}
+	s.prune(now)
+	for _, i := range missing {
+		s.m[tags[i]] = tagVer{ver: refs[i].ver, expires: now.Add(s.ttl)}
 	}
 	return refs, nil
 }
@@ -143,10 +167,21 @@ func (s *tagStore) bump(ctx context.Context, tags []string, note []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A version read concurrently may be the old one: gen keeps it from
+	// being kept over the new one.
+	s.gen++
+	if !s.trusted() {
+		for _, t := range tags {
+			delete(s.m, t)
+		}
+		return nil
+	}
+	now := s.now()
+	s.prune(now)
 	for i, t := range tags {
 		v := tagVer{ver: vers[i]}
 		if s.shared != nil {
-			v.expires = s.now().Add(s.ttl)
+			v.expires = now.Add(s.ttl)
 		}
 		s.m[t] = v
 	}
@@ -179,6 +214,7 @@ func (s *tagStore) prune(now time.Time) {
 func (s *tagStore) forget(tags []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gen++
 	for _, t := range tags {
 		delete(s.m, t)
 	}
@@ -191,6 +227,7 @@ func (s *tagStore) forgetAll() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gen++
 	clear(s.m)
 }
 
