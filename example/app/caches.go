@@ -20,7 +20,7 @@ type caches struct {
 	users *cachex.Cache[user]
 	list  func(http.Handler) http.Handler
 
-	version *listVersion
+	listHTTP *cachex.HTTPCache
 }
 
 const userTTL = 5 * time.Minute
@@ -61,7 +61,11 @@ func (a *service) cacheOptions(prefix string) ([]cachex.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(opts, cachex.WithShared(tier)), nil
+	opts = append(opts, cachex.WithShared(tier))
+	if !a.cfg.CacheLocal {
+		opts = append(opts, cachex.WithoutLocal())
+	}
+	return opts, nil
 }
 
 // registerCache exports src's stats on the service's registry.

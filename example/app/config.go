@@ -42,6 +42,13 @@ type Config struct {
 	// no Redis round trip (AUTH_DENYLIST_MIRROR, default true; only with
 	// Redis). Off, every authenticated request reads the denylist in Redis.
 	DenylistMirror bool
+	// CacheLocal keeps the caches' values (users by ID, pages of the user
+	// list) and the list's tag version in each replica's memory as well as
+	// in Redis, dropped over Redis pub/sub when another replica writes, so a
+	// hot read costs no Redis round trip (CACHE_LOCAL, default true; only
+	// with Redis). Off, every cached read goes to Redis and a write is seen
+	// by every replica from the next read.
+	CacheLocal bool
 	// AllowInsecureTransport lets production talk to PostgreSQL and Redis
 	// without TLS (ALLOW_INSECURE_TRANSPORT=true, on purpose only).
 	AllowInsecureTransport bool
@@ -343,6 +350,7 @@ func (e *envReader) stores(c *Config) {
 	}
 	c.AllowInsecureTransport = e.boolean("ALLOW_INSECURE_TRANSPORT", false)
 	c.DenylistMirror = e.boolean("AUTH_DENYLIST_MIRROR", true)
+	c.CacheLocal = e.boolean("CACHE_LOCAL", true)
 }
 
 // production applies production's rules: replicas share one PostgreSQL and

@@ -57,6 +57,22 @@ func TestDenylistMirrorDefault(t *testing.T) {
 	}
 }
 
+func TestCacheLocalDefault(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"CACHE_LOCAL": "false"}, false},
+		{prodEnv(nil), true},
+	} {
+		c, err := LoadConfig(func(k string) string { return tc.env[k] })
+		if err != nil || c.CacheLocal != tc.want {
+			t.Errorf("LoadConfig(%v).CacheLocal = %v, %v; want %v", tc.env, c != nil && c.CacheLocal, err, tc.want)
+		}
+	}
+}
+
 func TestLoadConfigErrors(t *testing.T) {
 	tests := []struct {
 		name string
