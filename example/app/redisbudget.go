@@ -38,8 +38,37 @@ type redisRequestKey struct{}
 
 // redisRequest is one request's Redis record.
 type redisRequest struct {
-	failed atomic.Bool  // a call failed: later calls get the short budget
-	trips  atomic.Int64 // round trips made for the request
+	failed atomic.Bool // a call failed: later calls get the short budget
+
+	mu    sync.Mutex
+	trips int64          // round trips made for the request while it ran
+	route *routeCounters // set when it ends: later trips count there
+}
+
+// trip counts a round trip made for the request: one it waits for, or one
+// it set off in the background (a rate-limit lease refilled ahead), which
+// may end after the request, and then counts on the request's route
+// directly.
+func (rec *redisRequest) trip() {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.route != nil {
+		rec.route.trips.Inc()
+		return
+	}
+	rec.trips++
+}
+
+// end adds the request's round trips to its route's counters.
+func (rec *redisRequest) end(c *routeCounters) {
+	rec.mu.Lock()
+	rec.route = c
+	n := rec.trips
+	rec.mu.Unlock()
+	c.requests.Inc()
+	if n > 0 {
+		c.trips.Add(float64(n))
+	}
 }
 
 // redisRoutes counts requests and their Redis round trips per route
@@ -86,11 +115,7 @@ func (rr *redisRoutes) Handler(next http.Handler) http.Handler {
 		if route == "" {
 			route = metrics.UnmatchedEndpoint
 		}
-		c := rr.counters(route)
-		c.requests.Inc()
-		if n := rec.trips.Load(); n > 0 {
-			c.trips.Add(float64(n))
-		}
+		rec.end(rr.counters(route))
 	})
 }
 
@@ -142,7 +167,7 @@ func (b *redisBudget) bound(ctx context.Context) (context.Context, *redisRequest
 	if rec == nil {
 		return ctx, nil, func() {}
 	}
-	rec.trips.Add(1)
+	rec.trip()
 	if !rec.failed.Load() {
 		return ctx, rec, func() {}
 	}
