@@ -219,6 +219,13 @@ func runMode(mode, work, exampleBin, ceilingBin string) error {
 	var ratios []float64
 	for round := 1; round <= *rounds; round++ {
 		if *rounds > 1 {
+			// Each round, like each mode, starts on a quiet machine: the
+			// previous round's own load is let to fall under the cores.
+			if !*smoke && round > 1 {
+				if l, ok := quiet.WaitQuiet(float64(quiet.Cores()), 3*time.Minute, func(s string) { fmt.Println(s) }); !ok {
+					fmt.Printf("WARNING: load average %s above %d cores; figures not fit for BENCHMARKS.md\n", quiet.FormatLoad(l), quiet.Cores())
+				}
+			}
 			fmt.Printf("\n#### read mix, round %d of %d (load %s)\n", round, *rounds, quiet.FormatLoad(quiet.LoadAvg()))
 		}
 		covet, s, err = startCovet()
