@@ -1,8 +1,9 @@
 // Command load drives the running example service with a realistic mix of
 // requests at fixed rates (an open model: requests leave on schedule whether
-// or not earlier ones have been answered), using vegeta as a library (each
-// step opens its connections afresh during a -warmup whose latencies are
-// not counted, for every arm alike), and
+// or not earlier ones have been answered), using vegeta as a library (a
+// search's steps share one attacker and so its open connections; each
+// step's first -warmup, while the rate changes, is not counted in its
+// latencies, for every arm alike), and
 // finds the highest rate the service holds with a p99 of at most 50 ms (over
 // every route but the two that hash a password, create and login, whose
 // argon2id cost is by design; they must answer without errors) and
@@ -74,7 +75,7 @@ var (
 	maxRate   = flag.Int("max", 20000, "highest rate tried")
 	bisect    = flag.Int("bisect", 3, "bisection steps after the first failing rate")
 	p99Limit  = flag.Duration("p99", 50*time.Millisecond, "p99 a step must stay under")
-	warmup    = flag.Duration("warmup", time.Second, "latencies of requests sent in a step's first -warmup are not counted (the attacker opens its connections then); their errors are")
+	warmup    = flag.Duration("warmup", time.Second, "latencies of requests sent in a step's first -warmup are not counted (the rate changes then); their errors are")
 	foreign   = flag.Float64("foreign", 0.5, "re-run a step when other processes kept more than this many cores busy")
 	dbURL     = flag.String("database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL server (the load test uses its own database on it)")
 	redisURL  = flag.String("redis-url", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis (keys under a fresh APP_NAME prefix)")
@@ -629,8 +630,15 @@ type stepResult struct {
 	redisRT    map[string]float64 // Redis round trips in the step by route label; nil: not exposed
 }
 
-func attack(srv *server, s *session, m mix, rate int) *stepResult {
-	atk := vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true), vegeta.Workers(16), vegeta.MaxWorkers(maxWorkers), vegeta.MaxBody(-1))
+// newAttacker returns the attacker of one search: every step of the
+// search reuses it, so that a step starts on the connections the previous
+// one left open instead of opening hundreds at once (a burst that a server
+// with a load shedder answers with 503s and one without with latency).
+func newAttacker() *vegeta.Attacker {
+	return vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true), vegeta.Workers(16), vegeta.MaxWorkers(maxWorkers), vegeta.MaxBody(-1))
+}
+
+func attack(atk *vegeta.Attacker, srv *server, s *session, m mix, rate int) *stepResult {
 	r := &stepResult{rate: rate, routes: map[string][]time.Duration{}, sent: map[string]int{}}
 	var all, hashing []time.Duration
 	r.load0 = quiet.LoadAvg()
@@ -733,6 +741,7 @@ type rateSearch struct {
 	name     string
 	mode     string
 	round    int // of the read-mix comparison (0: the full mix)
+	atk      *vegeta.Attacker
 	srv      *server
 	s        *session
 	m        mix
@@ -745,7 +754,7 @@ type rateSearch struct {
 }
 
 func newSearch(mode, name string, srv *server, s *session, m mix) *rateSearch {
-	return &rateSearch{mode: mode, name: name, srv: srv, s: s, m: m, next: *startRate}
+	return &rateSearch{mode: mode, name: name, srv: srv, s: s, m: m, next: *startRate, atk: newAttacker()}
 }
 
 func search(mode, name string, srv *server, s *session, m mix) *rateSearch {
@@ -764,7 +773,7 @@ func (rs *rateSearch) step() {
 	var r *stepResult
 	for try := 0; ; try++ {
 		time.Sleep(time.Second) // let the previous step's stragglers finish
-		r = attack(rs.srv, rs.s, rs.m, rs.next)
+		r = attack(rs.atk, rs.srv, rs.s, rs.m, rs.next)
 		if *smoke || r.foreign <= *foreign || try == 2 {
 			break
 		}
