@@ -1,7 +1,7 @@
 // Command load drives the running example service with a realistic mix of
 // requests at fixed rates (an open model: requests leave on schedule whether
 // or not earlier ones have been answered), using vegeta as a library (a
-// search's steps share one attacker and so its open connections; each
+// search's steps share one HTTP client and so its open connections; each
 // step's first -warmup, while the rate changes, is not counted in its
 // latencies, for every arm alike), and
 // finds the highest rate the service holds with a p99 of at most 50 ms (over
@@ -630,15 +630,24 @@ type stepResult struct {
 	redisRT    map[string]float64 // Redis round trips in the step by route label; nil: not exposed
 }
 
-// newAttacker returns the attacker of one search: every step of the
-// search reuses it, so that a step starts on the connections the previous
-// one left open instead of opening hundreds at once (a burst that a server
-// with a load shedder answers with 503s and one without with latency).
-func newAttacker() *vegeta.Attacker {
-	return vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true), vegeta.Workers(16), vegeta.MaxWorkers(maxWorkers), vegeta.MaxBody(-1))
+// newClient returns the HTTP client of one search: every step's attacker
+// uses it, so that a step starts on the connections the previous one left
+// open instead of opening hundreds at once (a burst that a server with a
+// load shedder answers with 503s and one without with latency).
+func newClient() *http.Client {
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConnsPerHost: maxWorkers,
+			IdleConnTimeout:     90 * time.Second,
+		},
+	}
 }
 
-func attack(atk *vegeta.Attacker, srv *server, s *session, m mix, rate int) *stepResult {
+func attack(client *http.Client, srv *server, s *session, m mix, rate int) *stepResult {
+	atk := vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(16), vegeta.MaxWorkers(maxWorkers), vegeta.MaxBody(-1))
 	r := &stepResult{rate: rate, routes: map[string][]time.Duration{}, sent: map[string]int{}}
 	var all, hashing []time.Duration
 	r.load0 = quiet.LoadAvg()
@@ -740,8 +749,8 @@ func pct(d []time.Duration, p float64) time.Duration {
 type rateSearch struct {
 	name     string
 	mode     string
-	round    int // of the read-mix comparison (0: the full mix)
-	atk      *vegeta.Attacker
+	round    int          // of the read-mix comparison (0: the full mix)
+	client   *http.Client // shared by the search's steps
 	srv      *server
 	s        *session
 	m        mix
@@ -754,7 +763,7 @@ type rateSearch struct {
 }
 
 func newSearch(mode, name string, srv *server, s *session, m mix) *rateSearch {
-	return &rateSearch{mode: mode, name: name, srv: srv, s: s, m: m, next: *startRate, atk: newAttacker()}
+	return &rateSearch{mode: mode, name: name, srv: srv, s: s, m: m, next: *startRate, client: newClient()}
 }
 
 func search(mode, name string, srv *server, s *session, m mix) *rateSearch {
@@ -773,7 +782,7 @@ func (rs *rateSearch) step() {
 	var r *stepResult
 	for try := 0; ; try++ {
 		time.Sleep(time.Second) // let the previous step's stragglers finish
-		r = attack(rs.atk, rs.srv, rs.s, rs.m, rs.next)
+		r = attack(rs.client, rs.srv, rs.s, rs.m, rs.next)
 		if *smoke || r.foreign <= *foreign || try == 2 {
 			break
 		}
