@@ -206,7 +206,7 @@ func (c *Cache[V]) Set(ctx context.Context, key string, v V, ttl time.Duration, 
 	if err != nil {
 		return err
 	}
-	return c.store(ctx, key, v, false, ttl, refs)
+	return c.store(ctx, key, v, false, ttl, refs, true)
 }
 
 // Delete removes keys from every tier and from other replicas' in-process
@@ -330,14 +330,14 @@ func (c *Cache[V]) loader(key string, opts []ItemOption, load loadFunc[V]) func(
 				return nil, fmt.Errorf("%w: load returned ttl %v", ErrInvalid, ttl)
 			}
 			if err == nil {
-				_ = c.store(ctx, key, v, false, ttl, refs)
+				_ = c.store(ctx, key, v, false, ttl, refs, false)
 			}
 			now := c.nowMs()
 			return &entry[V]{val: v, soft: now + ttl.Milliseconds(), hard: now + ttl.Milliseconds()}, nil
 		case errors.Is(lerr, ErrNotFound):
 			if c.cfg.negTTL > 0 && err == nil {
 				var zero V
-				_ = c.store(ctx, key, zero, true, c.cfg.negTTL, refs)
+				_ = c.store(ctx, key, zero, true, c.cfg.negTTL, refs, false)
 			}
 			return &entry[V]{notFound: true}, nil
 		default:
@@ -349,21 +349,39 @@ func (c *Cache[V]) loader(key string, opts []ItemOption, load loadFunc[V]) func(
 }
 
 // store encodes v and writes it to every tier. Failures of the shared tier
-// are counted and returned wrapped in ErrShared.
-func (c *Cache[V]) store(ctx context.Context, key string, v V, notFound bool, ttl time.Duration, refs []tagRef) error {
-	e, env, err := c.makeEntry(v, notFound, ttl, refs)
-	if err != nil {
-		return err
-	}
-	if c.local != nil {
-		c.local.Set(key, e)
+// are counted and returned wrapped in ErrShared. announce tells the other
+// replicas to drop their in-process copy of key: a change (Set) is
+// announced; a fill (a loaded value, a response stored after a miss) is
+// not, since it holds what any replica would load, and announcing it would
+// make every other replica drop a valid copy and read it again.
+func (c *Cache[V]) store(ctx context.Context, key string, v V, notFound bool, ttl time.Duration, refs []tagRef, announce bool) error {
+	return c.storeAll(ctx, []string{key}, []V{v}, notFound, ttl, refs, announce)
+}
+
+// storeAll is store for several keys, written to the shared tier in one
+// call (one round trip with redisstore).
+func (c *Cache[V]) storeAll(ctx context.Context, keys []string, vals []V, notFound bool, ttl time.Duration, refs []tagRef, announce bool) error {
+	envs := make([][]byte, len(keys))
+	exps := make([]time.Duration, len(keys))
+	for i, key := range keys {
+		e, env, err := c.makeEntry(vals[i], notFound, ttl, refs)
+		if err != nil {
+			return err
+		}
+		if c.local != nil {
+			c.local.Set(key, e)
+		}
+		envs[i] = env
+		exps[i] = max(time.Duration(e.hard-c.nowMs())*time.Millisecond, time.Millisecond)
 	}
 	if c.shared == nil {
 		return nil
 	}
-	exp := max(time.Duration(e.hard-c.nowMs())*time.Millisecond, time.Millisecond)
-	keys := []string{key}
-	return c.sharedErr(c.shared.Set(ctx, keys, [][]byte{env}, []time.Duration{exp}, c.note(msgKeys, keys)))
+	var note []byte
+	if announce {
+		note = c.note(msgKeys, keys)
+	}
+	return c.sharedErr(c.shared.Set(ctx, keys, envs, exps, note))
 }
 
 // makeEntry builds the in-process entry and its envelope.

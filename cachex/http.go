@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/felixge/httpsnoop"
@@ -47,6 +48,7 @@ type httpConfig struct {
 	maxBody    int
 	replayed   map[string]bool
 	tags       func(*http.Request) []string
+	missWait   time.Duration // 0: misses are not coalesced
 	errs       []error
 }
 
@@ -166,6 +168,34 @@ func WithTags(tags func(r *http.Request) []string) HTTPOption {
 	}
 }
 
+// DefaultMissWait is how long, by default, a request that misses waits for
+// the response another request is already producing for the same key; see
+// WithMissWait.
+const DefaultMissWait = time.Second
+
+// WithMissWait sets how long a request that misses waits for a response
+// that another request of this HTTPCache is already producing for the same
+// key (the same stored variant) before running the handler itself: d 0
+// turns coalescing off. Default DefaultMissWait.
+//
+// Concurrent misses of one key run the handler once: the first request
+// runs it and writes to its client as usual, the others wait, then are
+// served what it stored (X-Cache: HIT). When the response was not stored
+// (not storable, or the handler failed), when the wait ends, or when the
+// response varies and theirs is another variant, they run the handler
+// themselves. The wait is bounded because the first request's handler
+// writes to its own client, who may read slowly; the others then pay at
+// most d. Coalescing is per process: replicas each produce their own first
+// response.
+func WithMissWait(d time.Duration) HTTPOption {
+	return func(c *httpConfig) {
+		if d < 0 {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithMissWait(%v): must not be negative", ErrInvalidConfig, d))
+		}
+		c.missWait = d
+	}
+}
+
 // HTTPCache is middleware that caches whole responses.
 //
 // GET requests are served from the cache and stored after a miss; HEAD
@@ -180,7 +210,8 @@ func WithTags(tags func(r *http.Request) []string) HTTPOption {
 // none, and If-None-Match is answered with 304. With the store's
 // WithStaleWhileRevalidate, stale responses are served (STALE) while one
 // background request refreshes them. With WithTags, stored responses are
-// tagged, and InvalidateTag turns them into misses.
+// tagged, and InvalidateTag turns them into misses. Concurrent misses of
+// one key run the handler once (see WithMissWait).
 //
 // Only headers that describe the representation are stored and replayed:
 // Cache-Control, Content-Disposition, Content-Encoding, Content-Language,
@@ -198,13 +229,16 @@ type HTTPCache struct {
 	store *Cache[Response]
 	ttl   time.Duration
 	cfg   httpConfig
+
+	flightMu sync.Mutex
+	flights  map[string]*missFlight // misses being produced, by key
 }
 
 // NewHTTPCache returns middleware storing responses in store, for ttl when
 // a response has no max-age. Background refreshes belong to store: Close it
 // on shutdown.
 func NewHTTPCache(store *Cache[Response], ttl time.Duration, opts ...HTTPOption) (*HTTPCache, error) {
-	cfg := httpConfig{statuses: []int{http.StatusOK}, maxBody: 1 << 20, replayed: map[string]bool{}}
+	cfg := httpConfig{statuses: []int{http.StatusOK}, maxBody: 1 << 20, replayed: map[string]bool{}, missWait: DefaultMissWait}
 	for _, k := range defaultReplayed {
 		cfg.replayed[http.CanonicalHeaderKey(k)] = true // "Etag"
 	}
@@ -220,7 +254,7 @@ func NewHTTPCache(store *Cache[Response], ttl time.Duration, opts ...HTTPOption)
 	if len(cfg.errs) > 0 {
 		return nil, errors.Join(cfg.errs...)
 	}
-	return &HTTPCache{store: store, ttl: ttl, cfg: cfg}, nil
+	return &HTTPCache{store: store, ttl: ttl, cfg: cfg, flights: map[string]*missFlight{}}, nil
 }
 
 // InvalidateTag turns every response stored with any of tags (WithTags)
@@ -267,30 +301,92 @@ func (h *HTTPCache) Handler(next http.Handler) http.Handler {
 			user = id
 		}
 		base := h.baseKey(r, user)
-		key, e := base, h.store.lookup(r.Context(), base)
-		if e != nil && !e.notFound && len(e.val.Vary) > 0 {
-			key = variantKey(base, r, e.val.Vary)
-			e = h.store.lookup(r.Context(), key)
-		}
-		if e != nil && !e.notFound && len(e.val.Vary) == 0 {
-			now := h.store.nowMs()
-			if now < e.soft {
-				h.serve(w, r, &e.val, "HIT", now)
+		// A request that finds another producing its key waits for it and
+		// looks again: at most twice (the second for its own variant,
+		// when the first response varied), then runs the handler.
+		for waits := 0; ; waits++ {
+			key, e := base, h.store.lookup(r.Context(), base)
+			if e != nil && !e.notFound && len(e.val.Vary) > 0 {
+				key = variantKey(base, r, e.val.Vary)
+				e = h.store.lookup(r.Context(), key)
+			}
+			if e != nil && !e.notFound && len(e.val.Vary) == 0 {
+				now := h.store.nowMs()
+				if now < e.soft {
+					h.serve(w, r, &e.val, "HIT", now)
+					return
+				}
+				if h.store.cfg.swr > 0 && now < e.soft+h.store.cfg.swr.Milliseconds() {
+					h.revalidate(r, key, next)
+					h.serve(w, r, &e.val, "STALE", now)
+					return
+				}
+			}
+			if r.Method == http.MethodHead {
+				w.Header().Set("X-Cache", "MISS")
+				next.ServeHTTP(w, r)
 				return
 			}
-			if h.store.cfg.swr > 0 && now < e.soft+h.store.cfg.swr.Milliseconds() {
-				h.revalidate(r, key, next)
-				h.serve(w, r, &e.val, "STALE", now)
+			if h.cfg.missWait <= 0 || waits == 2 {
+				h.miss(w, r, base, next, nil)
+				return
+			}
+			f, first := h.join(key)
+			if first {
+				h.miss(w, r, base, next, f)
+				return
+			}
+			if !h.wait(r.Context(), f) {
+				h.miss(w, r, base, next, nil)
 				return
 			}
 		}
-		if r.Method == http.MethodHead {
-			w.Header().Set("X-Cache", "MISS")
-			next.ServeHTTP(w, r)
-			return
-		}
-		h.miss(w, r, base, next)
 	})
+}
+
+// missFlight is a miss being produced by one request, which others of the
+// same key wait for.
+type missFlight struct {
+	key    string
+	done   chan struct{}
+	stored bool // set before done is closed
+}
+
+// join returns the flight of key and whether the caller starts it (and
+// must end it).
+func (h *HTTPCache) join(key string) (*missFlight, bool) {
+	h.flightMu.Lock()
+	defer h.flightMu.Unlock()
+	if f, ok := h.flights[key]; ok {
+		return f, false
+	}
+	f := &missFlight{key: key, done: make(chan struct{})}
+	h.flights[key] = f
+	return f, true
+}
+
+// end ends f, telling its waiters whether a response was stored.
+func (h *HTTPCache) end(f *missFlight, stored bool) {
+	h.flightMu.Lock()
+	delete(h.flights, f.key)
+	h.flightMu.Unlock()
+	f.stored = stored
+	close(f.done)
+}
+
+// wait waits for f as long as ctx and the miss wait allow and reports
+// whether it stored a response.
+func (h *HTTPCache) wait(ctx context.Context, f *missFlight) bool {
+	t := time.NewTimer(h.cfg.missWait)
+	defer t.Stop()
+	select {
+	case <-f.done:
+		return f.stored
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return false
+	}
 }
 
 // baseKey is the key before Vary: method, user, host, path, sorted query
@@ -441,7 +537,15 @@ func (c *capture) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (h *HTTPCache) miss(w http.ResponseWriter, r *http.Request, base string, next http.Handler) {
+// miss runs next for a request that missed, passing the response through
+// and storing it when it may be. When f is not nil the request started the
+// flight f, which miss ends, so that requests waiting for it look again.
+func (h *HTTPCache) miss(w http.ResponseWriter, r *http.Request, base string, next http.Handler, f *missFlight) {
+	stored := false
+	if f != nil {
+		// Deferred, so that waiters are released when next panics too.
+		defer func() { h.end(f, stored) }()
+	}
 	w.Header().Set("X-Cache", "MISS")
 	// Stored without its tags, the response would escape a later
 	// invalidation: it is served but not stored when they cannot be read.
@@ -495,17 +599,21 @@ func (h *HTTPCache) miss(w http.ResponseWriter, r *http.Request, base string, ne
 	if !ok {
 		return
 	}
+	// A fill: not announced to other replicas (see Cache.store). The
+	// in-process tier holds it once store returns, whatever the shared
+	// tier answered, so requests waiting for this miss find it.
 	ctx := r.Context()
+	stored = true
 	if len(resp.Vary) == 0 {
-		_ = h.store.store(ctx, base, resp, false, ttl, refs)
+		_ = h.store.store(ctx, base, resp, false, ttl, refs, false)
 		return
 	}
 	// Both records carry the tags: an invalidated base record sends the
-	// next request to the handler without a second lookup.
+	// next request to the handler without a second lookup. They are
+	// written in one call (one round trip).
 	vary := resp.Vary
 	resp.Vary = nil
-	_ = h.store.store(ctx, variantKey(base, r, vary), resp, false, ttl, refs)
-	_ = h.store.store(ctx, base, Response{Vary: vary, Stored: resp.Stored}, false, ttl, refs)
+	_ = h.store.storeAll(ctx, []string{variantKey(base, r, vary), base}, []Response{resp, {Vary: vary, Stored: resp.Stored}}, false, ttl, refs, false)
 }
 
 // revalidate refreshes a stale entry in the background: one request per

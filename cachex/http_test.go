@@ -219,6 +219,7 @@ func TestNewHTTPCacheRejects(t *testing.T) {
 		"per user":  func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithPerUserKey(nil)) },
 		"max body":  func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithMaxBody(0)) },
 		"tags":      func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithTags(nil)) },
+		"miss wait": func() (*HTTPCache, error) { return NewHTTPCache(store, time.Minute, WithMissWait(-1)) },
 	} {
 		if _, err := f(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: no error", name)

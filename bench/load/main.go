@@ -84,6 +84,9 @@ var (
 	dataOut   = flag.String("data", "", "write every step (mode, arm, offered rate, p50, p99, CPU) as JSON to this file, for go run ./load/plot")
 	rounds    = flag.Int("rounds", 1, "rounds of the read-mix comparison per mode (each a search per arm, steps alternating); with more than one, the median of the per-round ratios is printed")
 	profDir   = flag.String("cpuprofile", "", "write a CPU profile of the example during each of its steps to this directory (go tool pprof reads them)")
+	traceDir  = flag.String("trace", "", "write an execution trace of the example during each of its steps to this directory (go tool trace reads them)")
+	timeline  = flag.Duration("timeline", 0, "print a failing step's requests in buckets of this length (sent, errors, p50, p99, max), to see when it failed")
+	mixesFlag = flag.String("mixes", "full,read", "mixes to run: full (the example alone), read (the example against the ceiling)")
 	extraEnv  listFlag
 )
 
@@ -207,13 +210,19 @@ func runMode(mode, work, exampleBin, ceilingBin string) error {
 	}
 
 	// Full mix: the example alone.
-	covet, s, err := startCovet()
-	if err != nil {
-		return err
+	var full *rateSearch
+	if slices.Contains(strings.Split(*mixesFlag, ","), "full") {
+		covet, s, err := startCovet()
+		if err != nil {
+			return err
+		}
+		full = search(mode, "covet full mix", covet, s, fullMix)
+		covet.stop()
+		printSearch(mode, full, covet)
 	}
-	full := search(mode, "covet full mix", covet, s, fullMix)
-	covet.stop()
-	printSearch(mode, full, covet)
+	if !slices.Contains(strings.Split(*mixesFlag, ","), "read") {
+		return nil
+	}
 
 	// Read mix: the example and the ceiling, steps alternating, -rounds
 	// times, each round with both started afresh.
@@ -229,7 +238,7 @@ func runMode(mode, work, exampleBin, ceilingBin string) error {
 			}
 			fmt.Printf("\n#### read mix, round %d of %d (load %s)\n", round, *rounds, quiet.FormatLoad(quiet.LoadAvg()))
 		}
-		covet, s, err = startCovet()
+		covet, s, err := startCovet()
 		if err != nil {
 			return err
 		}
@@ -269,7 +278,7 @@ func runMode(mode, work, exampleBin, ceilingBin string) error {
 	}
 
 	if *loginDur > 0 && mode == "sqlite" {
-		covet, s, err = startCovet()
+		covet, s, err := startCovet()
 		if err != nil {
 			return err
 		}
@@ -628,6 +637,54 @@ type stepResult struct {
 	substitute int
 	pass       bool
 	redisRT    map[string]float64 // Redis round trips in the step by route label; nil: not exposed
+	t0         time.Time
+	results    []timedResult // every request, for -timeline
+}
+
+// timedResult is one request of a step, for -timeline.
+type timedResult struct {
+	at      time.Duration // sent, from the step's start
+	latency time.Duration
+	code    uint16
+	err     bool
+}
+
+// printTimeline prints r's requests in buckets of -timeline by the time
+// they were sent: how many, how many failed (and with what status), and
+// their latencies, so that a failing step shows whether it failed
+// throughout or in a burst.
+func printTimeline(r *stepResult) {
+	type bucket struct {
+		lat   []time.Duration
+		errs  int
+		codes map[uint16]int
+	}
+	var bs []*bucket
+	for _, x := range r.results {
+		i := int(x.at / *timeline)
+		for len(bs) <= i {
+			bs = append(bs, &bucket{codes: map[uint16]int{}})
+		}
+		b := bs[i]
+		b.lat = append(b.lat, x.latency)
+		if x.err {
+			b.errs++
+			b.codes[x.code]++
+		}
+	}
+	fmt.Printf("    timeline (by time sent; %s buckets):\n", *timeline)
+	for i, b := range bs {
+		if len(b.lat) == 0 {
+			continue
+		}
+		codes := ""
+		for c, n := range b.codes {
+			codes += fmt.Sprintf(" %d×%d", n, c)
+		}
+		slices.Sort(b.lat)
+		fmt.Printf("    %6.2fs sent %5d  p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms  errors %d%s\n",
+			(time.Duration(i) * *timeline).Seconds(), len(b.lat), ms(pct(b.lat, 50)), ms(pct(b.lat, 99)), ms(b.lat[len(b.lat)-1]), b.errs, codes)
+	}
 }
 
 // newClient returns the HTTP client of one search: every step's attacker
@@ -654,10 +711,15 @@ func attack(client *http.Client, srv *server, s *session, m mix, rate int) *step
 	mine := []string{"postgres", "redis-server"}
 	rt0 := srv.redisRoundTrips()
 	profDone := srv.profile(rate)
+	traceDone := srv.trace(rate)
 	busy0, own0, cpu0, t0, subs0 := quiet.Busy(), quiet.SelfCPU()+quiet.ProcCPU(mine...), srv.cpu(), time.Now(), s.subs.Load()
 	warm := t0.Add(*warmup)
 	for res := range atk.Attack(s.targeter(m), vegeta.Rate{Freq: rate, Per: time.Second}, *stepDur+*warmup, "step") {
 		route := routeOf(res)
+		if *timeline > 0 {
+			bad := res.Code == 0 || !expected(route, res.Code)
+			r.results = append(r.results, timedResult{at: res.Timestamp.Sub(t0), latency: res.Latency, code: res.Code, err: bad})
+		}
 		r.n++
 		r.sent[route]++
 		switch {
@@ -700,6 +762,7 @@ func attack(client *http.Client, srv *server, s *session, m mix, rate int) *step
 	wall := time.Since(t0)
 	cpu := srv.cpu() - cpu0
 	<-profDone
+	<-traceDone
 	if rt0 != nil {
 		if rt1 := srv.redisRoundTrips(); rt1 != nil {
 			r.redisRT = map[string]float64{}
@@ -795,6 +858,12 @@ func (rs *rateSearch) step() {
 	if !r.pass {
 		verdict = "FAILED"
 	}
+	defer func() {
+		if !r.pass && *timeline > 0 {
+			printTimeline(r)
+		}
+		r.results = nil
+	}()
 	fmt.Printf("  %-18s %6d req/s: sent %7.0f/s, p50 %5.1f ms, p99 %6.1f ms (hashing routes %.1f ms), errors %d, server CPU %5.0f µs/req, load %s -> %s, others %.2f cores: %s %s\n",
 		rs.name, r.rate, r.achieved, ms(r.p50), ms(r.p99), ms(r.p99Hash), r.errors, r.cpuPerReq*1e6, quiet.FormatLoad(r.load0), quiet.FormatLoad(r.load1), r.foreign, verdict, r.errSample)
 	if r.pass {
@@ -864,17 +933,27 @@ func printSearch(mode string, rs *rateSearch, srv *server) {
 // and writes it as <dir>/<port>-<rate>.pprof; the channel closes when it is
 // written.
 func (s *server) profile(rate int) <-chan struct{} {
+	return s.fetchDebug(*profDir, "profile", "pprof", rate)
+}
+
+// trace fetches an execution trace of the example over most of a step at
+// rate, when -trace is set, as <dir>/<port>-<rate>.trace.
+func (s *server) trace(rate int) <-chan struct{} {
+	return s.fetchDebug(*traceDir, "trace", "trace", rate)
+}
+
+func (s *server) fetchDebug(dir, kind, ext string, rate int) <-chan struct{} {
 	done := make(chan struct{})
-	if *profDir == "" || s.internal == "" {
+	if dir == "" || s.internal == "" {
 		close(done)
 		return done
 	}
 	go func() {
 		defer close(done)
 		secs := max(1, int((*stepDur+*warmup).Seconds())-1)
-		res, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.internal, secs))
+		res, err := http.Get(fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", s.internal, kind, secs))
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+			fmt.Fprintln(os.Stderr, kind+":", err)
 			return
 		}
 		defer res.Body.Close()
@@ -884,10 +963,10 @@ func (s *server) profile(rate int) <-chan struct{} {
 		}
 		if err == nil {
 			_, port, _ := strings.Cut(strings.TrimPrefix(s.base, "http://"), ":")
-			err = os.WriteFile(filepath.Join(*profDir, fmt.Sprintf("%s-%d.pprof", port, rate)), b, 0o644)
+			err = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.%s", port, rate, ext)), b, 0o644)
 		}
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+			fmt.Fprintln(os.Stderr, kind+":", err)
 		}
 	}()
 	return done
@@ -1096,6 +1175,9 @@ func printSideBySide() {
 	fmt.Printf("\n## side by side: server CPU per request at the highest rate held\n\n")
 	fmt.Printf("| mode | covet full mix | covet read mix | ceiling read mix | covet/ceiling CPU per read | Redis round trips per read (list, get) |\n|---|---:|---:|---:|---:|---|\n")
 	cell := func(rs *rateSearch) string {
+		if rs == nil {
+			return "—"
+		}
 		b := rs.best
 		if b == nil {
 			if len(rs.steps) == 0 {
