@@ -18,7 +18,10 @@
 // Replicas keep each other's in-process tiers honest through the shared
 // tier's pub/sub: Set, SetMany, Delete and InvalidateTag publish what
 // changed with the sender's origin ID, and every other replica drops its
-// copies.
+// copies. Fills are not changes and are not published: a value a loader
+// returned (GetOrLoad) or a response stored after a miss holds what any
+// replica would have loaded, and publishing it would make every other
+// replica drop a valid copy and read it again.
 //
 // # Staleness
 //
@@ -107,6 +110,11 @@
 // configured, answers If-None-Match with 304, and marks responses with
 // X-Cache (HIT, MISS or STALE) and Age. [WithTags] tags stored responses,
 // and [HTTPCache.InvalidateTag] turns them into misses on every replica.
+// Concurrent misses of one key run the handler once per process: the
+// others wait for it, up to [WithMissWait] (1 s by default, as a cache lock
+// in a reverse proxy), and are served what it stored, so a popular page
+// that expires or is invalidated costs one handler run, not one per
+// request that arrives before the first has finished.
 //
 // It stores and replays only the headers that describe the representation:
 // Cache-Control, Content-Disposition, Content-Encoding, Content-Language,
