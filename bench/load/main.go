@@ -39,6 +39,13 @@
 //
 //	cd bench && go run ./load -modes sqlite,postgres -step 5s -data plots/load.json
 //	cd bench && go run ./load/plot -in plots/load.json -out plots/load.svg
+//
+// To see why a step fails: -timeline 250ms prints every failing step's
+// requests in 250 ms buckets (a stall shows as a burst, saturation as a
+// steady rise), -cpuprofile and -trace write the example's CPU profile and
+// execution trace of every step, and -mixes read skips the full mix:
+//
+//	cd bench && go run ./load -modes postgres -mixes read -login 0 -timeline 250ms
 package main
 
 import (
