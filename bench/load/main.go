@@ -91,6 +91,7 @@ var (
 	dataOut   = flag.String("data", "", "write every step (mode, arm, offered rate, p50, p99, CPU) as JSON to this file, for go run ./load/plot")
 	rounds    = flag.Int("rounds", 1, "rounds of the read-mix comparison per mode (each a search per arm, steps alternating); with more than one, the median of the per-round ratios is printed")
 	profDir   = flag.String("cpuprofile", "", "write a CPU profile of the example during each of its steps to this directory (go tool pprof reads them)")
+	gorDir    = flag.String("goroutines", "", "write the example's goroutines (debug=1 counts by stack) 0.5 s and 1.5 s into each of its steps to this directory, to see what a stalled step waits on")
 	traceDir  = flag.String("trace", "", "write an execution trace of the example during each of its steps to this directory (go tool trace reads them)")
 	timeline  = flag.Duration("timeline", 0, "print a failing step's requests in buckets of this length (sent, errors, p50, p99, max), to see when it failed")
 	mixesFlag = flag.String("mixes", "full,read", "mixes to run: full (the example alone), read (the example against the ceiling)")
@@ -719,6 +720,7 @@ func attack(client *http.Client, srv *server, s *session, m mix, rate int) *step
 	rt0 := srv.redisRoundTrips()
 	profDone := srv.profile(rate)
 	traceDone := srv.trace(rate)
+	gorDone := srv.goroutines(rate)
 	busy0, own0, cpu0, t0, subs0 := quiet.Busy(), quiet.SelfCPU()+quiet.ProcCPU(mine...), srv.cpu(), time.Now(), s.subs.Load()
 	warm := t0.Add(*warmup)
 	for res := range atk.Attack(s.targeter(m), vegeta.Rate{Freq: rate, Per: time.Second}, *stepDur+*warmup, "step") {
@@ -770,6 +772,7 @@ func attack(client *http.Client, srv *server, s *session, m mix, rate int) *step
 	cpu := srv.cpu() - cpu0
 	<-profDone
 	<-traceDone
+	<-gorDone
 	if rt0 != nil {
 		if rt1 := srv.redisRoundTrips(); rt1 != nil {
 			r.redisRT = map[string]float64{}
@@ -947,6 +950,33 @@ func (s *server) profile(rate int) <-chan struct{} {
 // rate, when -trace is set, as <dir>/<port>-<rate>.trace.
 func (s *server) trace(rate int) <-chan struct{} {
 	return s.fetchDebug(*traceDir, "trace", "trace", rate)
+}
+
+// goroutines fetches the example's goroutine counts by stack 0.5 s and
+// 1.5 s into a step, when -goroutines is set, as <dir>/<port>-<rate>-<at>.txt.
+func (s *server) goroutines(rate int) <-chan struct{} {
+	done := make(chan struct{})
+	if *gorDir == "" || s.internal == "" {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		t0 := time.Now()
+		for _, at := range []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond} {
+			time.Sleep(time.Until(t0.Add(at)))
+			res, err := http.Get(s.internal + "/debug/pprof/goroutine?debug=1")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "goroutines:", err)
+				return
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			_, port, _ := strings.Cut(strings.TrimPrefix(s.base, "http://"), ":")
+			_ = os.WriteFile(filepath.Join(*gorDir, fmt.Sprintf("%s-%d-%dms.txt", port, rate, at.Milliseconds())), b, 0o644)
+		}
+	}()
+	return done
 }
 
 func (s *server) fetchDebug(dir, kind, ext string, rate int) <-chan struct{} {

@@ -53,6 +53,7 @@ type lease struct {
 	denyUntil int64 // clock() ns: refused without asking Redis until then...
 	denyNeed  int64 // ...when at least this much is needed (0: not refused)
 	fill      *fill // the Redis call in flight for this key, if any
+	queued    int64 // units wanted by decisions waiting for fill
 	spent     int64 // units spent since mark, for the spending rate
 	mark      int64 // clock() ns
 }
@@ -104,13 +105,15 @@ func quota(r ratelimit.Rate, alg ratelimit.Algorithm) int64 {
 
 // size returns how much to ask Redis for when need units are missing: the
 // batch, or more for a key this replica spends faster than a batch per
-// tenth of maxAge (its spending over that span), within a tenth of the
-// quota, and never less than need.
+// tenth of maxAge (its spending over that span) or for which more units
+// are wanted by decisions queued behind the call in flight (a burst, or a
+// key coming back from idle while its spending reads low), within a tenth
+// of the quota, and never less than need.
 func (ls *leases) size(l *lease, r ratelimit.Rate, alg ratelimit.Algorithm, need, now int64) int64 {
 	limit := max(1, quota(r, alg)/leaseShare)
 	want := min(ls.batch, limit)
 	if want < limit {
-		want = max(want, l.pace(now, int64(ls.maxAge), limit))
+		want = max(want, l.pace(now, int64(ls.maxAge), limit), min(l.queued, limit))
 	}
 	return max(need, want)
 }
@@ -189,9 +192,14 @@ func (l *lease) decision(r ratelimit.Rate, now int64, allowed bool) ratelimit.De
 func (s *Store) takeLeased(ctx context.Context, key string, r ratelimit.Rate, alg ratelimit.Algorithm, cost int64) (ratelimit.Decision, error) {
 	ls := s.leases
 	rk := s.redisKey(key, alg)
+	var queuedOn *lease // the lease whose queue this decision is counted in
 	for {
 		now := s.clock()
 		ls.mu.Lock()
+		if queuedOn != nil {
+			queuedOn.queued -= cost
+			queuedOn = nil
+		}
 		l := ls.get(rk, r, now)
 		l.settle(now)
 		if l.held() >= cost {
@@ -219,15 +227,26 @@ func (s *Store) takeLeased(ctx context.Context, key string, r ratelimit.Rate, al
 			return d, nil
 		}
 		if f := l.fill; f != nil {
+			// Queued units size the next call, so that a burst behind
+			// a small lease is served by one more round trip, not by
+			// one per batch.
+			l.queued += cost
 			ls.mu.Unlock()
 			select {
 			case <-f.done:
 			case <-ctx.Done():
+				ls.mu.Lock()
+				l.queued -= cost
+				ls.mu.Unlock()
 				return ratelimit.Decision{}, ctx.Err()
 			}
 			if f.failed {
+				ls.mu.Lock()
+				l.queued -= cost
+				ls.mu.Unlock()
 				return s.degraded(ctx, key, r, alg, cost)
 			}
+			queuedOn = l
 			continue
 		}
 		if !s.allowCall() {

@@ -829,3 +829,76 @@ func TestFixedWindowStaleKey(t *testing.T) {
 		})
 	}
 }
+
+// TestLeaseBurstAfterIdle: a burst of decisions on a key whose lease is
+// the batch (a new key, or one back from idle, whose spending reads low)
+// is served in two round trips, not one per batch: the decisions queued
+// behind the first call size the second.
+func TestLeaseBurstAfterIdle(t *testing.T) {
+	rd := testenv.NewRedis(t)
+	c, hook := newClient(t, rd)
+	sh := &scriptHook{delay: 20 * time.Millisecond}
+	c.AddHook(sh)
+	s := newRedisStore(t, c, WithKeyPrefix(rd.Prefix), WithTimeout(5*time.Second), WithLease(10, 2*time.Second))
+	ctx := context.Background()
+	r := ratelimit.PerSecond(1_000_000)
+	if _, err := s.Take(ctx, "warm", r, ratelimit.GCRA, 1); err != nil {
+		t.Fatal(err)
+	}
+	hook.reset()
+	sh.takeWants()
+	const n = 300
+	var wg sync.WaitGroup
+	var refused atomic.Int32
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := s.Take(ctx, "burst", r, ratelimit.GCRA, 1)
+			if err != nil || !d.Allowed {
+				refused.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	s.fills.Wait()
+	calls, wants := scriptCalls(hook.reset()), sh.takeWants()
+	t.Logf("%d concurrent decisions: %d round trips, leases %v", n, calls, wants)
+	if refused.Load() > 0 {
+		t.Fatalf("%d decisions refused or failed; want every one allowed", refused.Load())
+	}
+	// The first call asks for the batch; the decisions that arrive during
+	// its 20 ms queue and size the next. A few more calls may follow for
+	// decisions that arrive between the two, and a background prefetch.
+	if calls > 5 {
+		t.Errorf("%d round trips for a burst of %d; want at most 5 (the queue sizes the next lease)", calls, n)
+	}
+}
+
+// TestLeaseQueueCapped: what queued decisions ask for is capped like any
+// lease, at a tenth of the quota, so the over-admission bound holds.
+func TestLeaseQueueCapped(t *testing.T) {
+	rd := testenv.NewRedis(t)
+	c, _ := newClient(t, rd)
+	sh := &scriptHook{delay: 20 * time.Millisecond}
+	c.AddHook(sh)
+	s := newRedisStore(t, c, WithKeyPrefix(rd.Prefix), WithTimeout(5*time.Second), WithLease(10, 2*time.Second))
+	ctx := context.Background()
+	r := ratelimit.PerSecond(500) // GCRA burst 500: leases of at most 50
+	sh.takeWants()
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = s.Take(ctx, "capped", r, ratelimit.GCRA, 1)
+		}()
+	}
+	wg.Wait()
+	s.fills.Wait()
+	for _, w := range sh.takeWants() {
+		if w > 50 {
+			t.Fatalf("a lease asked for %d units; want at most 50 (a tenth of the quota)", w)
+		}
+	}
+}

@@ -83,7 +83,10 @@ func WithFallbackOptions(opts ...ratelimit.MemoryOption) Option {
 // key's lease below half of the next lease, the replica refills it in the
 // background, so a hot key's callers keep spending what is left and do not
 // wait for Redis; callers that find the lease spent wait for the call in
-// flight for the key instead of making their own. A replica therefore holds
+// flight for the key instead of making their own, and the units they wait
+// for size the next call (within the same tenth of the quota), so a burst
+// on a key whose lease is still the batch (a new key, or one back from
+// idle) is served in two round trips, not one per batch. A replica therefore holds
 // less than one and a half leases of a key: what was left when it refilled,
 // and the lease it refilled with. A refusal is remembered until its retry
 // time, so a key over its limit costs a replica one call per refill
