@@ -209,6 +209,8 @@ Environment:
 	RATE_LIMIT_LEASE    with Redis, RATE_LIMIT allowance each replica takes per
 	                    client in one call (default 10; 0: one call per request)
 	LOG_LEVEL           debug, info (default), warn or error
+	LOG_FLUSH_INTERVAL  write the log in batches this often (default 100ms;
+	                    0: every line at once)
 	ADMIN_USERNAME, ADMIN_PASSWORD
 	                    the admin account (password required in production)
 	SEED_USERS          demo users created when the table is empty (default 1000)

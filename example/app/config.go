@@ -61,10 +61,14 @@ type Config struct {
 	// Redis. The login limit is always exact.
 	RateLimitLease int
 	LogLevel       slog.Level
-	AdminUsername  string
-	AdminPassword  string // empty: a random password is generated and logged once
-	SeedUsers      int
-	DrainDelay     time.Duration
+	// LogFlushInterval (LOG_FLUSH_INTERVAL, default 100ms) batches the log
+	// in memory and writes it this often (see LogBuffer); 0 writes every
+	// line as it is logged.
+	LogFlushInterval time.Duration
+	AdminUsername    string
+	AdminPassword    string // empty: a random password is generated and logged once
+	SeedUsers        int
+	DrainDelay       time.Duration
 	// RedisTimeout bounds each Redis call made while answering a request
 	// (rate limits, the user list's version; the lockout takes at least
 	// lockoutTimeout). Past it the failure policies decide.
@@ -412,6 +416,7 @@ func (e *envReader) limits(c *Config) {
 	c.MaxInFlight = e.integer("MAX_IN_FLIGHT", 256, 1, 1_000_000)
 	c.MaxInFlightBacklog = e.integer("MAX_IN_FLIGHT_BACKLOG", 256, 0, 1_000_000)
 	c.MaxInFlightWait = e.duration("MAX_IN_FLIGHT_WAIT", 100*time.Millisecond, 0, 10*time.Second)
+	c.LogFlushInterval = e.duration("LOG_FLUSH_INTERVAL", 100*time.Millisecond, 0, 10*time.Second)
 	c.TLSWatchAddr = e.get("TLS_WATCH_ADDR", "")
 	if c.TLSWatchAddr != "" {
 		if _, _, err := splitHostPort(c.TLSWatchAddr); err != nil {
