@@ -645,8 +645,7 @@ type stepResult struct {
 	substitute int
 	pass       bool
 	redisRT    map[string]float64 // Redis round trips in the step by route label; nil: not exposed
-	t0         time.Time
-	results    []timedResult // every request, for -timeline
+	results    []timedResult      // every request, for -timeline
 }
 
 // timedResult is one request of a step, for -timeline.
