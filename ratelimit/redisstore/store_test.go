@@ -29,10 +29,18 @@ func (c *cmdCounter) DialHook(next redis.DialHook) redis.DialHook { return next 
 
 func (c *cmdCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		name := cmd.Name()
+		if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			// The script was flushed (another test flushes the shared
+			// server's scripts): go-redis sends EVAL next, and that pair is
+			// one decision's round trip as far as these tests count.
+			name += " (noscript)"
+		}
 		c.mu.Lock()
-		c.names = append(c.names, cmd.Name())
+		c.names = append(c.names, name)
 		c.mu.Unlock()
-		return next(ctx, cmd)
+		return err
 	}
 }
 
@@ -213,7 +221,7 @@ func TestRedisOneCommandPerDecision(t *testing.T) {
 		if err != nil || !d.Allowed || d.Degraded {
 			t.Fatalf("Take after SCRIPT FLUSH = %+v, %v", d, err)
 		}
-		if names := hook.reset(); strings.Join(names, ",") != "evalsha,eval" {
+		if names := hook.reset(); strings.Join(names, ",") != "evalsha (noscript),eval" {
 			t.Fatalf("after flush sent %v; want evalsha then eval", names)
 		}
 	})
