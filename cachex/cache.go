@@ -366,7 +366,7 @@ func (c *Cache[V]) storeAll(ctx context.Context, keys []string, vals []V, notFou
 	for i, key := range keys {
 		e, env, err := c.makeEntry(vals[i], notFound, ttl, refs)
 		if err != nil {
-			return err
+			return fmt.Errorf("key %q: %w", key, err)
 		}
 		if c.local != nil {
 			c.local.Set(key, e)

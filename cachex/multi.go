@@ -90,22 +90,10 @@ func (c *Cache[V]) SetMany(ctx context.Context, items map[string]V, ttl time.Dur
 		return err
 	}
 	keys := make([]string, 0, len(items))
-	envs := make([][]byte, 0, len(items))
-	exps := make([]time.Duration, 0, len(items))
+	vals := make([]V, 0, len(items))
 	for k, v := range items {
-		e, env, err := c.makeEntry(v, false, ttl, refs)
-		if err != nil {
-			return fmt.Errorf("key %q: %w", k, err)
-		}
-		if c.local != nil {
-			c.local.Set(k, e)
-		}
 		keys = append(keys, k)
-		envs = append(envs, env)
-		exps = append(exps, max(time.Duration(e.hard-c.nowMs())*time.Millisecond, time.Millisecond))
+		vals = append(vals, v)
 	}
-	if c.shared == nil {
-		return nil
-	}
-	return c.sharedErr(c.shared.Set(ctx, keys, envs, exps, c.note(msgKeys, keys)))
+	return c.storeAll(ctx, keys, vals, false, ttl, refs, true)
 }
